@@ -1,0 +1,106 @@
+package com.panops.crypto;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The canonical encoding of a set of string pairs, shared by {@link KeyContext} and {@link
+ * MessageAad} (see docs/FORMAT.md, "Pairs"): {@code u16 count}, then per pair in ascending order of
+ * the key's UTF-8 bytes (unsigned): {@code u16 keyLength, key, u16 valueLength, value}.
+ */
+final class CanonicalPairs {
+  private CanonicalPairs() {}
+
+  static Map<String, String> copyOf(Map<String, String> pairs) {
+    if (pairs == null) {
+      throw new IllegalArgumentException("pairs must not be null");
+    }
+    TreeMap<String, String> sorted = new TreeMap<>(CanonicalPairs::compareUtf8);
+    for (Map.Entry<String, String> e : pairs.entrySet()) {
+      if (e.getKey() == null || e.getValue() == null) {
+        throw new IllegalArgumentException("keys and values must not be null");
+      }
+      sorted.put(e.getKey(), e.getValue());
+    }
+    return Collections.unmodifiableMap(sorted);
+  }
+
+  static Map<String, String> fromVarargs(String... keysAndValues) {
+    if (keysAndValues == null || keysAndValues.length % 2 != 0) {
+      throw new IllegalArgumentException("expected key, value, key, value, ...");
+    }
+    TreeMap<String, String> map = new TreeMap<>(CanonicalPairs::compareUtf8);
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      String k = keysAndValues[i];
+      String v = keysAndValues[i + 1];
+      if (k == null || v == null) {
+        throw new IllegalArgumentException("keys and values must not be null");
+      }
+      if (map.put(k, v) != null) {
+        throw new IllegalArgumentException("duplicate key: " + k);
+      }
+    }
+    return map;
+  }
+
+  /**
+   * Encodes and validates. {@code what} names the kind in error messages.
+   *
+   * @throws IllegalArgumentException if a limit is exceeded
+   */
+  static byte[] encode(
+      Map<String, String> sorted,
+      String what,
+      int maxPairs,
+      int maxKeyBytes,
+      int maxValueBytes,
+      int maxTotal,
+      boolean allowEmptyValues) {
+    if (sorted.size() > maxPairs) {
+      throw new IllegalArgumentException(what + " has more than " + maxPairs + " pairs");
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream(64);
+    writeU16(out, sorted.size());
+    for (Map.Entry<String, String> e : sorted.entrySet()) {
+      byte[] k = e.getKey().getBytes(StandardCharsets.UTF_8);
+      byte[] v = e.getValue().getBytes(StandardCharsets.UTF_8);
+      if (k.length == 0 || k.length > maxKeyBytes) {
+        throw new IllegalArgumentException(
+            what + " key must be 1.." + maxKeyBytes + " UTF-8 bytes: " + e.getKey());
+      }
+      if ((!allowEmptyValues && v.length == 0) || v.length > maxValueBytes) {
+        throw new IllegalArgumentException(
+            what
+                + " value of "
+                + e.getKey()
+                + " must be "
+                + (allowEmptyValues ? 0 : 1)
+                + ".."
+                + maxValueBytes
+                + " UTF-8 bytes");
+      }
+      writeU16(out, k.length);
+      out.write(k, 0, k.length);
+      writeU16(out, v.length);
+      out.write(v, 0, v.length);
+    }
+    if (out.size() > maxTotal) {
+      throw new IllegalArgumentException(what + " encodes to more than " + maxTotal + " bytes");
+    }
+    return out.toByteArray();
+  }
+
+  private static void writeU16(ByteArrayOutputStream out, int v) {
+    out.write(v >>> 8);
+    out.write(v);
+  }
+
+  static int compareUtf8(String a, String b) {
+    return Arrays.compareUnsigned(
+        a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+  }
+}

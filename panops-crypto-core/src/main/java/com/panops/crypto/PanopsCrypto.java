@@ -1,0 +1,278 @@
+package com.panops.crypto;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import com.panops.crypto.cache.DataKeyCache;
+import com.panops.crypto.format.MessageFormat;
+import com.panops.crypto.kms.KmsGateway;
+import com.panops.crypto.metrics.CryptoMetrics;
+import com.panops.crypto.revocation.KeyState;
+import com.panops.crypto.revocation.Revocations;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import software.amazon.awssdk.services.kms.KmsClient;
+
+/**
+ * The entry point: envelope encryption under each tenant's customer master key (CMK), with a
+ * data-key cache and a kill switch.
+ *
+ * <pre>{@code
+ * PanopsCrypto crypto = PanopsCrypto.builder()
+ *     .kmsClient(kms)                                   // a KmsClient you built (HTTPS)
+ *     .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(acmeCmkArn))))
+ *     .build();
+ * TenantCrypto acme = crypto.tenant("acme");
+ * byte[] ct = acme.encrypt(body, KeyContext.of("class", "mail"), MessageAad.of("row", "42"));
+ * byte[] pt = acme.decrypt(ct, KeyContext.of("class", "mail"), MessageAad.of("row", "42"));
+ * }</pre>
+ *
+ * <p>Thread-safe: build one per process and share it. {@link #close()} stops the probe threads and
+ * wipes the cached data keys; it does not close the {@code KmsClient}.
+ */
+public final class PanopsCrypto implements AutoCloseable {
+  final KmsGateway kms;
+  final DataKeyCache cache;
+  final Revocations revocations;
+  final TenantDirectory directory;
+  final CacheSettings cacheSettings;
+  final ProbeSettings probeSettings;
+  final CryptoMetrics metrics;
+  final int frameSize;
+  private final ConcurrentHashMap<String, TenantCrypto> tenants = new ConcurrentHashMap<>();
+
+  private PanopsCrypto(Builder b) {
+    KmsClientFactory factory = b.factory;
+    boolean allowHttp = b.allowInsecureLocalEndpoint;
+    ConcurrentHashMap<KmsClient, Boolean> checked = new ConcurrentHashMap<>();
+    KmsGateway.ClientResolver resolver =
+        arn -> {
+          KmsClient c = factory.clientFor(arn);
+          if (c == null) {
+            throw new IllegalStateException("KmsClientFactory returned no client for " + arn);
+          }
+          if (!checked.containsKey(c)) {
+            KmsGateway.checkEndpoint(c, allowHttp);
+            checked.put(c, Boolean.TRUE);
+          }
+          return c;
+        };
+    this.metrics = b.metrics;
+    this.kms = new KmsGateway(resolver, b.auditSink, b.metrics, b.clock);
+    this.cacheSettings = b.cacheSettings;
+    this.probeSettings = b.probeSettings;
+    this.cache =
+        new DataKeyCache(
+            cacheSettings.encryptMaxAge(),
+            cacheSettings.encryptMaxEntries(),
+            cacheSettings.decryptMaxAge(),
+            cacheSettings.decryptMaxEntries(),
+            b.ticker);
+    this.revocations =
+        new Revocations(
+            kms,
+            cache::purge,
+            b.listeners,
+            b.metrics,
+            b.ticker,
+            b.clock,
+            probeSettings.interval(),
+            probeSettings.idleTimeout(),
+            probeSettings.threads());
+    this.directory = b.directory;
+    this.frameSize = b.frameSize;
+  }
+
+  /** A new builder. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * The encryption operations of one tenant, with the keys the directory gives for it now. Cheap;
+   * the returned object is thread-safe and may be kept, but it keeps the keys it was made with:
+   * call this again to see a change in the directory (a key rotation).
+   *
+   * @throws IllegalArgumentException if the tenant id is empty or unknown to the directory
+   */
+  public TenantCrypto tenant(String tenantId) {
+    if (tenantId == null || tenantId.isEmpty() || tenantId.length() > 256) {
+      throw new IllegalArgumentException("tenant id must be 1..256 characters");
+    }
+    TenantKeys keys = directory.keysOf(tenantId);
+    if (keys == null) {
+      throw new IllegalArgumentException("unknown tenant: " + tenantId);
+    }
+    TenantCrypto t = tenants.get(tenantId);
+    if (t != null && t.keys.equalsKeys(keys)) {
+      return t;
+    }
+    TenantCrypto fresh = new TenantCrypto(this, tenantId, keys);
+    tenants.put(tenantId, fresh);
+    return fresh;
+  }
+
+  /**
+   * Probes {@code keyArn} now, on the calling thread, and reports whether KMS decrypted its canary.
+   * A success lifts a revocation latch. Needs a key this instance has used.
+   *
+   * @throws IllegalArgumentException if the key was never used by this instance
+   */
+  public boolean probe(String keyArn) {
+    KeyState s = revocations.existingState(keyArn);
+    if (s == null) {
+      throw new IllegalArgumentException("key not in use: " + keyArn);
+    }
+    return revocations.probe(s).join();
+  }
+
+  /** Whether {@code keyArn} is latched as revoked right now. */
+  public boolean isRevoked(String keyArn) {
+    KeyState s = revocations.existingState(keyArn);
+    return s != null && s.isRevoked();
+  }
+
+  /** Stops the probe scheduler and wipes every cached data key. Idempotent. */
+  @Override
+  public void close() {
+    revocations.close();
+    cache.close();
+  }
+
+  @Override
+  public String toString() {
+    return "PanopsCrypto["
+        + cacheSettings
+        + ", "
+        + probeSettings
+        + ", frameSize="
+        + frameSize
+        + "]";
+  }
+
+  /**
+   * Builds {@link PanopsCrypto}. Exactly one of {@link #kmsClient} and {@link #kmsClientFactory} is
+   * required, and a {@link #tenantDirectory}; everything else has a default. Not thread-safe.
+   */
+  public static final class Builder {
+    private KmsClientFactory factory;
+    private TenantDirectory directory;
+    private CacheSettings cacheSettings = CacheSettings.defaults();
+    private ProbeSettings probeSettings = ProbeSettings.defaults();
+    private AuditSink auditSink = AuditSink.slf4j();
+    private CryptoMetrics metrics = CryptoMetrics.none();
+    private final List<RevocationListener> listeners = new ArrayList<>();
+    private Ticker ticker = Ticker.systemTicker();
+    private Clock clock = Clock.systemUTC();
+    private int frameSize = MessageFormat.DEFAULT_FRAME_SIZE;
+    private boolean allowInsecureLocalEndpoint;
+
+    private Builder() {}
+
+    /** The KMS client for every key. It must have an HTTPS endpoint (see below). */
+    public Builder kmsClient(KmsClient client) {
+      Objects.requireNonNull(client, "client");
+      if (factory != null) {
+        throw new IllegalStateException("a KMS client or client factory was already set");
+      }
+      this.factory = arn -> client;
+      return this;
+    }
+
+    /** A client per key (per region or account). */
+    public Builder kmsClientFactory(KmsClientFactory f) {
+      Objects.requireNonNull(f, "factory");
+      if (factory != null) {
+        throw new IllegalStateException("a KMS client or client factory was already set");
+      }
+      this.factory = f;
+      return this;
+    }
+
+    /** Where tenants' keys are looked up. */
+    public Builder tenantDirectory(TenantDirectory d) {
+      this.directory = Objects.requireNonNull(d, "directory");
+      return this;
+    }
+
+    public Builder cacheSettings(CacheSettings s) {
+      this.cacheSettings = Objects.requireNonNull(s, "cacheSettings");
+      return this;
+    }
+
+    public Builder probeSettings(ProbeSettings s) {
+      this.probeSettings = Objects.requireNonNull(s, "probeSettings");
+      return this;
+    }
+
+    /** Where an event for every KMS call goes; default {@link AuditSink#slf4j()}. */
+    public Builder auditSink(AuditSink s) {
+      this.auditSink = Objects.requireNonNull(s, "auditSink");
+      return this;
+    }
+
+    /** Where counters go; default none. */
+    public Builder metrics(CryptoMetrics m) {
+      this.metrics = Objects.requireNonNull(m, "metrics");
+      return this;
+    }
+
+    /** Adds a listener for revoked and restored events. */
+    public Builder addRevocationListener(RevocationListener l) {
+      listeners.add(Objects.requireNonNull(l, "listener"));
+      return this;
+    }
+
+    /** The clock of cache ages and probe staleness (tests inject a fake). */
+    public Builder ticker(Ticker t) {
+      this.ticker = Objects.requireNonNull(t, "ticker");
+      return this;
+    }
+
+    /** The clock of event timestamps. */
+    public Builder clock(Clock c) {
+      this.clock = Objects.requireNonNull(c, "clock");
+      return this;
+    }
+
+    /** Plaintext bytes per frame of new messages: 4 KiB .. 4 MiB, default 64 KiB. */
+    public Builder frameSize(int bytes) {
+      if (bytes < MessageFormat.MIN_FRAME_SIZE || bytes > MessageFormat.MAX_FRAME_SIZE) {
+        throw new IllegalArgumentException(
+            "frame size must be "
+                + MessageFormat.MIN_FRAME_SIZE
+                + ".."
+                + MessageFormat.MAX_FRAME_SIZE);
+      }
+      this.frameSize = bytes;
+      return this;
+    }
+
+    /**
+     * Accepts a plain-HTTP KMS endpoint, provided it is a loopback address: for LocalKms in tests
+     * and local development only. Without this, a client whose endpoint override is not HTTPS is
+     * refused on first use.
+     */
+    public Builder allowInsecureLocalKmsEndpoint() {
+      this.allowInsecureLocalEndpoint = true;
+      return this;
+    }
+
+    /**
+     * Builds, checking that the required settings are present.
+     *
+     * @throws IllegalStateException if no KMS client (or factory) or no tenant directory was set
+     */
+    public PanopsCrypto build() {
+      if (factory == null) {
+        throw new IllegalStateException(
+            "exactly one of kmsClient and kmsClientFactory must be set");
+      }
+      if (directory == null) {
+        throw new IllegalStateException("tenantDirectory must be set");
+      }
+      return new PanopsCrypto(this);
+    }
+  }
+}

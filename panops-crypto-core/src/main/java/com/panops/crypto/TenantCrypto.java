@@ -1,0 +1,406 @@
+package com.panops.crypto;
+
+import static com.panops.crypto.format.MessageFormat.SUITE_AES256_GCM_COMMIT;
+
+import com.panops.crypto.cache.DataKeyCache;
+import com.panops.crypto.cache.DecryptKey;
+import com.panops.crypto.cache.EncryptionKey;
+import com.panops.crypto.format.DecryptingInputStream;
+import com.panops.crypto.format.EncryptingOutputStream;
+import com.panops.crypto.format.FrameCipher;
+import com.panops.crypto.format.FrameKey;
+import com.panops.crypto.format.MessageFormat;
+import com.panops.crypto.format.MessageHeader;
+import com.panops.crypto.kms.KmsCallException;
+import com.panops.crypto.kms.KmsGateway;
+import com.panops.crypto.revocation.KeyState;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * Encryption and decryption for one tenant, under its {@link TenantKeys}. Obtain from {@link
+ * PanopsCrypto#tenant(String)}.
+ *
+ * <p>Every operation takes a {@link KeyContext} (coarse; sent to KMS; selects the cached data key)
+ * and a {@link MessageAad} (fine; authenticated in the message; never sent to KMS). Decryption must
+ * be given the same two as encryption.
+ *
+ * <p>Errors: {@link IntegrityException} for any ciphertext that does not authenticate (including a
+ * ciphertext of another tenant, or a wrong key context or AAD); {@link KeyRevokedException} when
+ * the CMK is latched as revoked (or KMS just refused a {@code Decrypt}); {@link
+ * KmsUnavailableException} when encryption needs KMS and KMS is unavailable; {@link
+ * IllegalArgumentException} and {@link NullPointerException} for caller mistakes.
+ *
+ * <p>Thread-safe: every method may be called concurrently. The streams returned are not thread-safe
+ * (one thread at a time per stream).
+ */
+public final class TenantCrypto {
+  private static final String PURPOSE = "data-key";
+
+  private final PanopsCrypto root;
+  private final String tenantId;
+  final TenantKeys keys;
+  private final byte[] currentArnUtf8;
+
+  TenantCrypto(PanopsCrypto root, String tenantId, TenantKeys keys) {
+    this.root = root;
+    this.tenantId = tenantId;
+    this.keys = keys;
+    this.currentArnUtf8 = keys.currentKeyArn().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The tenant id. */
+  public String tenantId() {
+    return tenantId;
+  }
+
+  /** The keys this object uses. */
+  public TenantKeys keys() {
+    return keys;
+  }
+
+  // ------------------------------------------------------------------ byte[]
+
+  /**
+   * Encrypts {@code plaintext} under the tenant's current CMK. Usually served from the cache: no
+   * KMS call, no lock.
+   *
+   * @return a new array holding the whole message (header and frames)
+   * @throws KeyRevokedException if the current CMK is latched as revoked
+   * @throws KmsUnavailableException if a data key was needed and KMS could not give one
+   */
+  public byte[] encrypt(byte[] plaintext, KeyContext keyContext, MessageAad aad) {
+    Objects.requireNonNull(plaintext, "plaintext");
+    Objects.requireNonNull(keyContext, "keyContext");
+    Objects.requireNonNull(aad, "aad");
+    int fs = root.frameSize;
+    long frames = plaintext.length == 0 ? 1 : (plaintext.length + (long) fs - 1) / fs;
+    KeyState s = root.revocations.state(keys.currentKeyArn(), tenantId);
+    EncryptionKey ek = acquire(s, keyContext, plaintext.length, frames);
+    try {
+      return FrameCipher.encrypt(
+          ek.key(),
+          ek.template(),
+          ek.boundLength(),
+          fs,
+          aad.canonical,
+          plaintext,
+          0,
+          plaintext.length);
+    } catch (IllegalStateException e) {
+      s.checkNotRevoked(); // the key was wiped by a revocation purge while in use
+      throw e;
+    }
+  }
+
+  /**
+   * Decrypts and authenticates a whole message. The key context and AAD must be those it was
+   * encrypted with.
+   *
+   * @return a new array holding the plaintext; nothing is returned unless every frame verified
+   * @throws IntegrityException if the message does not authenticate
+   * @throws KeyRevokedException if its CMK is latched as revoked, or KMS refused to decrypt its
+   *     data key (which latches it)
+   */
+  public byte[] decrypt(byte[] ciphertext, KeyContext keyContext, MessageAad aad) {
+    Objects.requireNonNull(ciphertext, "ciphertext");
+    Objects.requireNonNull(keyContext, "keyContext");
+    Objects.requireNonNull(aad, "aad");
+    MessageHeader h = MessageHeader.parse(ciphertext, 0, ciphertext.length);
+    KeyState s = stateForHeader(h);
+    root.revocations.beforeUse(s);
+    if (!h.keyContextEquals(keyContext.canonical)) {
+      throw new IntegrityException();
+    }
+    FrameKey fk = decryptionKey(s, h, keyContext);
+    byte[] out;
+    try {
+      out = FrameCipher.decrypt(fk, h, aad.canonical, ciphertext, 0, ciphertext.length);
+    } catch (IllegalStateException e) {
+      s.checkNotRevoked();
+      throw e;
+    }
+    if (s.isRevoked()) {
+      Arrays.fill(out, (byte) 0); // latched while we worked: release nothing
+      s.checkNotRevoked();
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ streams
+
+  /**
+   * A stream that encrypts everything written to it as one framed message into {@code out}. Memory
+   * is two frames whatever the size. {@link OutputStream#close()} finishes the message and closes
+   * {@code out}; a message whose stream was not closed does not decrypt. A revocation latched while
+   * the stream is open makes its next frame fail with {@link KeyRevokedException}.
+   */
+  public OutputStream encryptingStream(OutputStream out, KeyContext keyContext, MessageAad aad) {
+    Objects.requireNonNull(out, "out");
+    Objects.requireNonNull(keyContext, "keyContext");
+    Objects.requireNonNull(aad, "aad");
+    KeyState s = root.revocations.state(keys.currentKeyArn(), tenantId);
+    EncryptionKey ek = acquire(s, keyContext, 0, 1);
+    return new EncryptingOutputStream(
+        out,
+        ek.key(),
+        ek.template(),
+        ek.boundLength(),
+        root.frameSize,
+        aad.canonical,
+        new EncryptingOutputStream.FrameObserver() {
+          @Override
+          public void beforeFrame() {
+            root.revocations.beforeUse(s);
+          }
+
+          @Override
+          public void sealed(int plaintextBytes) {
+            ek.frameSealed(plaintextBytes);
+          }
+        });
+  }
+
+  /**
+   * A stream of the plaintext of the message read from {@code in}. The header is read (and the data
+   * key obtained) before this returns; frames are read, authenticated and released one at a time,
+   * so no byte is returned before its frame verified, and memory is about two frames. The end of
+   * {@code in} marks the end of the message; a truncated, extended or reordered message fails with
+   * {@link IntegrityException} (unchecked, thrown by {@code read}).
+   *
+   * @throws IOException if reading the header fails
+   */
+  public InputStream decryptingStream(InputStream in, KeyContext keyContext, MessageAad aad)
+      throws IOException {
+    Objects.requireNonNull(in, "in");
+    Objects.requireNonNull(keyContext, "keyContext");
+    Objects.requireNonNull(aad, "aad");
+    MessageHeader h = MessageHeader.read(in);
+    return open(h, in, keyContext, aad, 0, -1, -1);
+  }
+
+  /**
+   * Authenticated random access: a stream of the plaintext of frames {@code firstFrame..lastFrame}
+   * of a message of {@code ciphertextLength} bytes whose header is {@code header}, read from {@code
+   * frames}, which must start at {@link MessageHeader#frameOffset(long) frameOffset(firstFrame)}
+   * and end after frame {@code lastFrame}. Used by adapters to serve byte ranges without reading
+   * the whole message. Every frame is authenticated before its bytes are returned.
+   *
+   * @throws IntegrityException if the header or length is not valid
+   */
+  public InputStream decryptFrames(
+      MessageHeader header,
+      long ciphertextLength,
+      long firstFrame,
+      long lastFrame,
+      InputStream frames,
+      KeyContext keyContext,
+      MessageAad aad) {
+    Objects.requireNonNull(header, "header");
+    Objects.requireNonNull(frames, "frames");
+    Objects.requireNonNull(keyContext, "keyContext");
+    Objects.requireNonNull(aad, "aad");
+    long n = header.frameCount(ciphertextLength);
+    if (firstFrame < 0 || lastFrame < firstFrame || lastFrame >= n) {
+      throw new IllegalArgumentException("frame range out of bounds");
+    }
+    return open(header, frames, keyContext, aad, firstFrame, lastFrame, n - 1);
+  }
+
+  private InputStream open(
+      MessageHeader h,
+      InputStream in,
+      KeyContext keyContext,
+      MessageAad aad,
+      long first,
+      long last,
+      long finalIndex) {
+    KeyState s = stateForHeader(h);
+    root.revocations.beforeUse(s);
+    if (!h.keyContextEquals(keyContext.canonical)) {
+      throw new IntegrityException();
+    }
+    FrameKey fk = decryptionKey(s, h, keyContext);
+    return new DecryptingInputStream(
+        in, fk, h, aad.canonical, first, last, finalIndex, () -> root.revocations.beforeUse(s));
+  }
+
+  // ------------------------------------------------------------------ re-wrap
+
+  /**
+   * Re-wraps a message's data key under the tenant's current CMK with KMS {@code ReEncrypt} (the
+   * data key never enters this process) and returns the new header. The body of the message is
+   * unchanged and still verifies under the new header. Returns a copy of the old header when the
+   * message is already under the current CMK.
+   *
+   * @throws IntegrityException if the header is malformed, names a key this tenant may not use, or
+   *     carries another key context
+   * @throws KeyRevokedException if either CMK is latched or refuses the call
+   */
+  public byte[] rewrapHeader(MessageHeader header, KeyContext keyContext) {
+    Objects.requireNonNull(header, "header");
+    Objects.requireNonNull(keyContext, "keyContext");
+    KeyState src = stateForHeader(header);
+    if (!header.keyContextEquals(keyContext.canonical)) {
+      throw new IntegrityException();
+    }
+    if (header.keyArnEquals(currentArnUtf8)) {
+      return header.toByteArray();
+    }
+    KeyState dst = root.revocations.state(keys.currentKeyArn(), tenantId);
+    root.revocations.beforeUse(src);
+    root.revocations.beforeUse(dst);
+    byte[] edk;
+    try {
+      edk =
+          root.kms.reEncrypt(
+              tenantId,
+              src.arn(),
+              dst.arn(),
+              header.encryptedDataKey(),
+              kmsContext(keyContext),
+              "re-wrap");
+    } catch (KmsCallException e) {
+      // ReEncrypt does not say which key refused: probe both, and let the probes latch.
+      root.revocations.probe(src);
+      root.revocations.probe(dst);
+      if (e.reason().isCustomerAction()) {
+        throw new KeyRevokedException(src.arn(), e.reason(), e.getCause());
+      }
+      throw new KmsUnavailableException("KMS ReEncrypt failed (" + e.errorCode() + ")", e);
+    }
+    return header.withKeyReference(currentArnUtf8, edk);
+  }
+
+  /** The header of a message whose first bytes are {@code prefix}; see {@link MessageHeader}. */
+  public static MessageHeader parseHeader(byte[] prefix, int off, int len) {
+    return MessageHeader.parse(prefix, off, len);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private EncryptionKey acquire(KeyState s, KeyContext kc, long bytes, long frames) {
+    root.revocations.beforeUse(s);
+    DataKeyCache.EncryptSlot slot = new DataKeyCache.EncryptSlot(tenantId, s.arn(), kc);
+    for (int attempt = 0; attempt < 8; attempt++) {
+      EncryptionKey ek = root.cache.encryptKeyIfPresent(slot);
+      if (ek == null) {
+        root.metrics.cacheMiss("encrypt");
+        ek = root.cache.encryptKey(slot, k -> loadEncryptionKey(s, kc));
+      }
+      if (ek.tryUse(bytes, frames)) {
+        return ek;
+      }
+      root.cache.retire(slot, ek);
+    }
+    // Limits so small that concurrent threads keep exhausting fresh keys: use a key of our own.
+    EncryptionKey own = loadEncryptionKey(s, kc);
+    own.tryUse(bytes, frames);
+    return own;
+  }
+
+  private EncryptionKey loadEncryptionKey(KeyState s, KeyContext kc) {
+    s.checkNotRevoked();
+    KmsGateway.DataKey dk;
+    try {
+      dk = root.kms.generateDataKey(tenantId, s.arn(), kmsContext(kc), PURPOSE);
+    } catch (KmsCallException e) {
+      throw root.revocations.onFailure(s, e, false);
+    }
+    try {
+      FrameKey fk = FrameKey.of(dk.plaintext(), SUITE_AES256_GCM_COMMIT);
+      byte[] template =
+          MessageHeader.encodeTemplate(
+              root.frameSize,
+              fk,
+              kc.canonical,
+              s.arn().getBytes(StandardCharsets.UTF_8),
+              dk.encrypted());
+      root.revocations.markAlive(s);
+      byte[] edk = dk.encrypted();
+      root.cache.seedDecrypt(
+          DecryptKey.view(
+              tenantId, s.arn(), SUITE_AES256_GCM_COMMIT, kc.canonical, edk, 0, edk.length),
+          fk);
+      return new EncryptionKey(
+          fk,
+          template,
+          MessageFormat.FIXED_PREFIX_LENGTH + kc.canonical.length,
+          s.arn(),
+          root.cacheSettings.encryptMaxMessages(),
+          root.cacheSettings.encryptMaxBytes());
+    } finally {
+      KmsGateway.wipe(dk.plaintext());
+    }
+  }
+
+  private KeyState stateForHeader(MessageHeader h) {
+    byte[][] allowed = keys.allUtf8;
+    for (int i = 0; i < allowed.length; i++) {
+      if (h.keyArnEquals(allowed[i])) {
+        return root.revocations.state(keys.allKeyArns().get(i), tenantId);
+      }
+    }
+    throw new IntegrityException(); // not one of this tenant's keys
+  }
+
+  private FrameKey decryptionKey(KeyState s, MessageHeader h, KeyContext kc) {
+    DecryptKey view =
+        DecryptKey.view(
+            tenantId,
+            s.arn(),
+            SUITE_AES256_GCM_COMMIT,
+            kc.canonical,
+            h.array(),
+            h.edkOffset(),
+            h.edkLength());
+    FrameKey fk = root.cache.decryptKeyIfPresent(view);
+    if (fk != null) {
+      return fk;
+    }
+    root.metrics.cacheMiss("decrypt");
+    return root.cache.decryptKey(
+        view,
+        k -> {
+          s.checkNotRevoked();
+          byte[] pt;
+          try {
+            pt =
+                root.kms.decrypt(
+                    tenantId,
+                    s.arn(),
+                    k.encryptedDataKey(),
+                    kmsContext(kc),
+                    MessageFormat.DATA_KEY_LENGTH,
+                    PURPOSE);
+          } catch (KmsCallException e) {
+            throw root.revocations.onFailure(s, e, true);
+          }
+          try {
+            FrameKey f = FrameKey.of(pt, SUITE_AES256_GCM_COMMIT);
+            root.revocations.markAlive(s);
+            return f;
+          } finally {
+            KmsGateway.wipe(pt);
+          }
+        });
+  }
+
+  /** The encryption context sent to KMS: the key context plus {@code panops:tenant}. */
+  Map<String, String> kmsContext(KeyContext kc) {
+    TreeMap<String, String> m = new TreeMap<>(kc.asMap());
+    m.put("panops:tenant", tenantId);
+    return m;
+  }
+
+  @Override
+  public String toString() {
+    return "TenantCrypto[" + tenantId + ", " + keys + "]";
+  }
+}

@@ -1,0 +1,196 @@
+package com.panops.crypto.format;
+
+import static com.panops.crypto.format.MessageFormat.*;
+
+import com.panops.crypto.IntegrityException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Arrays;
+
+/**
+ * Reads frames from an underlying stream and returns their plaintext, one authenticated frame at a
+ * time: no byte of a frame is returned before its tag verified. Memory is about two frames.
+ *
+ * <p>Two modes: a whole message whose end is the end of the stream (the final frame is recognised
+ * by end-of-stream, and its final flag is authenticated, so truncation at a frame boundary fails);
+ * or a range of frames {@code first..last} of a message whose final frame index is known from its
+ * total length (for ranged reads).
+ *
+ * <p>Any failure throws {@link IntegrityException} (an unchecked exception, also from {@code read})
+ * and the stream stays failed. Not thread-safe.
+ */
+public final class DecryptingInputStream extends InputStream {
+  private final InputStream in;
+  private final FrameKey key;
+  private final MessageHeader header;
+  private final byte[] messageAad;
+  private final long finalIndex;
+  private final long lastIndex;
+  private final int unit;
+  private final byte[] ct;
+  private final byte[] pt;
+  private final Runnable guard;
+  private long index;
+  private int ptPos;
+  private int ptLen;
+  private int carry = -1;
+  private boolean done;
+  private boolean failed;
+
+  /**
+   * @param first index of the first frame {@code in} starts with
+   * @param last index of the last frame to read, or -1 to read to the end of the stream
+   * @param finalIndex index of the message's final frame, or -1 if it is to be recognised by the
+   *     end of the stream
+   * @param guard run before and after each frame is opened; throws to stop the stream (the kill
+   *     switch: a key revoked mid-stream stops it at the next frame)
+   */
+  public DecryptingInputStream(
+      InputStream in,
+      FrameKey key,
+      MessageHeader header,
+      byte[] messageAad,
+      long first,
+      long last,
+      long finalIndex,
+      Runnable guard) {
+    if (!key.commitmentMatches(header.buffer(), header.commitmentOffset())) {
+      throw new IntegrityException();
+    }
+    this.in = in;
+    this.key = key;
+    this.header = header;
+    this.messageAad = messageAad;
+    this.index = first;
+    this.lastIndex = last;
+    this.finalIndex = finalIndex;
+    this.guard = guard;
+    this.unit = header.frameSize() + TAG_LENGTH;
+    this.ct = new byte[unit];
+    this.pt = new byte[header.frameSize()];
+  }
+
+  @Override
+  public int read() throws IOException {
+    byte[] one = new byte[1];
+    int n = read(one, 0, 1);
+    return n < 0 ? -1 : one[0] & 0xFF;
+  }
+
+  @Override
+  public int read(byte[] b, int off, int len) throws IOException {
+    java.util.Objects.checkFromIndexSize(off, len, b.length);
+    if (failed) {
+      throw new IntegrityException();
+    }
+    if (len == 0) {
+      return 0;
+    }
+    while (ptPos == ptLen) {
+      if (done) {
+        return -1;
+      }
+      nextFrame();
+    }
+    int n = Math.min(len, ptLen - ptPos);
+    System.arraycopy(pt, ptPos, b, off, n);
+    ptPos += n;
+    return n;
+  }
+
+  @Override
+  public int available() {
+    return ptLen - ptPos;
+  }
+
+  private void nextFrame() throws IOException {
+    try {
+      guard.run();
+      int got = 0;
+      if (carry >= 0) {
+        ct[0] = (byte) carry;
+        carry = -1;
+        got = 1;
+      }
+      got += readUpTo(ct, got, unit - got);
+      boolean fin;
+      if (finalIndex >= 0) {
+        fin = index == finalIndex;
+        if (!fin && got != unit) {
+          throw new IntegrityException();
+        }
+        if (index > finalIndex) {
+          throw new IntegrityException();
+        }
+        if (fin) {
+          if (in.read() >= 0) {
+            throw new IntegrityException();
+          }
+        }
+      } else if (got < unit) {
+        fin = true;
+      } else {
+        int peek = in.read();
+        fin = peek < 0;
+        carry = peek;
+      }
+      if (got < TAG_LENGTH || (fin && index > 0 && got == TAG_LENGTH && finalIndex < 0)) {
+        throw new IntegrityException();
+      }
+      ptLen =
+          FrameCipher.open(
+              key,
+              header.buffer(),
+              header.offset(),
+              header.boundLength(),
+              messageAad,
+              index,
+              fin,
+              ct,
+              0,
+              got,
+              pt,
+              0);
+      guard.run();
+      ptPos = 0;
+      if (fin || index == lastIndex) {
+        done = true;
+      }
+      index++;
+    } catch (IllegalStateException e) {
+      fail();
+      guard.run(); // a key destroyed by a revocation purge: report the revocation
+      throw e;
+    } catch (IOException | RuntimeException e) {
+      fail();
+      throw e;
+    }
+  }
+
+  private void fail() {
+    failed = true;
+    ptPos = 0;
+    ptLen = 0;
+    Arrays.fill(pt, (byte) 0);
+  }
+
+  private int readUpTo(byte[] b, int off, int len) throws IOException {
+    int total = 0;
+    while (total < len) {
+      int r = in.read(b, off + total, len - total);
+      if (r < 0) {
+        break;
+      }
+      total += r;
+    }
+    return total;
+  }
+
+  @Override
+  public void close() throws IOException {
+    Arrays.fill(pt, (byte) 0);
+    ptPos = ptLen = 0;
+    done = true;
+    in.close();
+  }
+}

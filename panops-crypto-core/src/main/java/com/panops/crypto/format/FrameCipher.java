@@ -1,0 +1,291 @@
+package com.panops.crypto.format;
+
+import static com.panops.crypto.format.MessageFormat.*;
+
+import com.panops.crypto.IntegrityException;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.spec.GCMParameterSpec;
+
+/**
+ * Seals and opens frames, and whole single-buffer messages.
+ *
+ * <p>Design: the warm path costs one {@code Cipher.init} and one {@code doFinal} per frame on a
+ * per-thread {@link Cipher} (JCE ciphers are not thread-safe; a per-thread instance needs no lock
+ * and, since the data key repeats, the JDK skips the AES key expansion). The header is copied from
+ * a template and the message id comes from a per-thread DRBG: the default {@code SecureRandom} has
+ * a global lock that stops encryption from scaling past one core (measured, see docs/FORMAT.md).
+ * The only allocations per frame are the output array and the JCE's own parameter objects.
+ *
+ * <p>Nothing here releases plaintext before its tag verifies: {@link #open} decrypts into a buffer
+ * the caller owns and zeroes it if verification fails.
+ */
+public final class FrameCipher {
+  private FrameCipher() {}
+
+  private static final ThreadLocal<Cipher> CIPHER =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return Cipher.getInstance("AES/GCM/NoPadding");
+            } catch (GeneralSecurityException e) {
+              throw new IllegalStateException("AES/GCM/NoPadding unavailable", e);
+            }
+          });
+
+  private static final ThreadLocal<byte[]> SCRATCH =
+      ThreadLocal.withInitial(() -> new byte[NONCE_LENGTH + 5]);
+
+  private static final ThreadLocal<SecureRandom> RANDOM =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return SecureRandom.getInstance("DRBG");
+            } catch (GeneralSecurityException e) {
+              return new SecureRandom();
+            }
+          });
+
+  /** Fills {@code len} bytes of {@code dst} at {@code off} from the per-thread DRBG. */
+  public static void randomBytes(byte[] dst, int off, int len) {
+    byte[] s = SCRATCH.get();
+    SecureRandom r = RANDOM.get();
+    while (len > 0) {
+      int n = Math.min(len, s.length);
+      r.nextBytes(s);
+      System.arraycopy(s, 0, dst, off, n);
+      off += n;
+      len -= n;
+    }
+    Arrays.fill(s, (byte) 0);
+  }
+
+  /** The ciphertext length of a message of {@code plaintextLength} bytes. */
+  public static long ciphertextLength(int headerLength, int frameSize, long plaintextLength) {
+    long frames = plaintextLength == 0 ? 1 : (plaintextLength + frameSize - 1) / frameSize;
+    return headerLength + plaintextLength + frames * TAG_LENGTH;
+  }
+
+  /**
+   * Encrypts a whole message into a new array: the header template (its message id is filled here
+   * with fresh random bytes) followed by the frames.
+   *
+   * @param template header from {@link MessageHeader#encodeTemplate}; not modified
+   * @param boundLength length of the bound part of the header
+   */
+  public static byte[] encrypt(
+      FrameKey key,
+      byte[] template,
+      int boundLength,
+      int frameSize,
+      byte[] messageAad,
+      byte[] plaintext,
+      int ptOff,
+      int ptLen) {
+    long total = ciphertextLength(template.length, frameSize, ptLen);
+    if (total > Integer.MAX_VALUE - 16) {
+      throw new IllegalArgumentException("message too large for a byte[]; use a stream");
+    }
+    byte[] out = new byte[(int) total];
+    System.arraycopy(template, 0, out, 0, template.length);
+    randomBytes(out, OFF_MESSAGE_ID, MESSAGE_ID_LENGTH);
+    sealAll(key, out, template.length, boundLength, frameSize, messageAad, plaintext, ptOff, ptLen);
+    return out;
+  }
+
+  /** Encrypts with a given message id: for the committed test vectors only. */
+  static byte[] encryptWithMessageId(
+      FrameKey key,
+      byte[] template,
+      int boundLength,
+      int frameSize,
+      byte[] messageAad,
+      byte[] plaintext,
+      byte[] messageId) {
+    long total = ciphertextLength(template.length, frameSize, plaintext.length);
+    byte[] out = new byte[(int) total];
+    System.arraycopy(template, 0, out, 0, template.length);
+    System.arraycopy(messageId, 0, out, OFF_MESSAGE_ID, MESSAGE_ID_LENGTH);
+    sealAll(
+        key,
+        out,
+        template.length,
+        boundLength,
+        frameSize,
+        messageAad,
+        plaintext,
+        0,
+        plaintext.length);
+    return out;
+  }
+
+  private static void sealAll(
+      FrameKey key,
+      byte[] out,
+      int headerLength,
+      int boundLength,
+      int frameSize,
+      byte[] messageAad,
+      byte[] plaintext,
+      int ptOff,
+      int ptLen) {
+    int in = ptOff;
+    int remaining = ptLen;
+    int o = headerLength;
+    long index = 0;
+    do {
+      int n = Math.min(remaining, frameSize);
+      boolean fin = remaining - n == 0;
+      o += seal(key, out, 0, boundLength, messageAad, index, fin, plaintext, in, n, out, o);
+      in += n;
+      remaining -= n;
+      index++;
+    } while (remaining > 0);
+  }
+
+  /**
+   * Seals one frame. The nonce is derived from the message id inside {@code bound}.
+   *
+   * @return bytes written ({@code len + 16})
+   */
+  public static int seal(
+      FrameKey key,
+      byte[] bound,
+      int boundOff,
+      int boundLen,
+      byte[] messageAad,
+      long index,
+      boolean fin,
+      byte[] in,
+      int inOff,
+      int len,
+      byte[] out,
+      int outOff) {
+    Cipher c = CIPHER.get();
+    byte[] s = SCRATCH.get();
+    try {
+      prepare(c, Cipher.ENCRYPT_MODE, key, bound, boundOff, boundLen, messageAad, index, fin, s);
+      return c.doFinal(in, inOff, len, out, outOff);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM encryption failed", e);
+    }
+  }
+
+  /**
+   * Opens one frame of {@code ctLen} bytes (ciphertext and tag) into {@code out}; on failure zeroes
+   * what it may have written and throws.
+   *
+   * @return plaintext bytes written
+   * @throws IntegrityException if the tag does not verify
+   */
+  public static int open(
+      FrameKey key,
+      byte[] bound,
+      int boundOff,
+      int boundLen,
+      byte[] messageAad,
+      long index,
+      boolean fin,
+      byte[] in,
+      int inOff,
+      int ctLen,
+      byte[] out,
+      int outOff) {
+    if (ctLen < TAG_LENGTH) {
+      throw new IntegrityException();
+    }
+    Cipher c = CIPHER.get();
+    byte[] s = SCRATCH.get();
+    try {
+      prepare(c, Cipher.DECRYPT_MODE, key, bound, boundOff, boundLen, messageAad, index, fin, s);
+      return c.doFinal(in, inOff, ctLen, out, outOff);
+    } catch (AEADBadTagException e) {
+      Arrays.fill(out, outOff, Math.min(out.length, outOff + ctLen - TAG_LENGTH), (byte) 0);
+      throw new IntegrityException();
+    } catch (GeneralSecurityException e) {
+      Arrays.fill(out, outOff, Math.min(out.length, outOff + ctLen - TAG_LENGTH), (byte) 0);
+      throw new IntegrityException(e);
+    }
+  }
+
+  private static void prepare(
+      Cipher c,
+      int mode,
+      FrameKey key,
+      byte[] bound,
+      int boundOff,
+      int boundLen,
+      byte[] messageAad,
+      long index,
+      boolean fin,
+      byte[] s)
+      throws GeneralSecurityException {
+    if (index < 0 || index > MAX_FRAMES) {
+      throw new IllegalArgumentException("frame index out of range");
+    }
+    System.arraycopy(bound, boundOff + OFF_MESSAGE_ID, s, 0, NONCE_LENGTH);
+    int i = (int) index;
+    s[8] ^= (byte) (i >>> 24);
+    s[9] ^= (byte) (i >>> 16);
+    s[10] ^= (byte) (i >>> 8);
+    s[11] ^= (byte) i;
+    c.init(mode, key, new GCMParameterSpec(TAG_LENGTH * 8, s, 0, NONCE_LENGTH));
+    c.updateAAD(bound, boundOff, boundLen);
+    c.updateAAD(messageAad);
+    s[12] = (byte) (i >>> 24);
+    s[13] = (byte) (i >>> 16);
+    s[14] = (byte) (i >>> 8);
+    s[15] = (byte) i;
+    s[16] = (byte) (fin ? 1 : 0);
+    c.updateAAD(s, 12, 5);
+  }
+
+  /**
+   * Decrypts a whole message held in {@code msg[off..off+len)} whose header is {@code header}.
+   *
+   * @throws IntegrityException on any failure; no plaintext is returned in that case
+   */
+  public static byte[] decrypt(
+      FrameKey key, MessageHeader header, byte[] messageAad, byte[] msg, int off, int len) {
+    if (!key.commitmentMatches(header.buffer(), header.commitmentOffset())) {
+      throw new IntegrityException();
+    }
+    long frames = header.frameCount(len);
+    long ptLen = header.plaintextLength(len);
+    if (ptLen > Integer.MAX_VALUE - 16) {
+      throw new IntegrityException();
+    }
+    byte[] out = new byte[(int) ptLen];
+    int unit = header.frameSize() + TAG_LENGTH;
+    int p = off + header.length();
+    int o = 0;
+    try {
+      for (long i = 0; i < frames; i++) {
+        boolean fin = i == frames - 1;
+        int ct = fin ? off + len - p : unit;
+        o +=
+            open(
+                key,
+                header.buffer(),
+                header.offset(),
+                header.boundLength(),
+                messageAad,
+                i,
+                fin,
+                msg,
+                p,
+                ct,
+                out,
+                o);
+        p += ct;
+      }
+    } catch (RuntimeException e) {
+      Arrays.fill(out, (byte) 0);
+      throw e;
+    }
+    return out;
+  }
+}

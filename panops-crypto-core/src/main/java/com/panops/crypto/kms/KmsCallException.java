@@ -1,0 +1,27 @@
+package com.panops.crypto.kms;
+
+import com.panops.crypto.RevocationReason;
+
+/**
+ * A KMS call failed (after the SDK's retries) or its answer did not check out. Internal: the engine
+ * turns it into {@code KeyRevokedException} or {@code KmsUnavailableException}.
+ */
+public final class KmsCallException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+  private final RevocationReason reason;
+  private final String errorCode;
+
+  KmsCallException(RevocationReason reason, String errorCode, String message, Throwable cause) {
+    super(message, cause);
+    this.reason = reason;
+    this.errorCode = errorCode;
+  }
+
+  public RevocationReason reason() {
+    return reason;
+  }
+
+  public String errorCode() {
+    return errorCode;
+  }
+}

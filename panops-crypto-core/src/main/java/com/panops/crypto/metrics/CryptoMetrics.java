@@ -1,0 +1,34 @@
+package com.panops.crypto.metrics;
+
+import com.panops.crypto.RevocationReason;
+import java.time.Duration;
+
+/**
+ * Where the library reports its counters. Implementations must be thread-safe and cheap. The
+ * default does nothing; {@link MicrometerMetrics} reports to a Micrometer registry (Micrometer is
+ * an optional dependency: add {@code io.micrometer:micrometer-core} to use it).
+ */
+public interface CryptoMetrics {
+  /** A data-key cache miss on the {@code side} ("encrypt" or "decrypt"). */
+  default void cacheMiss(String side) {}
+
+  /** A data-key cache hit; reported in batches by implementations that can (may be skipped). */
+  default void cacheHit(String side) {}
+
+  /** A KMS call finished. */
+  default void kmsCall(String operation, String purpose, boolean success, Duration latency) {}
+
+  /** A key was latched as revoked. */
+  default void revoked(RevocationReason reason) {}
+
+  /** A key's latch was lifted by a successful probe. */
+  default void restored() {}
+
+  /** A liveness probe finished. */
+  default void probe(boolean success, Duration latency) {}
+
+  /** Metrics that go nowhere. */
+  static CryptoMetrics none() {
+    return new CryptoMetrics() {};
+  }
+}
