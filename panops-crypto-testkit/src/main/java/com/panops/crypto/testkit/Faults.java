@@ -1,0 +1,127 @@
+package com.panops.crypto.testkit;
+
+import com.panops.crypto.testkit.kms.FaultDecision;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Fault injection for LocalKms's wire requests (in-process customer actions are never faulted).
+ * Thread-safe; faults can be switched on and off while clients are calling.
+ *
+ * <p>Every method takes an operation name (e.g. {@code "Decrypt"}; null matches every operation)
+ * and a key (its ARN or its UUID; null matches every request, including those that name no key).
+ * For Decrypt and ReEncrypt without a KeyId the key is the one the ciphertext names. A request
+ * matching several faults gets the latency first (the longest matching delay), then the strongest
+ * failure: a dropped connection over an internal error over throttling. Faults apply after the
+ * caller has been authenticated, and faulted requests are recorded in the trail (error codes {@code
+ * ThrottlingException}, {@code KMSInternalException} or {@code ConnectionDropped}).
+ */
+public final class Faults {
+
+  private enum Kind {
+    LATENCY,
+    THROTTLE,
+    INTERNAL_ERROR,
+    DROP_CONNECTION
+  }
+
+  private record Rule(Kind kind, String operation, String key, Duration delay) {
+    boolean matches(String op, String keyArn) {
+      if (operation != null && !operation.equals(op)) {
+        return false;
+      }
+      if (key == null) {
+        return true;
+      }
+      return keyArn != null && (keyArn.equals(key) || keyArn.endsWith("/" + key));
+    }
+  }
+
+  private final List<Rule> rules = new CopyOnWriteArrayList<>();
+
+  Faults() {}
+
+  /**
+   * Adds a delay before matching requests are answered; replaces an earlier delay for the same
+   * operation and key. {@link Duration#ZERO} removes it.
+   */
+  public void latency(String operation, String keyArn, Duration delay) {
+    Objects.requireNonNull(delay, "delay");
+    if (delay.isNegative()) {
+      throw new IllegalArgumentException("delay must not be negative");
+    }
+    rules.removeIf(
+        r ->
+            r.kind() == Kind.LATENCY
+                && Objects.equals(r.operation(), operation)
+                && Objects.equals(r.key(), keyArn));
+    if (!delay.isZero()) {
+      rules.add(new Rule(Kind.LATENCY, operation, keyArn, delay));
+    }
+  }
+
+  /** Answers matching requests with {@code ThrottlingException} (HTTP 400). */
+  public void throttle(String operation, String keyArn) {
+    add(Kind.THROTTLE, operation, keyArn);
+  }
+
+  /** Answers matching requests with {@code KMSInternalException} (HTTP 500). */
+  public void internalError(String operation, String keyArn) {
+    add(Kind.INTERNAL_ERROR, operation, keyArn);
+  }
+
+  /** Closes the connection of matching requests without writing any HTTP response. */
+  public void dropConnection(String operation, String keyArn) {
+    add(Kind.DROP_CONNECTION, operation, keyArn);
+  }
+
+  /** Switches every fault off. */
+  public void clear() {
+    rules.clear();
+  }
+
+  private void add(Kind kind, String operation, String keyArn) {
+    Rule rule = new Rule(kind, operation, keyArn, Duration.ZERO);
+    if (!rules.contains(rule)) {
+      rules.add(rule);
+    }
+  }
+
+  FaultDecision decide(String operation, String keyArn) {
+    Duration delay = Duration.ZERO;
+    FaultDecision.Action action = FaultDecision.Action.NONE;
+    for (Rule r : rules) {
+      if (!r.matches(operation, keyArn)) {
+        continue;
+      }
+      switch (r.kind()) {
+        case LATENCY:
+          if (r.delay().compareTo(delay) > 0) {
+            delay = r.delay();
+          }
+          break;
+        case DROP_CONNECTION:
+          action = FaultDecision.Action.DROP_CONNECTION;
+          break;
+        case INTERNAL_ERROR:
+          if (action != FaultDecision.Action.DROP_CONNECTION) {
+            action = FaultDecision.Action.INTERNAL_ERROR;
+          }
+          break;
+        case THROTTLE:
+          if (action == FaultDecision.Action.NONE) {
+            action = FaultDecision.Action.THROTTLE;
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    if (delay.isZero() && action == FaultDecision.Action.NONE) {
+      return FaultDecision.NONE;
+    }
+    return new FaultDecision(delay, action);
+  }
+}

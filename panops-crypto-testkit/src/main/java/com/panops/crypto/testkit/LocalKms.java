@@ -1,0 +1,329 @@
+package com.panops.crypto.testkit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.panops.crypto.testkit.kms.KmsEngine;
+import com.panops.crypto.testkit.kms.KmsHttpServer;
+import com.panops.crypto.testkit.kms.Trail;
+import java.net.URI;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A local, KMS-wire-compatible server for tests and local runs: the real AWS SDK v2 {@code
+ * KmsClient} talks to it over HTTP on 127.0.0.1 through {@code endpointOverride(endpoint())}.
+ *
+ * <pre>{@code
+ * try (LocalKms kms = LocalKms.start()) {
+ *   String keyArn = kms.createKey("tenant-42");          // the seed's key policy
+ *   KmsClient vendor = KmsClient.builder()
+ *       .endpointOverride(kms.endpoint())
+ *       .region(Region.of(kms.region()))
+ *       .credentialsProvider(kms.vendor().credentialsProvider())
+ *       .build();
+ *   vendor.generateDataKey(r -> r.keyId(keyArn).keySpec(DataKeySpec.AES_256));
+ *   kms.disableKey(keyArn);                              // the customer's kill switch
+ * }
+ * }</pre>
+ *
+ * <p>Callers are identified by the access key id of their SigV4 signature, which is verified
+ * against the principal's secret. Two principals exist from the start: {@link #admin()}, the
+ * customer's key administrator in the key account, and {@link #vendor()}, the vendor's service role
+ * in another account; {@link #addPrincipal(String)} registers more. Each key has a key policy that
+ * decides which principal may call which operation (see {@link #seedKeyPolicy()}). CreateKey and
+ * ListKeys are account-level: LocalKms has no IAM, so any principal of the key account may call
+ * them and principals of other accounts may not.
+ *
+ * <p>The in-process customer actions ({@link #createKey}, {@link #disableKey}, {@link
+ * #putKeyPolicy} and the others) run the same operation code as wire requests, as the admin
+ * principal, are recorded in the trail like them, and throw {@link LocalKmsException} with the KMS
+ * error code when KMS would refuse. Wire requests implement CreateKey, DescribeKey,
+ * GenerateDataKey, GenerateDataKeyWithoutPlaintext, Encrypt, Decrypt, ReEncrypt, EnableKey,
+ * DisableKey, ScheduleKeyDeletion, CancelKeyDeletion, PutKeyPolicy, GetKeyPolicy, ListKeys and
+ * CreateGrant (policy-checked; grants are recorded but never widen access); anything else is an
+ * {@code UnknownOperationException}.
+ */
+public final class LocalKms implements AutoCloseable {
+
+  /** The vendor's service role (in the vendor's account), as the seed's key policy names it. */
+  public static final String VENDOR_ROLE_ARN = "arn:aws:iam::999988887777:role/PanOpsServiceRole";
+
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final char[] KEY_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
+
+  private final String region;
+  private final String accountId;
+  private final Map<String, Principal> principals = new ConcurrentHashMap<>();
+  private final Principal admin;
+  private final Principal vendor;
+  private final Trail trail;
+  private final KmsEngine engine;
+  private final Faults faults = new Faults();
+  private final KmsHttpServer server;
+  private final URI endpoint;
+
+  private LocalKms(Builder b) {
+    this.region = b.region;
+    this.accountId = b.accountId;
+    this.admin = addPrincipal("arn:aws:iam::" + accountId + ":role/KeyAdmin");
+    this.vendor = addPrincipal(VENDOR_ROLE_ARN);
+    this.trail = new Trail(b.trailFile);
+    this.engine = new KmsEngine(b.clock, region, accountId, trail);
+    try {
+      this.server =
+          new KmsHttpServer(
+              b.port, engine, principals::get, faults::decide, region, b.maxBodyBytes, 8);
+    } catch (RuntimeException e) {
+      trail.close();
+      throw e;
+    }
+    this.endpoint = URI.create("http://127.0.0.1:" + server.port());
+  }
+
+  /** Starts LocalKms on 127.0.0.1, a random free port, with the system clock. */
+  public static LocalKms start() {
+    return builder().start();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Options for {@link LocalKms}. */
+  public static final class Builder {
+    private int port;
+    private Clock clock = Clock.systemUTC();
+    private Path trailFile;
+    private String region = "us-east-1";
+    private String accountId = "111122223333";
+    private int maxBodyBytes = 64 * 1024;
+
+    private Builder() {}
+
+    /** The port on 127.0.0.1; 0 (the default) picks a free one. */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port out of range: " + port);
+      }
+      this.port = port;
+      return this;
+    }
+
+    /** The clock for event times, creation and deletion dates (key deletion follows it). */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Also append every trail event as one JSON line to this file. */
+    public Builder trailFile(Path trailFile) {
+      this.trailFile = trailFile;
+      return this;
+    }
+
+    public Builder region(String region) {
+      this.region = Objects.requireNonNull(region, "region");
+      return this;
+    }
+
+    /** The customer's (key) account id, 12 digits. */
+    public Builder accountId(String accountId) {
+      if (!accountId.matches("\\d{12}")) {
+        throw new IllegalArgumentException("account id must be 12 digits");
+      }
+      this.accountId = accountId;
+      return this;
+    }
+
+    /** The largest request body accepted (default 64 KiB); larger ones are refused unread. */
+    public Builder maxBodyBytes(int maxBodyBytes) {
+      if (maxBodyBytes < 1024) {
+        throw new IllegalArgumentException("maxBodyBytes must be at least 1024");
+      }
+      this.maxBodyBytes = maxBodyBytes;
+      return this;
+    }
+
+    public LocalKms start() {
+      return new LocalKms(this);
+    }
+  }
+
+  /** {@code http://127.0.0.1:PORT}. */
+  public URI endpoint() {
+    return endpoint;
+  }
+
+  public String region() {
+    return region;
+  }
+
+  /** The customer's (key) account id. */
+  public String accountId() {
+    return accountId;
+  }
+
+  /** The customer's key administrator, {@code arn:aws:iam::ACCOUNT:role/KeyAdmin}. */
+  public Principal admin() {
+    return admin;
+  }
+
+  /** The vendor's service role, {@value #VENDOR_ROLE_ARN}. */
+  public Principal vendor() {
+    return vendor;
+  }
+
+  /** Registers a caller: a new random access key id and secret for this principal ARN. */
+  public Principal addPrincipal(String principalArn) {
+    Objects.requireNonNull(principalArn, "principalArn");
+    if (!principalArn.startsWith("arn:aws:iam::")) {
+      throw new IllegalArgumentException("expected an IAM principal ARN: " + principalArn);
+    }
+    while (true) {
+      StringBuilder akid = new StringBuilder("AKIA");
+      for (int i = 0; i < 16; i++) {
+        akid.append(KEY_ID_ALPHABET[RANDOM.nextInt(KEY_ID_ALPHABET.length)]);
+      }
+      byte[] secret = new byte[30];
+      RANDOM.nextBytes(secret);
+      Principal p =
+          new Principal(principalArn, akid.toString(), Base64.getEncoder().encodeToString(secret));
+      if (principals.putIfAbsent(p.accessKeyId(), p) == null) {
+        return p;
+      }
+    }
+  }
+
+  /**
+   * The seed's key policy as AWS-shaped JSON: a {@code CustomerKeyAdministration} statement
+   * allowing {@code kms:*} to {@link #admin()}, and the seed's {@code PanOpsServiceAccess}
+   * statement allowing {@link #vendor()} only {@code kms:Encrypt}, {@code kms:Decrypt}, {@code
+   * kms:ReEncrypt*}, {@code kms:GenerateDataKey} and {@code kms:DescribeKey}.
+   */
+  public String seedKeyPolicy() {
+    ObjectNode p = MAPPER.createObjectNode();
+    p.put("Version", "2012-10-17");
+    p.put("Id", "panops-customer-key-policy");
+    ArrayNode statements = p.putArray("Statement");
+    ObjectNode adminSt = statements.addObject();
+    adminSt.put("Sid", "CustomerKeyAdministration");
+    adminSt.put("Effect", "Allow");
+    adminSt.putObject("Principal").put("AWS", admin.arn());
+    adminSt.put("Action", "kms:*");
+    adminSt.put("Resource", "*");
+    ObjectNode vendorSt = statements.addObject();
+    vendorSt.put("Sid", "PanOpsServiceAccess");
+    vendorSt.put("Effect", "Allow");
+    vendorSt.putObject("Principal").put("AWS", vendor.arn());
+    ArrayNode actions = vendorSt.putArray("Action");
+    for (String a :
+        List.of(
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:ReEncrypt*",
+            "kms:GenerateDataKey",
+            "kms:DescribeKey")) {
+      actions.add(a);
+    }
+    vendorSt.put("Resource", "*");
+    return p.toPrettyString();
+  }
+
+  /**
+   * Creates an Enabled symmetric key with {@link #seedKeyPolicy()}, as the admin.
+   *
+   * @return the key ARN, {@code arn:aws:kms:REGION:ACCOUNT:key/UUID}
+   */
+  public String createKey(String description) {
+    ObjectNode req = MAPPER.createObjectNode();
+    if (description != null) {
+      req.put("Description", description);
+    }
+    req.put("Policy", seedKeyPolicy());
+    return adminCall("CreateKey", req).get("KeyMetadata").get("Arn").asText();
+  }
+
+  /** The customer disables the key (as the admin): cryptographic calls get DisabledException. */
+  public void disableKey(String keyIdOrArn) {
+    adminCall("DisableKey", keyRequest(keyIdOrArn));
+  }
+
+  /** The customer enables the key again (as the admin). */
+  public void enableKey(String keyIdOrArn) {
+    adminCall("EnableKey", keyRequest(keyIdOrArn));
+  }
+
+  /**
+   * The customer schedules the key's deletion (as the admin), 7 to 30 days ahead on LocalKms's
+   * clock. The key is PendingDeletion until then and deleted for real once the clock passes it.
+   */
+  public void scheduleKeyDeletion(String keyIdOrArn, int pendingWindowDays) {
+    ObjectNode req = keyRequest(keyIdOrArn);
+    req.put("PendingWindowInDays", pendingWindowDays);
+    adminCall("ScheduleKeyDeletion", req);
+  }
+
+  /** Cancels a scheduled deletion (as the admin); as in KMS the key is then Disabled. */
+  public void cancelKeyDeletion(String keyIdOrArn) {
+    adminCall("CancelKeyDeletion", keyRequest(keyIdOrArn));
+  }
+
+  /** Replaces the key's policy (as the admin, with KMS's lockout safety check). */
+  public void putKeyPolicy(String keyIdOrArn, String policyJson) {
+    ObjectNode req = keyRequest(keyIdOrArn);
+    req.put("PolicyName", "default");
+    req.put("Policy", policyJson);
+    adminCall("PutKeyPolicy", req);
+  }
+
+  /** A snapshot of the trail, oldest first. */
+  public List<TrailEvent> trail() {
+    return trail.snapshot();
+  }
+
+  /** Empties the in-memory trail (a trail file keeps its lines). */
+  public void clearTrail() {
+    trail.clear();
+  }
+
+  /** Fault injection for wire requests. */
+  public Faults faults() {
+    return faults;
+  }
+
+  /** Stops the server and closes the trail file. */
+  @Override
+  public void close() {
+    try {
+      server.close();
+    } finally {
+      trail.close();
+    }
+  }
+
+  private static ObjectNode keyRequest(String keyIdOrArn) {
+    Objects.requireNonNull(keyIdOrArn, "keyIdOrArn");
+    ObjectNode req = MAPPER.createObjectNode();
+    req.put("KeyId", keyIdOrArn);
+    return req;
+  }
+
+  private JsonNode adminCall(String operation, ObjectNode request) {
+    return engine.execute(admin, operation, request, UUID.randomUUID().toString(), null);
+  }
+
+  @Override
+  public String toString() {
+    return "LocalKms[" + endpoint + ", region " + region + ", account " + accountId + "]";
+  }
+}

@@ -1,0 +1,352 @@
+package com.panops.crypto.testkit.kms;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.panops.crypto.testkit.LocalKmsException;
+import com.panops.crypto.testkit.Principal;
+import com.sun.net.httpserver.Headers;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpServer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * The wire side of LocalKms: the KMS JSON 1.1 protocol over HTTP on 127.0.0.1 ({@code POST /},
+ * {@code X-Amz-Target: TrentService.<Operation>}, {@code application/x-amz-json-1.1}, errors as
+ * {@code {"__type": ..., "message": ...}} with HTTP 400, or 500 for {@code KMSInternalException}).
+ *
+ * <p>Order of checks, each answered KMS-style and recorded in the trail: body size (over the limit
+ * is a {@code ValidationException}, read no further than the limit, and the connection is closed),
+ * the target header ({@code UnknownOperationException}), SigV4 authentication ({@code
+ * MissingAuthenticationTokenException}, {@code IncompleteSignatureException}, {@code
+ * UnrecognizedClientException}, {@code InvalidSignatureException}), the JSON body ({@code
+ * SerializationException}), then faults and the operation itself. Request time skew is not checked,
+ * so tests may move the injected clock freely. A handler never lets an exception escape: anything
+ * unexpected is a 500 {@code KMSInternalException}.
+ */
+public final class KmsHttpServer implements AutoCloseable {
+
+  static final String JSON_1_1 = "application/x-amz-json-1.1";
+  private static final String TARGET_PREFIX = "TrentService.";
+  private static final long DRAIN_LIMIT = 1L << 20;
+  private static final ObjectMapper READER =
+      new ObjectMapper()
+          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+  private final HttpServer server;
+  private final ExecutorService executor;
+  private final KmsEngine engine;
+  private final Function<String, Principal> principals;
+  private final FaultSource faults;
+  private final String region;
+  private final int maxBodyBytes;
+
+  /**
+   * @param principals looks a principal up by access key id; returns null if unknown
+   */
+  public KmsHttpServer(
+      int port,
+      KmsEngine engine,
+      Function<String, Principal> principals,
+      FaultSource faults,
+      String region,
+      int maxBodyBytes,
+      int threads) {
+    this.engine = engine;
+    this.principals = principals;
+    this.faults = faults;
+    this.region = region;
+    this.maxBodyBytes = maxBodyBytes;
+    AtomicInteger n = new AtomicInteger();
+    ThreadFactory tf =
+        r -> {
+          Thread t = new Thread(r, "local-kms-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        };
+    this.executor = Executors.newFixedThreadPool(threads, tf);
+    try {
+      server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
+    } catch (IOException e) {
+      executor.shutdownNow();
+      throw new UncheckedIOException("LocalKms cannot listen on 127.0.0.1:" + port, e);
+    }
+    server.setExecutor(executor);
+    server.createContext("/", new Handler());
+    server.start();
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    executor.shutdownNow();
+    try {
+      executor.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private record Response(int status, byte[] body, boolean closeConnection) {}
+
+  private final class Handler implements HttpHandler {
+    @Override
+    public void handle(HttpExchange exchange) {
+      String requestId = UUID.randomUUID().toString();
+      try {
+        Response response;
+        try {
+          response = process(exchange, requestId);
+        } catch (DropConnectionSignal drop) {
+          // Without response headers, HttpExchange.close() closes the socket: the client sees
+          // the connection end with no HTTP response at all.
+          exchange.close();
+          return;
+        } catch (LocalKmsException e) {
+          response = error(e);
+        } catch (Throwable e) { // never crash a handler thread: anything else is a KMS 500
+          response =
+              error(
+                  new LocalKmsException(
+                      "KMSInternalException", 500, "LocalKms failed internally."));
+        }
+        send(exchange, response, requestId);
+      } catch (Throwable t) {
+        // nothing more can be done for this exchange; the connection is closed below
+      } finally {
+        exchange.close();
+      }
+    }
+  }
+
+  private Response process(HttpExchange exchange, String requestId) {
+    Headers headers = exchange.getRequestHeaders();
+    String target = headers.getFirst("X-Amz-Target");
+    String operation =
+        target != null && target.startsWith(TARGET_PREFIX)
+            ? target.substring(TARGET_PREFIX.length())
+            : null;
+    byte[] body;
+    try {
+      body = readBody(exchange);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    if (body == null) {
+      engine.recordRejected(null, operation, null, requestId, "ValidationException");
+      LocalKmsException e =
+          LocalKmsException.of(
+              "ValidationException",
+              "The request body exceeds the maximum of " + maxBodyBytes + " bytes.");
+      Response r = error(e);
+      return new Response(r.status(), r.body(), true);
+    }
+    if (!exchange.getRequestMethod().equals("POST")
+        || operation == null
+        || !KmsEngine.isOperation(operation)) {
+      engine.recordRejected(null, operation, null, requestId, "UnknownOperationException");
+      String what =
+          !exchange.getRequestMethod().equals("POST")
+              ? "KMS accepts only POST requests."
+              : operation == null
+                  ? "Missing or invalid X-Amz-Target header."
+                  : "Unknown operation " + operation;
+      return error(LocalKmsException.of("UnknownOperationException", what));
+    }
+    JsonNode json = null;
+    JsonProcessingException parseError = null;
+    try {
+      json = body.length == 0 ? READER.createObjectNode() : READER.readTree(body);
+    } catch (JsonProcessingException e) {
+      parseError = e;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Principal caller;
+    try {
+      caller = authenticate(exchange, body);
+    } catch (AuthFailure f) {
+      engine.recordRejected(
+          f.callerArn, operation, parseError == null ? json : null, requestId, f.error.errorCode());
+      return error(f.error);
+    }
+    if (parseError != null || json == null || !json.isObject()) {
+      engine.recordRejected(caller.arn(), operation, null, requestId, "SerializationException");
+      return error(
+          LocalKmsException.of(
+              "SerializationException",
+              parseError == null
+                  ? "The request body must be a JSON object."
+                  : "The request body is not valid JSON."));
+    }
+    ObjectNode result = engine.execute(caller, operation, json, requestId, faults);
+    return new Response(200, result.toString().getBytes(StandardCharsets.UTF_8), false);
+  }
+
+  /**
+   * The body, or null if it is longer than the limit. At most limit + 1 bytes are kept; the rest of
+   * an oversized body is read and discarded up to {@link #DRAIN_LIMIT} bytes, so that the client
+   * can read the error instead of a reset connection, and never further (the connection is then
+   * closed).
+   */
+  private byte[] readBody(HttpExchange exchange) throws IOException {
+    String length = exchange.getRequestHeaders().getFirst("Content-Length");
+    long declared = -1;
+    if (length != null) {
+      try {
+        declared = Long.parseLong(length.trim());
+      } catch (NumberFormatException e) {
+        declared = Long.MAX_VALUE;
+      }
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] buf = new byte[8192];
+    try (InputStream in = exchange.getRequestBody()) {
+      if (declared > maxBodyBytes) {
+        drain(in, buf);
+        return null;
+      }
+      int total = 0;
+      int n;
+      while ((n = in.read(buf, 0, Math.min(buf.length, maxBodyBytes + 1 - total))) > 0) {
+        out.write(buf, 0, n);
+        total += n;
+        if (total > maxBodyBytes) {
+          drain(in, buf);
+          return null;
+        }
+      }
+    }
+    return out.toByteArray();
+  }
+
+  private static void drain(InputStream in, byte[] buf) throws IOException {
+    long drained = 0;
+    int n;
+    while (drained < DRAIN_LIMIT && (n = in.read(buf)) > 0) {
+      drained += n;
+    }
+  }
+
+  private static final class AuthFailure extends Exception {
+    private static final long serialVersionUID = 1L;
+    final transient LocalKmsException error;
+    final String callerArn;
+
+    AuthFailure(String callerArn, String code, String message) {
+      super(code, null, false, false);
+      this.error = LocalKmsException.of(code, message);
+      this.callerArn = callerArn;
+    }
+  }
+
+  private Principal authenticate(HttpExchange exchange, byte[] body) throws AuthFailure {
+    Headers headers = exchange.getRequestHeaders();
+    String header = headers.getFirst("Authorization");
+    if (header == null) {
+      throw new AuthFailure(
+          null, "MissingAuthenticationTokenException", "Missing Authentication Token");
+    }
+    SigV4.Authorization auth;
+    try {
+      auth = SigV4.parse(header);
+    } catch (SigV4.MalformedAuthorizationException e) {
+      throw new AuthFailure(null, "IncompleteSignatureException", e.getMessage());
+    }
+    Principal p = principals.apply(auth.accessKeyId());
+    if (p == null) {
+      throw new AuthFailure(
+          null,
+          "UnrecognizedClientException",
+          "The security token included in the request is invalid.");
+    }
+    String amzDate = headers.getFirst("X-Amz-Date");
+    if (amzDate == null || !auth.signedHeaders().contains("x-amz-date")) {
+      throw new AuthFailure(
+          p.arn(),
+          "IncompleteSignatureException",
+          "Authorization header requires a signed 'X-Amz-Date' header.");
+    }
+    if (!auth.signedHeaders().contains("host")) {
+      throw new AuthFailure(
+          p.arn(),
+          "InvalidSignatureException",
+          "'Host' must be a 'SignedHeader' in the AWS Authorization.");
+    }
+    if (!amzDate.startsWith(auth.date())) {
+      throw new AuthFailure(
+          p.arn(),
+          "InvalidSignatureException",
+          "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from"
+              + " HTTP.");
+    }
+    if (!auth.region().equals(region) || !auth.service().equals("kms")) {
+      throw new AuthFailure(
+          p.arn(),
+          "InvalidSignatureException",
+          "Credential should be scoped to a valid region and to the kms service.");
+    }
+    String expected =
+        SigV4.signature(
+            p.secretAccessKey(),
+            auth,
+            exchange.getRequestMethod(),
+            exchange.getRequestURI().getRawPath(),
+            exchange.getRequestURI().getRawQuery(),
+            headers::get,
+            body,
+            amzDate);
+    if (!SigV4.signaturesEqual(expected, auth.signature())) {
+      throw new AuthFailure(
+          p.arn(),
+          "InvalidSignatureException",
+          "The request signature we calculated does not match the signature you provided. Check"
+              + " your AWS Secret Access Key and signing method. Consult the service documentation"
+              + " for details.");
+    }
+    return p;
+  }
+
+  private static Response error(LocalKmsException e) {
+    ObjectNode body = KmsEngine.MAPPER.createObjectNode();
+    body.put("__type", e.errorCode());
+    body.put("message", e.getMessage());
+    return new Response(e.httpStatus(), body.toString().getBytes(StandardCharsets.UTF_8), false);
+  }
+
+  private static void send(HttpExchange exchange, Response response, String requestId)
+      throws IOException {
+    Headers h = exchange.getResponseHeaders();
+    h.set("Content-Type", JSON_1_1);
+    h.set("x-amzn-RequestId", requestId);
+    if (response.closeConnection()) {
+      h.set("Connection", "close");
+    }
+    exchange.sendResponseHeaders(response.status(), response.body().length);
+    try (var out = exchange.getResponseBody()) {
+      out.write(response.body());
+    }
+  }
+}

@@ -1,0 +1,105 @@
+package com.panops.crypto.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.kms.KmsClient;
+
+/** The command line: LocalKmsMain in its own JVM, driven by the real SDK with what it prints. */
+class LocalKmsCliIT {
+
+  private static ProcessBuilder java(String... args) {
+    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String[] cmd = new String[args.length + 4];
+    cmd[0] = javaBin;
+    cmd[1] = "-cp";
+    cmd[2] = System.getProperty("java.class.path");
+    cmd[3] = LocalKmsMain.class.getName();
+    System.arraycopy(args, 0, cmd, 4, args.length);
+    return new ProcessBuilder(cmd).redirectErrorStream(true);
+  }
+
+  @Test
+  void theCliPrintsEndpointAndTestCredentialsThatTheRealSdkCanUse(@TempDir Path dir)
+      throws Exception {
+    Path trail = dir.resolve("trail.jsonl");
+    Process p = java("--port", "0", "--trail-file", trail.toString()).start();
+    try {
+      BufferedReader out =
+          new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      Map<String, String> printed =
+          CompletableFuture.supplyAsync(
+                  () -> {
+                    Map<String, String> m = new LinkedHashMap<>();
+                    try {
+                      String line;
+                      while ((line = out.readLine()) != null && !line.startsWith("Stop with")) {
+                        int colon = line.indexOf(": ");
+                        if (colon > 0) {
+                          m.put(line.substring(0, colon).trim(), line.substring(colon + 2).trim());
+                        }
+                      }
+                    } catch (java.io.IOException e) {
+                      throw new java.io.UncheckedIOException(e);
+                    }
+                    return m;
+                  })
+              .get(60, TimeUnit.SECONDS);
+      URI endpoint = URI.create(printed.get("endpoint"));
+      assertEquals("127.0.0.1", endpoint.getHost());
+      assertEquals("us-east-1", printed.get("region"));
+      String key = printed.get("demo key");
+      assertTrue(key.startsWith("arn:aws:kms:us-east-1:111122223333:key/"), key);
+      try (KmsClient vendor =
+          KmsClient.builder()
+              .endpointOverride(endpoint)
+              .region(Region.of(printed.get("region")))
+              .credentialsProvider(
+                  StaticCredentialsProvider.create(
+                      AwsBasicCredentials.create(
+                          printed.get("vendor access key"), printed.get("vendor secret key"))))
+              .overrideConfiguration(
+                  o ->
+                      o.retryStrategy(AwsRetryStrategy.doNotRetry())
+                          .apiCallTimeout(Duration.ofSeconds(20)))
+              .build()) {
+        var gdk = vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32));
+        assertEquals(
+            gdk.plaintext(),
+            vendor.decrypt(r -> r.ciphertextBlob(gdk.ciphertextBlob())).plaintext());
+      }
+      assertEquals(3, Files.readAllLines(trail).size());
+    } finally {
+      p.destroy();
+      if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    }
+  }
+
+  @Test
+  void anUnknownArgumentPrintsUsageAndExitsWithStatus2() throws Exception {
+    Process p = java("--bogus").start();
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(2, p.exitValue());
+    assertTrue(output.contains("usage: LocalKmsMain"), output);
+  }
+}

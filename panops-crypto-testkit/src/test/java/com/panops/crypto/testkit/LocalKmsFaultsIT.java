@@ -1,0 +1,158 @@
+package com.panops.crypto.testkit;
+
+import static com.panops.crypto.testkit.KmsTestSupport.client;
+import static com.panops.crypto.testkit.KmsTestSupport.errorCode;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.services.kms.KmsClient;
+import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
+import software.amazon.awssdk.services.kms.model.KmsException;
+import software.amazon.awssdk.services.kms.model.KmsInternalException;
+
+class LocalKmsFaultsIT {
+
+  private LocalKms kms;
+  private KmsClient vendor;
+  private String keyA;
+  private String keyB;
+  private GenerateDataKeyResponse dataKeyA;
+  private GenerateDataKeyResponse dataKeyB;
+
+  @BeforeEach
+  void start() {
+    kms = LocalKms.start();
+    vendor = client(kms, kms.vendor(), Duration.ofSeconds(5));
+    keyA = kms.createKey("a");
+    keyB = kms.createKey("b");
+    dataKeyA = vendor.generateDataKey(r -> r.keyId(keyA).numberOfBytes(32));
+    dataKeyB = vendor.generateDataKey(r -> r.keyId(keyB).numberOfBytes(32));
+  }
+
+  @AfterEach
+  void stop() {
+    vendor.close();
+    kms.close();
+  }
+
+  private void decryptA() {
+    vendor.decrypt(r -> r.ciphertextBlob(dataKeyA.ciphertextBlob()));
+  }
+
+  private void decryptB() {
+    vendor.decrypt(r -> r.ciphertextBlob(dataKeyB.ciphertextBlob()));
+  }
+
+  @Test
+  void throttlingIsAThrottlingExceptionForTheChosenOperationAndKeyOnlyUntilCleared() {
+    kms.faults().throttle("Decrypt", keyA);
+    KmsException e = assertThrows(KmsException.class, this::decryptA);
+    assertEquals("ThrottlingException", errorCode(e));
+    assertEquals(400, e.statusCode());
+    assertTrue(e.isThrottlingException());
+    decryptB();
+    vendor.generateDataKey(r -> r.keyId(keyA).numberOfBytes(32));
+    kms.faults().clear();
+    decryptA();
+  }
+
+  @Test
+  void aFaultNamedByKeyUuidMatchesRequestsNamingTheKeyArn() {
+    kms.faults().throttle(null, keyA.substring(keyA.indexOf("key/") + 4));
+    assertThrows(KmsException.class, () -> vendor.describeKey(r -> r.keyId(keyA)));
+    vendor.describeKey(r -> r.keyId(keyB));
+  }
+
+  @Test
+  void anInternalErrorIsAKmsInternalExceptionWithHttp500() {
+    kms.faults().internalError(null, null);
+    KmsInternalException e = assertThrows(KmsInternalException.class, this::decryptB);
+    assertEquals(500, e.statusCode());
+    assertThrows(KmsInternalException.class, () -> vendor.describeKey(r -> r.keyId(keyA)));
+    kms.faults().clear();
+    decryptB();
+  }
+
+  @Test
+  void aDroppedConnectionReachesTheSdkAsAnIoFailureWithoutAnyResponse() {
+    kms.faults().dropConnection("Decrypt", null);
+    SdkClientException e = assertThrows(SdkClientException.class, this::decryptA);
+    assertTrue(hasCause(e, IOException.class), () -> "expected an IOException cause: " + e);
+    vendor.describeKey(r -> r.keyId(keyA));
+    kms.faults().clear();
+    decryptA();
+    List<TrailEvent> dropped =
+        kms.trail().stream().filter(t -> "ConnectionDropped".equals(t.errorCode())).toList();
+    assertEquals(1, dropped.size());
+    assertEquals(keyA, dropped.get(0).keyId());
+  }
+
+  @Test
+  void latencyDelaysTheAnswerAndAShortClientTimeoutThenFires() {
+    kms.faults().latency("Decrypt", keyA, Duration.ofMillis(700));
+    long start = System.nanoTime();
+    decryptA();
+    assertTrue(Duration.ofNanos(System.nanoTime() - start).toMillis() >= 700);
+
+    kms.faults().latency("Decrypt", keyA, Duration.ofSeconds(3));
+    try (KmsClient impatient = client(kms, kms.vendor(), Duration.ofMillis(500))) {
+      ApiCallTimeoutException timeout =
+          assertThrows(
+              ApiCallTimeoutException.class,
+              () -> impatient.decrypt(r -> r.ciphertextBlob(dataKeyA.ciphertextBlob())));
+      assertNotNull(timeout);
+      impatient.decrypt(r -> r.ciphertextBlob(dataKeyB.ciphertextBlob()));
+      kms.faults().latency("Decrypt", keyA, Duration.ZERO);
+      impatient.decrypt(r -> r.ciphertextBlob(dataKeyA.ciphertextBlob()));
+    }
+  }
+
+  @Test
+  void faultsApplyOnlyToWireCallsNotToTheCustomersInProcessActions() {
+    kms.faults().internalError(null, null);
+    kms.disableKey(keyA);
+    kms.enableKey(keyA);
+    assertThrows(KmsInternalException.class, this::decryptA);
+  }
+
+  @Test
+  void faultedCallsAreInTheTrail() {
+    kms.faults().throttle("Decrypt", null);
+    assertThrows(KmsException.class, this::decryptA);
+    TrailEvent last = kms.trail().get(kms.trail().size() - 1);
+    assertEquals("Decrypt", last.eventName());
+    assertEquals("ThrottlingException", last.errorCode());
+    assertEquals(kms.vendor().arn(), last.userArn());
+    assertEquals(keyA, last.keyId());
+  }
+
+  private static boolean hasCause(Throwable t, Class<? extends Throwable> type) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (type.isInstance(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Test
+  void faultsTakeAnOperationAndAKeyOrNullForAll() {
+    kms.faults().throttle("GenerateDataKey", null);
+    KmsException e =
+        assertThrows(
+            KmsException.class, () -> vendor.generateDataKey(r -> r.keyId(keyB).numberOfBytes(8)));
+    assertInstanceOf(KmsException.class, e);
+    decryptA();
+  }
+}
