@@ -1,0 +1,18 @@
+package com.panops.crypto.format;
+
+/** Test access to the fixed-message-id encryption used only to produce committed vectors. */
+public final class FormatTestAccess {
+  private FormatTestAccess() {}
+
+  public static byte[] encryptWithMessageId(
+      FrameKey key,
+      byte[] template,
+      int boundLength,
+      int frameSize,
+      byte[] messageAad,
+      byte[] plaintext,
+      byte[] messageId) {
+    return FrameCipher.encryptWithMessageId(
+        key, template, boundLength, frameSize, messageAad, plaintext, messageId);
+  }
+}

@@ -1,0 +1,109 @@
+package com.panops.crypto.format;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
+import javax.crypto.Cipher;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * An independent, deliberately plain encoder written from docs/FORMAT.md alone (no library code):
+ * the committed vectors must match both it and the library.
+ */
+public final class ReferenceEncoder {
+  private ReferenceEncoder() {}
+
+  public static byte[] pairs(Map<String, String> m) {
+    TreeMap<byte[], byte[]> sorted = new TreeMap<>(Arrays::compareUnsigned);
+    m.forEach(
+        (k, v) ->
+            sorted.put(k.getBytes(StandardCharsets.UTF_8), v.getBytes(StandardCharsets.UTF_8)));
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    u16(o, sorted.size());
+    sorted.forEach(
+        (k, v) -> {
+          u16(o, k.length);
+          o.writeBytes(k);
+          u16(o, v.length);
+          o.writeBytes(v);
+        });
+    return o.toByteArray();
+  }
+
+  static void u16(ByteArrayOutputStream o, int v) {
+    o.write(v >>> 8);
+    o.write(v);
+  }
+
+  static void u32(ByteArrayOutputStream o, long v) {
+    o.write((int) (v >>> 24));
+    o.write((int) (v >>> 16));
+    o.write((int) (v >>> 8));
+    o.write((int) v);
+  }
+
+  public static byte[] encode(
+      byte[] dataKey,
+      byte[] messageId,
+      int frameSize,
+      Map<String, String> keyContext,
+      String keyArn,
+      byte[] edk,
+      Map<String, String> aad,
+      byte[] plaintext)
+      throws Exception {
+    MessageDigest sha = MessageDigest.getInstance("SHA-512");
+    sha.update(new byte[] {0, 0, 0, 1});
+    sha.update(dataKey);
+    sha.update("panops-crypto/v1 key commitment".getBytes(StandardCharsets.US_ASCII));
+    sha.update((byte) 1);
+    byte[] commitment = Arrays.copyOf(sha.digest(), 32);
+
+    ByteArrayOutputStream bound = new ByteArrayOutputStream();
+    bound.write(1);
+    bound.write(1);
+    u32(bound, frameSize);
+    bound.writeBytes(messageId);
+    bound.writeBytes(commitment);
+    byte[] kc = pairs(keyContext);
+    u16(bound, kc.length);
+    bound.writeBytes(kc);
+    byte[] boundBytes = bound.toByteArray();
+
+    ByteArrayOutputStream msg = new ByteArrayOutputStream();
+    msg.writeBytes(boundBytes);
+    byte[] arn = keyArn.getBytes(StandardCharsets.UTF_8);
+    u16(msg, arn.length);
+    msg.writeBytes(arn);
+    u16(msg, edk.length);
+    msg.writeBytes(edk);
+
+    byte[] aadBytes = pairs(aad);
+    int frames = plaintext.length == 0 ? 1 : (plaintext.length + frameSize - 1) / frameSize;
+    for (int i = 0; i < frames; i++) {
+      int start = i * frameSize;
+      int end = Math.min(plaintext.length, start + frameSize);
+      boolean fin = i == frames - 1;
+      byte[] nonce = messageId.clone();
+      nonce[8] ^= (byte) (i >>> 24);
+      nonce[9] ^= (byte) (i >>> 16);
+      nonce[10] ^= (byte) (i >>> 8);
+      nonce[11] ^= (byte) i;
+      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+      c.init(
+          Cipher.ENCRYPT_MODE, new SecretKeySpec(dataKey, "AES"), new GCMParameterSpec(128, nonce));
+      ByteArrayOutputStream frameAad = new ByteArrayOutputStream();
+      frameAad.writeBytes(boundBytes);
+      frameAad.writeBytes(aadBytes);
+      u32(frameAad, i);
+      frameAad.write(fin ? 1 : 0);
+      c.updateAAD(frameAad.toByteArray());
+      msg.writeBytes(c.doFinal(Arrays.copyOfRange(plaintext, start, end)));
+    }
+    return msg.toByteArray();
+  }
+}
