@@ -157,6 +157,7 @@ public final class PanopsCrypto implements AutoCloseable {
    */
   public static final class Builder {
     private KmsClientFactory factory;
+    private KmsClient singleClient;
     private TenantDirectory directory;
     private CacheSettings cacheSettings = CacheSettings.defaults();
     private ProbeSettings probeSettings = ProbeSettings.defaults();
@@ -177,6 +178,7 @@ public final class PanopsCrypto implements AutoCloseable {
         throw new IllegalStateException("a KMS client or client factory was already set");
       }
       this.factory = arn -> client;
+      this.singleClient = client;
       return this;
     }
 
@@ -271,6 +273,9 @@ public final class PanopsCrypto implements AutoCloseable {
       }
       if (directory == null) {
         throw new IllegalStateException("tenantDirectory must be set");
+      }
+      if (singleClient != null) {
+        KmsGateway.checkEndpoint(singleClient, allowInsecureLocalEndpoint);
       }
       return new PanopsCrypto(this);
     }
