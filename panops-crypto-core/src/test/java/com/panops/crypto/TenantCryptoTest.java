@@ -2,6 +2,7 @@ package com.panops.crypto;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import com.panops.crypto.testkit.FakeKmsClient;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.panops.crypto.AuditSink;
 import com.panops.crypto.CacheSettings;
-import com.panops.crypto.FakeKmsClient;
 import com.panops.crypto.FakeTicker;
 import com.panops.crypto.IntegrityException;
 import com.panops.crypto.KeyContext;
@@ -14,6 +13,7 @@ import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.testkit.FakeKmsClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;

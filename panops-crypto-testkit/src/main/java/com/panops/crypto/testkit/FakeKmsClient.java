@@ -1,4 +1,4 @@
-package com.panops.crypto;
+package com.panops.crypto.testkit;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -28,10 +28,13 @@ import software.amazon.awssdk.services.kms.model.ReEncryptRequest;
 import software.amazon.awssdk.services.kms.model.ReEncryptResponse;
 
 /**
- * An in-process fake of the KMS operations the library uses, for unit tests of the library's own
- * logic (cache, single flight, latching). Stateful like the real thing: ciphertexts are AES-GCM
- * under per-key material, bound to the key and the encryption context; keys can be disabled.
- * Integration tests use LocalKms over HTTP instead.
+ * An in-process fake {@link KmsClient} (AWS SDK v2 interface) of the operations panops-crypto and
+ * its peers use: {@code GenerateDataKey}, {@code Decrypt}, {@code Encrypt}, {@code ReEncrypt}. For
+ * unit tests of the library's own logic (cache, single flight, latching) and for benchmarks, where
+ * every implementation gets the same KMS with a configurable added latency and counted calls.
+ * Stateful like the real thing: ciphertexts are AES-GCM under per-key material, bound to the key
+ * and the encryption context; keys can be disabled. Integration tests use {@link LocalKms} over
+ * HTTP instead. Thread-safe.
  */
 public final class FakeKmsClient implements KmsClient {
   public static final String ARN_PREFIX = "arn:aws:kms:us-east-1:111122223333:key/";
@@ -82,11 +85,7 @@ public final class FakeKmsClient implements KmsClient {
 
   private void common(String arn) {
     if (!latency.isZero()) {
-      try {
-        Thread.sleep(latency.toMillis());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      java.util.concurrent.locks.LockSupport.parkNanos(latency.toNanos());
     }
     Supplier<RuntimeException> f = failure;
     if (f != null) {
