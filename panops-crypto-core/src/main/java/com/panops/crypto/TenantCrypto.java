@@ -326,7 +326,14 @@ public final class TenantCrypto {
       byte[] edk = dk.encrypted();
       root.cache.seedDecrypt(
           DecryptKey.view(
-              tenantId, s.arn(), SUITE_AES256_GCM_COMMIT, kc.canonical, edk, 0, edk.length),
+              tenantId,
+              s.arn(),
+              SUITE_AES256_GCM_COMMIT,
+              kc.canonical,
+              kc.hashCode(),
+              edk,
+              0,
+              edk.length),
           fk);
       return new EncryptionKey(
           fk,
@@ -357,6 +364,7 @@ public final class TenantCrypto {
             s.arn(),
             SUITE_AES256_GCM_COMMIT,
             kc.canonical,
+            kc.hashCode(),
             h.array(),
             h.edkOffset(),
             h.edkLength());

@@ -12,24 +12,38 @@ public final class DecryptKey {
   final String keyArn;
   final int suite;
   final byte[] keyContext;
+  private final int keyContextHash;
   private final byte[] buf;
   private final int off;
   private final int len;
   private final int hash;
 
   private DecryptKey(
-      String tenant, String keyArn, int suite, byte[] keyContext, byte[] buf, int off, int len) {
+      String tenant,
+      String keyArn,
+      int suite,
+      byte[] keyContext,
+      int keyContextHash,
+      byte[] buf,
+      int off,
+      int len) {
     this.tenant = tenant;
     this.keyArn = keyArn;
     this.suite = suite;
     this.keyContext = keyContext;
+    this.keyContextHash = keyContextHash;
     this.buf = buf;
     this.off = off;
     this.len = len;
+    // Hash the context's cached hash and only the last 32 bytes of the encrypted data key: KMS
+    // blobs of one CMK share a prefix, and their tails (IV, ciphertext, tag) are random. Equality
+    // still compares every byte. Hashing the whole blob on every decryption costs more than the
+    // rest of the look-up.
     int h = tenant.hashCode();
     h = 31 * h + suite;
-    h = 31 * h + Arrays.hashCode(keyContext);
-    for (int i = off; i < off + len; i++) {
+    h = 31 * h + keyContextHash;
+    h = 31 * h + len;
+    for (int i = Math.max(off, off + len - 32); i < off + len; i++) {
       h = 31 * h + buf[i];
     }
     this.hash = h;
@@ -37,14 +51,28 @@ public final class DecryptKey {
 
   /** A view for look-ups; must not be stored. */
   public static DecryptKey view(
-      String tenant, String keyArn, int suite, byte[] keyContext, byte[] buf, int off, int len) {
-    return new DecryptKey(tenant, keyArn, suite, keyContext, buf, off, len);
+      String tenant,
+      String keyArn,
+      int suite,
+      byte[] keyContext,
+      int keyContextHash,
+      byte[] buf,
+      int off,
+      int len) {
+    return new DecryptKey(tenant, keyArn, suite, keyContext, keyContextHash, buf, off, len);
   }
 
   /** An owned copy, safe to store. */
   public DecryptKey owned() {
     return new DecryptKey(
-        tenant, keyArn, suite, keyContext, Arrays.copyOfRange(buf, off, off + len), 0, len);
+        tenant,
+        keyArn,
+        suite,
+        keyContext,
+        keyContextHash,
+        Arrays.copyOfRange(buf, off, off + len),
+        0,
+        len);
   }
 
   public String tenant() {
