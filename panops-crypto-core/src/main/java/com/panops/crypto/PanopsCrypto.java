@@ -97,8 +97,11 @@ public final class PanopsCrypto implements AutoCloseable {
    * @throws IllegalArgumentException if the tenant id is empty or unknown to the directory
    */
   public TenantCrypto tenant(String tenantId) {
-    if (tenantId == null || tenantId.isEmpty() || tenantId.length() > 256) {
-      throw new IllegalArgumentException("tenant id must be 1..256 characters");
+    if (tenantId == null
+        || tenantId.isEmpty()
+        || tenantId.getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+            > MessageFormat.MAX_TENANT_LENGTH) {
+      throw new IllegalArgumentException("tenant id must be 1..256 UTF-8 bytes");
     }
     TenantKeys keys = directory.keysOf(tenantId);
     if (keys == null) {
@@ -114,8 +117,9 @@ public final class PanopsCrypto implements AutoCloseable {
   }
 
   /**
-   * Probes {@code keyArn} now, on the calling thread, and reports whether KMS decrypted its canary.
-   * A success lifts a revocation latch. Needs a key this instance has used.
+   * Probes {@code keyArn} now and reports whether KMS decrypted its canary: the probe starts after
+   * this call (one already in flight is waited out first). A success lifts a revocation latch.
+   * Blocks for one or two KMS round trips. Needs a key this instance has used.
    *
    * @throws IllegalArgumentException if the key was never used by this instance
    */
@@ -124,7 +128,7 @@ public final class PanopsCrypto implements AutoCloseable {
     if (s == null) {
       throw new IllegalArgumentException("key not in use: " + keyArn);
     }
-    return revocations.probe(s).join();
+    return revocations.probeFresh(s);
   }
 
   /** Whether {@code keyArn} is latched as revoked right now. */

@@ -47,12 +47,14 @@ public final class TenantCrypto {
   private final String tenantId;
   final TenantKeys keys;
   private final byte[] currentArnUtf8;
+  private final byte[] tenantUtf8;
 
   TenantCrypto(PanopsCrypto root, String tenantId, TenantKeys keys) {
     this.root = root;
     this.tenantId = tenantId;
     this.keys = keys;
     this.currentArnUtf8 = keys.currentKeyArn().getBytes(StandardCharsets.UTF_8);
+    this.tenantUtf8 = tenantId.getBytes(StandardCharsets.UTF_8);
   }
 
   /** The tenant id. */
@@ -320,6 +322,7 @@ public final class TenantCrypto {
               root.frameSize,
               fk,
               kc.canonical,
+              tenantUtf8,
               s.arn().getBytes(StandardCharsets.UTF_8),
               dk.encrypted());
       root.revocations.markAlive(s);
@@ -338,7 +341,7 @@ public final class TenantCrypto {
       return new EncryptionKey(
           fk,
           template,
-          MessageFormat.FIXED_PREFIX_LENGTH + kc.canonical.length,
+          MessageHeader.boundLength(kc.canonical.length, tenantUtf8.length),
           s.arn(),
           root.cacheSettings.encryptMaxMessages(),
           root.cacheSettings.encryptMaxBytes());
@@ -347,7 +350,15 @@ public final class TenantCrypto {
     }
   }
 
+  /**
+   * The key state for a header of this tenant: the tenant and the CMK must be this tenant's, else
+   * {@link IntegrityException} before any KMS call (so a ciphertext copied between tenants, even
+   * tenants sharing a CMK, cannot make KMS refuse and latch the key).
+   */
   private KeyState stateForHeader(MessageHeader h) {
+    if (!h.tenantEquals(tenantUtf8)) {
+      throw new IntegrityException();
+    }
     byte[][] allowed = keys.allUtf8;
     for (int i = 0; i < allowed.length; i++) {
       if (h.keyArnEquals(allowed[i])) {

@@ -38,6 +38,7 @@ class FormatVectorsTest {
       byte[] messageId,
       int frameSize,
       Map<String, String> keyContext,
+      String tenant,
       String keyArn,
       byte[] edk,
       Map<String, String> aad,
@@ -65,24 +66,27 @@ class FormatVectorsTest {
     kc.put("class", "mail");
     kc.put("Region", "eu");
     return List.of(
-        new Vector("empty", dk, id, 4096, Map.of(), arn, edk, Map.of(), new byte[0]),
+        new Vector("empty", dk, id, 4096, Map.of(), "acme", arn, edk, Map.of(), new byte[0]),
         new Vector(
             "hello",
             dk,
             id4,
             65536,
             kc,
+            "acme",
             arn,
             edk,
             Map.of("bucket", "b1", "key", "inbox/1.eml"),
             "hello, world!".getBytes(StandardCharsets.UTF_8)),
-        new Vector("one-full-frame", dk2, id2, 4096, kc, arn, edk, Map.of("row", "7"), oneFrame),
+        new Vector(
+            "one-full-frame", dk2, id2, 4096, kc, "globex", arn, edk, Map.of("row", "7"), oneFrame),
         new Vector(
             "two-and-a-half-frames",
             dk2,
             id3,
             4096,
             Map.of("class", "chat"),
+            "tenant-ü",
             arn,
             edk,
             Map.of("table", "t", "column", "c", "row", "ü"),
@@ -94,11 +98,16 @@ class FormatVectorsTest {
     byte[] kc = KeyContext.from(v.keyContext()).canonical;
     byte[] template =
         MessageHeader.encodeTemplate(
-            v.frameSize(), key, kc, v.keyArn().getBytes(StandardCharsets.UTF_8), v.edk());
+            v.frameSize(),
+            key,
+            kc,
+            v.tenant().getBytes(StandardCharsets.UTF_8),
+            v.keyArn().getBytes(StandardCharsets.UTF_8),
+            v.edk());
     return FormatTestAccess.encryptWithMessageId(
         key,
         template,
-        MessageFormat.FIXED_PREFIX_LENGTH + kc.length,
+        MessageHeader.boundLength(kc.length, v.tenant().getBytes(StandardCharsets.UTF_8).length),
         v.frameSize(),
         MessageAad.from(v.aad()).canonical,
         v.plaintext(),
@@ -145,6 +154,7 @@ class FormatVectorsTest {
               v.messageId(),
               v.frameSize(),
               v.keyContext(),
+              v.tenant(),
               v.keyArn(),
               v.edk(),
               v.aad(),
@@ -160,6 +170,7 @@ class FormatVectorsTest {
       byte[] msg = committed.get(v.name());
       MessageHeader h = MessageHeader.parse(msg, 0, msg.length);
       assertEquals(v.keyArn(), h.keyArn());
+      assertEquals(v.tenant(), h.tenant());
       assertEquals(v.frameSize(), h.frameSize());
       assertEquals(v.plaintext().length, h.plaintextLength(msg.length));
       FrameKey key = FrameKey.of(v.dataKey(), MessageFormat.SUITE_AES256_GCM_COMMIT);

@@ -125,6 +125,26 @@ class TenantCryptoTest {
   }
 
   @Test
+  void decrypt_byAnotherTenantSharingTheCmk_failsIntegrity_withoutCallingKms_orLatching() {
+    try (PanopsCrypto shared =
+        PanopsCrypto.builder()
+            .kmsClient(kms)
+            .tenantDirectory(
+                TenantDirectory.of(
+                    Map.of("acme", TenantKeys.of(acmeKey), "acme-eu", TenantKeys.of(acmeKey))))
+            .probeSettings(ProbeSettings.off())
+            .auditSink(AuditSink.none())
+            .build()) {
+      byte[] ct = shared.tenant("acme").encrypt(random(100, 1), KC, AAD);
+      long before = kms.totalCalls();
+      assertThrows(IntegrityException.class, () -> shared.tenant("acme-eu").decrypt(ct, KC, AAD));
+      assertEquals(before, kms.totalCalls());
+      assertFalse(shared.isRevoked(acmeKey));
+      assertEquals("acme", TenantCrypto.parseHeader(ct, 0, ct.length).tenant());
+    }
+  }
+
+  @Test
   void encrypt_isServedFromCache_oneGenerateDataKeyForManyMessages() {
     TenantCrypto acme = crypto.tenant("acme");
     for (int i = 0; i < 1000; i++) {

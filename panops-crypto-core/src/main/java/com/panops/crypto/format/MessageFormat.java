@@ -9,7 +9,7 @@ package com.panops.crypto.format;
  * message  = header || frame_0 || ... || frame_{n-1}
  * header   = bound || keyref
  * bound    = version(1)=0x01 || suite(1)=0x01 || frameSize(u32) || messageId(12)
- *            || commitment(32) || u16 kcLen || keyContext(kcLen)
+ *            || commitment(32) || u16 kcLen || keyContext(kcLen) || u16 tLen || tenant(tLen)
  * keyref   = u16 arnLen || keyArn(arnLen, UTF-8) || u16 edkLen || encryptedDataKey(edkLen)
  * frame_i  = AES-256-GCM(dataKey, nonce_i, aad_i, plaintext_i) (ciphertext || 16-byte tag)
  * nonce_i  = messageId with its last 4 bytes XORed with u32(i)
@@ -43,6 +43,7 @@ public final class MessageFormat {
   public static final int MAX_KEY_CONTEXT_LENGTH = 2048;
 
   public static final int MAX_KEY_ARN_LENGTH = 2048;
+  public static final int MAX_TENANT_LENGTH = 256;
   public static final int MAX_EDK_LENGTH = 4096;
 
   /** Offsets of the fixed part of the header. */
@@ -59,7 +60,14 @@ public final class MessageFormat {
 
   /** Largest possible header. */
   public static final int MAX_HEADER_LENGTH =
-      FIXED_PREFIX_LENGTH + MAX_KEY_CONTEXT_LENGTH + 2 + MAX_KEY_ARN_LENGTH + 2 + MAX_EDK_LENGTH;
+      FIXED_PREFIX_LENGTH
+          + MAX_KEY_CONTEXT_LENGTH
+          + 2
+          + MAX_TENANT_LENGTH
+          + 2
+          + MAX_KEY_ARN_LENGTH
+          + 2
+          + MAX_EDK_LENGTH;
 
   /** Largest number of frames in one message (frame indexes are 32-bit). */
   public static final long MAX_FRAMES = 0xFFFF_FFFFL;

@@ -27,6 +27,8 @@ public final class MessageHeader {
   private final int frameSize;
   private final int kcOff;
   private final int kcLen;
+  private final int tenantOff;
+  private final int tenantLen;
   private final int boundLen;
   private final int arnOff;
   private final int arnLen;
@@ -34,13 +36,16 @@ public final class MessageHeader {
   private final int edkLen;
   private final int length;
 
-  private MessageHeader(byte[] buf, int off, int frameSize, int kcLen, int arnLen, int edkLen) {
+  private MessageHeader(
+      byte[] buf, int off, int frameSize, int kcLen, int tenantLen, int arnLen, int edkLen) {
     this.buf = buf;
     this.off = off;
     this.frameSize = frameSize;
     this.kcOff = off + FIXED_PREFIX_LENGTH;
     this.kcLen = kcLen;
-    this.boundLen = FIXED_PREFIX_LENGTH + kcLen;
+    this.tenantOff = kcOff + kcLen + 2;
+    this.tenantLen = tenantLen;
+    this.boundLen = FIXED_PREFIX_LENGTH + kcLen + 2 + tenantLen;
     this.arnOff = off + boundLen + 2;
     this.arnLen = arnLen;
     this.edkOff = arnOff + arnLen + 2;
@@ -69,19 +74,24 @@ public final class MessageHeader {
       throw new IntegrityException();
     }
     int p = off + FIXED_PREFIX_LENGTH + kcLen;
+    int tenantLen = field(buf, p, end, 1, MAX_TENANT_LENGTH);
+    p += 2 + tenantLen;
+    int arnLen = field(buf, p, end, 1, MAX_KEY_ARN_LENGTH);
+    p += 2 + arnLen;
+    int edkLen = field(buf, p, end, 1, MAX_EDK_LENGTH);
+    return new MessageHeader(buf, off, frameSize, kcLen, tenantLen, arnLen, edkLen);
+  }
+
+  /** Reads a u16 length at {@code p}, bounds it, and checks the field fits before {@code end}. */
+  private static int field(byte[] buf, int p, int end, int min, int max) {
     if (p + 2 > end) {
       throw new IntegrityException();
     }
-    int arnLen = u16(buf, p);
-    if (arnLen < 1 || arnLen > MAX_KEY_ARN_LENGTH || p + 2 + arnLen + 2 > end) {
+    int len = u16(buf, p);
+    if (len < min || len > max || p + 2 + len > end) {
       throw new IntegrityException();
     }
-    p += 2 + arnLen;
-    int edkLen = u16(buf, p);
-    if (edkLen < 1 || edkLen > MAX_EDK_LENGTH || p + 2 + edkLen > end) {
-      throw new IntegrityException();
-    }
-    return new MessageHeader(buf, off, frameSize, kcLen, arnLen, edkLen);
+    return len;
   }
 
   /**
@@ -92,31 +102,30 @@ public final class MessageHeader {
    * @throws IOException if {@code in} fails
    */
   public static MessageHeader read(InputStream in) throws IOException {
-    byte[] prefix = new byte[FIXED_PREFIX_LENGTH];
-    readFully(in, prefix, 0, prefix.length);
-    checkFixed(prefix, 0);
-    int kcLen = u16(prefix, OFF_KC_LEN);
+    byte[] h = new byte[FIXED_PREFIX_LENGTH];
+    readFully(in, h, 0, h.length);
+    checkFixed(h, 0);
+    int kcLen = u16(h, OFF_KC_LEN);
     if (kcLen < 2 || kcLen > MAX_KEY_CONTEXT_LENGTH) {
       throw new IntegrityException();
     }
-    byte[] mid = new byte[kcLen + 2];
-    readFully(in, mid, 0, mid.length);
-    int arnLen = u16(mid, kcLen);
-    if (arnLen < 1 || arnLen > MAX_KEY_ARN_LENGTH) {
-      throw new IntegrityException();
+    // key context, then three length-prefixed fields: tenant, key ARN, encrypted data key
+    h = grow(in, h, kcLen + 2);
+    int[][] bounds = {{1, MAX_TENANT_LENGTH}, {1, MAX_KEY_ARN_LENGTH}, {1, MAX_EDK_LENGTH}};
+    for (int f = 0; f < bounds.length; f++) {
+      int len = u16(h, h.length - 2);
+      if (len < bounds[f][0] || len > bounds[f][1]) {
+        throw new IntegrityException();
+      }
+      h = grow(in, h, len + (f < bounds.length - 1 ? 2 : 0));
     }
-    byte[] arnAndLen = new byte[arnLen + 2];
-    readFully(in, arnAndLen, 0, arnAndLen.length);
-    int edkLen = u16(arnAndLen, arnLen);
-    if (edkLen < 1 || edkLen > MAX_EDK_LENGTH) {
-      throw new IntegrityException();
-    }
-    byte[] all = new byte[FIXED_PREFIX_LENGTH + mid.length + arnAndLen.length + edkLen];
-    System.arraycopy(prefix, 0, all, 0, prefix.length);
-    System.arraycopy(mid, 0, all, prefix.length, mid.length);
-    System.arraycopy(arnAndLen, 0, all, prefix.length + mid.length, arnAndLen.length);
-    readFully(in, all, prefix.length + mid.length + arnAndLen.length, edkLen);
-    return parse(all, 0, all.length);
+    return parse(h, 0, h.length);
+  }
+
+  private static byte[] grow(InputStream in, byte[] h, int more) throws IOException {
+    byte[] bigger = java.util.Arrays.copyOf(h, h.length + more);
+    readFully(in, bigger, h.length, more);
+    return bigger;
   }
 
   private static void checkFixed(byte[] buf, int off) {
@@ -135,21 +144,24 @@ public final class MessageHeader {
    * encrypt-side cache entry keeps so that a message costs one array copy.
    */
   public static byte[] encodeTemplate(
-      int frameSize, FrameKey key, byte[] keyContext, byte[] keyArnUtf8, byte[] edk) {
+      int frameSize,
+      FrameKey key,
+      byte[] keyContext,
+      byte[] tenantUtf8,
+      byte[] keyArnUtf8,
+      byte[] edk) {
     if (frameSize < MIN_FRAME_SIZE || frameSize > MAX_FRAME_SIZE) {
       throw new IllegalArgumentException("frame size out of range");
     }
     if (keyContext.length < 2 || keyContext.length > MAX_KEY_CONTEXT_LENGTH) {
       throw new IllegalArgumentException("key context too long");
     }
-    if (keyArnUtf8.length < 1 || keyArnUtf8.length > MAX_KEY_ARN_LENGTH) {
-      throw new IllegalArgumentException("key ARN length out of range");
+    if (tenantUtf8.length < 1 || tenantUtf8.length > MAX_TENANT_LENGTH) {
+      throw new IllegalArgumentException("tenant id length out of range");
     }
-    if (edk.length < 1 || edk.length > MAX_EDK_LENGTH) {
-      throw new IllegalArgumentException("encrypted data key length out of range");
-    }
-    byte[] h =
-        new byte[FIXED_PREFIX_LENGTH + keyContext.length + 2 + keyArnUtf8.length + 2 + edk.length];
+    checkKeyReference(keyArnUtf8, edk);
+    int boundLen = FIXED_PREFIX_LENGTH + keyContext.length + 2 + tenantUtf8.length;
+    byte[] h = new byte[boundLen + 2 + keyArnUtf8.length + 2 + edk.length];
     h[OFF_VERSION] = (byte) VERSION;
     h[OFF_SUITE] = (byte) SUITE_AES256_GCM_COMMIT;
     putU32(h, OFF_FRAME_SIZE, frameSize);
@@ -158,12 +170,32 @@ public final class MessageHeader {
     int p = FIXED_PREFIX_LENGTH;
     System.arraycopy(keyContext, 0, h, p, keyContext.length);
     p += keyContext.length;
+    putU16(h, p, tenantUtf8.length);
+    System.arraycopy(tenantUtf8, 0, h, p + 2, tenantUtf8.length);
+    writeKeyReference(h, boundLen, keyArnUtf8, edk);
+    return h;
+  }
+
+  private static void checkKeyReference(byte[] keyArnUtf8, byte[] edk) {
+    if (keyArnUtf8.length < 1 || keyArnUtf8.length > MAX_KEY_ARN_LENGTH) {
+      throw new IllegalArgumentException("key ARN length out of range");
+    }
+    if (edk.length < 1 || edk.length > MAX_EDK_LENGTH) {
+      throw new IllegalArgumentException("encrypted data key length out of range");
+    }
+  }
+
+  private static void writeKeyReference(byte[] h, int p, byte[] keyArnUtf8, byte[] edk) {
     putU16(h, p, keyArnUtf8.length);
     System.arraycopy(keyArnUtf8, 0, h, p + 2, keyArnUtf8.length);
     p += 2 + keyArnUtf8.length;
     putU16(h, p, edk.length);
     System.arraycopy(edk, 0, h, p + 2, edk.length);
-    return h;
+  }
+
+  /** Length of the bound part of a header with these field lengths. */
+  public static int boundLength(int keyContextLength, int tenantLength) {
+    return FIXED_PREFIX_LENGTH + keyContextLength + 2 + tenantLength;
   }
 
   /** Offset of the message id inside an encoded header. */
@@ -196,6 +228,17 @@ public final class MessageHeader {
   /** Whether the canonical key context in the header equals {@code canonical}. */
   public boolean keyContextEquals(byte[] canonical) {
     return java.util.Arrays.equals(buf, kcOff, kcOff + kcLen, canonical, 0, canonical.length);
+  }
+
+  /** The tenant id in the header (not yet authenticated). */
+  public String tenant() {
+    return new String(buf, tenantOff, tenantLen, StandardCharsets.UTF_8);
+  }
+
+  /** Whether the tenant id in the header equals {@code tenantUtf8}. */
+  public boolean tenantEquals(byte[] tenantUtf8) {
+    return java.util.Arrays.equals(
+        buf, tenantOff, tenantOff + tenantLen, tenantUtf8, 0, tenantUtf8.length);
   }
 
   /** The key context pairs stored in the header (decoded; not yet authenticated). */
@@ -252,19 +295,10 @@ public final class MessageHeader {
    * at decryption.
    */
   public byte[] withKeyReference(byte[] keyArnUtf8, byte[] edk) {
-    if (keyArnUtf8.length < 1 || keyArnUtf8.length > MAX_KEY_ARN_LENGTH) {
-      throw new IllegalArgumentException("key ARN length out of range");
-    }
-    if (edk.length < 1 || edk.length > MAX_EDK_LENGTH) {
-      throw new IllegalArgumentException("encrypted data key length out of range");
-    }
+    checkKeyReference(keyArnUtf8, edk);
     byte[] h = new byte[boundLen + 2 + keyArnUtf8.length + 2 + edk.length];
     System.arraycopy(buf, off, h, 0, boundLen);
-    putU16(h, boundLen, keyArnUtf8.length);
-    System.arraycopy(keyArnUtf8, 0, h, boundLen + 2, keyArnUtf8.length);
-    int p = boundLen + 2 + keyArnUtf8.length;
-    putU16(h, p, edk.length);
-    System.arraycopy(edk, 0, h, p + 2, edk.length);
+    writeKeyReference(h, boundLen, keyArnUtf8, edk);
     return h;
   }
 

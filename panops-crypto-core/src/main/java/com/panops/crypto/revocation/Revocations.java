@@ -71,6 +71,7 @@ public final class Revocations implements AutoCloseable {
   private final long idleNanos;
   private final ConcurrentHashMap<String, KeyState> states = new ConcurrentHashMap<>();
   private final ScheduledExecutorService scheduler;
+  private volatile boolean closed;
 
   public Revocations(
       KmsGateway kms,
@@ -126,9 +127,9 @@ public final class Revocations implements AutoCloseable {
    * alive for two probe intervals, probes it on this thread before going on.
    */
   public void beforeUse(KeyState s) {
-    s.checkNotRevoked();
     long now = ticker.read();
-    s.touch(now);
+    s.touch(now); // before the latch check: a latched key that is still wanted stays probed
+    s.checkNotRevoked();
     if (now - s.lastAliveNanos > staleNanos) {
       probe(s).join();
       s.checkNotRevoked();
@@ -169,6 +170,18 @@ public final class Revocations implements AutoCloseable {
             || reason == RevocationReason.INCORRECT_KEY)) {
       probe(s);
     }
+  }
+
+  /**
+   * Runs a probe of {@code s} that starts after this call (waiting out one already in flight, which
+   * may have started before a change the caller wants to see) and returns its outcome.
+   */
+  public boolean probeFresh(KeyState s) {
+    CompletableFuture<Boolean> running = s.probeInFlight.get();
+    if (running != null) {
+      running.join();
+    }
+    return probe(s).join();
   }
 
   /** Runs a probe of {@code s} (single flight) and completes with whether it succeeded. */
@@ -234,6 +247,9 @@ public final class Revocations implements AutoCloseable {
       }
       return true;
     } catch (KmsCallException e) {
+      if (closed) {
+        return false; // interrupted by close(): says nothing about the key
+      }
       metrics.probe(false, Duration.ofNanos(ticker.read() - t0));
       latch(s, e.reason(), e.getCause(), e.errorCode());
       return false;
@@ -279,6 +295,7 @@ public final class Revocations implements AutoCloseable {
   /** Stops the scheduler. */
   @Override
   public void close() {
+    closed = true;
     if (scheduler != null) {
       scheduler.shutdownNow();
     }

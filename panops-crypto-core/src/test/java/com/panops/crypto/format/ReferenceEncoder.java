@@ -51,6 +51,7 @@ public final class ReferenceEncoder {
       byte[] messageId,
       int frameSize,
       Map<String, String> keyContext,
+      String tenant,
       String keyArn,
       byte[] edk,
       Map<String, String> aad,
@@ -72,6 +73,9 @@ public final class ReferenceEncoder {
     byte[] kc = pairs(keyContext);
     u16(bound, kc.length);
     bound.writeBytes(kc);
+    byte[] t = tenant.getBytes(StandardCharsets.UTF_8);
+    u16(bound, t.length);
+    bound.writeBytes(t);
     byte[] boundBytes = bound.toByteArray();
 
     ByteArrayOutputStream msg = new ByteArrayOutputStream();
