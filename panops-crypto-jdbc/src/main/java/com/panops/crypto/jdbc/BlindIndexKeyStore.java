@@ -1,0 +1,263 @@
+package com.panops.crypto.jdbc;
+
+import com.panops.crypto.KeyContext;
+import com.panops.crypto.MessageAad;
+import com.panops.crypto.PanopsCryptoException;
+import com.panops.crypto.TenantCrypto;
+import com.panops.crypto.format.MessageHeader;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.sql.DataSource;
+
+/**
+ * Where blind-index keys live: one 32-byte HMAC key per (tenant, table, column), stored in the
+ * table {@value #TABLE} <em>wrapped</em> (encrypted) by the tenant's CMK through the core, never in
+ * the clear.
+ *
+ * <pre>
+ * CREATE TABLE panops_blind_index_keys (
+ *   tenant_id   text   NOT NULL,
+ *   table_name  text   NOT NULL,
+ *   column_name text   NOT NULL,
+ *   wrapped_key bytea  NOT NULL,   -- a panops-crypto message of the 32 key bytes
+ *   created_at  timestamptz NOT NULL DEFAULT now(),
+ *   PRIMARY KEY (tenant_id, table_name, column_name))
+ * </pre>
+ *
+ * The wrapped key is encrypted under key context {@code {purpose=blind-index, tenant=<id>}} with
+ * message AAD {@code jdbc.bidx.tenant, jdbc.bidx.table, jdbc.bidx.column}, so a wrapped key copied
+ * to another column does not unwrap. The key is created on first use, in its own auto-committed
+ * transaction on a connection of this store's DataSource (never in the caller's transaction, so a
+ * rollback of the caller cannot lose a key that rows already use); concurrent creators race on the
+ * primary key and all use the winner's key.
+ *
+ * <p>The wrapped bytes (not secret) are cached in memory for the life of this object; the key is
+ * unwrapped through {@link TenantCrypto#decrypt} on every use, which the core serves from its
+ * data-key cache (no KMS call), and which fails once the tenant's CMK is revoked: the kill switch
+ * stops lookups too. The unwrapped key is zeroed after each use (the JVM cannot promise that no
+ * other copy exists).
+ *
+ * <p>Thread-safe.
+ */
+public final class BlindIndexKeyStore {
+  /** The key table's name. */
+  public static final String TABLE = "panops_blind_index_keys";
+
+  static final int KEY_LENGTH = 32;
+  private static final KeyContext KEY_CONTEXT = KeyContext.of("purpose", "blind-index");
+
+  static KeyContext keyContextOf(String tenantId) {
+    return EncryptedColumn.withTenantPair(KEY_CONTEXT, tenantId);
+  }
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final DataSource dataSource;
+  private final ConcurrentHashMap<Slot, byte[]> wrapped = new ConcurrentHashMap<>();
+
+  private BlindIndexKeyStore(DataSource dataSource) {
+    this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+  }
+
+  /** A store over {@code dataSource} (use a {@link TlsEnforcingDataSource}). */
+  public static BlindIndexKeyStore on(DataSource dataSource) {
+    return new BlindIndexKeyStore(dataSource);
+  }
+
+  /** Creates the key table if it does not exist. Idempotent. */
+  public void createTableIfMissing() throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + TABLE
+              + " (tenant_id text NOT NULL, table_name text NOT NULL, column_name text NOT NULL,"
+              + " wrapped_key bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),"
+              + " PRIMARY KEY (tenant_id, table_name, column_name))");
+    }
+  }
+
+  /** The key context of the tenant's wrapped blind-index keys, as shown in CloudTrail. */
+  public static KeyContext keyContext(String tenantId) {
+    return keyContextOf(tenantId);
+  }
+
+  static MessageAad aad(String tenantId, String table, String column) {
+    return MessageAad.of(
+        "jdbc.bidx.tenant", tenantId, "jdbc.bidx.table", table, "jdbc.bidx.column", column);
+  }
+
+  /** The unwrapped key for (tenant, table, column), created if missing. The caller must zero it. */
+  byte[] unwrappedKey(TenantCrypto tenant, String table, String column) throws SQLException {
+    Slot slot = new Slot(tenant.tenantId(), table, column);
+    byte[] w = wrapped.get(slot);
+    if (w == null) {
+      w = loadOrCreate(tenant, slot);
+      wrapped.put(slot, w);
+    }
+    String where = "blind index " + table + "." + column;
+    byte[] key;
+    try {
+      key = tenant.decrypt(w, keyContextOf(slot.tenant), aad(slot.tenant, table, column));
+    } catch (PanopsCryptoException e) {
+      throw SqlErrors.of(e, where);
+    }
+    if (key.length != KEY_LENGTH) {
+      Arrays.fill(key, (byte) 0);
+      throw new SQLException(where + ": stored key has a wrong length", SqlStates.CRYPTO_FAILURE);
+    }
+    return key;
+  }
+
+  private byte[] loadOrCreate(TenantCrypto tenant, Slot slot) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(true);
+      byte[] existing = select(c, slot);
+      if (existing != null) {
+        return existing;
+      }
+      byte[] key = new byte[KEY_LENGTH];
+      RANDOM.nextBytes(key);
+      byte[] w;
+      try {
+        w =
+            tenant.encrypt(
+                key, keyContextOf(slot.tenant), aad(slot.tenant, slot.table, slot.column));
+      } catch (PanopsCryptoException e) {
+        throw SqlErrors.of(e, "blind index " + slot.table + "." + slot.column);
+      } finally {
+        Arrays.fill(key, (byte) 0);
+      }
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "INSERT INTO "
+                  + TABLE
+                  + " (tenant_id, table_name, column_name, wrapped_key) VALUES (?, ?, ?, ?)"
+                  + " ON CONFLICT DO NOTHING")) {
+        ps.setString(1, slot.tenant);
+        ps.setString(2, slot.table);
+        ps.setString(3, slot.column);
+        ps.setBytes(4, w);
+        ps.executeUpdate();
+      }
+      byte[] winner = select(c, slot);
+      if (winner == null) {
+        throw new SQLException("blind-index key vanished after insert", SqlStates.CRYPTO_FAILURE);
+      }
+      return winner;
+    }
+  }
+
+  private static byte[] select(Connection c, Slot slot) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT wrapped_key FROM "
+                + TABLE
+                + " WHERE tenant_id = ? AND table_name = ? AND column_name = ?")) {
+      ps.setString(1, slot.tenant);
+      ps.setString(2, slot.table);
+      ps.setString(3, slot.column);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getBytes(1) : null;
+      }
+    }
+  }
+
+  /**
+   * Re-wraps every blind-index key of {@code tenant} that is not under its current CMK with KMS
+   * {@code ReEncrypt} (the key never leaves KMS in the clear and the index values do not change),
+   * in one transaction. Part of a key rotation; see {@link ColumnRotation}.
+   *
+   * @return how many keys were re-wrapped
+   */
+  public int rewrapKeys(TenantCrypto tenant) throws SQLException {
+    Objects.requireNonNull(tenant, "tenant");
+    int n = 0;
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        try (PreparedStatement sel =
+                c.prepareStatement(
+                    "SELECT table_name, column_name, wrapped_key FROM "
+                        + TABLE
+                        + " WHERE tenant_id = ? FOR UPDATE");
+            PreparedStatement upd =
+                c.prepareStatement(
+                    "UPDATE "
+                        + TABLE
+                        + " SET wrapped_key = ? WHERE tenant_id = ? AND table_name = ?"
+                        + " AND column_name = ?")) {
+          sel.setString(1, tenant.tenantId());
+          try (ResultSet rs = sel.executeQuery()) {
+            while (rs.next()) {
+              byte[] w = rs.getBytes(3);
+              byte[] rewrapped;
+              try {
+                MessageHeader h = TenantCrypto.parseHeader(w, 0, w.length);
+                if (h.keyArn().equals(tenant.keys().currentKeyArn())) {
+                  continue;
+                }
+                byte[] header = tenant.rewrapHeader(h, keyContextOf(tenant.tenantId()));
+                rewrapped = new byte[header.length + w.length - h.length()];
+                System.arraycopy(header, 0, rewrapped, 0, header.length);
+                System.arraycopy(w, h.length(), rewrapped, header.length, w.length - h.length());
+              } catch (PanopsCryptoException e) {
+                throw SqlErrors.of(e, "blind index " + rs.getString(1) + "." + rs.getString(2));
+              }
+              upd.setBytes(1, rewrapped);
+              upd.setString(2, tenant.tenantId());
+              upd.setString(3, rs.getString(1));
+              upd.setString(4, rs.getString(2));
+              upd.executeUpdate();
+              n++;
+            }
+          }
+        }
+        c.commit();
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      }
+    }
+    wrapped.keySet().removeIf(s -> s.tenant.equals(tenant.tenantId()));
+    return n;
+  }
+
+  @Override
+  public String toString() {
+    return "BlindIndexKeyStore[" + TABLE + "]";
+  }
+
+  private static final class Slot {
+    final String tenant;
+    final String table;
+    final String column;
+
+    Slot(String tenant, String table, String column) {
+      this.tenant = tenant;
+      this.table = table;
+      this.column = column;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      if (!(o instanceof Slot)) {
+        return false;
+      }
+      Slot s = (Slot) o;
+      return tenant.equals(s.tenant) && table.equals(s.table) && column.equals(s.column);
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(tenant, table, column);
+    }
+  }
+}

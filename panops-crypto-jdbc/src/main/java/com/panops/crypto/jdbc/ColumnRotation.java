@@ -1,0 +1,387 @@
+package com.panops.crypto.jdbc;
+
+import com.panops.crypto.KeyContext;
+import com.panops.crypto.PanopsCryptoException;
+import com.panops.crypto.TenantCrypto;
+import com.panops.crypto.format.MessageFormat;
+import com.panops.crypto.format.MessageHeader;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import javax.sql.DataSource;
+
+/**
+ * Re-encrypts a table's encrypted columns to the tenant's current CMK, in batches keyed by the
+ * primary key, resumably, with no row unreadable at any time.
+ *
+ * <pre>{@code
+ * // 1. the directory now says: current = new CMK, decrypt-only = [old CMK]; all writers use it
+ * TenantCrypto acme = crypto.tenant("acme");
+ * ColumnRotation.builder(dataSource, acme)
+ *     .table("mail").primaryKey("id").tenantColumn("tenant_id")
+ *     .column(subject.withTenant(acme)).column(body.withTenant(acme))
+ *     .batchSize(500)
+ *     .progressListener(p -> log.info("rotation {}", p))
+ *     .build()
+ *     .run();
+ * keyStore.rewrapKeys(acme);                       // the blind-index keys too
+ * // 2. when every run reports nothing left, drop the old CMK from the directory
+ * }</pre>
+ *
+ * <p><b>How.</b> Each value is a message whose header names the CMK and carries the data key
+ * encrypted under it; the body is encrypted under the data key. Rotation uses {@link
+ * TenantCrypto#rewrapHeader} (KMS {@code ReEncrypt}: the data key never enters this process) and
+ * rewrites <em>only the header</em>, in place, on the server: {@code UPDATE t SET col = overlay(col
+ * PLACING newHeader FROM 1 FOR oldHeaderLength)}. Only header prefixes travel (at most {@link
+ * MessageFormat#MAX_HEADER_LENGTH} bytes per value), so a 10 MiB value costs what a 10 byte one
+ * does. The body and its AAD binding are unchanged and still verify under the new header (the key
+ * commitment ensures it is the same data key). Many rows share one data key (the cache), so one
+ * {@code ReEncrypt} per distinct encrypted data key is made and its answer reused for the run (at
+ * most {@value #REWRAP_MEMO} remembered).
+ *
+ * <p><b>Batches.</b> Each batch is one transaction: {@code SELECT pk, substring(col FROM 1 FOR n)
+ * ... WHERE pk > last ORDER BY pk LIMIT batch FOR UPDATE}, then one compare-and-set {@code UPDATE}
+ * per value ({@code ... WHERE pk = ? AND substring(col FROM 1 FOR oldLength) = oldHeader}, so a
+ * value rewritten concurrently is left alone), then commit, then the {@link ProgressListener}. Rows
+ * are locked only for their batch.
+ *
+ * <p><b>Resumable, and never unreadable.</b> A value whose header already names the current CMK is
+ * skipped, so running again after a crash (or after the listener threw) redoes only the batch that
+ * did not commit; {@link Builder#startAfter} skips the rows already scanned. Between batches a
+ * table holds values under both CMKs; both decrypt as long as the old CMK stays in the tenant's
+ * decrypt-only keys, which it must until the rotation reports nothing left.
+ *
+ * <p>Caveats: a single-column primary key whose type orders with {@code >} ({@code bigint}, {@code
+ * text}, {@code uuid}); writers must already encrypt under the new CMK (values written under the
+ * old one behind the cursor are caught by the next run); a value that fails to parse stops the run
+ * with {@link SqlStates#INTEGRITY}.
+ *
+ * <p>Not thread-safe: run one rotation per table and tenant at a time.
+ */
+public final class ColumnRotation {
+  static final int REWRAP_MEMO = 4096;
+
+  private final DataSource dataSource;
+  private final TenantCrypto tenant;
+  private final String table;
+  private final String primaryKey;
+  private final String tenantColumn;
+  private final List<String> columns;
+  private final List<KeyContext> keyContexts;
+  private final int batchSize;
+  private final Object startAfter;
+  private final ProgressListener listener;
+  private final byte[] currentArnUtf8;
+  private final Map<String, byte[]> rewrapMemo =
+      new LinkedHashMap<>(64, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, byte[]> e) {
+          return size() > REWRAP_MEMO;
+        }
+      };
+
+  private ColumnRotation(Builder b) {
+    this.dataSource = b.dataSource;
+    this.tenant = b.tenant;
+    this.table = b.table;
+    this.primaryKey = b.primaryKey;
+    this.tenantColumn = b.tenantColumn;
+    this.columns = List.copyOf(b.columns);
+    this.keyContexts = List.copyOf(b.keyContexts);
+    this.batchSize = b.batchSize;
+    this.startAfter = b.startAfter;
+    this.listener = b.listener;
+    this.currentArnUtf8 = tenant.keys().currentKeyArn().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** A builder for a rotation over {@code dataSource} to {@code tenant}'s current CMK. */
+  public static Builder builder(DataSource dataSource, TenantCrypto tenant) {
+    return new Builder(dataSource, tenant);
+  }
+
+  /**
+   * Runs the rotation to the end of the table.
+   *
+   * @return the totals
+   * @throws SQLException on a database error or a {@link SqlStates} failure (a revoked key, a value
+   *     that does not parse); the batch in progress is rolled back and earlier batches stay done
+   * @throws RuntimeException whatever the progress listener throws (after its batch committed)
+   */
+  public RotationProgress run() throws SQLException {
+    String pk = Identifiers.quote(primaryKey);
+    StringBuilder sel = new StringBuilder("SELECT ").append(pk);
+    for (String col : columns) {
+      sel.append(", substring(")
+          .append(Identifiers.quote(col))
+          .append(" FROM 1 FOR ")
+          .append(MessageFormat.MAX_HEADER_LENGTH)
+          .append(")");
+    }
+    sel.append(" FROM ").append(Identifiers.quote(table)).append(" WHERE true");
+    if (tenantColumn != null) {
+      sel.append(" AND ").append(Identifiers.quote(tenantColumn)).append(" = ?");
+    }
+    String first = sel + " ORDER BY " + pk + " LIMIT " + batchSize + " FOR UPDATE";
+    String next =
+        sel + " AND " + pk + " > ? ORDER BY " + pk + " LIMIT " + batchSize + " FOR UPDATE";
+    List<String> updates = new ArrayList<>();
+    for (String col : columns) {
+      String q = Identifiers.quote(col);
+      updates.add(
+          "UPDATE "
+              + Identifiers.quote(table)
+              + " SET "
+              + q
+              + " = overlay("
+              + q
+              + " PLACING ? FROM 1 FOR ?) WHERE "
+              + pk
+              + " = ? AND substring("
+              + q
+              + " FROM 1 FOR ?) = ?");
+    }
+
+    Object last = startAfter;
+    long batches = 0;
+    long rows = 0;
+    long rewrapped = 0;
+    long current = 0;
+    while (true) {
+      int inBatch = 0;
+      try (Connection c = dataSource.getConnection()) {
+        c.setAutoCommit(false);
+        try {
+          List<PreparedStatement> ups = new ArrayList<>();
+          try (PreparedStatement ps = c.prepareStatement(last == null ? first : next)) {
+            for (String u : updates) {
+              ups.add(c.prepareStatement(u));
+            }
+            int p = 1;
+            if (tenantColumn != null) {
+              ps.setString(p++, tenant.tenantId());
+            }
+            if (last != null) {
+              ps.setObject(p, last);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                inBatch++;
+                last = rs.getObject(1);
+                for (int i = 0; i < columns.size(); i++) {
+                  byte[] prefix = rs.getBytes(i + 2);
+                  if (prefix == null) {
+                    continue;
+                  }
+                  byte[][] change = rewrap(prefix, i);
+                  if (change == null) {
+                    current++;
+                    continue;
+                  }
+                  PreparedStatement up = ups.get(i);
+                  up.setBytes(1, change[1]);
+                  up.setInt(2, change[0].length);
+                  up.setObject(3, last);
+                  up.setInt(4, change[0].length);
+                  up.setBytes(5, change[0]);
+                  up.addBatch();
+                  rewrapped++;
+                }
+              }
+            }
+            for (PreparedStatement up : ups) {
+              up.executeBatch();
+            }
+          } finally {
+            for (PreparedStatement up : ups) {
+              up.close();
+            }
+          }
+          c.commit();
+        } catch (SQLException | RuntimeException e) {
+          try {
+            c.rollback();
+          } catch (SQLException r) {
+            e.addSuppressed(r);
+          }
+          throw e;
+        }
+      }
+      rows += inBatch;
+      if (inBatch == 0) {
+        break;
+      }
+      batches++;
+      RotationProgress progress = new RotationProgress(batches, rows, rewrapped, current, last);
+      if (listener != null) {
+        listener.batchCommitted(progress);
+      }
+      if (inBatch < batchSize) {
+        break;
+      }
+    }
+    return new RotationProgress(batches, rows, rewrapped, current, last);
+  }
+
+  /**
+   * {@code {oldHeader, newHeader}} for a stored value's prefix, or null if it is already under the
+   * current CMK.
+   */
+  private byte[][] rewrap(byte[] prefix, int columnIndex) throws SQLException {
+    String where = "column " + table + "." + columns.get(columnIndex);
+    try {
+      MessageHeader h = TenantCrypto.parseHeader(prefix, 0, prefix.length);
+      if (h.keyArnEquals(currentArnUtf8)) {
+        return null;
+      }
+      byte[] old = Arrays.copyOf(prefix, h.length());
+      String memoKey =
+          h.keyArn()
+              + '\n'
+              + h.keyContext()
+              + '\n'
+              + java.util.Base64.getEncoder().encodeToString(h.encryptedDataKey());
+      byte[] newEdk = rewrapMemo.get(memoKey);
+      byte[] fresh;
+      if (newEdk == null) {
+        fresh = tenant.rewrapHeader(h, keyContexts.get(columnIndex));
+        MessageHeader nh = TenantCrypto.parseHeader(fresh, 0, fresh.length);
+        rewrapMemo.put(memoKey, nh.encryptedDataKey());
+      } else {
+        fresh = h.withKeyReference(currentArnUtf8, newEdk);
+      }
+      return new byte[][] {old, fresh};
+    } catch (PanopsCryptoException e) {
+      throw SqlErrors.of(e, where);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "ColumnRotation[" + table + columns + " to " + tenant.keys().currentKeyArn() + "]";
+  }
+
+  /** Told after each committed batch. May throw to stop the rotation (it can be resumed). */
+  @FunctionalInterface
+  public interface ProgressListener {
+    void batchCommitted(RotationProgress progress);
+  }
+
+  /**
+   * Totals of a rotation so far.
+   *
+   * @param batches batches committed
+   * @param rows rows scanned
+   * @param rewrapped values whose header was re-wrapped to the current CMK
+   * @param alreadyCurrent values already under the current CMK (skipped)
+   * @param lastPrimaryKey the primary key of the last row scanned; pass it to {@link
+   *     Builder#startAfter} to resume without rescanning (null if no row)
+   */
+  public record RotationProgress(
+      long batches, long rows, long rewrapped, long alreadyCurrent, Object lastPrimaryKey) {}
+
+  /** Builds a {@link ColumnRotation}. Not thread-safe. */
+  public static final class Builder {
+    private final DataSource dataSource;
+    private final TenantCrypto tenant;
+    private String table;
+    private String primaryKey;
+    private String tenantColumn;
+    private final List<String> columns = new ArrayList<>();
+    private final List<KeyContext> keyContexts = new ArrayList<>();
+    private int batchSize = 500;
+    private Object startAfter;
+    private ProgressListener listener;
+
+    private Builder(DataSource dataSource, TenantCrypto tenant) {
+      this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+      this.tenant = Objects.requireNonNull(tenant, "tenant");
+    }
+
+    /** The table; default the table of the columns. */
+    public Builder table(String table) {
+      Identifiers.checkQualified(table, "table");
+      if (this.table != null && !this.table.equals(table)) {
+        throw new IllegalArgumentException("columns of table " + this.table + " were added");
+      }
+      this.table = table;
+      return this;
+    }
+
+    /** The single-column primary key that orders the batches. Required. */
+    public Builder primaryKey(String column) {
+      this.primaryKey = Identifiers.check(column, "primary key");
+      return this;
+    }
+
+    /**
+     * A column holding the tenant id, for tables shared by tenants: only rows with {@code column =
+     * tenant.tenantId()} are rotated. Without it every row is taken to be this tenant's.
+     */
+    public Builder tenantColumn(String column) {
+      this.tenantColumn = Identifiers.check(column, "tenant column");
+      return this;
+    }
+
+    /** An encrypted column to rotate (its name and key context are used). At least one. */
+    public Builder column(EncryptedColumn column) {
+      Objects.requireNonNull(column, "column");
+      if (columns.contains(column.column())) {
+        throw new IllegalArgumentException("column added twice: " + column.column());
+      }
+      if (table != null && !table.equals(column.table())) {
+        throw new IllegalArgumentException(
+            "column " + column.column() + " is of table " + column.table() + ", not " + table);
+      }
+      table = column.table();
+      columns.add(column.column());
+      keyContexts.add(column.keyContext());
+      return this;
+    }
+
+    /** Rows per batch (one transaction each): 1..100,000, default 500. */
+    public Builder batchSize(int rows) {
+      if (rows < 1 || rows > 100_000) {
+        throw new IllegalArgumentException("batch size must be 1..100000");
+      }
+      this.batchSize = rows;
+      return this;
+    }
+
+    /** Resume after this primary key ({@link RotationProgress#lastPrimaryKey()}). */
+    public Builder startAfter(Object primaryKeyValue) {
+      this.startAfter = Objects.requireNonNull(primaryKeyValue, "primaryKeyValue");
+      return this;
+    }
+
+    /** Told after each committed batch. */
+    public Builder progressListener(ProgressListener l) {
+      this.listener = Objects.requireNonNull(l, "listener");
+      return this;
+    }
+
+    /**
+     * Builds.
+     *
+     * @throws IllegalStateException if no column or no primary key was given
+     */
+    public ColumnRotation build() {
+      if (columns.isEmpty()) {
+        throw new IllegalStateException("at least one column must be added");
+      }
+      if (primaryKey == null) {
+        throw new IllegalStateException("primaryKey must be set");
+      }
+      return new ColumnRotation(this);
+    }
+  }
+}

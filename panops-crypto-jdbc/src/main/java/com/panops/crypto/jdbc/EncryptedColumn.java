@@ -1,0 +1,417 @@
+package com.panops.crypto.jdbc;
+
+import com.panops.crypto.KeyContext;
+import com.panops.crypto.MessageAad;
+import com.panops.crypto.PanopsCryptoException;
+import com.panops.crypto.TenantCrypto;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLDataException;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * One encrypted column of one table, for one tenant: binds values into a {@link PreparedStatement}
+ * and reads them from a {@link ResultSet}. The column is {@code bytea}; each value is a complete
+ * panops-crypto message (see {@code docs/FORMAT.md}).
+ *
+ * <pre>{@code
+ * EncryptedColumn subject = EncryptedColumn.builder(crypto.tenant("acme"))
+ *     .table("mail").column("subject").build();
+ * try (PreparedStatement ps = c.prepareStatement("INSERT INTO mail(id, subject) VALUES (?, ?)")) {
+ *   ps.setString(1, id);
+ *   subject.bind(ps, 2, "Quarterly numbers", id);            // id is the row key
+ *   ps.executeUpdate();
+ * }
+ * ...
+ * String s = subject.getString(rs, "subject", rs.getString("id"));
+ * }</pre>
+ *
+ * <p><b>Two contexts.</b> The {@linkplain Builder#keyContext key context} is coarse and sent to KMS
+ * (it shows in the customer's CloudTrail); by default it is {@code {table=<table>, tenant=<tenant
+ * id>}} (the tenant pair is always added, see {@link #keyContext()}), so one cached data key serves
+ * every row of the table and a batch of inserts needs no KMS call per row. The message AAD binds
+ * each value to where it lives: {@code jdbc.tenant}, {@code jdbc.table}, {@code jdbc.column} and
+ * {@code jdbc.row} (the row key the caller passes). A value copied to another row, column, table or
+ * tenant therefore fails to decrypt ({@link SqlStates#INTEGRITY}).
+ *
+ * <p><b>The row key</b> must be known when the value is written and be stable for the row's life:
+ * the primary key if the application assigns it (a UUID, a natural key), or a value fetched with
+ * {@code nextval} before the insert. A database-generated key that is only known after the insert
+ * cannot be used. Changing a row's key means re-encrypting its values.
+ *
+ * <p><b>NULL</b> stays NULL: binding {@code null} calls {@code setNull(index, Types.BINARY)} and a
+ * NULL column reads as {@code null}. An empty value is encrypted (its ciphertext is not empty), so
+ * NULL and empty stay distinguishable. A NULL carries no ciphertext, so someone who can write to
+ * the table can replace a value by NULL unnoticed: declare the column {@code NOT NULL} where that
+ * matters.
+ *
+ * <p><b>Errors</b> are {@link SQLException}s with the core exception as cause and a {@link
+ * SqlStates} state: {@link SqlStates#KEY_REVOKED}, {@link SqlStates#INTEGRITY}, {@link
+ * SqlStates#KMS_UNAVAILABLE}, {@link SqlStates#CRYPTO_FAILURE}. Messages name the table and column,
+ * never the row key or the value.
+ *
+ * <p>Immutable and thread-safe. It keeps the {@link TenantCrypto} it was built with, and so that
+ * tenant's keys at that time: after a key rotation build (or {@link #withTenant}) it again from
+ * {@code PanopsCrypto.tenant(id)}.
+ */
+public final class EncryptedColumn {
+  static final String AAD_TENANT = "jdbc.tenant";
+  static final String AAD_TABLE = "jdbc.table";
+  static final String AAD_COLUMN = "jdbc.column";
+  static final String AAD_ROW = "jdbc.row";
+
+  static final String KC_TENANT = "tenant";
+
+  private final TenantCrypto tenant;
+  private final String table;
+  private final String column;
+  private final KeyContext baseKeyContext;
+  private final KeyContext keyContext;
+  private final String where;
+
+  private EncryptedColumn(TenantCrypto tenant, String table, String column, KeyContext base) {
+    this.tenant = tenant;
+    this.table = table;
+    this.column = column;
+    this.baseKeyContext = base;
+    this.keyContext = withTenantPair(base, tenant.tenantId());
+    this.where = "column " + table + "." + column;
+  }
+
+  /**
+   * {@code base} plus {@code tenant=<tenantId>}. The core sends the tenant to KMS but does not
+   * record it in the message header; with it in the key context (which the header does record and
+   * the core compares locally), a value of one tenant read as another's fails as an integrity error
+   * before any KMS call, even when the two tenants share a CMK (otherwise KMS would refuse the
+   * {@code Decrypt} and the core would latch the shared CMK as revoked).
+   */
+  static KeyContext withTenantPair(KeyContext base, String tenantId) {
+    String existing = base.asMap().get(KC_TENANT);
+    if (existing != null) {
+      if (!existing.equals(tenantId)) {
+        throw new IllegalArgumentException(
+            "key context names tenant " + existing + ", not " + tenantId);
+      }
+      return base;
+    }
+    java.util.Map<String, String> m = new java.util.TreeMap<>(base.asMap());
+    m.put(KC_TENANT, tenantId);
+    return KeyContext.from(m);
+  }
+
+  /** A builder for a column of {@code tenant}. */
+  public static Builder builder(TenantCrypto tenant) {
+    return new Builder(tenant);
+  }
+
+  /** The same column for another tenant (or for the same tenant's current keys). */
+  public EncryptedColumn withTenant(TenantCrypto other) {
+    return new EncryptedColumn(
+        Objects.requireNonNull(other, "tenant"), table, column, baseKeyContext);
+  }
+
+  public TenantCrypto tenant() {
+    return tenant;
+  }
+
+  public String table() {
+    return table;
+  }
+
+  public String column() {
+    return column;
+  }
+
+  /**
+   * The key context sent to KMS with this column's data keys: the builder's (default {@code
+   * {table=<table>}}) plus {@code tenant=<tenant id>}.
+   */
+  public KeyContext keyContext() {
+    return keyContext;
+  }
+
+  /** The message AAD of this column's value in the row with {@code rowKey}. */
+  MessageAad aad(String rowKey) {
+    Objects.requireNonNull(rowKey, "rowKey");
+    if (rowKey.isEmpty()) {
+      throw new IllegalArgumentException("row key must not be empty");
+    }
+    return MessageAad.of(
+        AAD_TENANT, tenant.tenantId(), AAD_TABLE, table, AAD_COLUMN, column, AAD_ROW, rowKey);
+  }
+
+  // ------------------------------------------------------------------ values
+
+  /**
+   * Encrypts {@code value} for the row {@code rowKey}; {@code null} gives {@code null}. Usually no
+   * KMS call (the data key is cached).
+   *
+   * @throws SQLException with state {@link SqlStates#KEY_REVOKED} or {@link
+   *     SqlStates#KMS_UNAVAILABLE}
+   */
+  public byte[] encrypt(byte[] value, String rowKey) throws SQLException {
+    if (value == null) {
+      return null;
+    }
+    MessageAad aad = aad(rowKey);
+    try {
+      return tenant.encrypt(value, keyContext, aad);
+    } catch (PanopsCryptoException e) {
+      throw SqlErrors.of(e, where);
+    }
+  }
+
+  /**
+   * Decrypts a stored value of the row {@code rowKey}; {@code null} gives {@code null}.
+   *
+   * @throws SQLException with state {@link SqlStates#INTEGRITY} if the value does not authenticate
+   *     for this tenant, table, column and row, or {@link SqlStates#KEY_REVOKED}
+   */
+  public byte[] decrypt(byte[] stored, String rowKey) throws SQLException {
+    if (stored == null) {
+      return null;
+    }
+    MessageAad aad = aad(rowKey);
+    try {
+      return tenant.decrypt(stored, keyContext, aad);
+    } catch (PanopsCryptoException e) {
+      throw SqlErrors.of(e, where);
+    }
+  }
+
+  // ------------------------------------------------------------------ binding
+
+  /**
+   * Binds the encryption of {@code value} (UTF-8) as parameter {@code index}; {@code null} binds
+   * SQL NULL. The value is encrypted now, so an encryption failure is thrown here, before {@code
+   * addBatch} or {@code execute}.
+   *
+   * @throws SQLException from the driver, or with a {@link SqlStates} state
+   */
+  public void bind(PreparedStatement ps, int index, String value, String rowKey)
+      throws SQLException {
+    bind(ps, index, value == null ? null : value.getBytes(StandardCharsets.UTF_8), rowKey);
+  }
+
+  /**
+   * Binds the encryption of {@code value}; see {@link #bind(PreparedStatement, int, String,
+   * String)}.
+   */
+  public void bind(PreparedStatement ps, int index, byte[] value, String rowKey)
+      throws SQLException {
+    Objects.requireNonNull(ps, "ps");
+    if (value == null) {
+      aad(rowKey); // check the row key all the same
+      ps.setNull(index, Types.BINARY);
+      return;
+    }
+    ps.setBytes(index, encrypt(value, rowKey));
+  }
+
+  /**
+   * Binds the encryption of exactly {@code length} bytes of {@code value}, streamed: the driver
+   * reads the ciphertext while it sends the statement, so memory is about one frame (64 KiB by
+   * default) whatever the size. The data key is obtained and the first frame encrypted here;
+   * everything after that happens inside {@code execute}/{@code executeBatch}, so a source that
+   * fails or ends early, or a revocation latched meanwhile, fails the statement there: use a
+   * transaction. {@code value} is not closed. {@code null} binds SQL NULL.
+   *
+   * @throws SQLException if {@code length} is negative or more than the driver can send (2 GiB less
+   *     the message overhead), or as {@link #bind(PreparedStatement, int, byte[], String)}
+   */
+  public void bindStream(
+      PreparedStatement ps, int index, InputStream value, long length, String rowKey)
+      throws SQLException {
+    Objects.requireNonNull(ps, "ps");
+    if (value == null) {
+      aad(rowKey);
+      ps.setNull(index, Types.BINARY);
+      return;
+    }
+    if (length < 0) {
+      throw new IllegalArgumentException("length must be >= 0");
+    }
+    MessageAad aad = aad(rowKey);
+    EncryptingInputStream in;
+    try {
+      in = new EncryptingInputStream(tenant, value, length, keyContext, aad, where);
+    } catch (PanopsCryptoException e) {
+      throw SqlErrors.of(e, where);
+    } catch (IOException e) {
+      if (e.getCause() instanceof SQLException) {
+        throw (SQLException) e.getCause();
+      }
+      throw new SQLException(where + ": reading the value failed: " + e.getMessage(), "58030", e);
+    }
+    if (in.ciphertextLength() > Integer.MAX_VALUE) {
+      in.close();
+      throw new SQLDataException(where + ": value too large for one bytea parameter", "22001");
+    }
+    ps.setBinaryStream(index, in, in.ciphertextLength());
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  /** The decrypted value of column {@code columnIndex} as UTF-8 text, or null for SQL NULL. */
+  public String getString(ResultSet rs, int columnIndex, String rowKey) throws SQLException {
+    return text(decrypt(rs.getBytes(columnIndex), rowKey));
+  }
+
+  /** The decrypted value of column {@code columnLabel} as UTF-8 text, or null for SQL NULL. */
+  public String getString(ResultSet rs, String columnLabel, String rowKey) throws SQLException {
+    return text(decrypt(rs.getBytes(columnLabel), rowKey));
+  }
+
+  /** The decrypted value of column {@code columnIndex}, or null for SQL NULL. */
+  public byte[] getBytes(ResultSet rs, int columnIndex, String rowKey) throws SQLException {
+    return decrypt(rs.getBytes(columnIndex), rowKey);
+  }
+
+  /** The decrypted value of column {@code columnLabel}, or null for SQL NULL. */
+  public byte[] getBytes(ResultSet rs, String columnLabel, String rowKey) throws SQLException {
+    return decrypt(rs.getBytes(columnLabel), rowKey);
+  }
+
+  /**
+   * A stream of the decrypted value of column {@code columnIndex}, or null for SQL NULL. Frames are
+   * authenticated one at a time before their bytes are returned; a failure while reading is an
+   * {@link IOException} whose cause is the {@link SQLException} (with its {@link SqlStates} state)
+   * that {@link #getBytes} would have thrown. Note that pgjdbc holds a {@code bytea} value in
+   * memory once fetched; the stream saves the second, plaintext, copy.
+   *
+   * @throws SQLException if the header does not authenticate or the key is revoked
+   */
+  public InputStream getStream(ResultSet rs, int columnIndex, String rowKey) throws SQLException {
+    return stream(rs.getBinaryStream(columnIndex), rowKey);
+  }
+
+  /** As {@link #getStream(ResultSet, int, String)}, by label. */
+  public InputStream getStream(ResultSet rs, String columnLabel, String rowKey)
+      throws SQLException {
+    return stream(rs.getBinaryStream(columnLabel), rowKey);
+  }
+
+  private InputStream stream(InputStream stored, String rowKey) throws SQLException {
+    if (stored == null) {
+      return null;
+    }
+    MessageAad aad = aad(rowKey);
+    InputStream plain;
+    try {
+      plain = tenant.decryptingStream(stored, keyContext, aad);
+    } catch (PanopsCryptoException e) {
+      throw SqlErrors.of(e, where);
+    } catch (IOException e) {
+      throw new SQLException(where + ": reading the value failed: " + e.getMessage(), "58030", e);
+    }
+    return new FilterInputStream(plain) {
+      @Override
+      public int read() throws IOException {
+        try {
+          return super.read();
+        } catch (PanopsCryptoException e) {
+          throw SqlErrors.io(e, where);
+        }
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        try {
+          return super.read(b, off, len);
+        } catch (PanopsCryptoException e) {
+          throw SqlErrors.io(e, where);
+        }
+      }
+
+      @Override
+      public long skip(long n) throws IOException {
+        try {
+          return super.skip(n);
+        } catch (PanopsCryptoException e) {
+          throw SqlErrors.io(e, where);
+        }
+      }
+    };
+  }
+
+  private String text(byte[] plain) throws SQLException {
+    if (plain == null) {
+      return null;
+    }
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(java.nio.ByteBuffer.wrap(plain))
+          .toString();
+    } catch (CharacterCodingException e) {
+      throw new SQLDataException(where + ": value is not UTF-8 text", "22021", e);
+    } finally {
+      Arrays.fill(plain, (byte) 0);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "EncryptedColumn[" + table + "." + column + ", tenant " + tenant.tenantId() + "]";
+  }
+
+  /** Builds an {@link EncryptedColumn}: table and column are required. Not thread-safe. */
+  public static final class Builder {
+    private final TenantCrypto tenant;
+    private String table;
+    private String column;
+    private KeyContext keyContext;
+
+    private Builder(TenantCrypto tenant) {
+      this.tenant = Objects.requireNonNull(tenant, "tenant");
+    }
+
+    /** The table ({@code name} or {@code schema.name}), as bound into every value's AAD. */
+    public Builder table(String table) {
+      this.table = Identifiers.checkQualified(table, "table");
+      return this;
+    }
+
+    /** The column, as bound into every value's AAD. */
+    public Builder column(String column) {
+      this.column = Identifiers.check(column, "column");
+      return this;
+    }
+
+    /**
+     * The key context (coarse, sent to KMS, shown in CloudTrail); default {@code {table=<table>}}.
+     * A {@code tenant} pair with the tenant id is always added (at most 7 pairs of your own). Use
+     * the same one for columns that may share a data key, e.g. {@code {class=mail}}; never put a
+     * row id in it (that would defeat the cache: one KMS call per row).
+     */
+    public Builder keyContext(KeyContext keyContext) {
+      this.keyContext = Objects.requireNonNull(keyContext, "keyContext");
+      return this;
+    }
+
+    /**
+     * Builds.
+     *
+     * @throws IllegalStateException if the table or column is missing
+     */
+    public EncryptedColumn build() {
+      if (table == null || column == null) {
+        throw new IllegalStateException("table and column must be set");
+      }
+      KeyContext kc = keyContext != null ? keyContext : KeyContext.of("table", table);
+      withTenantPair(kc, tenant.tenantId()); // fail here on a conflicting tenant pair
+      return new EncryptedColumn(tenant, table, column, kc);
+    }
+  }
+}

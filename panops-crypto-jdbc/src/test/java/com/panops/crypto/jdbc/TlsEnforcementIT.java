@@ -1,0 +1,328 @@
+package com.panops.crypto.jdbc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.panops.crypto.testkit.postgres.TestCertificateAuthority;
+import com.panops.crypto.testkit.postgres.TlsPostgres;
+import java.io.PrintWriter;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.Statement;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Logger;
+import javax.net.ssl.SSLHandshakeException;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.postgresql.ds.PGSimpleDataSource;
+import org.postgresql.ds.common.BaseDataSource;
+
+class TlsEnforcementIT {
+  private static TlsPostgres pg;
+
+  @BeforeAll
+  static void start() {
+    pg = JdbcTestEnvironment.postgres();
+  }
+
+  private static PGSimpleDataSource pgWithUrl(String url) {
+    PGSimpleDataSource ds = new PGSimpleDataSource();
+    ds.setUrl(url);
+    ds.setUser(pg.user());
+    return ds;
+  }
+
+  private static String caParam() {
+    return URLEncoder.encode(pg.caCertificateFile().toString(), StandardCharsets.UTF_8);
+  }
+
+  private static boolean sessionIsTls(Connection c) throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
+      assertTrue(rs.next());
+      return rs.getBoolean(1);
+    }
+  }
+
+  private static void assertRefusedByAdapter(SQLException e) {
+    assertInstanceOf(SQLNonTransientConnectionException.class, e);
+    assertEquals(SqlStates.INSECURE_TRANSPORT, e.getSQLState());
+  }
+
+  @Test
+  void verifyFullWithTheServersRootCertificate_connectsOverTls() throws SQLException {
+    DataSource ds = TlsEnforcingDataSource.requireVerifyFull(pgWithUrl(pg.jdbcUrl("postgres")));
+    try (Connection c = ds.getConnection()) {
+      assertTrue(sessionIsTls(c));
+    }
+    try (Connection c = ds.getConnection(pg.user(), "")) {
+      assertTrue(sessionIsTls(c));
+    }
+    try (Connection c = ds.createConnectionBuilder().user(pg.user()).build()) {
+      assertTrue(sessionIsTls(c));
+    }
+  }
+
+  @Test
+  void sslTrueAlone_meansVerifyFull_andConnects() throws SQLException {
+    String url = pg.jdbcUrlWithoutTls("postgres") + "?ssl=true&sslrootcert=" + caParam();
+    try (Connection c = TlsEnforcingDataSource.requireVerifyFull(pgWithUrl(url)).getConnection()) {
+      assertTrue(sessionIsTls(c));
+    }
+  }
+
+  @Test
+  void nonTlsUrl_isRefused_withoutOpeningAConnection() {
+    for (String query :
+        new String[] {"", "?sslmode=disable", "?sslmode=prefer", "?sslmode=allow"}) {
+      CountingDataSource counting =
+          new CountingDataSource(pgWithUrl(pg.jdbcUrlWithoutTls("postgres") + query));
+      SQLException e =
+          assertThrows(
+              SQLException.class,
+              () -> TlsEnforcingDataSource.requireVerifyFull(counting).getConnection());
+      assertRefusedByAdapter(e);
+      assertEquals(0, counting.connections.get(), query);
+    }
+  }
+
+  @Test
+  void tlsWithoutVerification_isRefused_requireAndVerifyCaAndANonValidatingFactory() {
+    String base = pg.jdbcUrlWithoutTls("postgres");
+    for (String query :
+        new String[] {
+          "?sslmode=require",
+          "?sslmode=verify-ca&sslrootcert=" + caParam(),
+          "?sslmode=verify-full&sslfactory=org.postgresql.ssl.NonValidatingFactory",
+          "?sslmode=verify-full&sslrootcert="
+              + caParam()
+              + "&sslhostnameverifier=com.example.TrustingVerifier"
+        }) {
+      SQLException e =
+          assertThrows(
+              SQLException.class,
+              () ->
+                  TlsEnforcingDataSource.requireVerifyFull(pgWithUrl(base + query)).getConnection(),
+              query);
+      assertRefusedByAdapter(e);
+    }
+  }
+
+  @Test
+  void wrongRootCertificate_isRefusedByTheTlsHandshake(@TempDir Path dir) throws Exception {
+    Path otherCa = dir.resolve("other-ca.pem");
+    TestCertificateAuthority.create("some other root").writeCertificatePem(otherCa);
+    String url =
+        pg.jdbcUrlWithoutTls("postgres")
+            + "?sslmode=verify-full&sslrootcert="
+            + URLEncoder.encode(otherCa.toString(), StandardCharsets.UTF_8);
+    DataSource ds = TlsEnforcingDataSource.requireVerifyFull(pgWithUrl(url));
+    SQLException e = assertThrows(SQLException.class, ds::getConnection);
+    assertTrue(hasCause(e, SSLHandshakeException.class), "expected a TLS handshake failure: " + e);
+  }
+
+  @Test
+  void plaintextSession_isAlsoRefusedByTheServer_evenWithTheLocalOptIn() {
+    DataSource ds =
+        TlsEnforcingDataSource.allowInsecureLocalTestDatabase(
+            pgWithUrl(pg.jdbcUrlWithoutTls("postgres") + "?sslmode=disable"));
+    SQLException e = assertThrows(SQLException.class, ds::getConnection);
+    assertEquals("28000", e.getSQLState(), e.getMessage()); // no pg_hba.conf entry: hostssl only
+  }
+
+  @Test
+  void localOptIn_allowsUnverifiedTlsOnLoopback_butNotToARemoteHost() throws SQLException {
+    DataSource local =
+        TlsEnforcingDataSource.allowInsecureLocalTestDatabase(
+            pgWithUrl(pg.jdbcUrlWithoutTls("postgres") + "?sslmode=require"));
+    try (Connection c = local.getConnection()) {
+      assertTrue(sessionIsTls(c));
+    }
+    CountingDataSource remote =
+        new CountingDataSource(
+            pgWithUrl("jdbc:postgresql://db.example.invalid:5432/postgres?sslmode=require"));
+    SQLException e =
+        assertThrows(
+            SQLException.class,
+            () -> TlsEnforcingDataSource.allowInsecureLocalTestDatabase(remote).getConnection());
+    assertRefusedByAdapter(e);
+    assertTrue(e.getMessage().contains("db.example.invalid"), e.getMessage());
+    assertEquals(0, remote.connections.get());
+  }
+
+  @Test
+  void aDataSourceThatIsNotPgjdbcs_isJudgedByItsConnectionsUrl() throws SQLException {
+    DataSource good = new DriverManagerDataSource(pg.jdbcUrl("postgres"));
+    try (Connection c = TlsEnforcingDataSource.requireVerifyFull(good).getConnection()) {
+      assertTrue(sessionIsTls(c));
+    }
+    DriverManagerDataSource bad =
+        new DriverManagerDataSource(pg.jdbcUrlWithoutTls("postgres") + "?sslmode=require");
+    SQLException e =
+        assertThrows(
+            SQLException.class,
+            () -> TlsEnforcingDataSource.requireVerifyFull(bad).getConnection());
+    assertRefusedByAdapter(e);
+    assertTrue(bad.last.isClosed(), "the refused connection is closed");
+  }
+
+  @Test
+  void unwrapAndIsWrapperFor_reachTheDelegate_andOtherCallsDelegate() throws SQLException {
+    PGSimpleDataSource inner = pgWithUrl(pg.jdbcUrl("postgres"));
+    TlsEnforcingDataSource ds = TlsEnforcingDataSource.requireVerifyFull(inner);
+    assertTrue(ds.isWrapperFor(TlsEnforcingDataSource.class));
+    assertTrue(ds.isWrapperFor(PGSimpleDataSource.class));
+    assertTrue(ds.isWrapperFor(BaseDataSource.class));
+    assertFalse(ds.isWrapperFor(String.class));
+    assertSame(ds, ds.unwrap(TlsEnforcingDataSource.class));
+    assertSame(inner, ds.unwrap(PGSimpleDataSource.class));
+    assertThrows(SQLException.class, () -> ds.unwrap(String.class));
+    ds.setLoginTimeout(7);
+    assertEquals(7, inner.getLoginTimeout());
+    assertEquals(7, ds.getLoginTimeout());
+  }
+
+  private static boolean hasCause(Throwable t, Class<? extends Throwable> type) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (type.isInstance(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Counts connections, delegating (and unwrapping) to a pgjdbc DataSource. */
+  static final class CountingDataSource implements DataSource {
+    final AtomicInteger connections = new AtomicInteger();
+    private final PGSimpleDataSource delegate;
+
+    CountingDataSource(PGSimpleDataSource delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+      connections.incrementAndGet();
+      return delegate.getConnection();
+    }
+
+    @Override
+    public Connection getConnection(String u, String p) throws SQLException {
+      connections.incrementAndGet();
+      return delegate.getConnection(u, p);
+    }
+
+    @Override
+    public PrintWriter getLogWriter() {
+      return null;
+    }
+
+    @Override
+    public void setLogWriter(PrintWriter out) {}
+
+    @Override
+    public void setLoginTimeout(int seconds) {}
+
+    @Override
+    public int getLoginTimeout() {
+      return 0;
+    }
+
+    @Override
+    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+      throw new SQLFeatureNotSupportedException();
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+      if (iface.isInstance(delegate)) {
+        return iface.cast(delegate);
+      }
+      throw new SQLException("not a wrapper for " + iface);
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) {
+      return iface.isInstance(delegate);
+    }
+  }
+
+  /** A DataSource over DriverManager, as simple pools are: nothing pgjdbc-specific to unwrap. */
+  static final class DriverManagerDataSource implements DataSource {
+    private final String url;
+    Connection last;
+
+    DriverManagerDataSource(String url) {
+      this.url = url;
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+      last = DriverManager.getConnection(url, pg.user(), "");
+      return last;
+    }
+
+    @Override
+    public Connection getConnection(String u, String p) throws SQLException {
+      last = DriverManager.getConnection(url, u, p);
+      return last;
+    }
+
+    @Override
+    public PrintWriter getLogWriter() {
+      return null;
+    }
+
+    @Override
+    public void setLogWriter(PrintWriter out) {}
+
+    @Override
+    public void setLoginTimeout(int seconds) {}
+
+    @Override
+    public int getLoginTimeout() {
+      return 0;
+    }
+
+    @Override
+    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+      throw new SQLFeatureNotSupportedException();
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+      throw new SQLException("not a wrapper");
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) {
+      return false;
+    }
+  }
+
+  @Test
+  void theTestCertificateAuthoritysKeyFile_isPkcs8(@TempDir Path dir) throws Exception {
+    Path key = dir.resolve("k.pem");
+    TestCertificateAuthority.create("x")
+        .issueServerCertificate("localhost")
+        .writePrivateKeyPem(key);
+    assertTrue(Files.readString(key).startsWith("-----BEGIN PRIVATE KEY-----"));
+    assertEquals(
+        "rw-------",
+        java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(key)));
+  }
+}
