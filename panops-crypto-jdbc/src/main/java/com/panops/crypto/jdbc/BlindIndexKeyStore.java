@@ -31,12 +31,12 @@ import javax.sql.DataSource;
  *   PRIMARY KEY (tenant_id, table_name, column_name))
  * </pre>
  *
- * The wrapped key is encrypted under key context {@code {purpose=blind-index, tenant=<id>}} with
- * message AAD {@code jdbc.bidx.tenant, jdbc.bidx.table, jdbc.bidx.column}, so a wrapped key copied
- * to another column does not unwrap. The key is created on first use, in its own auto-committed
- * transaction on a connection of this store's DataSource (never in the caller's transaction, so a
- * rollback of the caller cannot lose a key that rows already use); concurrent creators race on the
- * primary key and all use the winner's key.
+ * The wrapped key is encrypted under key context {@code {purpose=blind-index}} (the core adds the
+ * tenant) with message AAD {@code jdbc.bidx.tenant, jdbc.bidx.table, jdbc.bidx.column}, so a
+ * wrapped key copied to another column does not unwrap. The key is created on first use, in its own
+ * auto-committed transaction on a connection of this store's DataSource (never in the caller's
+ * transaction, so a rollback of the caller cannot lose a key that rows already use); concurrent
+ * creators race on the primary key and all use the winner's key.
  *
  * <p>The wrapped bytes (not secret) are cached in memory for the life of this object; the key is
  * unwrapped through {@link TenantCrypto#decrypt} on every use, which the core serves from its
@@ -54,7 +54,7 @@ public final class BlindIndexKeyStore {
   private static final KeyContext KEY_CONTEXT = KeyContext.of("purpose", "blind-index");
 
   static KeyContext keyContextOf(String tenantId) {
-    return EncryptedColumn.withTenantPair(KEY_CONTEXT, tenantId);
+    return KEY_CONTEXT;
   }
 
   private static final SecureRandom RANDOM = new SecureRandom();

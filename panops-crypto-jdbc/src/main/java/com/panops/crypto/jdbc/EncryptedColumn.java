@@ -36,12 +36,12 @@ import java.util.Objects;
  * }</pre>
  *
  * <p><b>Two contexts.</b> The {@linkplain Builder#keyContext key context} is coarse and sent to KMS
- * (it shows in the customer's CloudTrail); by default it is {@code {table=<table>, tenant=<tenant
- * id>}} (the tenant pair is always added, see {@link #keyContext()}), so one cached data key serves
- * every row of the table and a batch of inserts needs no KMS call per row. The message AAD binds
- * each value to where it lives: {@code jdbc.tenant}, {@code jdbc.table}, {@code jdbc.column} and
- * {@code jdbc.row} (the row key the caller passes). A value copied to another row, column, table or
- * tenant therefore fails to decrypt ({@link SqlStates#INTEGRITY}).
+ * (it shows in the customer's CloudTrail, with the core's {@code panops:tenant} pair); by default
+ * it is {@code {table=<table>}}, so one cached data key serves every row of the table and a batch
+ * of inserts needs no KMS call per row. The message AAD binds each value to where it lives: {@code
+ * jdbc.tenant}, {@code jdbc.table}, {@code jdbc.column} and {@code jdbc.row} (the row key the
+ * caller passes). A value copied to another row, column, table or tenant therefore fails to decrypt
+ * ({@link SqlStates#INTEGRITY}).
  *
  * <p><b>The row key</b> must be known when the value is written and be stable for the row's life:
  * the primary key if the application assigns it (a UUID, a natural key), or a value fetched with
@@ -69,8 +69,6 @@ public final class EncryptedColumn {
   static final String AAD_COLUMN = "jdbc.column";
   static final String AAD_ROW = "jdbc.row";
 
-  static final String KC_TENANT = "tenant";
-
   private final TenantCrypto tenant;
   private final String table;
   private final String column;
@@ -83,29 +81,8 @@ public final class EncryptedColumn {
     this.table = table;
     this.column = column;
     this.baseKeyContext = base;
-    this.keyContext = withTenantPair(base, tenant.tenantId());
+    this.keyContext = base;
     this.where = "column " + table + "." + column;
-  }
-
-  /**
-   * {@code base} plus {@code tenant=<tenantId>}. The core sends the tenant to KMS but does not
-   * record it in the message header; with it in the key context (which the header does record and
-   * the core compares locally), a value of one tenant read as another's fails as an integrity error
-   * before any KMS call, even when the two tenants share a CMK (otherwise KMS would refuse the
-   * {@code Decrypt} and the core would latch the shared CMK as revoked).
-   */
-  static KeyContext withTenantPair(KeyContext base, String tenantId) {
-    String existing = base.asMap().get(KC_TENANT);
-    if (existing != null) {
-      if (!existing.equals(tenantId)) {
-        throw new IllegalArgumentException(
-            "key context names tenant " + existing + ", not " + tenantId);
-      }
-      return base;
-    }
-    java.util.Map<String, String> m = new java.util.TreeMap<>(base.asMap());
-    m.put(KC_TENANT, tenantId);
-    return KeyContext.from(m);
   }
 
   /** A builder for a column of {@code tenant}. */
@@ -132,8 +109,9 @@ public final class EncryptedColumn {
   }
 
   /**
-   * The key context sent to KMS with this column's data keys: the builder's (default {@code
-   * {table=<table>}}) plus {@code tenant=<tenant id>}.
+   * The key context of this column's data keys: the builder's, default {@code {table=<table>}} (the
+   * core adds {@code panops:tenant=<tenant id>} to what it sends to KMS, and records the tenant in
+   * every message header, so a value of one tenant read as another's is refused locally).
    */
   public KeyContext keyContext() {
     return keyContext;
@@ -410,7 +388,6 @@ public final class EncryptedColumn {
         throw new IllegalStateException("table and column must be set");
       }
       KeyContext kc = keyContext != null ? keyContext : KeyContext.of("table", table);
-      withTenantPair(kc, tenant.tenantId()); // fail here on a conflicting tenant pair
       return new EncryptedColumn(tenant, table, column, kc);
     }
   }

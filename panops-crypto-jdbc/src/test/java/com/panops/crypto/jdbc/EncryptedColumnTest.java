@@ -54,32 +54,45 @@ class EncryptedColumnTest {
   }
 
   @Test
-  void defaultKeyContext_isTheTableAndTheTenant_andFollowsWithTenant() {
+  void defaultKeyContext_isTheTable_andACustomOneReplacesIt() {
     EncryptedColumn c =
         EncryptedColumn.builder(crypto.tenant("acme")).table("mail").column("subject").build();
-    assertEquals(Map.of("table", "mail", "tenant", "acme"), c.keyContext().asMap());
-    assertEquals(
-        Map.of("table", "mail", "tenant", "globex"),
-        c.withTenant(crypto.tenant("globex")).keyContext().asMap());
-  }
-
-  @Test
-  void customKeyContext_getsTheTenantPairAdded_andAConflictingOneIsRefused() {
-    EncryptedColumn c =
+    assertEquals(Map.of("table", "mail"), c.keyContext().asMap());
+    EncryptedColumn custom =
         EncryptedColumn.builder(crypto.tenant("acme"))
             .table("mail")
             .column("body")
             .keyContext(KeyContext.of("class", "mail"))
             .build();
-    assertEquals(Map.of("class", "mail", "tenant", "acme"), c.keyContext().asMap());
-    assertThrows(
-        IllegalArgumentException.class,
-        () ->
-            EncryptedColumn.builder(crypto.tenant("acme"))
-                .table("mail")
-                .column("body")
-                .keyContext(KeyContext.of("tenant", "globex"))
-                .build());
+    assertEquals(Map.of("class", "mail"), custom.keyContext().asMap());
+  }
+
+  @Test
+  void aValueOfOneTenant_readAsAnothers_isAnIntegrityError_beforeAnyKmsCall() throws Exception {
+    com.panops.crypto.testkit.FakeKmsClient fake = new com.panops.crypto.testkit.FakeKmsClient();
+    String shared = fake.createKey("shared");
+    try (PanopsCrypto pc =
+        PanopsCrypto.builder()
+            .kmsClient(fake)
+            .tenantDirectory(
+                TenantDirectory.of(
+                    Map.of("acme", TenantKeys.of(shared), "globex", TenantKeys.of(shared))))
+            .probeSettings(ProbeSettings.off())
+            .auditSink(AuditSink.none())
+            .build()) {
+      EncryptedColumn acme =
+          EncryptedColumn.builder(pc.tenant("acme")).table("mail").column("subject").build();
+      byte[] ct = acme.encrypt("hello".getBytes(java.nio.charset.StandardCharsets.UTF_8), "1");
+      long before = fake.totalCalls();
+      java.sql.SQLException e =
+          assertThrows(
+              java.sql.SQLException.class,
+              () -> acme.withTenant(pc.tenant("globex")).decrypt(ct, "1"));
+      assertEquals(SqlStates.INTEGRITY, e.getSQLState());
+      assertEquals(before, fake.totalCalls(), "refused before any KMS call");
+      org.junit.jupiter.api.Assertions.assertFalse(
+          pc.isRevoked(shared), "the shared key is not latched");
+    }
   }
 
   @Test
