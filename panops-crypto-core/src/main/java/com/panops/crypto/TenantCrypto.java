@@ -295,6 +295,8 @@ public final class TenantCrypto {
       if (ek == null) {
         root.metrics.cacheMiss("encrypt");
         ek = root.cache.encryptKey(slot, k -> loadEncryptionKey(s, kc));
+      } else {
+        root.metrics.cacheHit("encrypt");
       }
       if (ek.tryUse(bytes, frames)) {
         return ek;
@@ -381,6 +383,7 @@ public final class TenantCrypto {
             h.edkLength());
     FrameKey fk = root.cache.decryptKeyIfPresent(view);
     if (fk != null) {
+      root.metrics.cacheHit("decrypt");
       return fk;
     }
     root.metrics.cacheMiss("decrypt");

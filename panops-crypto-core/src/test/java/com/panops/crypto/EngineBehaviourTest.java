@@ -218,5 +218,23 @@ class EngineBehaviourTest {
             .tag("result", "miss")
             .counter()
             .count());
+    // the revocation purged the cache: the first decrypt after it missed, the next one hits
+    t.decrypt(ct, KC, AAD);
+    assertEquals(
+        1.0,
+        registry
+            .get("panops.crypto.cache")
+            .tag("side", "decrypt")
+            .tag("result", "miss")
+            .counter()
+            .count());
+    assertEquals(
+        1.0,
+        registry
+            .get("panops.crypto.cache")
+            .tag("side", "decrypt")
+            .tag("result", "hit")
+            .counter()
+            .count());
   }
 }

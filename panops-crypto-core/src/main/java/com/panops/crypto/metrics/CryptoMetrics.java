@@ -12,7 +12,7 @@ public interface CryptoMetrics {
   /** A data-key cache miss on the {@code side} ("encrypt" or "decrypt"). */
   default void cacheMiss(String side) {}
 
-  /** A data-key cache hit; reported in batches by implementations that can (may be skipped). */
+  /** A data-key cache hit: called on the warm path, so it must cost next to nothing. */
   default void cacheHit(String side) {}
 
   /** A KMS call finished. */
