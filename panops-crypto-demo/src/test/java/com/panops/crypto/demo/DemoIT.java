@@ -1,25 +1,92 @@
 package com.panops.crypto.demo;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
+/**
+ * Runs the whole walkthrough in this JVM (LocalKms, S3Mock, TLS PostgreSQL) and checks that every
+ * expectation held, that the kill switch held within one probe interval plus the margin, and that
+ * the library's audit events reconciled one to one with the customer's CloudTrail.
+ */
 class DemoIT {
 
   @Test
-  void theDemoWalkthroughHoldsEveryExpectation() {
+  void theKillSwitchWalkthroughHoldsEveryExpectation() {
     ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-    boolean ok;
-    try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
-      ok = Demo.run(out);
+    Walkthrough.Result r;
+    try (PrintStream out =
+        new PrintStream(new Tee(buffer, System.out), true, StandardCharsets.UTF_8)) {
+      r = Walkthrough.run(out);
+    } catch (DemoFailedException e) {
+      fail(e.getMessage());
+      return;
+    } catch (Exception e) {
+      throw new AssertionError("the walkthrough could not run", e);
     }
     String output = buffer.toString(StandardCharsets.UTF_8);
-    assertTrue(ok, output);
-    assertTrue(output.contains("KMS refused: DisabledException"), output);
-    assertTrue(output.contains("refused: DisabledException"), output);
-    assertTrue(!output.contains("[FAILED]"), output);
+    Duration limit = Walkthrough.PROBE_INTERVAL.plus(Walkthrough.MARGIN);
+
+    assertEquals(Walkthrough.MESSAGES, r.messagesVerified());
+    assertTrue(r.attachmentsVerified() > 0);
+    assertTrue(r.ingestDataKeyCalls() <= 6, "data-key calls " + r.ingestDataKeyCalls());
+    assertTrue(r.disableToDbRefusal().compareTo(limit) <= 0, r.disableToDbRefusal().toString());
+    assertTrue(r.disableToS3Refusal().compareTo(limit) <= 0, r.disableToS3Refusal().toString());
+    assertTrue(r.enableToService().compareTo(limit) <= 0, r.enableToService().toString());
+    assertEquals(0, r.dataCallsWhileLatched());
+    assertTrue(r.reconciled(), output);
+    assertEquals(r.auditEvents(), r.auditMatched());
+    assertEquals(0, r.vendorTrailWithoutAudit());
+
+    assertFalse(output.contains("[FAILED]"), output);
+    assertTrue(output.contains("RESULT: all " + r.expectationsHeld() + " expectations held"));
+    assertTrue(output.contains("PC001"), output);
+    assertTrue(output.contains("S3KeyRevokedException"), output);
+    assertTrue(output.contains("PENDING_DELETION"), output);
+    // never a message body (the corpus's bodies all start with this greeting)
+    assertFalse(output.contains("Best regards"), output);
+  }
+
+  /** Writes to both streams: the test keeps the output, the console shows it. */
+  private static final class Tee extends OutputStream {
+    private final OutputStream a;
+    private final OutputStream b;
+
+    Tee(OutputStream a, OutputStream b) {
+      this.a = a;
+      this.b = b;
+    }
+
+    @Override
+    public void write(int c) {
+      write(new byte[] {(byte) c}, 0, 1);
+    }
+
+    @Override
+    public synchronized void write(byte[] buf, int off, int len) {
+      try {
+        a.write(buf, off, len);
+        b.write(buf, off, len);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+
+    @Override
+    public void flush() {
+      try {
+        b.flush();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
   }
 }
