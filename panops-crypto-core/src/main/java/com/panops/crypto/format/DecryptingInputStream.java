@@ -27,8 +27,8 @@ public final class DecryptingInputStream extends InputStream {
   private final long finalIndex;
   private final long lastIndex;
   private final int unit;
-  private final byte[] ct;
-  private final byte[] pt;
+  private byte[] ct;
+  private byte[] pt;
   private final Runnable guard;
   private long index;
   private int ptPos;
@@ -66,8 +66,9 @@ public final class DecryptingInputStream extends InputStream {
     this.finalIndex = finalIndex;
     this.guard = guard;
     this.unit = header.frameSize() + TAG_LENGTH;
-    this.ct = new byte[unit];
-    this.pt = new byte[header.frameSize()];
+    // Buffers start small and grow to one frame, so that a small message costs little garbage.
+    this.ct = new byte[Math.min(unit, 4096 + TAG_LENGTH)];
+    this.pt = new byte[0];
   }
 
   @Override
@@ -112,7 +113,7 @@ public final class DecryptingInputStream extends InputStream {
         carry = -1;
         got = 1;
       }
-      got += readUpTo(ct, got, unit - got);
+      got = readFrame(got);
       boolean fin;
       if (finalIndex >= 0) {
         fin = index == finalIndex;
@@ -136,6 +137,10 @@ public final class DecryptingInputStream extends InputStream {
       }
       if (got < TAG_LENGTH || (fin && index > 0 && got == TAG_LENGTH && finalIndex < 0)) {
         throw new IntegrityException();
+      }
+      if (pt.length < got - TAG_LENGTH) {
+        Arrays.fill(pt, (byte) 0);
+        pt = new byte[got == unit ? unit - TAG_LENGTH : got - TAG_LENGTH];
       }
       ptLen =
           FrameCipher.open(
@@ -174,16 +179,19 @@ public final class DecryptingInputStream extends InputStream {
     Arrays.fill(pt, (byte) 0);
   }
 
-  private int readUpTo(byte[] b, int off, int len) throws IOException {
-    int total = 0;
-    while (total < len) {
-      int r = in.read(b, off + total, len - total);
+  /** Reads until a whole frame ({@code unit} bytes) or the end of the stream; grows the buffer. */
+  private int readFrame(int got) throws IOException {
+    while (got < unit) {
+      if (got == ct.length) {
+        ct = Arrays.copyOf(ct, Math.min(unit, ct.length * 2));
+      }
+      int r = in.read(ct, got, ct.length - got);
       if (r < 0) {
         break;
       }
-      total += r;
+      got += r;
     }
-    return total;
+    return got;
   }
 
   @Override

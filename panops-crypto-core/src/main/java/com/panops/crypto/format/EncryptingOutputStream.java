@@ -16,14 +16,16 @@ import java.util.Arrays;
  * will not decrypt.
  */
 public final class EncryptingOutputStream extends OutputStream {
+  private static final int INITIAL_BUFFER = 4096;
+
   private final OutputStream out;
   private final FrameKey key;
   private final byte[] header;
   private final int boundLength;
   private final byte[] messageAad;
   private final int frameSize;
-  private final byte[] pt;
-  private final byte[] ct;
+  private byte[] pt;
+  private byte[] ct;
   private final FrameObserver observer;
   private int fill;
   private long index;
@@ -57,8 +59,10 @@ public final class EncryptingOutputStream extends OutputStream {
     this.boundLength = boundLength;
     this.messageAad = messageAad;
     this.frameSize = frameSize;
-    this.pt = new byte[frameSize];
-    this.ct = new byte[frameSize + TAG_LENGTH];
+    // Buffers start small and grow to one frame: a stream of a small message should not cost two
+    // whole frames of garbage (measured: 133 KB per 1 KiB message with 64 KiB frames).
+    this.pt = new byte[Math.min(frameSize, INITIAL_BUFFER)];
+    this.ct = new byte[0];
     this.observer = observer;
   }
 
@@ -84,7 +88,12 @@ public final class EncryptingOutputStream extends OutputStream {
       if (fill == frameSize) {
         sealAndWrite(false);
       }
-      int n = Math.min(len, frameSize - fill);
+      if (fill == pt.length) {
+        byte[] old = pt;
+        pt = Arrays.copyOf(pt, Math.min(frameSize, pt.length * 2));
+        Arrays.fill(old, (byte) 0);
+      }
+      int n = Math.min(len, pt.length - fill);
       System.arraycopy(b, off, pt, fill, n);
       fill += n;
       off += n;
@@ -98,6 +107,9 @@ public final class EncryptingOutputStream extends OutputStream {
       throw new IOException("message exceeds the maximum number of frames");
     }
     observer.beforeFrame();
+    if (ct.length < fill + TAG_LENGTH) {
+      ct = new byte[fill == frameSize ? frameSize + TAG_LENGTH : fill + TAG_LENGTH];
+    }
     int n =
         FrameCipher.seal(key, header, 0, boundLength, messageAad, index, fin, pt, 0, fill, ct, 0);
     observer.sealed(fill);
