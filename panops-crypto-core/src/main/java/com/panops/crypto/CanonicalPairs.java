@@ -2,7 +2,6 @@ package com.panops.crypto;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
@@ -15,11 +14,16 @@ import java.util.TreeMap;
 final class CanonicalPairs {
   private CanonicalPairs() {}
 
+  private static final java.util.Comparator<String> ORDER = CanonicalPairs::compareUtf8;
+
   static Map<String, String> copyOf(Map<String, String> pairs) {
     if (pairs == null) {
       throw new IllegalArgumentException("pairs must not be null");
     }
-    TreeMap<String, String> sorted = new TreeMap<>(CanonicalPairs::compareUtf8);
+    if (pairs instanceof TreeMap && ((TreeMap<String, String>) pairs).comparator() == ORDER) {
+      return Collections.unmodifiableMap(pairs); // built by fromVarargs: already sorted and checked
+    }
+    TreeMap<String, String> sorted = new TreeMap<>(ORDER);
     for (Map.Entry<String, String> e : pairs.entrySet()) {
       if (e.getKey() == null || e.getValue() == null) {
         throw new IllegalArgumentException("keys and values must not be null");
@@ -33,7 +37,7 @@ final class CanonicalPairs {
     if (keysAndValues == null || keysAndValues.length % 2 != 0) {
       throw new IllegalArgumentException("expected key, value, key, value, ...");
     }
-    TreeMap<String, String> map = new TreeMap<>(CanonicalPairs::compareUtf8);
+    TreeMap<String, String> map = new TreeMap<>(ORDER);
     for (int i = 0; i < keysAndValues.length; i += 2) {
       String k = keysAndValues[i];
       String v = keysAndValues[i + 1];
@@ -99,8 +103,24 @@ final class CanonicalPairs {
     out.write(v);
   }
 
+  /**
+   * Orders as the unsigned comparison of the strings' UTF-8 bytes would, without encoding them:
+   * UTF-8 preserves code point order, so comparing code points is the same order. (Comparing UTF-16
+   * code units, as {@link String#compareTo} does, would not be: it puts U+E000..U+FFFF after
+   * supplementary characters.) Called for every pair of every message AAD, so it must not allocate.
+   */
   static int compareUtf8(String a, String b) {
-    return Arrays.compareUnsigned(
-        a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+    int i = 0;
+    int j = 0;
+    while (i < a.length() && j < b.length()) {
+      int ca = a.codePointAt(i);
+      int cb = b.codePointAt(j);
+      if (ca != cb) {
+        return Integer.compare(ca, cb);
+      }
+      i += Character.charCount(ca);
+      j += Character.charCount(cb);
+    }
+    return Integer.compare(a.length() - i, b.length() - j);
   }
 }
