@@ -42,30 +42,37 @@ public final class CacheSettings {
     return builder().build();
   }
 
+  /** A builder starting from the defaults. */
   public static Builder builder() {
     return new Builder();
   }
 
+  /** How long one data key is used to encrypt. */
   public Duration encryptMaxAge() {
     return encryptMaxAge;
   }
 
+  /** How many messages one data key encrypts at most. */
   public long encryptMaxMessages() {
     return encryptMaxMessages;
   }
 
+  /** How many plaintext bytes one data key encrypts at most. */
   public long encryptMaxBytes() {
     return encryptMaxBytes;
   }
 
+  /** How many encrypt-side data keys are cached at most. */
   public long encryptMaxEntries() {
     return encryptMaxEntries;
   }
 
+  /** How long a decrypted data key is cached. */
   public Duration decryptMaxAge() {
     return decryptMaxAge;
   }
 
+  /** How many decrypt-side data keys are cached at most. */
   public long decryptMaxEntries() {
     return decryptMaxEntries;
   }
@@ -113,36 +120,43 @@ public final class CacheSettings {
       return v;
     }
 
+    /** Encrypt-side maximum age: more than zero, at most 24 hours. */
     public Builder encryptMaxAge(Duration d) {
       this.encryptMaxAge = age(d, "encryptMaxAge");
       return this;
     }
 
+    /** Encrypt-side maximum messages per data key: 1 .. 2^30. */
     public Builder encryptMaxMessages(long n) {
       this.encryptMaxMessages = positive(n, MAX_MESSAGES_CEILING, "encryptMaxMessages");
       return this;
     }
 
+    /** Encrypt-side maximum plaintext bytes per data key: 1 .. 2^42. */
     public Builder encryptMaxBytes(long n) {
       this.encryptMaxBytes = positive(n, MAX_BYTES_CEILING, "encryptMaxBytes");
       return this;
     }
 
+    /** Encrypt-side cache size: 1 .. 2^31-1 entries. */
     public Builder encryptMaxEntries(long n) {
       this.encryptMaxEntries = positive(n, Integer.MAX_VALUE, "encryptMaxEntries");
       return this;
     }
 
+    /** Decrypt-side maximum age: more than zero, at most 24 hours. */
     public Builder decryptMaxAge(Duration d) {
       this.decryptMaxAge = age(d, "decryptMaxAge");
       return this;
     }
 
+    /** Decrypt-side cache size: 1 .. 2^31-1 entries. */
     public Builder decryptMaxEntries(long n) {
       this.decryptMaxEntries = positive(n, Integer.MAX_VALUE, "decryptMaxEntries");
       return this;
     }
 
+    /** The immutable settings. */
     public CacheSettings build() {
       return new CacheSettings(this);
     }

@@ -202,11 +202,13 @@ public final class PanopsCrypto implements AutoCloseable {
       return this;
     }
 
+    /** The data-key cache limits; default {@link CacheSettings#defaults()}. */
     public Builder cacheSettings(CacheSettings s) {
       this.cacheSettings = Objects.requireNonNull(s, "cacheSettings");
       return this;
     }
 
+    /** The liveness probe; default {@link ProbeSettings#defaults()} (every 5 s). */
     public Builder probeSettings(ProbeSettings s) {
       this.probeSettings = Objects.requireNonNull(s, "probeSettings");
       return this;

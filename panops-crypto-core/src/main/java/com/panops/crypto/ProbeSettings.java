@@ -85,10 +85,12 @@ public final class ProbeSettings {
     return interval;
   }
 
+  /** How long a key may go unused before it stops being probed and its cached keys are dropped. */
   public Duration idleTimeout() {
     return idleTimeout;
   }
 
+  /** Number of shared probe threads. */
   public int threads() {
     return threads;
   }

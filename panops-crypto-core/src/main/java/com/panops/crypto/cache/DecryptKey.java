@@ -75,10 +75,12 @@ public final class DecryptKey {
         len);
   }
 
+  /** The tenant of the entry. */
   public String tenant() {
     return tenant;
   }
 
+  /** The CMK that wraps the data key. */
   public String keyArn() {
     return keyArn;
   }

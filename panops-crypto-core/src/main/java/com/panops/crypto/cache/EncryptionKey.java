@@ -74,26 +74,32 @@ public final class EncryptionKey {
     }
   }
 
+  /** Whether a limit was reached: the key takes no new message. */
   public boolean isRetired() {
     return retired;
   }
 
+  /** The data key. */
   public FrameKey key() {
     return key;
   }
 
+  /** The header every message under this key starts with (message id zero); not to be modified. */
   public byte[] template() {
     return template;
   }
 
+  /** Length of the bound part of the template. */
   public int boundLength() {
     return boundLength;
   }
 
+  /** The CMK that wraps the data key. */
   public String keyArn() {
     return keyArn;
   }
 
+  /** Messages encrypted so far (approximate under concurrency). */
   public long messagesUsed() {
     return messages.sum();
   }

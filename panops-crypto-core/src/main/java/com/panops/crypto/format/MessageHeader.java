@@ -362,14 +362,17 @@ public final class MessageHeader {
     return edkOff;
   }
 
+  /** Length of the encrypted data key. */
   public int edkLength() {
     return edkLen;
   }
 
+  /** The buffer this header was parsed from (not a copy). */
   public byte[] array() {
     return buf;
   }
 
+  /** Offset of the key commitment in {@link #array()}. */
   public int commitmentOffset() {
     return off + OFF_COMMITMENT;
   }

@@ -17,10 +17,12 @@ public final class KmsCallException extends RuntimeException {
     this.errorCode = errorCode;
   }
 
+  /** Why the call failed, as a revocation reason. */
   public RevocationReason reason() {
     return reason;
   }
 
+  /** KMS's error code, or the client-side exception's class name. */
   public String errorCode() {
     return errorCode;
   }

@@ -96,14 +96,17 @@ public final class EncryptedColumn {
         Objects.requireNonNull(other, "tenant"), table, column, baseKeyContext);
   }
 
+  /** The tenant whose keys protect the column. */
   public TenantCrypto tenant() {
     return tenant;
   }
 
+  /** The table name bound into every value. */
   public String table() {
     return table;
   }
 
+  /** The column name bound into every value. */
   public String column() {
     return column;
   }

@@ -59,14 +59,17 @@ public final class FakeKmsClient implements KmsClient {
     return arn;
   }
 
+  /** Disables a key: calls under it then fail with {@code DisabledException}. */
   public void disable(String arn) {
     disabled.put(arn, true);
   }
 
+  /** Enables a key again. */
   public void enable(String arn) {
     disabled.put(arn, false);
   }
 
+  /** Latency added to every call (for benchmarks). */
   public void latency(Duration d) {
     this.latency = d;
   }
@@ -76,6 +79,7 @@ public final class FakeKmsClient implements KmsClient {
     this.failure = f;
   }
 
+  /** Calls of every operation so far. */
   public long totalCalls() {
     return generateDataKeyCalls.get()
         + decryptCalls.get()
