@@ -1350,7 +1350,10 @@ public final class EncryptingS3Client extends DelegatingS3Client {
     private boolean sseKms;
     private boolean legacyPlaintextReads;
     private boolean allowInsecureLocalEndpoint;
-    private long multipartThreshold = 16L * 1024 * 1024;
+    // 100 MiB, AWS's own guidance for when multipart starts to pay: parts go up one after the
+    // other from one encryption stream, so below that multipart only adds requests (measured on
+    // S3Mock: 64 MiB in 8 parts took twice as long as one streamed PutObject).
+    private long multipartThreshold = 100L * 1024 * 1024;
     private long partSize = 8L * 1024 * 1024;
 
     private Builder() {}
@@ -1423,7 +1426,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
 
     /**
      * Bodies of known length larger than this (ciphertext bytes) go by multipart upload; 5 MiB to 5
-     * GiB, default 16 MiB. Unknown lengths always take the multipart path.
+     * GiB, default 100 MiB. Unknown lengths always take the multipart path.
      */
     public Builder multipartThreshold(long bytes) {
       if (bytes < MIN_PART || bytes > MAX_SINGLE_PUT) {

@@ -145,7 +145,7 @@ class EncryptingS3ClientBuilderTest {
                 .s3Client(s3("https://s3.example.com"))
                 .crypto(crypto)
                 .tenant("t")
-                .multipartPartSize(64L * 1024 * 1024)
+                .multipartPartSize(128L * 1024 * 1024) // above the 100 MiB threshold
                 .build());
   }
 }

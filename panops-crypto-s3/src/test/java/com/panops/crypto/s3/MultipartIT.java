@@ -21,7 +21,8 @@ class MultipartIT {
     String bucket = env.freshBucket();
     long size = 23L * 1024 * 1024 + 77;
     try (PanopsCrypto crypto = env.crypto("t", env.freshKey());
-        EncryptingS3Client s3 = env.client(crypto, "t").build()) {
+        EncryptingS3Client s3 =
+            env.client(crypto, "t").multipartThreshold(16L * 1024 * 1024).build()) {
       s3.putObject(
           PutObjectRequest.builder().bucket(bucket).key("big").build(),
           RequestBody.fromContentProvider(() -> new PatternStream(9, size), size, "x/y"));
