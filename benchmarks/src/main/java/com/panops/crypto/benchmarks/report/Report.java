@@ -100,6 +100,10 @@ public final class Report {
     Path dir = Paths.get(args.length > 0 ? args[0] : "benchmarks/results");
     Path target = Paths.get(args.length > 1 ? args[1] : "benchmarks/RESULTS.md");
     Report r = load(dir);
+    Path analysis = target.resolveSibling("ANALYSIS.md");
+    if (Files.exists(analysis)) {
+      r.analysis = Files.readString(analysis, StandardCharsets.UTF_8);
+    }
     Files.writeString(target, r.render(), StandardCharsets.UTF_8);
     System.out.println(
         "wrote " + target + ": " + r.pass + " PASS, " + r.miss + " MISS, " + r.notRun + " NOT RUN");
@@ -266,6 +270,9 @@ public final class Report {
 
   // ------------------------------------------------------------------ rendering
 
+  /** Hand-written analysis of the misses ({@code ANALYSIS.md} beside the report), or null. */
+  String analysis;
+
   String render() {
     out.setLength(0);
     pass = 0;
@@ -298,7 +305,11 @@ public final class Report {
     targetsSection();
     StringBuilder targets = new StringBuilder(out);
     out.setLength(0);
-    out.append(saved).append(targets).append(body);
+    out.append(saved).append(targets);
+    if (analysis != null) {
+      out.append(analysis.strip()).append("\n\n");
+    }
+    out.append(body);
     return out.toString();
   }
 
