@@ -95,7 +95,11 @@ public final class KmsGateway {
     }
   }
 
-  static boolean isLoopback(String host) {
+  /**
+   * Whether {@code host} is {@code localhost} or a literal loopback address (no DNS look-up): the
+   * one place the library decides what counts as a local test endpoint (KMS, and the S3 adapter).
+   */
+  public static boolean isLoopback(String host) {
     if (host == null) {
       return false;
     }

@@ -1507,27 +1507,9 @@ public final class EncryptingS3Client extends DelegatingS3Client {
               + " is not HTTPS; only a local test endpoint may be plain HTTP, and the builder must"
               + " be told so with allowInsecureLocalS3Endpoint()");
     }
-    if (!isLoopback(endpoint.getHost())) {
+    if (!com.panops.crypto.kms.KmsGateway.isLoopback(endpoint.getHost())) {
       throw new IllegalArgumentException(
           "S3 endpoint " + endpoint + " is plain HTTP and not a loopback address");
-    }
-  }
-
-  static boolean isLoopback(String host) {
-    if (host == null) {
-      return false;
-    }
-    if (host.equalsIgnoreCase("localhost")) {
-      return true;
-    }
-    String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
-    if (!h.matches("[0-9.]+|[0-9a-fA-F:]+")) {
-      return false; // only literal addresses: no DNS look-up
-    }
-    try {
-      return java.net.InetAddress.getByName(h).isLoopbackAddress();
-    } catch (java.net.UnknownHostException e) {
-      return false;
     }
   }
 }
