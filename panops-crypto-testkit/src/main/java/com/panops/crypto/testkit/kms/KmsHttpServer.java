@@ -43,6 +43,28 @@ import java.util.function.Function;
  */
 public final class KmsHttpServer implements AutoCloseable {
 
+  /**
+   * The JDK's switch for TCP_NODELAY on the sockets its HttpServer accepts. Without it every
+   * response pays Nagle's algorithm against the client's delayed ACK (the server writes the headers
+   * and the body separately): about 48 ms p50 per loopback call instead of about 12 ms.
+   */
+  static final String NODELAY_PROPERTY = "sun.net.httpserver.nodelay";
+
+  static {
+    // sun.net.httpserver.ServerConfig reads the property once, in its static initialiser, which
+    // runs when the first HttpServer of the JVM is created. This class initialises before its
+    // constructor creates that server, so setting the property here is early enough unless
+    // something else created a JDK HttpServer in this JVM first. An explicit setting (e.g.
+    // -Dsun.net.httpserver.nodelay=false) is left alone.
+    try {
+      if (System.getProperty(NODELAY_PROPERTY) == null) {
+        System.setProperty(NODELAY_PROPERTY, "true");
+      }
+    } catch (SecurityException e) {
+      // no permission to set properties: LocalKms still works, only slower
+    }
+  }
+
   static final String JSON_1_1 = "application/x-amz-json-1.1";
   private static final String TARGET_PREFIX = "TrentService.";
   private static final long DRAIN_LIMIT = 1L << 20;
