@@ -11,10 +11,14 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -71,6 +75,7 @@ public final class LocalKms implements AutoCloseable {
   private final Faults faults = new Faults();
   private final KmsHttpServer server;
   private final URI endpoint;
+  private final long propagationSeed;
 
   private LocalKms(Builder b) {
     this.region = b.region;
@@ -79,6 +84,9 @@ public final class LocalKms implements AutoCloseable {
     this.vendor = addPrincipal(VENDOR_ROLE_ARN);
     this.trail = new Trail(b.trailFile);
     this.engine = new KmsEngine(b.clock, region, accountId, trail);
+    this.propagationSeed = b.propagationSeed != null ? b.propagationSeed : RANDOM.nextLong();
+    engine.propagation(b.propagationWindow, new Random(propagationSeed));
+    engine.newKeyErrors(b.newKeyErrors);
     try {
       this.server =
           new KmsHttpServer(
@@ -107,8 +115,57 @@ public final class LocalKms implements AutoCloseable {
     private String region = "us-east-1";
     private String accountId = "111122223333";
     private int maxBodyBytes = 64 * 1024;
+    private Duration propagationWindow = Duration.ZERO;
+    private Long propagationSeed;
+    private List<String> newKeyErrors = List.of();
 
     private Builder() {}
+
+    /**
+     * Eventual consistency, as KMS documents it: for this long (on LocalKms's clock) after
+     * DisableKey, EnableKey, ScheduleKeyDeletion, CancelKeyDeletion or PutKeyPolicy, each
+     * data-plane request (Encrypt, Decrypt, ReEncrypt, GenerateDataKey*, DescribeKey) on that key
+     * independently sees the key's state and policy from before or after the change, at random;
+     * afterwards only the new ones. Key-management requests (the changes themselves, GetKeyPolicy,
+     * ListKeys, CreateGrant) always see the latest state. {@link Duration#ZERO} (the default)
+     * switches propagation off.
+     */
+    public Builder propagationWindow(Duration window) {
+      Objects.requireNonNull(window, "window");
+      if (window.isNegative()) {
+        throw new IllegalArgumentException("propagation window must not be negative");
+      }
+      this.propagationWindow = window;
+      return this;
+    }
+
+    /**
+     * Seeds the per-request old-or-new choices of {@link #propagationWindow}, so that a sequence of
+     * requests sees the same views on every run. Default: a random seed, reported by {@link
+     * LocalKms#propagationSeed()}.
+     */
+    public Builder propagationSeed(long seed) {
+      this.propagationSeed = seed;
+      return this;
+    }
+
+    /**
+     * New keys propagate too: within one {@link #propagationWindow} after CreateKey, each
+     * data-plane request on the new key independently sees it as not yet created (and gets one of
+     * these errors, chosen at random) or as created. Codes: {@code NotFoundException}, {@code
+     * KMSInvalidStateException}. None (the default) switches this off; it needs a non-zero window.
+     */
+    public Builder newKeyErrors(String... errorCodes) {
+      List<String> codes = List.of(errorCodes);
+      for (String c : codes) {
+        if (!c.equals("NotFoundException") && !c.equals("KMSInvalidStateException")) {
+          throw new IllegalArgumentException(
+              "new-key errors are NotFoundException or KMSInvalidStateException, not " + c);
+        }
+      }
+      this.newKeyErrors = codes;
+      return this;
+    }
 
     /** The port on 127.0.0.1; 0 (the default) picks a free one. */
     public Builder port(int port) {
@@ -284,6 +341,34 @@ public final class LocalKms implements AutoCloseable {
     req.put("PolicyName", "default");
     req.put("Policy", policyJson);
     adminCall("PutKeyPolicy", req);
+  }
+
+  /**
+   * Changes the propagation window for key changes made from now on; windows already open run to
+   * their end. {@link Duration#ZERO} switches propagation off for later changes.
+   */
+  public void propagationWindow(Duration window) {
+    engine.propagation(window, null);
+  }
+
+  /** The seed of the propagation choices (the builder's, or the random one LocalKms chose). */
+  public long propagationSeed() {
+    return propagationSeed;
+  }
+
+  /** Ends every open propagation window now: from now on every request sees the latest state. */
+  public void settlePropagation() {
+    engine.settlePropagation();
+  }
+
+  /**
+   * When the last open propagation window of this key ends, on LocalKms's clock; empty if every
+   * request already sees its latest state.
+   *
+   * @throws LocalKmsException {@code NotFoundException} if there is no such key
+   */
+  public Optional<Instant> propagationSettlesAt(String keyIdOrArn) {
+    return engine.propagationSettlesAt(Objects.requireNonNull(keyIdOrArn, "keyIdOrArn"));
   }
 
   /** A snapshot of the trail, oldest first. */

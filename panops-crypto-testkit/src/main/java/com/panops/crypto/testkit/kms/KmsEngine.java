@@ -22,7 +22,9 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -86,6 +88,17 @@ public final class KmsEngine {
     PendingDeletion
   }
 
+  /**
+   * A key's state and policy as one data-plane request sees it; {@code created} is false for the
+   * view of a key that is not yet visible (the moments after CreateKey).
+   */
+  private record KeyView(boolean created, KeyState state, Instant deletionDate, KeyPolicy policy) {}
+
+  /** An earlier view of a key that requests may still see until {@code until}. */
+  private record Superseded(KeyView view, Instant until) {}
+
+  private static final KeyView NOT_YET_CREATED = new KeyView(false, null, null, null);
+
   private static final class KeyRecord {
     final UUID id;
     final String arn;
@@ -98,12 +111,19 @@ public final class KmsEngine {
     KeyPolicy policy;
     final List<String> grantIds = new ArrayList<>();
 
+    /** Earlier views still propagating, oldest first; empty when propagation is off. */
+    final List<Superseded> superseded = new ArrayList<>();
+
     KeyRecord(UUID id, String arn, byte[] material, String description, Instant created) {
       this.id = id;
       this.arn = arn;
       this.material = material;
       this.description = description;
       this.created = created;
+    }
+
+    KeyView current() {
+      return new KeyView(true, state, deletionDate, policy);
     }
 
     SecretKey secretKey() {
@@ -126,12 +146,73 @@ public final class KmsEngine {
   private final Map<UUID, KeyRecord> keys = new LinkedHashMap<>();
   private final Set<UUID> deleted = new HashSet<>();
   private final SecureRandom random = new SecureRandom();
+  // propagation (eventual consistency); guarded by lock
+  private Duration propagationWindow = Duration.ZERO;
+  private Random propagationRandom = new Random(0);
+  private List<String> newKeyErrors = List.of();
 
   public KmsEngine(Clock clock, String region, String accountId, Trail trail) {
     this.clock = clock;
     this.region = region;
     this.accountId = accountId;
     this.trail = trail;
+  }
+
+  /**
+   * Sets the propagation window for key changes made from now on (zero switches propagation off for
+   * later changes; windows already open run to their end) and the source of the per-request choice
+   * between old and new views.
+   */
+  public void propagation(Duration window, Random choices) {
+    Objects.requireNonNull(window, "window");
+    if (window.isNegative()) {
+      throw new IllegalArgumentException("propagation window must not be negative");
+    }
+    synchronized (lock) {
+      this.propagationWindow = window;
+      if (choices != null) {
+        this.propagationRandom = choices;
+      }
+    }
+  }
+
+  /**
+   * The errors a request may get for a key created less than one propagation window ago, when it
+   * sees the key as not yet created: any of {@code NotFoundException}, {@code
+   * KMSInvalidStateException}; empty switches this off.
+   */
+  public void newKeyErrors(List<String> errorCodes) {
+    for (String c : errorCodes) {
+      if (!c.equals("NotFoundException") && !c.equals("KMSInvalidStateException")) {
+        throw new IllegalArgumentException(
+            "new-key errors are NotFoundException or KMSInvalidStateException, not " + c);
+      }
+    }
+    synchronized (lock) {
+      this.newKeyErrors = List.copyOf(errorCodes);
+    }
+  }
+
+  /** Ends every open propagation window: from now on every request sees the latest state. */
+  public void settlePropagation() {
+    synchronized (lock) {
+      for (KeyRecord k : keys.values()) {
+        k.superseded.clear();
+      }
+    }
+  }
+
+  /**
+   * When the key's last open propagation window ends on the engine's clock; empty if none is open.
+   */
+  public Optional<Instant> propagationSettlesAt(String keyIdOrArn) {
+    synchronized (lock) {
+      purgeExpired();
+      KeyRecord k = resolve(keyIdOrArn);
+      Instant now = clock.instant();
+      k.superseded.removeIf(s -> !now.isBefore(s.until()));
+      return k.superseded.stream().map(Superseded::until).max(Instant::compareTo);
+    }
   }
 
   /** True if LocalKms implements this operation. */
@@ -313,6 +394,41 @@ public final class KmsEngine {
     }
   }
 
+  /** Call before changing a key's state or policy: requests may see the old view for a while. */
+  private void superseding(KeyRecord k) {
+    if (!propagationWindow.isZero()) {
+      k.superseded.add(new Superseded(k.current(), clock.instant().plus(propagationWindow)));
+    }
+  }
+
+  /**
+   * The view a data-plane request gets of the key: the latest one, or, while propagation windows
+   * are open, one of the latest and the still-propagating earlier views, chosen uniformly at random
+   * per request. Throws the configured new-key error if it picked "not yet created".
+   */
+  private KeyView seen(KeyRecord k) {
+    Instant now = clock.instant();
+    k.superseded.removeIf(s -> !now.isBefore(s.until()));
+    KeyView v;
+    if (k.superseded.isEmpty()) {
+      v = k.current();
+    } else {
+      int n = propagationRandom.nextInt(k.superseded.size() + 1);
+      v = n == k.superseded.size() ? k.current() : k.superseded.get(n).view();
+    }
+    if (!v.created()) {
+      List<String> errors = newKeyErrors.isEmpty() ? List.of("NotFoundException") : newKeyErrors;
+      String code =
+          errors.size() == 1 ? errors.get(0) : errors.get(propagationRandom.nextInt(errors.size()));
+      if (code.equals("KMSInvalidStateException")) {
+        throw LocalKmsException.of(
+            "KMSInvalidStateException", k.arn + " is not yet available (it is being created).");
+      }
+      throw LocalKmsException.of("NotFoundException", "Key '" + k.arn + "' does not exist");
+    }
+    return v;
+  }
+
   private KeyRecord resolve(String keyId) {
     if (keyId.startsWith("alias/") || keyId.matches("arn:aws:kms:[^:]*:[^:]*:alias/.*")) {
       throw LocalKmsException.of("NotFoundException", "Alias " + keyId + " is not found.");
@@ -340,7 +456,11 @@ public final class KmsEngine {
   }
 
   private static void requireAllowed(Principal caller, KeyRecord key, String action) {
-    KeyPolicy.Decision d = key.policy.evaluate(caller.arn(), action);
+    requireAllowed(caller, key, key.current(), action);
+  }
+
+  private static void requireAllowed(Principal caller, KeyRecord key, KeyView view, String action) {
+    KeyPolicy.Decision d = view.policy().evaluate(caller.arn(), action);
     if (d == KeyPolicy.Decision.ALLOW) {
       return;
     }
@@ -374,11 +494,11 @@ public final class KmsEngine {
     }
   }
 
-  private static void requireUsable(KeyRecord key) {
-    if (key.state == KeyState.Disabled) {
+  private static void requireUsable(KeyRecord key, KeyView view) {
+    if (view.state() == KeyState.Disabled) {
       throw LocalKmsException.of("DisabledException", key.arn + " is disabled.");
     }
-    if (key.state == KeyState.PendingDeletion) {
+    if (view.state() == KeyState.PendingDeletion) {
       throw LocalKmsException.of("KMSInvalidStateException", key.arn + " is pending deletion.");
     }
   }
@@ -504,10 +624,13 @@ public final class KmsEngine {
     KeyRecord k = new KeyRecord(id, keyArn(id.toString()), material, description, clock.instant());
     k.policyText = policyText;
     k.policy = policy;
+    if (!propagationWindow.isZero() && !newKeyErrors.isEmpty()) {
+      k.superseded.add(new Superseded(NOT_YET_CREATED, k.created.plus(propagationWindow)));
+    }
     keys.put(id, k);
     rec.keyArn = k.arn;
     ObjectNode out = MAPPER.createObjectNode();
-    out.set("KeyMetadata", metadata(k));
+    out.set("KeyMetadata", metadata(k, k.current()));
     return out;
   }
 
@@ -542,18 +665,18 @@ public final class KmsEngine {
     }
   }
 
-  private ObjectNode metadata(KeyRecord k) {
+  private ObjectNode metadata(KeyRecord k, KeyView v) {
     ObjectNode m = MAPPER.createObjectNode();
     m.put("AWSAccountId", accountId);
     m.put("KeyId", k.id.toString());
     m.put("Arn", k.arn);
     m.put("CreationDate", epochSeconds(k.created));
-    m.put("Enabled", k.state == KeyState.Enabled);
+    m.put("Enabled", v.state() == KeyState.Enabled);
     m.put("Description", k.description == null ? "" : k.description);
     m.put("KeyUsage", "ENCRYPT_DECRYPT");
-    m.put("KeyState", k.state.name());
-    if (k.deletionDate != null) {
-      m.put("DeletionDate", epochSeconds(k.deletionDate));
+    m.put("KeyState", v.state().name());
+    if (v.deletionDate() != null) {
+      m.put("DeletionDate", epochSeconds(v.deletionDate()));
     }
     m.put("Origin", "AWS_KMS");
     m.put("KeyManager", "CUSTOMER");
@@ -571,9 +694,10 @@ public final class KmsEngine {
   private ObjectNode describeKey(Principal caller, Requests r, CallRecord rec) {
     KeyRecord k = key(r, "KeyId", rec);
     r.stringList("GrantTokens");
-    requireAllowed(caller, k, "kms:DescribeKey");
+    KeyView v = seen(k);
+    requireAllowed(caller, k, v, "kms:DescribeKey");
     ObjectNode out = MAPPER.createObjectNode();
-    out.set("KeyMetadata", metadata(k));
+    out.set("KeyMetadata", metadata(k, v));
     return out;
   }
 
@@ -597,8 +721,9 @@ public final class KmsEngine {
       throw LocalKmsException.of(
           "ValidationException", "Please specify either number of bytes or key spec.");
     }
-    requireAllowed(caller, k, action);
-    requireUsable(k);
+    KeyView v = seen(k);
+    requireAllowed(caller, k, v, action);
+    requireUsable(k, v);
     if (withPlaintext && r.blob("Recipient", false, 1 << 20) != null) {
       throw LocalKmsException.of(
           "UnsupportedOperationException", "LocalKms does not support Recipient (Nitro enclaves).");
@@ -624,8 +749,9 @@ public final class KmsEngine {
     Map<String, String> context = r.context("EncryptionContext");
     r.stringList("GrantTokens");
     String alg = algorithm(r, "EncryptionAlgorithm");
-    requireAllowed(caller, k, "kms:Encrypt");
-    requireUsable(k);
+    KeyView v = seen(k);
+    requireAllowed(caller, k, v, "kms:Encrypt");
+    requireUsable(k, v);
     dryRun(r);
     ObjectNode out = MAPPER.createObjectNode();
     out.put("CiphertextBlob", CiphertextBlob.seal(k.id, k.secretKey(), plaintext, context, random));
@@ -681,8 +807,9 @@ public final class KmsEngine {
     r.stringList("DryRunModifiers");
     String alg = algorithm(r, "EncryptionAlgorithm");
     KeyRecord k = blobKey(blob, explicitKeyId, rec);
-    requireAllowed(caller, k, "kms:Decrypt");
-    requireUsable(k);
+    KeyView v = seen(k);
+    requireAllowed(caller, k, v, "kms:Decrypt");
+    requireUsable(k, v);
     if (r.blob("Recipient", false, 1 << 20) != null) {
       throw LocalKmsException.of(
           "UnsupportedOperationException", "LocalKms does not support Recipient (Nitro enclaves).");
@@ -707,11 +834,13 @@ public final class KmsEngine {
     r.stringList("GrantTokens");
     r.stringList("DryRunModifiers");
     KeyRecord source = blobKey(blob, sourceKeyId, rec);
-    requireAllowed(caller, source, "kms:ReEncryptFrom");
-    requireUsable(source);
+    KeyView sourceView = seen(source);
+    requireAllowed(caller, source, sourceView, "kms:ReEncryptFrom");
+    requireUsable(source, sourceView);
     KeyRecord destination = resolve(destinationKeyId);
-    requireAllowed(caller, destination, "kms:ReEncryptTo");
-    requireUsable(destination);
+    KeyView destinationView = seen(destination);
+    requireAllowed(caller, destination, destinationView, "kms:ReEncryptTo");
+    requireUsable(destination, destinationView);
     byte[] plaintext = open(source, blob, sourceContext);
     dryRun(r);
     ObjectNode out = MAPPER.createObjectNode();
@@ -731,6 +860,7 @@ public final class KmsEngine {
     KeyRecord k = key(r, "KeyId", rec);
     requireAllowed(caller, k, enabled ? "kms:EnableKey" : "kms:DisableKey");
     requireNotPendingDeletion(k);
+    superseding(k);
     k.state = enabled ? KeyState.Enabled : KeyState.Disabled;
     return MAPPER.createObjectNode();
   }
@@ -741,6 +871,7 @@ public final class KmsEngine {
     requireAllowed(caller, k, "kms:ScheduleKeyDeletion");
     requireNotPendingDeletion(k);
     int window = days == null ? 30 : days;
+    superseding(k);
     k.state = KeyState.PendingDeletion;
     k.deletionDate = clock.instant().plus(Duration.ofDays(window));
     ObjectNode out = MAPPER.createObjectNode();
@@ -757,6 +888,7 @@ public final class KmsEngine {
     if (k.state != KeyState.PendingDeletion) {
       throw LocalKmsException.of("KMSInvalidStateException", k.arn + " is not pending deletion.");
     }
+    superseding(k);
     k.state = KeyState.Disabled;
     k.deletionDate = null;
     ObjectNode out = MAPPER.createObjectNode();
@@ -779,6 +911,7 @@ public final class KmsEngine {
     requireAllowed(caller, k, "kms:PutKeyPolicy");
     KeyPolicy policy = parsePolicy(text);
     lockoutCheck(caller, policy, r);
+    superseding(k);
     k.policyText = text;
     k.policy = policy;
     return MAPPER.createObjectNode();
