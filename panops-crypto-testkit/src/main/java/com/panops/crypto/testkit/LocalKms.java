@@ -87,6 +87,9 @@ public final class LocalKms implements AutoCloseable {
     this.propagationSeed = b.propagationSeed != null ? b.propagationSeed : RANDOM.nextLong();
     engine.propagation(b.propagationWindow, new Random(propagationSeed));
     engine.newKeyErrors(b.newKeyErrors);
+    if (b.requestRate > 0) {
+      engine.requestRate(b.requestRate, b.requestBurst);
+    }
     try {
       this.server =
           new KmsHttpServer(
@@ -118,8 +121,31 @@ public final class LocalKms implements AutoCloseable {
     private Duration propagationWindow = Duration.ZERO;
     private Long propagationSeed;
     private List<String> newKeyErrors = List.of();
+    private double requestRate;
+    private int requestBurst;
 
     private Builder() {}
+
+    /**
+     * KMS's request quota: at most {@code perSecond} cryptographic requests (Encrypt, Decrypt,
+     * ReEncrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext) per second on LocalKms's clock,
+     * shared by all operations and keys of one calling account, with bursts of up to {@code burst}
+     * requests; requests above it get {@code ThrottlingException}. Default: no limit.
+     */
+    public Builder requestRate(double perSecond, int burst) {
+      if (!(perSecond > 0) || Double.isInfinite(perSecond) || burst < 1) {
+        throw new IllegalArgumentException(
+            "request rate must be positive and finite, burst at least 1");
+      }
+      this.requestRate = perSecond;
+      this.requestBurst = burst;
+      return this;
+    }
+
+    /** {@link #requestRate(double, int)} with a burst of one second's requests (at least 1). */
+    public Builder requestRate(double perSecond) {
+      return requestRate(perSecond, (int) Math.max(1, Math.min(Integer.MAX_VALUE, perSecond)));
+    }
 
     /**
      * Eventual consistency, as KMS documents it: for this long (on LocalKms's clock) after
@@ -349,6 +375,19 @@ public final class LocalKms implements AutoCloseable {
    */
   public void propagationWindow(Duration window) {
     engine.propagation(window, null);
+  }
+
+  /**
+   * Sets KMS's request quota at run time (see {@link Builder#requestRate(double, int)}); the
+   * buckets start full.
+   */
+  public void requestRate(double perSecond, int burst) {
+    engine.requestRate(perSecond, burst);
+  }
+
+  /** Switches the request quota off (the default). */
+  public void unlimitedRequestRate() {
+    engine.unlimitedRequestRate();
   }
 
   /** The seed of the propagation choices (the builder's, or the random one LocalKms chose). */

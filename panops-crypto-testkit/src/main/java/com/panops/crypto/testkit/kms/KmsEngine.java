@@ -73,6 +73,12 @@ public final class KmsEngine {
           "VerifyMac",
           "DeriveSharedSecret");
   private static final Set<String> CRYPTO_OPS = Set.of("Encrypt", "Decrypt", "ReEncrypt");
+
+  /** The operations that share KMS's request quota for cryptographic operations. */
+  private static final Set<String> RATE_LIMITED_OPS =
+      Set.of(
+          "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext");
+
   private static final Pattern UUID_PATTERN =
       Pattern.compile(
           "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
@@ -150,6 +156,7 @@ public final class KmsEngine {
   private Duration propagationWindow = Duration.ZERO;
   private Random propagationRandom = new Random(0);
   private List<String> newKeyErrors = List.of();
+  private volatile RequestRate requestRate;
 
   public KmsEngine(Clock clock, String region, String accountId, Trail trail) {
     this.clock = clock;
@@ -215,6 +222,21 @@ public final class KmsEngine {
     }
   }
 
+  /**
+   * KMS's request quota for cryptographic operations (Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
+   * GenerateDataKeyWithoutPlaintext) of wire requests: a token bucket per calling account of {@code
+   * burst} tokens refilled at {@code perSecond} on the engine's clock; above it, {@code
+   * ThrottlingException}. Replaces any earlier rate (with full buckets).
+   */
+  public void requestRate(double perSecond, int burst) {
+    this.requestRate = new RequestRate(perSecond, burst);
+  }
+
+  /** Switches the request quota off. */
+  public void unlimitedRequestRate() {
+    this.requestRate = null;
+  }
+
   /** True if LocalKms implements this operation. */
   public static boolean isOperation(String name) {
     return Requests.isOperation(name);
@@ -237,6 +259,15 @@ public final class KmsEngine {
     try {
       if (faults != null) {
         applyFaults(faults, operation, rec.keyArn);
+        RequestRate rate = requestRate;
+        if (rate != null
+            && RATE_LIMITED_OPS.contains(operation)
+            && !rate.tryAcquire(String.valueOf(KeyPolicy.accountOf(caller.arn())), clock)) {
+          throw LocalKmsException.of(
+              "ThrottlingException",
+              "You have exceeded the rate at which you may call KMS. Reduce the frequency of your"
+                  + " calls.");
+        }
       }
       synchronized (lock) {
         purgeExpired();
