@@ -14,15 +14,19 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * and a key (its ARN or its UUID; null matches every request, including those that name no key).
  * For Decrypt and ReEncrypt without a KeyId the key is the one the ciphertext names. A request
  * matching several faults gets the latency first (the longest matching delay), then the strongest
- * failure: a dropped connection over an internal error over throttling. Faults apply after the
- * caller has been authenticated, and faulted requests are recorded in the trail (error codes {@code
- * ThrottlingException}, {@code KMSInternalException} or {@code ConnectionDropped}).
+ * failure: a dropped connection over an internal error over a key-unavailable answer over a
+ * dependency timeout over throttling. Faults apply after the caller has been authenticated, and
+ * faulted requests are recorded in the trail (error codes {@code ThrottlingException}, {@code
+ * DependencyTimeoutException}, {@code KeyUnavailableException}, {@code KMSInternalException} or
+ * {@code ConnectionDropped}).
  */
 public final class Faults {
 
   private enum Kind {
     LATENCY,
     THROTTLE,
+    DEPENDENCY_TIMEOUT,
+    KEY_UNAVAILABLE,
     INTERNAL_ERROR,
     DROP_CONNECTION
   }
@@ -72,6 +76,22 @@ public final class Faults {
     add(Kind.INTERNAL_ERROR, operation, keyArn);
   }
 
+  /**
+   * Answers matching requests with {@code KeyUnavailableException} (HTTP 500, as the SDK's model
+   * has it): KMS could not use the key at the moment (e.g. its custom key store is disconnected).
+   */
+  public void keyUnavailable(String operation, String keyArn) {
+    add(Kind.KEY_UNAVAILABLE, operation, keyArn);
+  }
+
+  /**
+   * Answers matching requests with {@code DependencyTimeoutException} (HTTP 500, as the SDK's model
+   * has it): a KMS-internal dependency timed out.
+   */
+  public void dependencyTimeout(String operation, String keyArn) {
+    add(Kind.DEPENDENCY_TIMEOUT, operation, keyArn);
+  }
+
   /** Closes the connection of matching requests without writing any HTTP response. */
   public void dropConnection(String operation, String keyArn) {
     add(Kind.DROP_CONNECTION, operation, keyArn);
@@ -102,20 +122,11 @@ public final class Faults {
             delay = r.delay();
           }
           break;
-        case DROP_CONNECTION:
-          action = FaultDecision.Action.DROP_CONNECTION;
-          break;
-        case INTERNAL_ERROR:
-          if (action != FaultDecision.Action.DROP_CONNECTION) {
-            action = FaultDecision.Action.INTERNAL_ERROR;
-          }
-          break;
-        case THROTTLE:
-          if (action == FaultDecision.Action.NONE) {
-            action = FaultDecision.Action.THROTTLE;
-          }
-          break;
         default:
+          FaultDecision.Action a = FaultDecision.Action.valueOf(r.kind().name());
+          if (a.compareTo(action) > 0) {
+            action = a;
+          }
           break;
       }
     }

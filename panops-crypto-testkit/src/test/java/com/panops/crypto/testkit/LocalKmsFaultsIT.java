@@ -17,7 +17,9 @@ import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.kms.KmsClient;
+import software.amazon.awssdk.services.kms.model.DependencyTimeoutException;
 import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
+import software.amazon.awssdk.services.kms.model.KeyUnavailableException;
 import software.amazon.awssdk.services.kms.model.KmsException;
 import software.amazon.awssdk.services.kms.model.KmsInternalException;
 
@@ -135,6 +137,50 @@ class LocalKmsFaultsIT {
     assertEquals("ThrottlingException", last.errorCode());
     assertEquals(kms.vendor().arn(), last.userArn());
     assertEquals(keyA, last.keyId());
+  }
+
+  @Test
+  void keyUnavailableIsAKeyUnavailableExceptionWithHttp500ForTheChosenKeyAndInTheTrail() {
+    kms.faults().keyUnavailable("Decrypt", keyA);
+    KeyUnavailableException e = assertThrows(KeyUnavailableException.class, this::decryptA);
+    assertEquals("KeyUnavailableException", errorCode(e));
+    assertEquals(500, e.statusCode());
+    TrailEvent last = kms.trail().get(kms.trail().size() - 1);
+    assertEquals(e.requestId(), last.requestId());
+    assertEquals("KeyUnavailableException", last.errorCode());
+    assertEquals(keyA, last.keyId());
+    decryptB();
+    kms.faults().clear();
+    decryptA();
+  }
+
+  @Test
+  void dependencyTimeoutIsADependencyTimeoutExceptionWithHttp500AndInTheTrail() {
+    kms.faults().dependencyTimeout("GenerateDataKey", null);
+    DependencyTimeoutException e =
+        assertThrows(
+            DependencyTimeoutException.class,
+            () -> vendor.generateDataKey(r -> r.keyId(keyB).numberOfBytes(32)));
+    assertEquals("DependencyTimeoutException", errorCode(e));
+    assertEquals(500, e.statusCode());
+    TrailEvent last = kms.trail().get(kms.trail().size() - 1);
+    assertEquals(e.requestId(), last.requestId());
+    assertEquals("DependencyTimeoutException", last.errorCode());
+    decryptA();
+    kms.faults().clear();
+    vendor.generateDataKey(r -> r.keyId(keyB).numberOfBytes(32));
+  }
+
+  @Test
+  void theStrongestMatchingFailureWins() {
+    kms.faults().throttle(null, null);
+    kms.faults().dependencyTimeout(null, null);
+    assertThrows(DependencyTimeoutException.class, this::decryptA);
+    kms.faults().keyUnavailable("Decrypt", null);
+    assertThrows(KeyUnavailableException.class, this::decryptA);
+    kms.faults().internalError(null, keyA);
+    assertThrows(KmsInternalException.class, this::decryptA);
+    assertThrows(KeyUnavailableException.class, this::decryptB);
   }
 
   private static boolean hasCause(Throwable t, Class<? extends Throwable> type) {

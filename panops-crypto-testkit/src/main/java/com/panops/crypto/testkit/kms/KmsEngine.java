@@ -338,6 +338,18 @@ public final class KmsEngine {
       case INTERNAL_ERROR:
         throw new LocalKmsException(
             "KMSInternalException", 500, "The request was rejected because of an internal error.");
+      case KEY_UNAVAILABLE:
+        throw new LocalKmsException(
+            "KeyUnavailableException",
+            500,
+            "The request was rejected because the specified KMS key was not available. You can"
+                + " retry the request.");
+      case DEPENDENCY_TIMEOUT:
+        throw new LocalKmsException(
+            "DependencyTimeoutException",
+            500,
+            "The system timed out while trying to fulfill the request. You can retry the"
+                + " request.");
       case DROP_CONNECTION:
         throw new DropConnectionSignal();
       default:
