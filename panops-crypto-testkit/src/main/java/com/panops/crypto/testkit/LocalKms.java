@@ -55,6 +55,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * DisableKey, ScheduleKeyDeletion, CancelKeyDeletion, PutKeyPolicy, GetKeyPolicy, ListKeys and
  * CreateGrant (policy-checked; grants are recorded but never widen access); anything else is an
  * {@code UnknownOperationException}.
+ *
+ * <p>Behaving as AWS does, each off by default: {@link Builder#propagationWindow} (eventual
+ * consistency after key changes, seeded by {@link Builder#propagationSeed}), {@link
+ * Builder#newKeyErrors} (new keys transiently not found), {@link Builder#requestRate} (KMS's
+ * request quota, {@code ThrottlingException} above it), and {@link #faults()} for injected
+ * failures. The JDK HttpServer underneath runs with TCP_NODELAY (see {@code KmsHttpServer}).
  */
 public final class LocalKms implements AutoCloseable {
 

@@ -44,6 +44,13 @@ import javax.crypto.spec.SecretKeySpec;
  * does. A key pending deletion is deleted for real as soon as the clock reaches its DeletionDate
  * (checked at the start of every call); afterwards every use of it, including Decrypt of its old
  * ciphertexts, is a {@code NotFoundException}.
+ *
+ * <p>With a propagation window, each key keeps the views (state, deletion date, policy) its changes
+ * superseded until the window after each change has passed; data-plane operations (Encrypt,
+ * Decrypt, ReEncrypt, GenerateDataKey*, DescribeKey) see one of the open views or the latest,
+ * uniformly at random per request; key management always sees the latest. With a request rate, wire
+ * requests for cryptographic operations take a token from their calling account's bucket or are
+ * throttled.
  */
 public final class KmsEngine {
 
