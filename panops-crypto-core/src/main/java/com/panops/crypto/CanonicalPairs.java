@@ -70,6 +70,8 @@ final class CanonicalPairs {
     ByteArrayOutputStream out = new ByteArrayOutputStream(64);
     writeU16(out, sorted.size());
     for (Map.Entry<String, String> e : sorted.entrySet()) {
+      requireWellFormed(e.getKey(), what, "key");
+      requireWellFormed(e.getValue(), what, "value");
       byte[] k = e.getKey().getBytes(StandardCharsets.UTF_8);
       byte[] v = e.getValue().getBytes(StandardCharsets.UTF_8);
       if (k.length == 0 || k.length > maxKeyBytes) {
@@ -96,6 +98,26 @@ final class CanonicalPairs {
       throw new IllegalArgumentException(what + " encodes to more than " + maxTotal + " bytes");
     }
     return out.toByteArray();
+  }
+
+  /**
+   * Refuses malformed UTF-16 (a lone surrogate): Java's UTF-8 encoder would turn it into {@code
+   * '?'}, so two different strings would encode the same and the encoding would not be one to one.
+   */
+  static void requireWellFormed(String s, String what, String part) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)) {
+        if (i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+          continue;
+        }
+        throw new IllegalArgumentException(what + " " + part + " is not well-formed UTF-16");
+      }
+      if (Character.isLowSurrogate(c)) {
+        throw new IllegalArgumentException(what + " " + part + " is not well-formed UTF-16");
+      }
+    }
   }
 
   private static void writeU16(ByteArrayOutputStream out, int v) {

@@ -5,6 +5,7 @@ import com.panops.crypto.cache.DataKeyCache;
 import com.panops.crypto.format.MessageFormat;
 import com.panops.crypto.kms.KmsGateway;
 import com.panops.crypto.metrics.CryptoMetrics;
+import com.panops.crypto.metrics.GuardedMetrics;
 import com.panops.crypto.revocation.KeyState;
 import com.panops.crypto.revocation.Revocations;
 import java.time.Clock;
@@ -58,8 +59,8 @@ public final class PanopsCrypto implements AutoCloseable {
           }
           return c;
         };
-    this.metrics = b.metrics;
-    this.kms = new KmsGateway(resolver, b.auditSink, b.metrics, b.clock);
+    this.metrics = GuardedMetrics.of(b.metrics);
+    this.kms = new KmsGateway(resolver, b.auditSink, metrics, b.clock, allowHttp);
     this.cacheSettings = b.cacheSettings;
     this.probeSettings = b.probeSettings;
     this.cache =
@@ -70,16 +71,7 @@ public final class PanopsCrypto implements AutoCloseable {
             cacheSettings.decryptMaxEntries(),
             b.ticker);
     this.revocations =
-        new Revocations(
-            kms,
-            cache::purge,
-            b.listeners,
-            b.metrics,
-            b.ticker,
-            b.clock,
-            probeSettings.interval(),
-            probeSettings.idleTimeout(),
-            probeSettings.threads());
+        new Revocations(kms, cache::purge, b.listeners, metrics, b.ticker, b.clock, probeSettings);
     this.directory = b.directory;
     this.frameSize = b.frameSize;
   }
@@ -95,8 +87,10 @@ public final class PanopsCrypto implements AutoCloseable {
    * call this again to see a change in the directory (a key rotation).
    *
    * @throws IllegalArgumentException if the tenant id is empty or unknown to the directory
+   * @throws IllegalStateException if this instance is closed
    */
   public TenantCrypto tenant(String tenantId) {
+    revocations.checkOpen();
     if (tenantId == null
         || tenantId.isEmpty()
         || tenantId.getBytes(java.nio.charset.StandardCharsets.UTF_8).length
@@ -118,12 +112,17 @@ public final class PanopsCrypto implements AutoCloseable {
 
   /**
    * Probes {@code keyArn} now and reports whether KMS decrypted its canary: the probe starts after
-   * this call (one already in flight is waited out first). A success lifts a revocation latch.
-   * Blocks for one or two KMS round trips. Needs a key this instance has used.
+   * this call (one already in flight is waited out first). A success lifts a latch set by a
+   * transport failure; a latch set by a customer action is lifted only once the key has settled
+   * (see {@link ProbeSettings}: several successful probes over the settle time). Blocks for one or
+   * two KMS round trips, at most the probe timeout each; {@code false} if it did not finish in
+   * time. Needs a key this instance has used.
    *
    * @throws IllegalArgumentException if the key was never used by this instance
+   * @throws IllegalStateException if this instance is closed
    */
   public boolean probe(String keyArn) {
+    revocations.checkOpen();
     KeyState s = revocations.existingState(keyArn);
     if (s == null) {
       throw new IllegalArgumentException("key not in use: " + keyArn);
@@ -137,7 +136,15 @@ public final class PanopsCrypto implements AutoCloseable {
     return s != null && s.isRevoked();
   }
 
-  /** Stops the probe scheduler and wipes every cached data key. Idempotent. */
+  boolean isClosed() {
+    return revocations.isClosed();
+  }
+
+  /**
+   * Stops the probes and retires every cached data key (its bytes are zeroed as soon as the
+   * operations still using it finish). From then on every operation, including on streams already
+   * open, fails with {@link IllegalStateException}. Idempotent.
+   */
   @Override
   public void close() {
     revocations.close();
@@ -258,9 +265,13 @@ public final class PanopsCrypto implements AutoCloseable {
     }
 
     /**
-     * Accepts a plain-HTTP KMS endpoint, provided it is a loopback address: for LocalKms in tests
-     * and local development only. Without this, a client whose endpoint override is not HTTPS is
-     * refused on first use.
+     * Accepts plain HTTP to a literal loopback address (127.0.0.0/8 or {@code ::1}, never a name),
+     * and clients that answer without sending requests through the AWS SDK's HTTP pipeline
+     * (in-process test doubles): for LocalKms in tests and local development only. Without this,
+     * every KMS request is checked as it is sent and refused unless its URI is HTTPS, whatever set
+     * the endpoint (an override, an endpoint provider), and a client whose requests bypass that
+     * check is refused; a client whose endpoint override is plain HTTP is also refused at build
+     * time, as early feedback.
      */
     public Builder allowInsecureLocalKmsEndpoint() {
       this.allowInsecureLocalEndpoint = true;

@@ -7,35 +7,67 @@ import java.util.Objects;
  * The liveness probe that keeps the kill switch working while the cache is warm. Every {@code
  * interval}, for every CMK used within {@code idleTimeout}, the library decrypts a small canary
  * under the key through KMS: one {@code Decrypt} per key per interval (at the default 5 s, 17,280
- * calls per key per day), single flight, on {@code threads} shared daemon threads. A customer's
- * disable, scheduled deletion or policy change is therefore observed within one interval plus one
- * KMS round trip, whatever the cache holds.
+ * calls per key per day), single flight. Probes of different keys are spread across the interval
+ * and run concurrently on a pool of daemon threads that grows with the measured KMS round trip (up
+ * to {@code maxThreads}), so a worker with thousands of active keys still probes each within its
+ * interval. A customer's disable, scheduled deletion or policy change is therefore observed within
+ * one interval plus one KMS round trip, whatever the cache holds.
  *
- * <p>{@link #off()} disables probing: revocation is then only observed on a cache miss (up to the
- * cache's max age late) and a latch is lifted only by {@link PanopsCrypto#probe(String)}. Use it
- * for benchmarks and tests of other behaviour, not in production.
+ * <p><b>Settling.</b> AWS applies key changes with a propagation delay during which requests may
+ * see the old or the new state. A latch set by a customer action (disabled, pending deletion,
+ * access denied, not found) is therefore lifted only after {@code settleProbes} consecutive
+ * successful probes, all started after the latch, spanning at least {@code settleTime} from the
+ * first one's answer to the last one's start (default 3 probes over 10 s): a single success during
+ * propagation lifts nothing. While a latch settles, its probes are spaced so that the last one
+ * lands exactly at the end of the settle time: a restore is seen at most {@code interval +
+ * settleTime} (plus round trips) after the key is usable again. A latch set by a transport failure
+ * (timeout, 5xx, throttling) is lifted by the next successful probe.
+ *
+ * <p><b>Timeout.</b> Every KMS call of a probe, and every request that has to wait for a probe, is
+ * bounded by {@code timeout} (default 5 s); a request whose probe fails or does not finish in time
+ * fails closed.
+ *
+ * <p>{@link #off()} disables scheduled probing: revocation is then only observed on a cache miss
+ * (up to the cache's max age late) and a latch is lifted only by {@link PanopsCrypto#probe(String)}
+ * (settling applies to those probes too). Use it for benchmarks and tests of other behaviour, not
+ * in production.
  */
 public final class ProbeSettings {
-  private static final ProbeSettings OFF = new ProbeSettings(null, Duration.ofMinutes(10), 1);
+  private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+  private static final int DEFAULT_SETTLE_PROBES = 3;
+  private static final Duration DEFAULT_SETTLE_TIME = Duration.ofSeconds(10);
+  private static final int DEFAULT_MAX_THREADS = 64;
 
   private final Duration interval;
   private final Duration idleTimeout;
-  private final int threads;
+  private final int maxThreads;
+  private final Duration timeout;
+  private final int settleProbes;
+  private final Duration settleTime;
 
-  private ProbeSettings(Duration interval, Duration idleTimeout, int threads) {
+  private ProbeSettings(
+      Duration interval,
+      Duration idleTimeout,
+      int maxThreads,
+      Duration timeout,
+      int settleProbes,
+      Duration settleTime) {
     this.interval = interval;
     this.idleTimeout = idleTimeout;
-    this.threads = threads;
+    this.maxThreads = maxThreads;
+    this.timeout = timeout;
+    this.settleProbes = settleProbes;
+    this.settleTime = settleTime;
   }
 
-  /** Probes every 5 seconds, idle after 10 minutes, 2 threads. */
+  /** Probes every 5 seconds, idle after 10 minutes; see the class comment for the rest. */
   public static ProbeSettings defaults() {
     return every(Duration.ofSeconds(5));
   }
 
   /**
    * Probes every {@code interval} (at least 50 ms, at most 5 minutes), idle after 10 minutes (or 2
-   * intervals if longer), 2 threads.
+   * intervals if longer), at most 64 threads, 5 s timeout, settling over 3 probes and 10 s.
    */
   public static ProbeSettings every(Duration interval) {
     Objects.requireNonNull(interval, "interval");
@@ -47,12 +79,24 @@ public final class ProbeSettings {
     if (idle.compareTo(interval.multipliedBy(2)) < 0) {
       idle = interval.multipliedBy(2);
     }
-    return new ProbeSettings(interval, idle, 2);
+    return new ProbeSettings(
+        interval,
+        idle,
+        DEFAULT_MAX_THREADS,
+        DEFAULT_TIMEOUT,
+        DEFAULT_SETTLE_PROBES,
+        DEFAULT_SETTLE_TIME);
   }
 
-  /** No probing. See the class comment for what that gives up. */
+  /** No scheduled probing. See the class comment for what that gives up. */
   public static ProbeSettings off() {
-    return OFF;
+    return new ProbeSettings(
+        null,
+        Duration.ofMinutes(10),
+        DEFAULT_MAX_THREADS,
+        DEFAULT_TIMEOUT,
+        DEFAULT_SETTLE_PROBES,
+        DEFAULT_SETTLE_TIME);
   }
 
   /** The same settings with another idle timeout (at least two intervals). */
@@ -64,18 +108,50 @@ public final class ProbeSettings {
     if (idle.isNegative() || idle.isZero()) {
       throw new IllegalArgumentException("idle timeout must be positive");
     }
-    return new ProbeSettings(interval, idle, threads);
+    return new ProbeSettings(interval, idle, maxThreads, timeout, settleProbes, settleTime);
   }
 
-  /** The same settings with {@code n} (1..16) probe threads. */
+  /**
+   * The same settings with at most {@code n} (1..256) probe threads. The pool starts small and is
+   * sized from the measured KMS round trip: about {@code 2 × activeKeys × roundTrip / interval}.
+   */
   public ProbeSettings withThreads(int n) {
-    if (n < 1 || n > 16) {
-      throw new IllegalArgumentException("probe threads must be 1..16");
+    if (n < 1 || n > 256) {
+      throw new IllegalArgumentException("probe threads must be 1..256");
     }
-    return new ProbeSettings(interval, idleTimeout, n);
+    return new ProbeSettings(interval, idleTimeout, n, timeout, settleProbes, settleTime);
   }
 
-  /** Whether probing is on. */
+  /**
+   * The same settings with another timeout (10 ms .. 60 s) for each KMS call of a probe and for a
+   * request waiting on a probe.
+   */
+  public ProbeSettings withTimeout(Duration t) {
+    Objects.requireNonNull(t, "timeout");
+    if (t.compareTo(Duration.ofMillis(10)) < 0 || t.compareTo(Duration.ofSeconds(60)) > 0) {
+      throw new IllegalArgumentException("probe timeout must be 10 ms .. 60 s");
+    }
+    return new ProbeSettings(interval, idleTimeout, maxThreads, t, settleProbes, settleTime);
+  }
+
+  /**
+   * The same settings with another settle rule: a customer-action latch is lifted after {@code
+   * probes} (1..100) consecutive successful probes spanning at least {@code time} (0 .. 1 hour)
+   * from the first one's answer to the last one's start. {@code withSettle(1, Duration.ZERO)} lifts
+   * on the first success (no protection against AWS's propagation delay: for tests only).
+   */
+  public ProbeSettings withSettle(int probes, Duration time) {
+    Objects.requireNonNull(time, "time");
+    if (probes < 1 || probes > 100) {
+      throw new IllegalArgumentException("settle probes must be 1..100");
+    }
+    if (time.isNegative() || time.compareTo(Duration.ofHours(1)) > 0) {
+      throw new IllegalArgumentException("settle time must be 0 .. 1 hour");
+    }
+    return new ProbeSettings(interval, idleTimeout, maxThreads, timeout, probes, time);
+  }
+
+  /** Whether scheduled probing is on. */
   public boolean enabled() {
     return interval != null;
   }
@@ -90,15 +166,40 @@ public final class ProbeSettings {
     return idleTimeout;
   }
 
-  /** Number of shared probe threads. */
+  /** The most probe threads. */
   public int threads() {
-    return threads;
+    return maxThreads;
+  }
+
+  /** The timeout of each probe's KMS calls and of a request's wait for a probe. */
+  public Duration timeout() {
+    return timeout;
+  }
+
+  /** Consecutive successful probes needed to lift a customer-action latch. */
+  public int settleProbes() {
+    return settleProbes;
+  }
+
+  /** The least span of those probes' starts. */
+  public Duration settleTime() {
+    return settleTime;
   }
 
   @Override
   public String toString() {
+    String settle = ", settle " + settleProbes + " probes over " + settleTime;
     return enabled()
-        ? "ProbeSettings[every " + interval + ", idle " + idleTimeout + ", " + threads + " threads]"
-        : "ProbeSettings[off]";
+        ? "ProbeSettings[every "
+            + interval
+            + ", idle "
+            + idleTimeout
+            + ", up to "
+            + maxThreads
+            + " threads, timeout "
+            + timeout
+            + settle
+            + "]"
+        : "ProbeSettings[off, timeout " + timeout + settle + "]";
   }
 }

@@ -14,6 +14,7 @@ import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.kms.KmsCallException;
 import com.panops.crypto.kms.KmsGateway;
 import com.panops.crypto.revocation.KeyState;
+import com.panops.crypto.revocation.Revocations;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -95,9 +96,8 @@ public final class TenantCrypto {
           plaintext,
           0,
           plaintext.length);
-    } catch (IllegalStateException e) {
-      s.checkNotRevoked(); // the key was wiped by a revocation purge while in use
-      throw e;
+    } finally {
+      ek.key().release();
     }
   }
 
@@ -120,17 +120,17 @@ public final class TenantCrypto {
     if (!h.keyContextEquals(keyContext.canonical)) {
       throw new IntegrityException();
     }
-    FrameKey fk = decryptionKey(s, h, keyContext);
+    FrameKey fk = leaseDecryptionKey(s, h, keyContext);
     byte[] out;
     try {
       out = FrameCipher.decrypt(fk, h, aad.canonical, ciphertext, 0, ciphertext.length);
-    } catch (IllegalStateException e) {
-      s.checkNotRevoked();
-      throw e;
+    } finally {
+      fk.release();
     }
-    if (s.isRevoked()) {
-      Arrays.fill(out, (byte) 0); // latched while we worked: release nothing
+    if (s.isRevoked() || root.isClosed()) {
+      Arrays.fill(out, (byte) 0); // latched (or closed) while we worked: release nothing
       s.checkNotRevoked();
+      root.revocations.checkOpen();
     }
     return out;
   }
@@ -148,25 +148,28 @@ public final class TenantCrypto {
     Objects.requireNonNull(keyContext, "keyContext");
     Objects.requireNonNull(aad, "aad");
     KeyState s = root.revocations.state(keys.currentKeyArn(), tenantId);
-    EncryptionKey ek = acquire(s, keyContext, 0, 1);
-    return new EncryptingOutputStream(
-        out,
-        ek.key(),
-        ek.template(),
-        ek.boundLength(),
-        root.frameSize,
-        aad.canonical,
-        new EncryptingOutputStream.FrameObserver() {
-          @Override
-          public void beforeFrame() {
+    EncryptionKey ek = acquire(s, keyContext, 0, 0);
+    try {
+      return new EncryptingOutputStream(
+          out,
+          ek.key(),
+          ek.template(),
+          ek.boundLength(),
+          root.frameSize,
+          aad.canonical,
+          plaintextBytes -> {
             root.revocations.beforeUse(s);
-          }
-
-          @Override
-          public void sealed(int plaintextBytes) {
-            ek.frameSealed(plaintextBytes);
-          }
-        });
+            if (!ek.tryFrame(plaintextBytes)) {
+              throw new IOException(
+                  "the data key reached its hard limit of "
+                      + EncryptionKey.MAX_INVOCATIONS
+                      + " frames; the message is incomplete and will not decrypt");
+            }
+          });
+    } catch (RuntimeException e) {
+      ek.key().release();
+      throw e;
+    }
   }
 
   /**
@@ -228,9 +231,14 @@ public final class TenantCrypto {
     if (!h.keyContextEquals(keyContext.canonical)) {
       throw new IntegrityException();
     }
-    FrameKey fk = decryptionKey(s, h, keyContext);
-    return new DecryptingInputStream(
-        in, fk, h, aad.canonical, first, last, finalIndex, () -> root.revocations.beforeUse(s));
+    FrameKey fk = leaseDecryptionKey(s, h, keyContext);
+    try {
+      return new DecryptingInputStream(
+          in, fk, h, aad.canonical, first, last, finalIndex, () -> root.revocations.beforeUse(s));
+    } catch (RuntimeException e) {
+      fk.release();
+      throw e;
+    }
   }
 
   // ------------------------------------------------------------------ re-wrap
@@ -269,13 +277,21 @@ public final class TenantCrypto {
               kmsContext(keyContext),
               "re-wrap");
     } catch (KmsCallException e) {
-      // ReEncrypt does not say which key refused: probe both, and let the probes latch.
-      root.revocations.probe(src);
-      root.revocations.probe(dst);
-      if (e.reason().isCustomerAction()) {
-        throw new KeyRevokedException(src.arn(), e.reason(), e.getCause());
+      // ReEncrypt does not say which key refused: probe both (fresh probes, bounded), and let
+      // the probes latch. Then: a latched key is a revocation; a refusal of this one ciphertext
+      // is an integrity failure; anything else fails this call only.
+      root.revocations.probeFresh(src);
+      root.revocations.probeFresh(dst);
+      src.checkNotRevoked();
+      dst.checkNotRevoked();
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      if (Revocations.isPerCiphertext(e.reason())) {
+        throw new IntegrityException(cause);
       }
-      throw new KmsUnavailableException("KMS ReEncrypt failed (" + e.errorCode() + ")", e);
+      if (e.reason().isCustomerAction()) {
+        throw new KeyRevokedException(src.arn(), e.reason(), cause);
+      }
+      throw new KmsUnavailableException("KMS ReEncrypt failed (" + e.errorCode() + ")", cause);
     }
     return header.withKeyReference(currentArnUtf8, edk);
   }
@@ -287,6 +303,26 @@ public final class TenantCrypto {
 
   // ------------------------------------------------------------------ internals
 
+  /**
+   * A KMS failure inside a cache load, carried out of the cache's compute so that it is handled
+   * (latch, purge, probe) outside it: purging the cache from inside its own compute could hit the
+   * entry being computed, and waiting for a probe there would hold the cache's bin lock.
+   */
+  private static final class LoadFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final transient KmsCallException kms;
+
+    LoadFailure(KmsCallException kms) {
+      super(null, null, false, false);
+      this.kms = kms;
+    }
+  }
+
+  /**
+   * An encrypt-side key with a lease taken on its data key (the caller releases it), reserved for
+   * one message of {@code bytes} and {@code frames}. Entries from an older revocation epoch, spent
+   * entries and entries retired by a purge are dropped and another is loaded.
+   */
   private EncryptionKey acquire(KeyState s, KeyContext kc, long bytes, long frames) {
     root.revocations.beforeUse(s);
     DataKeyCache.EncryptSlot slot = new DataKeyCache.EncryptSlot(tenantId, s.arn(), kc);
@@ -294,30 +330,48 @@ public final class TenantCrypto {
       EncryptionKey ek = root.cache.encryptKeyIfPresent(slot);
       if (ek == null) {
         root.metrics.cacheMiss("encrypt");
-        ek = root.cache.encryptKey(slot, k -> loadEncryptionKey(s, kc));
+        try {
+          ek = root.cache.encryptKey(slot, k -> loadEncryptionKey(s, kc));
+        } catch (LoadFailure f) {
+          throw root.revocations.onDataKeyFailure(s, f.kms, false);
+        }
       } else {
         root.metrics.cacheHit("encrypt");
       }
-      if (ek.tryUse(bytes, frames)) {
+      if (ek.epoch() == s.epoch() && ek.tryUse(bytes, frames) && ek.key().tryLease()) {
         return ek;
       }
       root.cache.retire(slot, ek);
     }
-    // Limits so small that concurrent threads keep exhausting fresh keys: use a key of our own.
-    EncryptionKey own = loadEncryptionKey(s, kc);
+    // Limits so small (or purges so frequent) that concurrent threads keep exhausting fresh keys:
+    // use a key of our own, not cached. Its owner reference is given up at once, so its bytes are
+    // zeroed when the caller releases its lease.
+    EncryptionKey own;
+    try {
+      own = loadEncryptionKey(s, kc);
+    } catch (LoadFailure f) {
+      throw root.revocations.onDataKeyFailure(s, f.kms, false);
+    }
     own.tryUse(bytes, frames);
+    if (!own.key().tryLease()) {
+      throw new IllegalStateException("a fresh data key could not be leased");
+    }
+    own.key().retire();
     return own;
   }
 
   private EncryptionKey loadEncryptionKey(KeyState s, KeyContext kc) {
+    root.revocations.checkOpen();
     s.checkNotRevoked();
+    long epoch = s.epoch();
     KmsGateway.DataKey dk;
     try {
       dk = root.kms.generateDataKey(tenantId, s.arn(), kmsContext(kc), PURPOSE);
     } catch (KmsCallException e) {
-      throw root.revocations.onFailure(s, e, false);
+      throw new LoadFailure(e);
     }
     try {
+      checkLoaded(s, epoch);
       FrameKey fk = FrameKey.of(dk.plaintext(), SUITE_AES256_GCM_COMMIT);
       byte[] template =
           MessageHeader.encodeTemplate(
@@ -327,28 +381,42 @@ public final class TenantCrypto {
               tenantUtf8,
               s.arn().getBytes(StandardCharsets.UTF_8),
               dk.encrypted());
-      root.revocations.markAlive(s);
       byte[] edk = dk.encrypted();
       root.cache.seedDecrypt(
           DecryptKey.view(
-              tenantId,
-              s.arn(),
-              SUITE_AES256_GCM_COMMIT,
-              kc.canonical,
-              kc.hashCode(),
-              edk,
-              0,
-              edk.length),
-          fk);
+                  tenantId,
+                  s.arn(),
+                  SUITE_AES256_GCM_COMMIT,
+                  kc.canonical,
+                  kc.hashCode(),
+                  edk,
+                  0,
+                  edk.length)
+              .owned(),
+          new DataKeyCache.DecryptEntry(fk.copy(), epoch));
       return new EncryptionKey(
           fk,
           template,
           MessageHeader.boundLength(kc.canonical.length, tenantUtf8.length),
           s.arn(),
           root.cacheSettings.encryptMaxMessages(),
-          root.cacheSettings.encryptMaxBytes());
+          root.cacheSettings.encryptMaxBytes(),
+          epoch);
     } finally {
       KmsGateway.wipe(dk.plaintext());
+    }
+  }
+
+  /**
+   * After KMS gave a data key: it may be used only if no latch was set since the call started (else
+   * it is discarded, and the caller fails closed).
+   */
+  private void checkLoaded(KeyState s, long epoch) {
+    if (!root.revocations.loaded(s, epoch)) {
+      root.revocations.checkOpen();
+      s.checkNotRevoked();
+      throw new KmsUnavailableException(
+          "KMS key " + s.arn() + " was latched while a data key was being fetched", null);
     }
   }
 
@@ -370,7 +438,12 @@ public final class TenantCrypto {
     throw new IntegrityException(); // not one of this tenant's keys
   }
 
-  private FrameKey decryptionKey(KeyState s, MessageHeader h, KeyContext kc) {
+  /**
+   * The data key of a message with a lease taken on it (the caller releases it): from the cache if
+   * present and loaded in the key's current revocation epoch, else from KMS {@code Decrypt} (single
+   * flight).
+   */
+  private FrameKey leaseDecryptionKey(KeyState s, MessageHeader h, KeyContext kc) {
     DecryptKey view =
         DecryptKey.view(
             tenantId,
@@ -381,37 +454,52 @@ public final class TenantCrypto {
             h.array(),
             h.edkOffset(),
             h.edkLength());
-    FrameKey fk = root.cache.decryptKeyIfPresent(view);
-    if (fk != null) {
-      root.metrics.cacheHit("decrypt");
-      return fk;
+    for (int attempt = 0; attempt < 8; attempt++) {
+      DataKeyCache.DecryptEntry e = root.cache.decryptKeyIfPresent(view);
+      if (e != null) {
+        root.metrics.cacheHit("decrypt");
+      } else {
+        root.metrics.cacheMiss("decrypt");
+        try {
+          e = root.cache.decryptKey(view, k -> loadDecryptionKey(s, k, kc));
+        } catch (LoadFailure f) {
+          throw root.revocations.onDataKeyFailure(s, f.kms, true);
+        }
+      }
+      if (e.epoch() == s.epoch() && e.key().tryLease()) {
+        return e.key();
+      }
+      root.cache.discard(view, e); // from before a latch, or retired by a purge: never served
+      s.checkNotRevoked();
     }
-    root.metrics.cacheMiss("decrypt");
-    return root.cache.decryptKey(
-        view,
-        k -> {
-          s.checkNotRevoked();
-          byte[] pt;
-          try {
-            pt =
-                root.kms.decrypt(
-                    tenantId,
-                    s.arn(),
-                    k.encryptedDataKey(),
-                    kmsContext(kc),
-                    MessageFormat.DATA_KEY_LENGTH,
-                    PURPOSE);
-          } catch (KmsCallException e) {
-            throw root.revocations.onFailure(s, e, true);
-          }
-          try {
-            FrameKey f = FrameKey.of(pt, SUITE_AES256_GCM_COMMIT);
-            root.revocations.markAlive(s);
-            return f;
-          } finally {
-            KmsGateway.wipe(pt);
-          }
-        });
+    throw new KmsUnavailableException(
+        "no usable data key for KMS key " + s.arn() + " (purged repeatedly)", null);
+  }
+
+  private DataKeyCache.DecryptEntry loadDecryptionKey(KeyState s, DecryptKey k, KeyContext kc) {
+    root.revocations.checkOpen();
+    s.checkNotRevoked();
+    long epoch = s.epoch();
+    byte[] pt;
+    try {
+      pt =
+          root.kms.decrypt(
+              tenantId,
+              s.arn(),
+              k.encryptedDataKey(),
+              kmsContext(kc),
+              MessageFormat.DATA_KEY_LENGTH,
+              PURPOSE,
+              null);
+    } catch (KmsCallException e) {
+      throw new LoadFailure(e);
+    }
+    try {
+      checkLoaded(s, epoch);
+      return new DataKeyCache.DecryptEntry(FrameKey.of(pt, SUITE_AES256_GCM_COMMIT), epoch);
+    } finally {
+      KmsGateway.wipe(pt);
+    }
   }
 
   /** The encryption context sent to KMS: the key context plus {@code panops:tenant}. */

@@ -38,6 +38,7 @@ class TamperTest {
     crypto =
         PanopsCrypto.builder()
             .kmsClient(kms)
+            .allowInsecureLocalKmsEndpoint()
             .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
             .probeSettings(ProbeSettings.off())
             .auditSink(AuditSink.none())

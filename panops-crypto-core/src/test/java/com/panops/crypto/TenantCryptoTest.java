@@ -38,6 +38,7 @@ class TenantCryptoTest {
     crypto =
         PanopsCrypto.builder()
             .kmsClient(kms)
+            .allowInsecureLocalKmsEndpoint()
             .tenantDirectory(
                 TenantDirectory.of(
                     Map.of("acme", TenantKeys.of(acmeKey), "globex", TenantKeys.of(globexKey))))
@@ -129,6 +130,7 @@ class TenantCryptoTest {
     try (PanopsCrypto shared =
         PanopsCrypto.builder()
             .kmsClient(kms)
+            .allowInsecureLocalKmsEndpoint()
             .tenantDirectory(
                 TenantDirectory.of(
                     Map.of("acme", TenantKeys.of(acmeKey), "acme-eu", TenantKeys.of(acmeKey))))
@@ -165,6 +167,7 @@ class TenantCryptoTest {
     try (PanopsCrypto reader =
         PanopsCrypto.builder()
             .kmsClient(kms)
+            .allowInsecureLocalKmsEndpoint()
             .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(acmeKey))))
             .probeSettings(ProbeSettings.off())
             .auditSink(AuditSink.none())
@@ -193,6 +196,7 @@ class TenantCryptoTest {
     try (PanopsCrypto rotated =
         PanopsCrypto.builder()
             .kmsClient(kms)
+            .allowInsecureLocalKmsEndpoint()
             .tenantDirectory(
                 TenantDirectory.of(Map.of("acme", TenantKeys.of(newKey, List.of(acmeKey)))))
             .probeSettings(ProbeSettings.off())
@@ -213,6 +217,7 @@ class TenantCryptoTest {
     try (PanopsCrypto rotated =
         PanopsCrypto.builder()
             .kmsClient(kms)
+            .allowInsecureLocalKmsEndpoint()
             .tenantDirectory(
                 TenantDirectory.of(Map.of("acme", TenantKeys.of(newKey, List.of(acmeKey)))))
             .probeSettings(ProbeSettings.off())
@@ -238,6 +243,7 @@ class TenantCryptoTest {
     try (PanopsCrypto other =
         PanopsCrypto.builder()
             .kmsClient(kms)
+            .allowInsecureLocalKmsEndpoint()
             .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(acmeKey))))
             .probeSettings(ProbeSettings.off())
             .auditSink(AuditSink.none())

@@ -58,6 +58,7 @@ public final class Fixtures {
   public static PanopsCrypto panops(Kms kms, Duration probe) {
     return PanopsCrypto.builder()
         .kmsClient(kms.client())
+        .allowInsecureLocalKmsEndpoint() // an in-process fake: no HTTP to check
         .tenantDirectory(TenantDirectory.of(Map.of(TENANT, TenantKeys.of(kms.arn()))))
         .probeSettings(probe == null ? ProbeSettings.off() : ProbeSettings.every(probe))
         .auditSink(AuditSink.none())

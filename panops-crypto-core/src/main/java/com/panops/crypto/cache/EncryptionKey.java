@@ -26,15 +26,21 @@ public final class EncryptionKey {
   private final LongAdder messages = new LongAdder();
   private final LongAdder bytes = new LongAdder();
   private final LongAdder invocations = new LongAdder();
+  private final long epoch;
   private volatile boolean retired;
 
+  /**
+   * @param epoch the revocation epoch of the CMK when the load of this key started
+   */
   public EncryptionKey(
       FrameKey key,
       byte[] template,
       int boundLength,
       String keyArn,
       long maxMessages,
-      long maxBytes) {
+      long maxBytes,
+      long epoch) {
+    this.epoch = epoch;
     this.key = key;
     this.template = template;
     this.boundLength = boundLength;
@@ -44,17 +50,20 @@ public final class EncryptionKey {
   }
 
   /**
-   * Reserves one message of {@code plaintextBytes} (0 when unknown, for streams) and {@code frames}
-   * GCM invocations. Returns false, and retires the key, when a limit is reached.
+   * Reserves one message of {@code plaintextBytes} and {@code frames} GCM invocations. Returns
+   * false, and retires the key, when a limit is reached. A stream reserves 0 bytes and 0 frames
+   * here (it reserves each frame with {@link #tryFrame}), and may only start on a key whose byte
+   * limit is not yet reached.
    */
   public boolean tryUse(long plaintextBytes, long frames) {
     if (retired) {
       return false;
     }
     long used = messages.sum();
+    long usedBytes = bytes.sum();
     // A first message larger than the byte limit still gets a fresh key to itself.
     if (used >= maxMessages
-        || (used > 0 && bytes.sum() + plaintextBytes > maxBytes)
+        || (used > 0 && (usedBytes + plaintextBytes > maxBytes || usedBytes >= maxBytes))
         || invocations.sum() + frames > MAX_INVOCATIONS) {
       retired = true;
       return false;
@@ -65,13 +74,29 @@ public final class EncryptionKey {
     return true;
   }
 
-  /** Accounts a frame of a stream sealed under this key. */
-  public void frameSealed(int plaintextBytes) {
-    bytes.add(plaintextBytes);
+  /**
+   * Reserves one frame of {@code plaintextBytes} for a stream that already holds a message on this
+   * key. The hard ceiling of {@link #MAX_INVOCATIONS} is never crossed: returns false (and the
+   * stream must fail) when it would be. Crossing the byte limit retires the key for new messages;
+   * the stream that crosses it may finish its own message (docs/FORMAT.md, "Limits per data key").
+   */
+  public boolean tryFrame(int plaintextBytes) {
     invocations.increment();
-    if (bytes.sum() > maxBytes || invocations.sum() > MAX_INVOCATIONS) {
+    if (invocations.sum() > MAX_INVOCATIONS) {
+      invocations.decrement();
+      retired = true;
+      return false;
+    }
+    bytes.add(plaintextBytes);
+    if (bytes.sum() >= maxBytes) {
       retired = true;
     }
+    return true;
+  }
+
+  /** The revocation epoch of the CMK when the load of this key started. */
+  public long epoch() {
+    return epoch;
   }
 
   /** Whether a limit was reached: the key takes no new message. */

@@ -17,7 +17,10 @@ import java.util.Arrays;
  * total length (for ranged reads).
  *
  * <p>Any failure throws {@link IntegrityException} (an unchecked exception, also from {@code read})
- * and the stream stays failed. Not thread-safe.
+ * and the stream stays failed; a failure of the guard (the kill switch) throws what the guard threw
+ * and fails the stream the same way. The stream is given a key with a lease already taken and
+ * releases it exactly once: at the end of the message, on failure, or on {@code close()}, whichever
+ * comes first. Not thread-safe.
  */
 public final class DecryptingInputStream extends InputStream {
   private final InputStream in;
@@ -36,6 +39,7 @@ public final class DecryptingInputStream extends InputStream {
   private int carry = -1;
   private boolean done;
   private boolean failed;
+  private boolean released;
 
   /**
    * @param first index of the first frame {@code in} starts with
@@ -160,13 +164,10 @@ public final class DecryptingInputStream extends InputStream {
       ptPos = 0;
       if (fin || index == lastIndex) {
         done = true;
+        releaseKey();
       }
       index++;
-    } catch (IllegalStateException e) {
-      fail();
-      guard.run(); // a key destroyed by a revocation purge: report the revocation
-      throw e;
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | Error e) {
       fail();
       throw e;
     }
@@ -177,6 +178,14 @@ public final class DecryptingInputStream extends InputStream {
     ptPos = 0;
     ptLen = 0;
     Arrays.fill(pt, (byte) 0);
+    releaseKey();
+  }
+
+  private void releaseKey() {
+    if (!released) {
+      released = true;
+      key.release();
+    }
   }
 
   /** Reads until a whole frame ({@code unit} bytes) or the end of the stream; grows the buffer. */
@@ -199,6 +208,7 @@ public final class DecryptingInputStream extends InputStream {
     Arrays.fill(pt, (byte) 0);
     ptPos = ptLen = 0;
     done = true;
+    releaseKey();
     in.close();
   }
 }

@@ -4,9 +4,7 @@ import com.panops.crypto.AuditEvent;
 import com.panops.crypto.AuditSink;
 import com.panops.crypto.RevocationReason;
 import com.panops.crypto.metrics.CryptoMetrics;
-import java.net.InetAddress;
 import java.net.URI;
-import java.net.UnknownHostException;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
@@ -58,17 +56,30 @@ public final class KmsGateway {
   private final AuditSink audit;
   private final CryptoMetrics metrics;
   private final Clock clock;
+  private final boolean allowLocalHttp;
 
-  public KmsGateway(ClientResolver clients, AuditSink audit, CryptoMetrics metrics, Clock clock) {
+  /**
+   * @param allowLocalHttp accept plain HTTP to a literal loopback address, and clients that do not
+   *     send requests through the SDK's HTTP pipeline (in-process fakes); for tests only
+   */
+  public KmsGateway(
+      ClientResolver clients,
+      AuditSink audit,
+      CryptoMetrics metrics,
+      Clock clock,
+      boolean allowLocalHttp) {
     this.clients = clients;
     this.audit = audit;
     this.metrics = metrics;
     this.clock = clock;
+    this.allowLocalHttp = allowLocalHttp;
   }
 
   /**
-   * Refuses a client whose endpoint override is not HTTPS, unless {@code allowLocalHttp} and the
-   * endpoint is a loopback address.
+   * Early feedback at build time: refuses a client whose endpoint override is not HTTPS, unless
+   * {@code allowLocalHttp} and the endpoint is a literal loopback address. This is not what
+   * enforces HTTPS (a client can pick its endpoint in other ways, such as an endpoint provider):
+   * every request is checked as it is sent, see {@link TransportCheck}.
    *
    * @throws IllegalArgumentException if the endpoint is not acceptable
    */
@@ -77,7 +88,7 @@ public final class KmsGateway {
     try {
       endpoint = client.serviceClientConfiguration().endpointOverride().orElse(null);
     } catch (UnsupportedOperationException e) {
-      return; // a client implementation of the caller's own (a fake, a wrapper): its business
+      return; // a client of the caller's own (a fake, a wrapper): checked per request instead
     }
     if (endpoint == null || "https".equalsIgnoreCase(endpoint.getScheme())) {
       return;
@@ -96,29 +107,100 @@ public final class KmsGateway {
   }
 
   /**
-   * Whether {@code host} is {@code localhost} or a literal loopback address (no DNS look-up): the
-   * one place the library decides what counts as a local test endpoint (KMS, and the S3 adapter).
+   * Whether {@code host} is a literal loopback address: an IPv4 address in 127.0.0.0/8 written as
+   * four decimal octets, or the IPv6 address {@code ::1} (in any of its spellings, with or without
+   * brackets). Never a name, not even {@code localhost}: nothing here looks anything up, and a name
+   * can resolve elsewhere. The one place the library decides what counts as a local test endpoint
+   * (KMS, and the S3 adapter).
    */
   public static boolean isLoopback(String host) {
-    if (host == null) {
+    if (host == null || host.isEmpty()) {
       return false;
     }
-    if (host.equalsIgnoreCase("localhost")) {
-      return true;
+    String h =
+        host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    if (h.indexOf(':') >= 0) {
+      return isIpv6Loopback(h);
     }
-    String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
-    if (!h.matches("[0-9.]+|[0-9a-fA-F:]+")) {
-      return false; // only literal addresses: no DNS look-up here
-    }
-    try {
-      return InetAddress.getByName(h).isLoopbackAddress();
-    } catch (UnknownHostException e) {
+    String[] parts = h.split("\\.", -1);
+    if (parts.length != 4) {
       return false;
     }
+    for (int i = 0; i < 4; i++) {
+      String p = parts[i];
+      if (p.isEmpty() || p.length() > 3) {
+        return false;
+      }
+      for (int j = 0; j < p.length(); j++) {
+        char c = p.charAt(j);
+        if (c < '0' || c > '9') {
+          return false;
+        }
+      }
+      int v = Integer.parseInt(p);
+      if (v > 255 || (i == 0 && v != 127)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isIpv6Loopback(String h) {
+    // Only hex digits and colons (no zone id, no embedded IPv4): parse the groups by hand.
+    for (int i = 0; i < h.length(); i++) {
+      char c = h.charAt(i);
+      boolean hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+      if (!hex && c != ':') {
+        return false;
+      }
+    }
+    int gap = h.indexOf("::");
+    if (gap >= 0 && h.indexOf("::", gap + 1) >= 0) {
+      return false;
+    }
+    String[] head = gap >= 0 ? splitGroups(h.substring(0, gap)) : splitGroups(h);
+    String[] tail = gap >= 0 ? splitGroups(h.substring(gap + 2)) : new String[0];
+    if (head == null || tail == null) {
+      return false;
+    }
+    int groups = head.length + tail.length;
+    if ((gap < 0 && groups != 8) || (gap >= 0 && groups > 7)) {
+      return false;
+    }
+    long[] value = new long[8];
+    for (int i = 0; i < head.length; i++) {
+      value[i] = Long.parseLong(head[i], 16);
+    }
+    for (int i = 0; i < tail.length; i++) {
+      value[8 - tail.length + i] = Long.parseLong(tail[i], 16);
+    }
+    for (int i = 0; i < 7; i++) {
+      if (value[i] != 0) {
+        return false;
+      }
+    }
+    return value[7] == 1;
+  }
+
+  private static String[] splitGroups(String s) {
+    if (s.isEmpty()) {
+      return new String[0];
+    }
+    String[] g = s.split(":", -1);
+    for (String x : g) {
+      if (x.isEmpty() || x.length() > 4) {
+        return null;
+      }
+    }
+    return g;
   }
 
   /** Result of {@code GenerateDataKey}: the caller owns and must wipe {@code plaintext}. */
   public record DataKey(byte[] plaintext, byte[] encrypted) {
+    void wipe() {
+      KmsGateway.wipe(plaintext);
+    }
+
     @Override
     public String toString() {
       return "DataKey[redacted]";
@@ -128,11 +210,13 @@ public final class KmsGateway {
   /** {@code GenerateDataKey} (AES_256) under {@code keyArn}. */
   public DataKey generateDataKey(
       String tenant, String keyArn, Map<String, String> context, String purpose) {
+    TransportCheck check = new TransportCheck(allowLocalHttp);
     GenerateDataKeyRequest req =
         GenerateDataKeyRequest.builder()
             .keyId(keyArn)
             .keySpec(DataKeySpec.AES_256)
             .encryptionContext(context)
+            .overrideConfiguration(o -> check.apply(o, null))
             .build();
     return call(
         "GenerateDataKey",
@@ -141,6 +225,7 @@ public final class KmsGateway {
         keyArn,
         context,
         req,
+        check,
         r -> clients.clientFor(keyArn).generateDataKey((GenerateDataKeyRequest) r),
         (GenerateDataKeyResponse resp) -> {
           byte[] pt = bytes(resp.plaintext());
@@ -154,12 +239,17 @@ public final class KmsGateway {
             return null;
           }
           return new DataKey(pt, edk);
-        });
+        },
+        DataKey::wipe);
   }
 
   /**
    * {@code Decrypt} naming {@code keyArn}; checks the key id answered and that the plaintext is
-   * {@code expectedLength} bytes. The caller owns and must wipe the result.
+   * {@code expectedLength} bytes. The caller owns and must wipe the result. A plaintext of another
+   * length is a failure about this one ciphertext ({@link RevocationReason#INVALID_CIPHERTEXT},
+   * code {@code PlaintextLengthMismatch}): KMS decrypted a blob that is not one of our data keys.
+   *
+   * @param timeout bound of the whole call (all SDK attempts), or {@code null} for the client's own
    */
   public byte[] decrypt(
       String tenant,
@@ -167,12 +257,15 @@ public final class KmsGateway {
       byte[] ciphertext,
       Map<String, String> context,
       int expectedLength,
-      String purpose) {
+      String purpose,
+      Duration timeout) {
+    TransportCheck check = new TransportCheck(allowLocalHttp);
     DecryptRequest req =
         DecryptRequest.builder()
             .keyId(keyArn)
             .ciphertextBlob(SdkBytes.fromByteArray(ciphertext))
             .encryptionContext(context)
+            .overrideConfiguration(o -> check.apply(o, timeout))
             .build();
     return call(
         "Decrypt",
@@ -181,25 +274,42 @@ public final class KmsGateway {
         keyArn,
         context,
         req,
+        check,
         r -> clients.clientFor(keyArn).decrypt((DecryptRequest) r),
         (DecryptResponse resp) -> {
           byte[] pt = bytes(resp.plaintext());
-          if (!keyArn.equals(resp.keyId()) || pt == null || pt.length != expectedLength) {
+          if (!keyArn.equals(resp.keyId()) || pt == null) {
             wipe(pt);
             return null;
           }
+          if (pt.length != expectedLength) {
+            wipe(pt);
+            throw new BadAnswer(RevocationReason.INVALID_CIPHERTEXT, "PlaintextLengthMismatch");
+          }
           return pt;
-        });
+        },
+        KmsGateway::wipe);
   }
 
-  /** {@code Encrypt} of a small plaintext (the liveness canary) under {@code keyArn}. */
+  /**
+   * {@code Encrypt} of a small plaintext (the liveness canary) under {@code keyArn}.
+   *
+   * @param timeout bound of the whole call (all SDK attempts), or {@code null} for the client's own
+   */
   public byte[] encrypt(
-      String tenant, String keyArn, byte[] plaintext, Map<String, String> context, String purpose) {
+      String tenant,
+      String keyArn,
+      byte[] plaintext,
+      Map<String, String> context,
+      String purpose,
+      Duration timeout) {
+    TransportCheck check = new TransportCheck(allowLocalHttp);
     EncryptRequest req =
         EncryptRequest.builder()
             .keyId(keyArn)
             .plaintext(SdkBytes.fromByteArray(plaintext))
             .encryptionContext(context)
+            .overrideConfiguration(o -> check.apply(o, timeout))
             .build();
     return call(
         "Encrypt",
@@ -208,11 +318,13 @@ public final class KmsGateway {
         keyArn,
         context,
         req,
+        check,
         r -> clients.clientFor(keyArn).encrypt((EncryptRequest) r),
         (EncryptResponse resp) -> {
           byte[] ct = bytes(resp.ciphertextBlob());
           return keyArn.equals(resp.keyId()) && ct != null && ct.length > 0 ? ct : null;
-        });
+        },
+        ct -> {});
   }
 
   /**
@@ -226,6 +338,7 @@ public final class KmsGateway {
       byte[] ciphertext,
       Map<String, String> context,
       String purpose) {
+    TransportCheck check = new TransportCheck(allowLocalHttp);
     ReEncryptRequest req =
         ReEncryptRequest.builder()
             .sourceKeyId(sourceArn)
@@ -233,6 +346,7 @@ public final class KmsGateway {
             .ciphertextBlob(SdkBytes.fromByteArray(ciphertext))
             .sourceEncryptionContext(context)
             .destinationEncryptionContext(context)
+            .overrideConfiguration(o -> check.apply(o, null))
             .build();
     return call(
         "ReEncrypt",
@@ -241,6 +355,7 @@ public final class KmsGateway {
         destinationArn,
         context,
         req,
+        check,
         r -> clients.clientFor(destinationArn).reEncrypt((ReEncryptRequest) r),
         (ReEncryptResponse resp) -> {
           byte[] ct = bytes(resp.ciphertextBlob());
@@ -250,7 +365,21 @@ public final class KmsGateway {
                   && ct.length > 0
               ? ct
               : null;
-        });
+        },
+        ct -> {});
+  }
+
+  /** An answer that did not check out, with the reason it counts as. */
+  private static final class BadAnswer extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final RevocationReason reason;
+    final String code;
+
+    BadAnswer(RevocationReason reason, String code) {
+      super(code, null, false, false);
+      this.reason = reason;
+      this.code = code;
+    }
   }
 
   private <R extends AwsResponse, T> T call(
@@ -260,8 +389,10 @@ public final class KmsGateway {
       String keyArn,
       Map<String, String> context,
       KmsRequest request,
+      TransportCheck check,
       Function<KmsRequest, R> send,
-      Function<R, T> check) {
+      Function<R, T> verify,
+      java.util.function.Consumer<T> discard) {
     KmsAllowList.check(request);
     Instant start = clock.instant();
     long t0 = System.nanoTime();
@@ -270,6 +401,20 @@ public final class KmsGateway {
       resp = send.apply(request);
     } catch (RuntimeException e) {
       Duration latency = Duration.ofNanos(System.nanoTime() - t0);
+      if (check.refused != null) {
+        emit(
+            operation,
+            purpose,
+            tenant,
+            keyArn,
+            context,
+            false,
+            "InsecureTransport",
+            null,
+            latency,
+            start);
+        throw check.refusal();
+      }
       String code = errorCode(e);
       String requestId =
           e instanceof AwsServiceException ? ((AwsServiceException) e).requestId() : null;
@@ -278,7 +423,14 @@ public final class KmsGateway {
     }
     Duration latency = Duration.ofNanos(System.nanoTime() - t0);
     String requestId = resp.responseMetadata() == null ? null : resp.responseMetadata().requestId();
-    T result = check.apply(resp);
+    T result;
+    try {
+      result = verify.apply(resp);
+    } catch (BadAnswer bad) {
+      emit(operation, purpose, tenant, keyArn, context, false, bad.code, requestId, latency, start);
+      throw new KmsCallException(
+          bad.reason, bad.code, "KMS " + operation + " answered: " + bad.code, null);
+    }
     if (result == null) {
       emit(
           operation,
@@ -294,8 +446,28 @@ public final class KmsGateway {
       throw new KmsCallException(
           RevocationReason.BAD_RESPONSE,
           "ResponseCheckFailed",
-          "KMS " + operation + " answered for another key or with a wrong plaintext length",
+          "KMS " + operation + " answered for another key or with a malformed answer",
           null);
+    }
+    if (!check.transmitted && !allowLocalHttp) {
+      // The client answered without sending the request through the SDK's HTTP pipeline with our
+      // check (a wrapper or an in-process fake): its transport cannot be verified. Fail closed.
+      discard.accept(result);
+      emit(
+          operation,
+          purpose,
+          tenant,
+          keyArn,
+          context,
+          false,
+          "UncheckedTransport",
+          requestId,
+          latency,
+          start);
+      throw new IllegalStateException(
+          "the KMS client answered without sending its request through the AWS SDK's HTTP"
+              + " pipeline, so HTTPS could not be verified; use an SDK-built KmsClient, or"
+              + " allowInsecureLocalKmsEndpoint() for an in-process test double");
     }
     emit(operation, purpose, tenant, keyArn, context, true, null, requestId, latency, start);
     return result;

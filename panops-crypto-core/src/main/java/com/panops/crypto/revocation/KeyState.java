@@ -6,13 +6,33 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The revocation state of one customer master key: the latch, its liveness canary and when it was
- * last used and last proven alive. All fields are read on the warm path without locks (volatile
- * reads only). Internal.
+ * The revocation state of one customer master key: the latch and its epoch, its liveness canary,
+ * and when it was last used and last proven alive. The warm path reads it with volatile reads only;
+ * every latch transition happens under this object's monitor (latches and probe outcomes are rare).
+ * Internal.
  */
 public final class KeyState {
-  /** A set latch: why, and what KMS said. */
-  record Latch(RevocationReason reason, Throwable cause, String errorCode) {}
+  /**
+   * A set latch: why, what KMS said, the epoch it was set in and, for a latch that must settle, the
+   * consecutive successful probes seen since (guarded by the {@link KeyState} monitor).
+   */
+  static final class Latch {
+    final RevocationReason reason;
+    final Throwable cause;
+    final String errorCode;
+    final long epoch;
+    final boolean settles;
+    int successes;
+    long firstSuccessAt;
+
+    Latch(RevocationReason reason, Throwable cause, String errorCode, long epoch, boolean settles) {
+      this.reason = reason;
+      this.cause = cause;
+      this.errorCode = errorCode;
+      this.epoch = epoch;
+      this.settles = settles;
+    }
+  }
 
   /** The canary: a ciphertext of random bytes under this key, decrypted by every probe. */
   record Canary(byte[] ciphertext, byte[] plaintext) {
@@ -22,14 +42,22 @@ public final class KeyState {
     }
   }
 
+  /** A probe in flight: its outcome and its start mark (probes with a higher mark are newer). */
+  record Probe(CompletableFuture<Boolean> outcome, long mark) {}
+
   final String arn;
   final String tenant;
   volatile Latch latch;
+
+  /** Incremented (under the monitor) by every latch; never decreases. */
+  volatile long epoch;
+
   volatile Canary canary;
   volatile long lastUsedNanos;
   volatile long lastAliveNanos;
   volatile boolean active;
-  final AtomicReference<CompletableFuture<Boolean>> probeInFlight = new AtomicReference<>();
+  volatile long nextProbeNanos;
+  final AtomicReference<Probe> probeInFlight = new AtomicReference<>();
 
   KeyState(String arn, String tenant, long now) {
     this.arn = arn;
@@ -49,6 +77,14 @@ public final class KeyState {
   }
 
   /**
+   * The current revocation epoch. A data key loaded by a KMS call that started in an older epoch
+   * must not be used: a latch was set while the call was in flight.
+   */
+  public long epoch() {
+    return epoch;
+  }
+
+  /**
    * Fails fast if latched.
    *
    * @throws KeyRevokedException if the key is latched
@@ -56,8 +92,12 @@ public final class KeyState {
   public void checkNotRevoked() {
     Latch l = latch;
     if (l != null) {
-      throw new KeyRevokedException(arn, l.reason(), l.cause());
+      throw revoked(l);
     }
+  }
+
+  KeyRevokedException revoked(Latch l) {
+    return new KeyRevokedException(arn, l.reason, l.cause);
   }
 
   /** Records use at {@code now} (written at most about once a second, to keep the line quiet). */

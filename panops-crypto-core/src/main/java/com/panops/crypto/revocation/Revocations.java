@@ -1,6 +1,10 @@
 package com.panops.crypto.revocation;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import com.panops.crypto.IntegrityException;
+import com.panops.crypto.KeyRevokedException;
+import com.panops.crypto.KmsUnavailableException;
+import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.RevocationListener;
 import com.panops.crypto.RevocationReason;
@@ -15,10 +19,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,36 +38,53 @@ import org.slf4j.LoggerFactory;
  *
  * Every customer master key (CMK) the library touches has a KeyState. A set latch makes every
  * encryption and decryption under the key fail fast (KeyState.checkNotRevoked, one volatile read),
- * without calling KMS and without touching the cache. The latch is set by:
- *   - any failed KMS Decrypt under the key (any reason, after the SDK's retries),
- *   - a GenerateDataKey/Encrypt failure of the customer-action kind (disabled, pending deletion,
- *     access denied, not found),
- *   - a failed liveness probe.
- * Setting it purges (and wipes) every cached data key of the CMK on both sides.
+ * without calling KMS. How "any KMS Decrypt failure is a hard revocation signal" is implemented
+ * (SECURITY.md says the same, and a test covers each line):
+ *   - A failure about the key's state or our permission (Disabled, KMSInvalidState, AccessDenied,
+ *     NotFound, KeyUnavailable) latches at once.
+ *   - A transport failure (timeout, reset, 5xx, throttling after the SDK's retries) latches (fail
+ *     closed) and the next successful probe lifts it.
+ *   - A failure about one ciphertext (InvalidCiphertext, IncorrectKey, a plaintext of the wrong
+ *     length) purges nothing: a probe that starts after the failure (bounded by the probe timeout)
+ *     decides. If it fails, the key latches as usual; if it succeeds, the caller gets
+ *     IntegrityException for that message and nothing else changes; if it does not finish in time
+ *     the caller gets KmsUnavailableException (and the probe's outcome still applies).
+ *   - No Decrypt failure is ever ignored, retried past or answered from cache.
+ * GenerateDataKey/Encrypt failures latch for customer actions and bad answers; other failures only
+ * fail the call (KmsUnavailableException): encryption releases no plaintext.
  *
- * Only a successful probe lifts a latch. A probe Encrypts a 32-byte random canary under the key
- * once (purpose "liveness-probe" in the encryption context, so the customer's CloudTrail tells
- * probes from data access) and then Decrypts it, naming the key, every probe interval, for every
- * key that was used within the idle timeout. Probes are single flight per key and run on one
- * shared scheduler. After a per-ciphertext failure (INVALID_CIPHERTEXT, INCORRECT_KEY) a probe runs
- * at once, so one bad record costs the tenant one KMS round trip, not one interval.
+ * Epochs. Every latch increments the key's epoch under the KeyState monitor. A probe reads the
+ * epoch before it calls KMS and, on success, changes nothing if the epoch moved meanwhile: a late
+ * answer never lifts a newer latch. A cache load reads the epoch before KMS and discards its data
+ * key if the epoch moved or a latch is set when KMS answers; every cached entry carries the epoch
+ * its load started in and callers discard entries from an older epoch, so a load that raced a purge
+ * is never served. "Alive" is recorded only by calls that started in the current epoch.
  *
- * A warm cache would otherwise hide a disabled key. The probe bounds that: the customer's action is
- * observed within one interval plus one KMS round trip. As a backstop against a stalled scheduler,
- * a request for a key whose last successful probe (or KMS call) is older than two intervals runs
- * the probe itself and waits for it before anything is served.
+ * Settling. A latch set by a customer action is lifted only after settleProbes consecutive
+ * successful probes, all started after the latch, spanning settleTime from the first one's answer
+ * to the last one's start; once a latch has
+ * seen a customer action it keeps that requirement until lifted, whatever fails next. Other latches
+ * lift on the first successful probe that started after them.
  *
- * A key idle for longer than the idle timeout stops being probed and its cached data keys are
- * dropped, so nothing is ever served from cache for a key that is not being probed.
+ * Probes. A probe Encrypts a random canary under the key once (purpose "liveness-probe" in the
+ * encryption context, so the customer's CloudTrail tells probes from data access) and Decrypts it,
+ * naming the key. Scheduled probes are spread across the interval (each key has its own phase) and
+ * run on a pool sized from the measured KMS round trip. A request that must confirm its key (stale
+ * for two intervals, or a per-ciphertext failure) joins a probe of that key already in flight or
+ * runs one on its own thread: it never queues behind other keys' probes. Every probe KMS call and
+ * every wait is bounded by the probe timeout. Any unexpected exception in a probe is a failed probe
+ * and latches. A key idle for longer than the idle timeout stops being probed and its cached data
+ * keys are dropped, so nothing is ever served from cache for a key that is not being probed.
  */
-/** The kill switch: latches, liveness probes and revocation events. Internal. */
+/** The kill switch: latches, epochs, liveness probes and revocation events. Internal. */
 public final class Revocations implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Revocations.class);
+  private static final long INITIAL_RTT_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
-  /** Drops every cached data key of a CMK. */
+  /** Drops (and retires) every cached data key of a CMK. */
   @FunctionalInterface
   public interface Purger {
-    void purge(String keyArn, boolean wipe);
+    void purge(String keyArn);
   }
 
   private final KmsGateway kms;
@@ -69,8 +97,17 @@ public final class Revocations implements AutoCloseable {
   private final long intervalNanos;
   private final long staleNanos;
   private final long idleNanos;
+  private final Duration timeout;
+  private final long waitNanos;
+  private final int settleProbes;
+  private final long settleNanos;
+  private final long settleSpacingNanos;
+  private final int maxThreads;
   private final ConcurrentHashMap<String, KeyState> states = new ConcurrentHashMap<>();
-  private final ScheduledExecutorService scheduler;
+  private final AtomicLong marks = new AtomicLong();
+  private final ScheduledExecutorService scanner;
+  private final ThreadPoolExecutor pool;
+  private volatile long rttNanos = INITIAL_RTT_NANOS;
   private volatile boolean closed;
 
   public Revocations(
@@ -80,35 +117,74 @@ public final class Revocations implements AutoCloseable {
       CryptoMetrics metrics,
       Ticker ticker,
       Clock clock,
-      Duration probeInterval,
-      Duration idleTimeout,
-      int probeThreads) {
+      ProbeSettings settings) {
     this.kms = kms;
     this.purger = purger;
     this.listeners = List.copyOf(listeners);
     this.metrics = metrics;
     this.ticker = ticker;
     this.clock = clock;
-    this.probing = probeInterval != null;
-    this.intervalNanos = probing ? probeInterval.toNanos() : Long.MAX_VALUE;
+    this.probing = settings.enabled();
+    this.intervalNanos = probing ? settings.interval().toNanos() : Long.MAX_VALUE;
     this.staleNanos = probing ? 2 * intervalNanos : Long.MAX_VALUE;
-    this.idleNanos = idleTimeout.toNanos();
+    this.idleNanos = settings.idleTimeout().toNanos();
+    this.timeout = settings.timeout();
+    // A probe is at most two KMS calls (Encrypt of a new canary, Decrypt), each bounded.
+    this.waitNanos = 2 * timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(100);
+    this.settleProbes = settings.settleProbes();
+    this.settleNanos = settings.settleTime().toNanos();
+    this.settleSpacingNanos = settleSpacing(settleNanos, settleProbes, intervalNanos);
+    this.maxThreads = settings.threads();
     if (probing) {
       AtomicInteger n = new AtomicInteger();
-      ScheduledThreadPoolExecutor s =
-          new ScheduledThreadPoolExecutor(
-              probeThreads,
+      ThreadPoolExecutor p =
+          new ThreadPoolExecutor(
+              1,
+              1,
+              30,
+              TimeUnit.SECONDS,
+              new LinkedBlockingQueue<>(),
               r -> {
                 Thread t = new Thread(r, "panops-crypto-probe-" + n.incrementAndGet());
                 t.setDaemon(true);
                 return t;
               });
-      s.setRemoveOnCancelPolicy(true);
-      this.scheduler = s;
-      scheduler.scheduleAtFixedRate(this::tick, intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
+      p.allowCoreThreadTimeOut(true);
+      this.pool = p;
+      ScheduledThreadPoolExecutor s =
+          new ScheduledThreadPoolExecutor(
+              1,
+              r -> {
+                Thread t = new Thread(r, "panops-crypto-probe-scheduler");
+                t.setDaemon(true);
+                return t;
+              });
+      this.scanner = s;
+      long period =
+          Math.max(
+              TimeUnit.MILLISECONDS.toNanos(10),
+              Math.min(intervalNanos / 20, TimeUnit.MILLISECONDS.toNanos(250)));
+      scanner.scheduleAtFixedRate(this::scan, period, period, TimeUnit.NANOSECONDS);
     } else {
-      this.scheduler = null;
+      this.pool = null;
+      this.scanner = null;
     }
+  }
+
+  /**
+   * The spacing of probes while a latch settles, chosen so that the last needed probe starts
+   * exactly {@code settle} after the first success: {@code settle / m} with {@code m} the larger of
+   * {@code probes - 1} and {@code ceil(settle / interval)} (never longer than an interval).
+   */
+  static long settleSpacing(long settle, int probes, long interval) {
+    if (settle == 0) {
+      return interval == Long.MAX_VALUE ? 0 : interval;
+    }
+    long m = Math.max(probes - 1, 1);
+    if (interval != Long.MAX_VALUE) {
+      m = Math.max(m, (settle + interval - 1) / interval);
+    }
+    return settle / m;
   }
 
   /** The state of {@code arn}, created on first use. */
@@ -122,138 +198,297 @@ public final class Revocations implements AutoCloseable {
     return states.get(arn);
   }
 
+  /** Whether {@link #close()} was called. */
+  public boolean isClosed() {
+    return closed;
+  }
+
+  /** Throws if this instance was closed. */
+  public void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("PanopsCrypto is closed");
+    }
+  }
+
   /**
-   * The warm-path gate: fails fast if latched; records use; and if the key has not been proven
-   * alive for two probe intervals, probes it on this thread before going on.
+   * The warm-path gate: fails if closed or latched; records use; and if the key has not been proven
+   * alive for two probe intervals, confirms it with a probe (joined or run on this thread, bounded
+   * by the probe timeout) before going on, failing closed if that probe fails or does not finish.
+   *
+   * @throws KeyRevokedException if the key is latched
+   * @throws KmsUnavailableException if the key's liveness could not be confirmed in time
+   * @throws IllegalStateException if closed
    */
   public void beforeUse(KeyState s) {
+    if (closed) {
+      checkOpen();
+    }
     long now = ticker.read();
     s.touch(now); // before the latch check: a latched key that is still wanted stays probed
     s.checkNotRevoked();
     if (now - s.lastAliveNanos > staleNanos) {
-      probe(s).join();
+      Boolean ok = awaitProbe(s, Long.MIN_VALUE);
+      checkOpen();
       s.checkNotRevoked();
+      if (ok == null || !ok) {
+        throw new KmsUnavailableException(
+            "liveness of KMS key " + s.arn + " could not be confirmed within " + timeout, null);
+      }
     }
-  }
-
-  /** A KMS call under the key succeeded: it is alive and now holds cached data keys. */
-  public void markAlive(KeyState s) {
-    s.lastAliveNanos = ticker.read();
-    s.active = true;
   }
 
   /**
-   * Handles a failed KMS call under the key and returns the exception to throw. A failed {@code
-   * Decrypt} always latches; other operations latch only for customer actions.
+   * A KMS call that returned a data key under {@code s} and started in {@code epoch} finished:
+   * returns whether the key may be used (no latch, same epoch) and, if so, records the key as alive
+   * and active. On {@code false} the caller must discard the data key.
    */
-  public RuntimeException onFailure(KeyState s, KmsCallException e, boolean decrypt) {
-    RevocationReason reason = e.reason();
-    if (decrypt || reason.isCustomerAction()) {
-      latch(s, reason, e.getCause() != null ? e.getCause() : e, e.errorCode());
-      return new com.panops.crypto.KeyRevokedException(s.arn, reason, e.getCause());
+  public boolean loaded(KeyState s, long epoch) {
+    if (s.epoch != epoch || s.latch != null || closed) {
+      return false;
     }
-    return new com.panops.crypto.KmsUnavailableException(
-        "KMS unavailable for key " + s.arn + " (" + e.errorCode() + ")", e.getCause());
+    long now = ticker.read();
+    s.lastAliveNanos = now;
+    if (!s.active) {
+      s.active = true;
+      if (probing && s.nextProbeNanos == 0) {
+        s.nextProbeNanos = now + ThreadLocalRandom.current().nextLong(intervalNanos);
+      }
+    }
+    return true;
   }
 
-  void latch(KeyState s, RevocationReason reason, Throwable cause, String code) {
-    KeyState.Latch previous = s.latch;
-    s.latch = new KeyState.Latch(reason, cause, code);
-    purger.purge(s.arn, true);
-    if (previous == null) {
-      LOG.warn("KMS key {} latched as revoked: {} ({})", s.arn, reason, code);
-      metrics.revoked(reason);
-      fire(new RevocationEvent(s.arn, RevocationEvent.Kind.REVOKED, reason, clock.instant(), code));
+  /**
+   * Handles a failed KMS call that was to give a data key under {@code s} and returns the exception
+   * to throw (see the rules at the top of this file). Must not be called inside a cache load: it
+   * may purge the cache and wait for a probe.
+   */
+  public RuntimeException onDataKeyFailure(KeyState s, KmsCallException e, boolean decrypt) {
+    RevocationReason r = e.reason();
+    Throwable cause = e.getCause() != null ? e.getCause() : e;
+    if (decrypt && isPerCiphertext(r)) {
+      long mark = marks.incrementAndGet();
+      Boolean ok = awaitProbe(s, mark);
+      KeyState.Latch l = s.latch;
+      if (l != null) {
+        return s.revoked(l);
+      }
+      if (ok != null && ok) {
+        return new IntegrityException(cause);
+      }
+      checkOpen();
+      return new KmsUnavailableException(
+          "KMS refused a data key ("
+              + e.errorCode()
+              + ") and a probe of KMS key "
+              + s.arn
+              + " did not finish within "
+              + timeout,
+          cause);
     }
-    if (probing
-        && (reason == RevocationReason.INVALID_CIPHERTEXT
-            || reason == RevocationReason.INCORRECT_KEY)) {
-      probe(s);
+    if (decrypt || r.isCustomerAction() || r == RevocationReason.BAD_RESPONSE) {
+      latch(s, r, cause, e.errorCode());
+      return new KeyRevokedException(s.arn, r, cause);
+    }
+    return new KmsUnavailableException(
+        "KMS unavailable for key " + s.arn + " (" + e.errorCode() + ")", cause);
+  }
+
+  /** Whether {@code r} is a failure about one ciphertext, not about the key. */
+  public static boolean isPerCiphertext(RevocationReason r) {
+    return r == RevocationReason.INVALID_CIPHERTEXT || r == RevocationReason.INCORRECT_KEY;
+  }
+
+  /**
+   * Latches {@code s}: a new epoch, a new latch (a latch that has seen a customer action keeps
+   * needing to settle), the cached data keys of the CMK purged on the first latch, and a REVOKED
+   * event then.
+   */
+  void latch(KeyState s, RevocationReason reason, Throwable cause, String code) {
+    boolean first;
+    KeyState.Latch now;
+    synchronized (s) {
+      KeyState.Latch old = s.latch;
+      first = old == null;
+      boolean keepOld = old != null && old.settles && !reason.isCustomerAction();
+      long e = s.epoch + 1;
+      now =
+          keepOld
+              ? new KeyState.Latch(old.reason, old.cause, old.errorCode, e, true)
+              : new KeyState.Latch(reason, cause, code, e, reason.isCustomerAction());
+      s.epoch = e;
+      s.latch = now;
+    }
+    if (first) {
+      // Loads in flight see the new epoch and discard what they get; entries they insert after
+      // this purge carry the old epoch and are discarded on first touch. While latched no load
+      // can succeed, so a re-latch needs no purge.
+      purger.purge(s.arn);
+      LOG.warn("KMS key {} latched as revoked: {} ({})", s.arn, now.reason, now.errorCode);
+      metrics.revoked(now.reason);
+      fire(
+          new RevocationEvent(
+              s.arn, RevocationEvent.Kind.REVOKED, now.reason, clock.instant(), now.errorCode));
     }
   }
 
   /**
    * Runs a probe of {@code s} that starts after this call (waiting out one already in flight, which
-   * may have started before a change the caller wants to see) and returns its outcome.
+   * may have started before a change the caller wants to see) and returns whether KMS decrypted the
+   * canary. Bounded by the probe timeout ({@code false} if it does not finish).
    */
   public boolean probeFresh(KeyState s) {
-    CompletableFuture<Boolean> running = s.probeInFlight.get();
-    if (running != null) {
-      running.join();
-    }
-    return probe(s).join();
+    checkOpen();
+    Boolean ok = awaitProbe(s, marks.incrementAndGet());
+    return ok != null && ok;
   }
 
-  /** Runs a probe of {@code s} (single flight) and completes with whether it succeeded. */
-  public CompletableFuture<Boolean> probe(KeyState s) {
-    CompletableFuture<Boolean> f = new CompletableFuture<>();
-    CompletableFuture<Boolean> running = s.probeInFlight.compareAndExchange(null, f);
-    if (running != null) {
-      return running;
-    }
-    Runnable task =
-        () -> {
-          boolean ok = false;
-          try {
-            ok = runProbe(s);
-          } catch (RuntimeException e) {
-            LOG.error("probe of {} failed unexpectedly", s.arn, e);
-          } finally {
-            s.probeInFlight.set(null);
-            f.complete(ok);
-          }
-        };
-    if (scheduler != null) {
-      try {
-        scheduler.execute(task);
-      } catch (java.util.concurrent.RejectedExecutionException closed) {
-        s.probeInFlight.set(null);
-        f.complete(false);
+  /**
+   * The outcome of a probe of {@code s} that started after mark {@code after}: joins one in flight
+   * if it is new enough, else waits it out and runs one on this thread. {@code null} if no answer
+   * came within the wait bound.
+   */
+  Boolean awaitProbe(KeyState s, long after) {
+    long deadline = System.nanoTime() + waitNanos;
+    for (; ; ) {
+      KeyState.Probe p = s.probeInFlight.get();
+      if (p == null) {
+        KeyState.Probe mine =
+            new KeyState.Probe(new CompletableFuture<>(), marks.incrementAndGet());
+        if (s.probeInFlight.compareAndSet(null, mine)) {
+          return runProbe(s, mine);
+        }
+        continue;
       }
-    } else {
-      task.run();
+      Boolean r = await(p.outcome(), deadline);
+      if (r == null || p.mark() > after) {
+        return r;
+      }
     }
-    return f;
   }
 
-  private boolean runProbe(KeyState s) {
+  private static Boolean await(CompletableFuture<Boolean> f, long deadline) {
+    long left = deadline - System.nanoTime();
+    try {
+      return left <= 0 ? f.getNow(null) : f.get(left, TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } catch (ExecutionException e) {
+      return Boolean.FALSE;
+    }
+  }
+
+  /** A scheduled probe: runs unless a probe of the key is already in flight. */
+  private void backgroundProbe(KeyState s) {
+    KeyState.Probe mine = new KeyState.Probe(new CompletableFuture<>(), marks.incrementAndGet());
+    if (s.probeInFlight.compareAndSet(null, mine)) {
+      runProbe(s, mine);
+    }
+  }
+
+  private boolean runProbe(KeyState s, KeyState.Probe p) {
+    boolean ok = false;
+    try {
+      ok = probeOnce(s);
+    } catch (Throwable t) { // anything unexpected is a failed probe: fail closed
+      if (!closed) {
+        LOG.error("probe of {} failed unexpectedly", s.arn, t);
+        try {
+          latch(s, RevocationReason.OTHER, t, t.getClass().getSimpleName());
+        } catch (Throwable again) {
+          LOG.error("latching {} failed", s.arn, again);
+        }
+      }
+    } finally {
+      s.probeInFlight.compareAndSet(p, null);
+      p.outcome().complete(ok);
+    }
+    return ok;
+  }
+
+  private boolean probeOnce(KeyState s) {
+    long epoch = s.epoch; // before any KMS call: a latch from now on is newer than this probe
     long t0 = ticker.read();
     Map<String, String> ctx = canaryContext(s);
-    try {
+    for (int attempt = 0; ; attempt++) {
       KeyState.Canary c = s.canary;
-      if (c == null) {
-        byte[] pt = new byte[32];
-        FrameCipher.randomBytes(pt, 0, pt.length);
-        byte[] ct = kms.encrypt(s.tenant, s.arn, pt, ctx, "canary");
-        c = new KeyState.Canary(ct, pt);
-        s.canary = c;
-      }
-      byte[] got = kms.decrypt(s.tenant, s.arn, c.ciphertext(), ctx, c.plaintext().length, "probe");
-      boolean same = MessageDigest.isEqual(got, c.plaintext());
-      KmsGateway.wipe(got);
-      if (!same) {
-        latch(s, RevocationReason.BAD_RESPONSE, null, "CanaryMismatch");
+      boolean fresh = c == null;
+      try {
+        if (fresh) {
+          byte[] pt = new byte[32];
+          FrameCipher.randomBytes(pt, 0, pt.length);
+          c = new KeyState.Canary(kms.encrypt(s.tenant, s.arn, pt, ctx, "canary", timeout), pt);
+        }
+        byte[] got =
+            kms.decrypt(
+                s.tenant, s.arn, c.ciphertext(), ctx, c.plaintext().length, "probe", timeout);
+        boolean same = MessageDigest.isEqual(got, c.plaintext());
+        KmsGateway.wipe(got);
+        long rtt = ticker.read() - t0;
+        if (!same) {
+          metrics.probe(false, Duration.ofNanos(rtt));
+          latch(s, RevocationReason.BAD_RESPONSE, null, "CanaryMismatch");
+          return false;
+        }
+        if (fresh) {
+          s.canary = c;
+        }
+        rttNanos = (rttNanos * 7 + rtt / (fresh ? 2 : 1)) / 8;
+        metrics.probe(true, Duration.ofNanos(rtt));
+        probeSucceeded(s, epoch, t0);
+        return true;
+      } catch (KmsCallException e) {
+        if (closed) {
+          return false; // interrupted by close(): says nothing about the key
+        }
+        if (attempt == 0 && !fresh && isPerCiphertext(e.reason())) {
+          // The canary itself may be what KMS refuses (not the key): re-create it once, then
+          // decide on the fresh one.
+          s.canary = null;
+          continue;
+        }
         metrics.probe(false, Duration.ofNanos(ticker.read() - t0));
+        latch(s, e.reason(), e.getCause() != null ? e.getCause() : e, e.errorCode());
         return false;
       }
-      s.lastAliveNanos = ticker.read();
-      metrics.probe(true, Duration.ofNanos(ticker.read() - t0));
-      if (s.latch != null) {
-        s.latch = null;
-        LOG.info("KMS key {} restored by a successful probe", s.arn);
-        metrics.restored();
-        fire(
-            new RevocationEvent(s.arn, RevocationEvent.Kind.RESTORED, null, clock.instant(), null));
-      }
-      return true;
-    } catch (KmsCallException e) {
-      if (closed) {
-        return false; // interrupted by close(): says nothing about the key
-      }
-      metrics.probe(false, Duration.ofNanos(ticker.read() - t0));
-      latch(s, e.reason(), e.getCause(), e.errorCode());
-      return false;
     }
+  }
+
+  /** A probe that started at {@code start} in {@code epoch} succeeded. */
+  private void probeSucceeded(KeyState s, long epoch, long start) {
+    long now = ticker.read();
+    synchronized (s) {
+      if (s.epoch != epoch) {
+        return; // a latch was set while this probe ran: its answer predates it, lift nothing
+      }
+      KeyState.Latch l = s.latch;
+      if (l == null) {
+        s.lastAliveNanos = now;
+        return;
+      }
+      if (l.settles) {
+        // The span runs from the first success's answer (not its start: a probe retried by the
+        // SDK may have started long before KMS answered) to the start of the latest probe.
+        if (l.successes == 0) {
+          l.firstSuccessAt = now;
+        }
+        l.successes++;
+        long span = l.successes == 1 ? 0 : start - l.firstSuccessAt;
+        if (l.successes < settleProbes || span < settleNanos) {
+          if (probing) {
+            s.nextProbeNanos = l.firstSuccessAt + l.successes * settleSpacingNanos;
+          }
+          return;
+        }
+      }
+      s.latch = null;
+      s.lastAliveNanos = now;
+    }
+    LOG.info("KMS key {} restored by a successful probe", s.arn);
+    metrics.restored();
+    fire(new RevocationEvent(s.arn, RevocationEvent.Kind.RESTORED, null, clock.instant(), null));
   }
 
   private static Map<String, String> canaryContext(KeyState s) {
@@ -262,24 +497,63 @@ public final class Revocations implements AutoCloseable {
         : Map.of("panops:purpose", "liveness-probe", "panops:tenant", s.tenant);
   }
 
-  void tick() {
+  /**
+   * The scheduler: every {@code interval / 20} (10..250 ms) starts the probes that are due. Each
+   * key is probed once per interval on its own phase, so probes spread across the interval.
+   */
+  void scan() {
     try {
       long now = ticker.read();
+      int live = 0;
       for (KeyState s : states.values()) {
         if (now - s.lastUsedNanos > idleNanos) {
           if (s.active) {
             s.active = false;
-            purger.purge(s.arn, false);
+            purger.purge(s.arn);
           }
           continue;
         }
-        if (s.active || s.latch != null) {
-          probe(s);
+        if (!s.active && s.latch == null) {
+          continue;
+        }
+        live++;
+        long due = s.nextProbeNanos;
+        if (due == 0) {
+          s.nextProbeNanos = now + ThreadLocalRandom.current().nextLong(intervalNanos);
+          continue;
+        }
+        if (now - due >= 0) {
+          s.nextProbeNanos = now - due > intervalNanos ? now + intervalNanos : due + intervalNanos;
+          if (s.probeInFlight.get() == null) {
+            pool.execute(() -> backgroundProbe(s));
+          }
         }
       }
-    } catch (RuntimeException e) {
-      LOG.error("probe tick failed", e);
+      resize(live);
+    } catch (RejectedExecutionException e) {
+      // closed
+    } catch (Throwable t) {
+      LOG.error("probe scheduler failed", t);
     }
+  }
+
+  /** Sizes the pool to about twice the threads the measured round trip keeps busy. */
+  private void resize(int liveKeys) {
+    double busy = (double) liveKeys * rttNanos / intervalNanos;
+    int target = (int) Math.min(maxThreads, Math.max(1, Math.ceil(2 * busy) + 1));
+    int current = pool.getMaximumPoolSize();
+    if (target > current) {
+      pool.setMaximumPoolSize(target);
+      pool.setCorePoolSize(target);
+    } else if (target < current) {
+      pool.setCorePoolSize(target);
+      pool.setMaximumPoolSize(target);
+    }
+  }
+
+  /** The probe pool's current size limit (for tests and the benchmark). */
+  public int probeThreads() {
+    return pool == null ? 0 : pool.getMaximumPoolSize();
   }
 
   private void fire(RevocationEvent e) {
@@ -292,12 +566,13 @@ public final class Revocations implements AutoCloseable {
     }
   }
 
-  /** Stops the scheduler. */
+  /** Stops the scheduler and the probes; every later use fails. */
   @Override
   public void close() {
     closed = true;
-    if (scheduler != null) {
-      scheduler.shutdownNow();
+    if (scanner != null) {
+      scanner.shutdownNow();
+      pool.shutdownNow();
     }
   }
 }

@@ -41,6 +41,7 @@ class DataKeyCacheTest {
     PanopsCrypto c =
         PanopsCrypto.builder()
             .kmsClient(kms)
+            .allowInsecureLocalKmsEndpoint()
             .tenantDirectory(TenantDirectory.of(tenants))
             .cacheSettings(settings)
             .probeSettings(ProbeSettings.off())

@@ -38,6 +38,7 @@ class EncryptedColumnTest {
     crypto =
         PanopsCrypto.builder()
             .kmsClient(kms)
+            .allowInsecureLocalKmsEndpoint()
             .tenantDirectory(
                 TenantDirectory.of(
                     Map.of("acme", TenantKeys.of(ARN), "globex", TenantKeys.of(ARN))))
@@ -74,6 +75,7 @@ class EncryptedColumnTest {
     try (PanopsCrypto pc =
         PanopsCrypto.builder()
             .kmsClient(fake)
+            .allowInsecureLocalKmsEndpoint()
             .tenantDirectory(
                 TenantDirectory.of(
                     Map.of("acme", TenantKeys.of(shared), "globex", TenantKeys.of(shared))))

@@ -1,0 +1,72 @@
+package com.panops.crypto.kms;
+
+import java.time.Duration;
+import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
+import software.amazon.awssdk.core.SdkPlugin;
+import software.amazon.awssdk.core.SdkServiceClientConfiguration;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.http.SdkHttpRequest;
+
+/**
+ * HTTPS enforced on the request that is actually sent. Attached to every KMS request as a
+ * request-level SDK plugin that adds this interceptor; {@link #beforeTransmission} runs for every
+ * attempt (retries included) with the final URI, whatever picked it (an endpoint override, an
+ * endpoint provider, a region). A non-HTTPS URI is refused before anything is sent, unless local
+ * HTTP is allowed and the host is a literal loopback address. The gateway also notices a client
+ * that answered without ever transmitting through this check (a wrapper or a fake) and refuses its
+ * answer unless local HTTP is allowed. One instance per call. Internal.
+ */
+final class TransportCheck implements SdkPlugin, ExecutionInterceptor {
+  private final boolean allowLocalHttp;
+  volatile boolean transmitted;
+  volatile String refused;
+
+  TransportCheck(boolean allowLocalHttp) {
+    this.allowLocalHttp = allowLocalHttp;
+  }
+
+  void apply(AwsRequestOverrideConfiguration.Builder o, Duration timeout) {
+    o.addPlugin(this);
+    if (timeout != null) {
+      o.apiCallTimeout(timeout);
+    }
+  }
+
+  @Override
+  public void configureClient(SdkServiceClientConfiguration.Builder config) {
+    ClientOverrideConfiguration current = config.overrideConfiguration();
+    ClientOverrideConfiguration.Builder b =
+        current == null ? ClientOverrideConfiguration.builder() : current.toBuilder();
+    config.overrideConfiguration(b.addExecutionInterceptor(this).build());
+  }
+
+  @Override
+  public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attrs) {
+    SdkHttpRequest r = context.httpRequest();
+    if (!acceptable(r.protocol(), r.host(), allowLocalHttp)) {
+      refused = r.protocol() + "://" + r.host() + ":" + r.port();
+      throw refusal();
+    }
+    transmitted = true;
+  }
+
+  static boolean acceptable(String scheme, String host, boolean allowLocalHttp) {
+    if ("https".equalsIgnoreCase(scheme)) {
+      return true;
+    }
+    return allowLocalHttp && "http".equalsIgnoreCase(scheme) && KmsGateway.isLoopback(host);
+  }
+
+  IllegalStateException refusal() {
+    return new IllegalStateException(
+        "refused to send a KMS request to "
+            + refused
+            + ": not HTTPS"
+            + (allowLocalHttp ? " and not a literal loopback address" : "")
+            + "; only a local test endpoint may be plain HTTP, with"
+            + " allowInsecureLocalKmsEndpoint()");
+  }
+}

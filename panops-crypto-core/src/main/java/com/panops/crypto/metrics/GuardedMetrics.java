@@ -1,0 +1,85 @@
+package com.panops.crypto.metrics;
+
+import com.panops.crypto.RevocationReason;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wraps the application's {@link CryptoMetrics} so that a sink that throws can never change what
+ * the library does: the kill switch latches, a probe finishes, a request fails or succeeds exactly
+ * as it would with a sink that works. (A sink that threw on failures once kept a disabled key from
+ * latching.) A {@code try} costs nothing on the warm path unless something is thrown. Internal.
+ */
+public final class GuardedMetrics implements CryptoMetrics {
+  private static final Logger LOG = LoggerFactory.getLogger(GuardedMetrics.class);
+
+  private final CryptoMetrics delegate;
+
+  private GuardedMetrics(CryptoMetrics delegate) {
+    this.delegate = delegate;
+  }
+
+  /** {@code m} guarded (itself if already guarded). */
+  public static CryptoMetrics of(CryptoMetrics m) {
+    return m instanceof GuardedMetrics ? m : new GuardedMetrics(m);
+  }
+
+  private static void failed(RuntimeException e) {
+    LOG.warn("metrics sink failed: {}", e.getClass().getName());
+  }
+
+  @Override
+  public void cacheMiss(String side) {
+    try {
+      delegate.cacheMiss(side);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+  }
+
+  @Override
+  public void cacheHit(String side) {
+    try {
+      delegate.cacheHit(side);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+  }
+
+  @Override
+  public void kmsCall(String operation, String purpose, boolean success, Duration latency) {
+    try {
+      delegate.kmsCall(operation, purpose, success, latency);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+  }
+
+  @Override
+  public void revoked(RevocationReason reason) {
+    try {
+      delegate.revoked(reason);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+  }
+
+  @Override
+  public void restored() {
+    try {
+      delegate.restored();
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+  }
+
+  @Override
+  public void probe(boolean success, Duration latency) {
+    try {
+      delegate.probe(success, latency);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+  }
+}
