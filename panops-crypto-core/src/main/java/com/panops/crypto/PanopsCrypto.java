@@ -97,6 +97,7 @@ public final class PanopsCrypto implements AutoCloseable {
             > MessageFormat.MAX_TENANT_LENGTH) {
       throw new IllegalArgumentException("tenant id must be 1..256 UTF-8 bytes");
     }
+    CanonicalPairs.requireWellFormed(tenantId, "tenant", "id");
     TenantKeys keys = directory.keysOf(tenantId);
     if (keys == null) {
       throw new IllegalArgumentException("unknown tenant: " + tenantId);

@@ -35,8 +35,13 @@ import java.util.TreeMap;
  * <p>Errors: {@link IntegrityException} for any ciphertext that does not authenticate (including a
  * ciphertext of another tenant, or a wrong key context or AAD); {@link KeyRevokedException} when
  * the CMK is latched as revoked (or KMS just refused a {@code Decrypt}); {@link
- * KmsUnavailableException} when encryption needs KMS and KMS is unavailable; {@link
- * IllegalArgumentException} and {@link NullPointerException} for caller mistakes.
+ * KmsUnavailableException} when KMS could not give an answer the library can act on (encryption
+ * needed a data key and KMS is unavailable; a probe this request had to wait for did not finish in
+ * time; the thread was interrupted during a KMS call); {@link IllegalArgumentException} and {@link
+ * NullPointerException} for caller mistakes; {@link IllegalStateException} when the {@link
+ * PanopsCrypto} is closed, or its KMS client is misconfigured (a request that would not go over
+ * HTTPS, or a client whose requests bypass that check). Streams throw the same unchecked types from
+ * {@code read}/{@code write}, and {@link IOException} for I/O and for a write after a failed one.
  *
  * <p>Thread-safe: every method may be called concurrently. The streams returned are not thread-safe
  * (one thread at a time per stream).

@@ -46,8 +46,9 @@ public final class DecryptingInputStream extends InputStream {
    * @param last index of the last frame to read, or -1 to read to the end of the stream
    * @param finalIndex index of the message's final frame, or -1 if it is to be recognised by the
    *     end of the stream
-   * @param guard run before and after each frame is opened; throws to stop the stream (the kill
-   *     switch: a key revoked mid-stream stops it at the next frame)
+   * @param guard run before and after each frame is opened and before buffered bytes are served;
+   *     throws to stop the stream (the kill switch: a key revoked mid-stream stops it at the next
+   *     read)
    */
   public DecryptingInputStream(
       InputStream in,
@@ -90,6 +91,16 @@ public final class DecryptingInputStream extends InputStream {
     }
     if (len == 0) {
       return 0;
+    }
+    if (ptPos < ptLen) {
+      // Bytes of a frame already opened are served only while the guard still passes: a key
+      // latched mid-frame stops the stream at the next read, not only at the next frame.
+      try {
+        guard.run();
+      } catch (RuntimeException | Error e) {
+        fail();
+        throw e;
+      }
     }
     while (ptPos == ptLen) {
       if (done) {

@@ -10,11 +10,30 @@ public final class KmsCallException extends RuntimeException {
   private static final long serialVersionUID = 1L;
   private final RevocationReason reason;
   private final String errorCode;
+  private final boolean interrupted;
 
   KmsCallException(RevocationReason reason, String errorCode, String message, Throwable cause) {
+    this(reason, errorCode, message, cause, false);
+  }
+
+  KmsCallException(
+      RevocationReason reason,
+      String errorCode,
+      String message,
+      Throwable cause,
+      boolean interrupted) {
     super(message, cause);
     this.reason = reason;
     this.errorCode = errorCode;
+    this.interrupted = interrupted;
+  }
+
+  /**
+   * Whether the call was abandoned because the calling thread was interrupted: KMS never answered,
+   * so it says nothing about the key (the engine fails the call without latching).
+   */
+  public boolean interrupted() {
+    return interrupted;
   }
 
   /** Why the call failed, as a revocation reason. */

@@ -12,8 +12,6 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.function.Function;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.awscore.AwsResponse;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.SdkBytes;
@@ -44,7 +42,6 @@ import software.amazon.awssdk.services.kms.model.ReEncryptResponse;
  * <p>Thread-safe (the SDK client is). Internal: not part of the public API.
  */
 public final class KmsGateway {
-  private static final Logger LOG = LoggerFactory.getLogger(KmsGateway.class);
 
   /** Picks the KMS client for a key ARN. */
   @FunctionalInterface
@@ -70,7 +67,7 @@ public final class KmsGateway {
       boolean allowLocalHttp) {
     this.clients = clients;
     this.audit = audit;
-    this.metrics = metrics;
+    this.metrics = com.panops.crypto.metrics.GuardedMetrics.of(metrics);
     this.clock = clock;
     this.allowLocalHttp = allowLocalHttp;
   }
@@ -419,7 +416,8 @@ public final class KmsGateway {
       String requestId =
           e instanceof AwsServiceException ? ((AwsServiceException) e).requestId() : null;
       emit(operation, purpose, tenant, keyArn, context, false, code, requestId, latency, start);
-      throw new KmsCallException(classify(e), code, "KMS " + operation + " failed: " + code, e);
+      throw new KmsCallException(
+          classify(e), code, "KMS " + operation + " failed: " + code, e, interrupted(e));
     }
     Duration latency = Duration.ofNanos(System.nanoTime() - t0);
     String requestId = resp.responseMetadata() == null ? null : resp.responseMetadata().requestId();
@@ -490,9 +488,31 @@ public final class KmsGateway {
           new AuditEvent(
               operation, purpose, tenant, keyArn, context, success, code, requestId, latency,
               start));
-    } catch (RuntimeException e) {
-      LOG.warn("audit sink failed: {}", e.getClass().getName());
+    } catch (Throwable e) {
+      com.panops.crypto.metrics.GuardedMetrics.swallow(e, "audit sink");
     }
+  }
+
+  /**
+   * Whether a failed call was abandoned because this thread was interrupted (the SDK throws {@code
+   * AbortedException}, or an I/O call saw the interrupt): not an answer from KMS.
+   */
+  static boolean interrupted(Throwable e) {
+    if (Thread.currentThread().isInterrupted()) {
+      return true;
+    }
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof software.amazon.awssdk.core.exception.AbortedException
+          || t instanceof InterruptedException
+          || t instanceof java.io.InterruptedIOException
+              && !(t instanceof java.net.SocketTimeoutException)) {
+        return true;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return false;
   }
 
   static String errorCode(Throwable e) {

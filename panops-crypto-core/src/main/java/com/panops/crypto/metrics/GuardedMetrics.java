@@ -9,7 +9,9 @@ import org.slf4j.LoggerFactory;
  * Wraps the application's {@link CryptoMetrics} so that a sink that throws can never change what
  * the library does: the kill switch latches, a probe finishes, a request fails or succeeds exactly
  * as it would with a sink that works. (A sink that threw on failures once kept a disabled key from
- * latching.) A {@code try} costs nothing on the warm path unless something is thrown. Internal.
+ * latching.) Everything a sink throws is swallowed and logged (by class name only), not just
+ * runtime exceptions: see {@link #swallow}. A {@code try} costs nothing on the warm path unless
+ * something is thrown. Internal.
  */
 public final class GuardedMetrics implements CryptoMetrics {
   private static final Logger LOG = LoggerFactory.getLogger(GuardedMetrics.class);
@@ -25,15 +27,27 @@ public final class GuardedMetrics implements CryptoMetrics {
     return m instanceof GuardedMetrics ? m : new GuardedMetrics(m);
   }
 
-  private static void failed(RuntimeException e) {
-    LOG.warn("metrics sink failed: {}", e.getClass().getName());
+  /**
+   * Swallows what a sink threw, whatever it is (a Kotlin or sneaky-thrown checked exception, an
+   * {@code Error} such as a {@code LinkageError}), except a {@link VirtualMachineError}: the JVM
+   * itself is failing then, and hiding that helps no one.
+   */
+  public static void swallow(Throwable e, String what) {
+    if (e instanceof VirtualMachineError) {
+      throw (VirtualMachineError) e;
+    }
+    LOG.warn("{} failed: {}", what, e.getClass().getName());
+  }
+
+  private static void failed(Throwable e) {
+    swallow(e, "metrics sink");
   }
 
   @Override
   public void cacheMiss(String side) {
     try {
       delegate.cacheMiss(side);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       failed(e);
     }
   }
@@ -42,7 +56,7 @@ public final class GuardedMetrics implements CryptoMetrics {
   public void cacheHit(String side) {
     try {
       delegate.cacheHit(side);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       failed(e);
     }
   }
@@ -51,7 +65,7 @@ public final class GuardedMetrics implements CryptoMetrics {
   public void kmsCall(String operation, String purpose, boolean success, Duration latency) {
     try {
       delegate.kmsCall(operation, purpose, success, latency);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       failed(e);
     }
   }
@@ -60,7 +74,7 @@ public final class GuardedMetrics implements CryptoMetrics {
   public void revoked(RevocationReason reason) {
     try {
       delegate.revoked(reason);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       failed(e);
     }
   }
@@ -69,7 +83,7 @@ public final class GuardedMetrics implements CryptoMetrics {
   public void restored() {
     try {
       delegate.restored();
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       failed(e);
     }
   }
@@ -78,7 +92,7 @@ public final class GuardedMetrics implements CryptoMetrics {
   public void probe(boolean success, Duration latency) {
     try {
       delegate.probe(success, latency);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       failed(e);
     }
   }

@@ -1,7 +1,9 @@
 package com.panops.crypto.revocation;
 
 import com.panops.crypto.KeyRevokedException;
+import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.RevocationReason;
+import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -59,6 +61,15 @@ public final class KeyState {
   volatile long nextProbeNanos;
   final AtomicReference<Probe> probeInFlight = new AtomicReference<>();
 
+  /**
+   * Events of this key not yet delivered, appended under this object's monitor in the order of the
+   * transitions that made them; delivered in that order under {@link #delivery}. So a listener
+   * never sees RESTORED after a newer REVOKED.
+   */
+  final ArrayDeque<RevocationEvent> pending = new ArrayDeque<>();
+
+  final Object delivery = new Object();
+
   KeyState(String arn, String tenant, long now) {
     this.arn = arn;
     this.tenant = tenant;
@@ -100,9 +111,12 @@ public final class KeyState {
     return new KeyRevokedException(arn, l.reason, l.cause);
   }
 
-  /** Records use at {@code now} (written at most about once a second, to keep the line quiet). */
-  void touch(long now) {
-    if (now - lastUsedNanos > 1_000_000_000L) {
+  /**
+   * Records use at {@code now}, written at most once per {@code granularity} (a quarter of the idle
+   * timeout, at most a second) to keep the cache line quiet.
+   */
+  void touch(long now, long granularity) {
+    if (now - lastUsedNanos > granularity) {
       lastUsedNanos = now;
     }
   }

@@ -12,6 +12,7 @@ import com.panops.crypto.format.FrameCipher;
 import com.panops.crypto.kms.KmsCallException;
 import com.panops.crypto.kms.KmsGateway;
 import com.panops.crypto.metrics.CryptoMetrics;
+import com.panops.crypto.metrics.GuardedMetrics;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
@@ -97,6 +98,7 @@ public final class Revocations implements AutoCloseable {
   private final long intervalNanos;
   private final long staleNanos;
   private final long idleNanos;
+  private final long touchNanos;
   private final Duration timeout;
   private final long waitNanos;
   private final int settleProbes;
@@ -121,13 +123,14 @@ public final class Revocations implements AutoCloseable {
     this.kms = kms;
     this.purger = purger;
     this.listeners = List.copyOf(listeners);
-    this.metrics = metrics;
+    this.metrics = GuardedMetrics.of(metrics);
     this.ticker = ticker;
     this.clock = clock;
     this.probing = settings.enabled();
     this.intervalNanos = probing ? settings.interval().toNanos() : Long.MAX_VALUE;
     this.staleNanos = probing ? 2 * intervalNanos : Long.MAX_VALUE;
     this.idleNanos = settings.idleTimeout().toNanos();
+    this.touchNanos = Math.min(TimeUnit.SECONDS.toNanos(1), idleNanos / 4);
     this.timeout = settings.timeout();
     // A probe is at most two KMS calls (Encrypt of a new canary, Decrypt), each bounded.
     this.waitNanos = 2 * timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(100);
@@ -224,7 +227,8 @@ public final class Revocations implements AutoCloseable {
       checkOpen();
     }
     long now = ticker.read();
-    s.touch(now); // before the latch check: a latched key that is still wanted stays probed
+    s.touch(
+        now, touchNanos); // before the latch check: a latched key that is still wanted stays probed
     s.checkNotRevoked();
     if (now - s.lastAliveNanos > staleNanos) {
       Boolean ok = awaitProbe(s, Long.MIN_VALUE);
@@ -265,6 +269,13 @@ public final class Revocations implements AutoCloseable {
   public RuntimeException onDataKeyFailure(KeyState s, KmsCallException e, boolean decrypt) {
     RevocationReason r = e.reason();
     Throwable cause = e.getCause() != null ? e.getCause() : e;
+    if (e.interrupted()) {
+      // The caller's thread was interrupted: KMS never answered, so nothing is known about the
+      // key. Fail this call only; one cancelled request must not latch a CMK for every tenant.
+      Thread.currentThread().interrupt();
+      return new KmsUnavailableException(
+          "KMS call for key " + s.arn + " abandoned: the thread was interrupted", cause);
+    }
     if (decrypt && isPerCiphertext(r)) {
       long mark = marks.incrementAndGet();
       Boolean ok = awaitProbe(s, mark);
@@ -305,29 +316,55 @@ public final class Revocations implements AutoCloseable {
    */
   void latch(KeyState s, RevocationReason reason, Throwable cause, String code) {
     boolean first;
-    KeyState.Latch now;
     synchronized (s) {
       KeyState.Latch old = s.latch;
       first = old == null;
       boolean keepOld = old != null && old.settles && !reason.isCustomerAction();
       long e = s.epoch + 1;
-      now =
+      KeyState.Latch now =
           keepOld
               ? new KeyState.Latch(old.reason, old.cause, old.errorCode, e, true)
               : new KeyState.Latch(reason, cause, code, e, reason.isCustomerAction());
       s.epoch = e;
       s.latch = now;
+      if (first) {
+        s.pending.add(
+            new RevocationEvent(
+                s.arn, RevocationEvent.Kind.REVOKED, now.reason, clock.instant(), now.errorCode));
+      }
     }
     if (first) {
       // Loads in flight see the new epoch and discard what they get; entries they insert after
       // this purge carry the old epoch and are discarded on first touch. While latched no load
       // can succeed, so a re-latch needs no purge.
       purger.purge(s.arn);
-      LOG.warn("KMS key {} latched as revoked: {} ({})", s.arn, now.reason, now.errorCode);
-      metrics.revoked(now.reason);
-      fire(
-          new RevocationEvent(
-              s.arn, RevocationEvent.Kind.REVOKED, now.reason, clock.instant(), now.errorCode));
+    }
+    deliver(s);
+  }
+
+  /**
+   * Delivers the key's pending events in the order of their transitions (one thread at a time per
+   * key), with their log line and metric.
+   */
+  private void deliver(KeyState s) {
+    synchronized (s.delivery) {
+      for (; ; ) {
+        RevocationEvent e;
+        synchronized (s) {
+          e = s.pending.poll();
+        }
+        if (e == null) {
+          return;
+        }
+        if (e.kind() == RevocationEvent.Kind.REVOKED) {
+          LOG.warn("KMS key {} latched as revoked: {} ({})", s.arn, e.reason(), e.errorCode());
+          metrics.revoked(e.reason());
+        } else {
+          LOG.info("KMS key {} restored by a successful probe", s.arn);
+          metrics.restored();
+        }
+        fire(e);
+      }
     }
   }
 
@@ -440,8 +477,13 @@ public final class Revocations implements AutoCloseable {
         probeSucceeded(s, epoch, t0);
         return true;
       } catch (KmsCallException e) {
-        if (closed) {
-          return false; // interrupted by close(): says nothing about the key
+        if (closed || e.interrupted()) {
+          // Interrupted (by close(), or a request thread's own interrupt): KMS never answered,
+          // so this says nothing about the key. The probe failed; nothing is latched.
+          if (e.interrupted() && !closed) {
+            Thread.currentThread().interrupt();
+          }
+          return false;
         }
         if (attempt == 0 && !fresh && isPerCiphertext(e.reason())) {
           // The canary itself may be what KMS refuses (not the key): re-create it once, then
@@ -485,10 +527,10 @@ public final class Revocations implements AutoCloseable {
       }
       s.latch = null;
       s.lastAliveNanos = now;
+      s.pending.add(
+          new RevocationEvent(s.arn, RevocationEvent.Kind.RESTORED, null, clock.instant(), null));
     }
-    LOG.info("KMS key {} restored by a successful probe", s.arn);
-    metrics.restored();
-    fire(new RevocationEvent(s.arn, RevocationEvent.Kind.RESTORED, null, clock.instant(), null));
+    deliver(s);
   }
 
   private static Map<String, String> canaryContext(KeyState s) {
@@ -560,8 +602,8 @@ public final class Revocations implements AutoCloseable {
     for (RevocationListener l : listeners) {
       try {
         l.onEvent(e);
-      } catch (RuntimeException ex) {
-        LOG.warn("revocation listener failed: {}", ex.getClass().getName());
+      } catch (Throwable ex) {
+        GuardedMetrics.swallow(ex, "revocation listener");
       }
     }
   }
