@@ -9,11 +9,17 @@ import com.panops.crypto.format.MessageHeader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.SequenceInputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -55,8 +61,12 @@ import software.amazon.awssdk.services.s3.model.HeadObjectRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.MetadataDirective;
+import software.amazon.awssdk.services.s3.model.PutObjectAnnotationRequest;
+import software.amazon.awssdk.services.s3.model.PutObjectAnnotationResponse;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.PutObjectResponse;
+import software.amazon.awssdk.services.s3.model.RenameObjectRequest;
+import software.amazon.awssdk.services.s3.model.RenameObjectResponse;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
@@ -66,6 +76,8 @@ import software.amazon.awssdk.services.s3.model.UploadPartCopyRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartCopyResponse;
 import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
+import software.amazon.awssdk.services.s3.model.WriteGetObjectResponseRequest;
+import software.amazon.awssdk.services.s3.model.WriteGetObjectResponseResponse;
 
 /**
  * An {@link S3Client} that encrypts object bodies for one tenant on write and authenticates and
@@ -360,15 +372,14 @@ public final class EncryptingS3Client extends DelegatingS3Client {
                 body(() -> new ByteArrayInputStream(a, 0, (int) n), n, null));
         CompletedPart.Builder cp = CompletedPart.builder().partNumber(number).eTag(up.eTag());
         if (request.checksumAlgorithm() != null) {
-          cp.checksumCRC32(up.checksumCRC32())
-              .checksumCRC32C(up.checksumCRC32C())
-              .checksumCRC64NVME(up.checksumCRC64NVME())
-              .checksumSHA1(up.checksumSHA1())
-              .checksumSHA256(up.checksumSHA256());
+          Checksums.copyPartChecksums(up, CompletedPart.builder().build(), cp);
         }
         parts.add(cp.build());
         if (!more) {
           break;
+        }
+        if (ctLen < 0) {
+          buf.capacity(unknownLengthPartSize(partSize, number + 1));
         }
         more = buf.fill(ct);
       }
@@ -411,6 +422,17 @@ public final class EncryptingS3Client extends DelegatingS3Client {
     }
   }
 
+  /**
+   * The size of part {@code number} (1-based) of a body of unknown length: the configured size for
+   * the first 1,000 parts, then doubling every 1,000 parts up to the 512 MiB memory bound. With the
+   * default 8 MiB, 10,000 parts hold about 2.4 TiB (a fixed 8 MiB held 78 GiB), while a small body
+   * costs one small part in memory. Package-private for tests.
+   */
+  static long unknownLengthPartSize(long configured, int number) {
+    int doublings = Math.min(20, (number - 1) / 1000);
+    return Math.min(MAX_PART, Math.max(configured, configured << doublings));
+  }
+
   private void abort(PutObjectRequest request, String uploadId, Throwable failure) {
     if (uploadId == null) {
       return;
@@ -430,7 +452,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
 
   /** One multipart part in memory, grown as it fills, with one byte of look-ahead. */
   private static final class PartBuffer {
-    private final int capacity;
+    private int capacity;
     private byte[] buf;
     private int size;
     private int lookahead = -1;
@@ -438,6 +460,11 @@ public final class EncryptingS3Client extends DelegatingS3Client {
     PartBuffer(int capacity, int initial) {
       this.capacity = capacity;
       this.buf = new byte[Math.max(1, Math.min(capacity, initial))];
+    }
+
+    /** Sets the size of the next parts (at most {@code MAX_PART}). */
+    void capacity(long bytes) {
+      capacity = (int) Math.min(MAX_PART, bytes);
     }
 
     /** Refills; returns whether more bytes follow this buffer's contents. */
@@ -531,15 +558,13 @@ public final class EncryptingS3Client extends DelegatingS3Client {
   private void checkPutRequest(PutObjectRequest r) {
     Objects.requireNonNull(r.bucket(), "bucket");
     Objects.requireNonNull(r.key(), "key");
-    if (r.contentMD5() != null
-        || r.checksumCRC32() != null
-        || r.checksumCRC32C() != null
-        || r.checksumCRC64NVME() != null
-        || r.checksumSHA1() != null
-        || r.checksumSHA256() != null) {
+    String checksum = Checksums.firstSet(r);
+    if (checksum != null) {
       throw new IllegalArgumentException(
-          "a precomputed Content-MD5 or checksum would be of the plaintext; set checksumAlgorithm"
-              + " instead (the SDK computes it over the ciphertext)");
+          "a precomputed "
+              + checksum
+              + " would be of the plaintext; set checksumAlgorithm instead (the SDK computes it"
+              + " over the ciphertext)");
     }
     if (r.writeOffsetBytes() != null) {
       throw new IllegalArgumentException("appending to an encrypted object is not supported");
@@ -597,6 +622,58 @@ public final class EncryptingS3Client extends DelegatingS3Client {
       return fullGet(request, transformer, c);
     }
     return rangedGet(request, RangePlan.Request.parse(request.range()), transformer, c);
+  }
+
+  /**
+   * Reads and decrypts an object into a new file at {@code destination}. The plaintext is written
+   * to a temporary file beside it and moved into place only once every frame has been
+   * authenticated: after a failure (tamper, truncation, revoked key) no file, and so no partial
+   * plaintext, is left at {@code destination}, and the temporary file is deleted.
+   *
+   * @throws SdkClientException if {@code destination} exists (as the SDK's own file transformer)
+   */
+  @Override
+  public GetObjectResponse getObject(GetObjectRequest request, Path destination) {
+    Objects.requireNonNull(destination, "destination");
+    Path target = destination.toAbsolutePath();
+    if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+      throw SdkClientException.create("file already exists: " + destination);
+    }
+    Path tmp;
+    try {
+      tmp = Files.createTempFile(target.getParent(), ".panops-get-", ".part");
+    } catch (IOException e) {
+      throw SdkClientException.create("could not create a file beside " + destination, e);
+    }
+    boolean moved = false;
+    try {
+      GetObjectResponse r =
+          getObject(
+              request,
+              (response, in) -> {
+                try (OutputStream out = Files.newOutputStream(tmp)) {
+                  in.transferTo(out);
+                }
+                return response;
+              });
+      try {
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, target);
+      }
+      moved = true;
+      return r;
+    } catch (IOException e) {
+      throw SdkClientException.create("could not write " + destination + ": " + e.getMessage(), e);
+    } finally {
+      if (!moved) {
+        try {
+          Files.deleteIfExists(tmp);
+        } catch (IOException ignored) {
+          // best effort; the name says what it is
+        }
+      }
+    }
   }
 
   private <ReturnT> ReturnT fullGet(
@@ -845,15 +922,8 @@ public final class EncryptingS3Client extends DelegatingS3Client {
     }
     long pl = layout.plaintextLength(r.contentLength());
     HeadObjectResponse.Builder b =
-        r.toBuilder()
-            .contentLength(pl)
-            .metadata(ObjectLayout.userMetadata(r.metadata()))
-            .checksumCRC32(null)
-            .checksumCRC32C(null)
-            .checksumCRC64NVME(null)
-            .checksumSHA1(null)
-            .checksumSHA256(null)
-            .checksumType((String) null);
+        r.toBuilder().contentLength(pl).metadata(ObjectLayout.userMetadata(r.metadata()));
+    Checksums.clear(r, b);
     b.sdkHttpResponse(plaintextHttp(r.sdkHttpResponse(), pl, null));
     return b.build();
   }
@@ -864,13 +934,8 @@ public final class EncryptingS3Client extends DelegatingS3Client {
         r.toBuilder()
             .contentLength(contentLength)
             .contentRange(contentRange)
-            .metadata(ObjectLayout.userMetadata(r.metadata()))
-            .checksumCRC32(null)
-            .checksumCRC32C(null)
-            .checksumCRC64NVME(null)
-            .checksumSHA1(null)
-            .checksumSHA256(null)
-            .checksumType((String) null);
+            .metadata(ObjectLayout.userMetadata(r.metadata()));
+    Checksums.clear(r, b);
     b.sdkHttpResponse(plaintextHttp(r.sdkHttpResponse(), contentLength, contentRange));
     return b.build();
   }
@@ -888,6 +953,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
               String n = name.toLowerCase(Locale.ROOT);
               if (n.equals("content-length")
                   || n.equals("content-range")
+                  || n.equals("content-md5")
                   || n.startsWith("x-amz-checksum-")
                   || n.startsWith("x-amz-meta-panops-")) {
                 return;
@@ -933,7 +999,9 @@ public final class EncryptingS3Client extends DelegatingS3Client {
             .requestPayer(request.requestPayerAsString())
             .expectedBucketOwner(request.expectedSourceBucketOwner());
     request.overrideConfiguration().ifPresent(get::overrideConfiguration);
-    try (ResponseInputStream<GetObjectResponse> src = getObject(get.build())) {
+    OpenedStreams opened = new OpenedStreams();
+    try {
+      ResponseInputStream<GetObjectResponse> src = opened.add(getObject(get.build()));
       GetObjectResponse s = src.response();
       boolean replace = request.metadataDirective() == MetadataDirective.REPLACE;
       PutObjectRequest.Builder put =
@@ -979,14 +1047,43 @@ public final class EncryptingS3Client extends DelegatingS3Client {
       }
       if (request.taggingDirective() == TaggingDirective.REPLACE) {
         put.tagging(request.tagging());
-      } else if (s.tagCount() == null || s.tagCount() > 0) {
-        // some S3-compatible stores do not report the tag count: ask when it is absent
-        put.tagging(tagsOf(request.sourceBucket(), request.sourceKey(), s.versionId()));
+      } else {
+        put.tagging(
+            tagsOf(
+                request.sourceBucket(),
+                request.sourceKey(),
+                s.versionId(),
+                s.tagCount(),
+                request.overrideConfiguration()));
       }
       request.overrideConfiguration().ifPresent(put::overrideConfiguration);
       long length = s.contentLength();
-      PutObjectResponse done =
-          putPlaintext(put.build(), onceSupplier(src), length, put.build().contentType());
+      // an SDK retry of the PutObject reads the source again, pinned to the same version or ETag
+      GetObjectRequest.Builder again = get.build().toBuilder().ifNoneMatch(null);
+      if (s.versionId() != null) {
+        again.versionId(s.versionId());
+      } else if (s.eTag() != null) {
+        again.ifMatch(s.eTag()).ifModifiedSince(null).ifUnmodifiedSince(null);
+      }
+      GetObjectRequest pinned = again.build();
+      InputStream[] first = {src};
+      Supplier<InputStream> source =
+          () -> {
+            synchronized (first) {
+              if (first[0] != null) {
+                InputStream in = first[0];
+                first[0] = null;
+                return in;
+              }
+            }
+            ResponseInputStream<GetObjectResponse> re = opened.add(getObject(pinned));
+            if (!Objects.equals(re.response().contentLength(), s.contentLength())) {
+              throw Errors.integrity();
+            }
+            return re;
+          };
+      PutObjectResponse done = putPlaintext(put.build(), source, length, put.build().contentType());
+      opened.closeAll();
       return CopyObjectResponse.builder()
           .copyObjectResult(CopyObjectResult.builder().eTag(done.eTag()).build())
           .versionId(done.versionId())
@@ -996,25 +1093,48 @@ public final class EncryptingS3Client extends DelegatingS3Client {
           .bucketKeyEnabled(done.bucketKeyEnabled())
           .expiration(done.expiration())
           .build();
-    } catch (IOException e) {
-      throw SdkClientException.create("copy failed: " + e.getMessage(), e);
+    } catch (RuntimeException | Error e) {
+      opened.abortAll(); // never drain the rest of the source, never keep its connection
+      throw e;
     }
   }
 
-  private static Supplier<InputStream> onceSupplier(InputStream in) {
-    boolean[] used = new boolean[1];
-    return () -> {
-      if (used[0]) {
-        throw new IllegalStateException("a copy's source stream cannot be read twice");
+  /**
+   * The object's tags as a {@code tagging} header value, or null for none. S3 reports {@code
+   * x-amz-tagging-count} only when the object has tags and the caller may read them, so a count of
+   * 0 means none, while an absent count is ambiguous (no tags, no permission, or a store that does
+   * not report it): then {@code GetObjectTagging} is asked, and a store that does not implement
+   * tagging (501 NotImplemented) has none. Any other failure (such as AccessDenied) propagates:
+   * tags are never dropped silently.
+   */
+  private String tagsOf(
+      String bucket,
+      String key,
+      String versionId,
+      Integer tagCount,
+      Optional<AwsRequestOverrideConfiguration> oc) {
+    if (tagCount != null && tagCount == 0) {
+      return null;
+    }
+    GetObjectTaggingResponse tags;
+    try {
+      tags =
+          s3.getObjectTagging(
+              r ->
+                  r.bucket(bucket)
+                      .key(key)
+                      .versionId(versionId)
+                      .overrideConfiguration(oc.orElse(null)));
+    } catch (S3Exception e) {
+      boolean notImplemented =
+          e.statusCode() == 501
+              || (e.awsErrorDetails() != null
+                  && "NotImplemented".equals(e.awsErrorDetails().errorCode()));
+      if (notImplemented && tagCount == null) {
+        return null; // a store without object tagging
       }
-      used[0] = true;
-      return in;
-    };
-  }
-
-  private String tagsOf(String bucket, String key, String versionId) {
-    GetObjectTaggingResponse tags =
-        s3.getObjectTagging(r -> r.bucket(bucket).key(key).versionId(versionId));
+      throw e;
+    }
     StringBuilder sb = new StringBuilder();
     for (Tag t : tags.tagSet()) {
       if (sb.length() > 0) {
@@ -1110,6 +1230,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
   public RewrapOutcome rewrapObject(String bucket, String key) {
     Objects.requireNonNull(bucket, "bucket");
     Objects.requireNonNull(key, "key");
+    OpenedStreams opened = new OpenedStreams();
     try {
       Prefix p = fetchPrefix(GetObjectRequest.builder().bucket(bucket).key(key).build());
       if (p.layout == null) {
@@ -1117,35 +1238,23 @@ public final class EncryptingS3Client extends DelegatingS3Client {
       }
       TenantCrypto t = tenant.get();
       String cmk = t.keys().currentKeyArn();
-      if (p.header.keyArn().equals(cmk)) {
+      GetObjectResponse r = p.response;
+      boolean headerCurrent = p.header.keyArn().equals(cmk);
+      boolean sseOld = sseUnderOldTenantKey(r, t);
+      if (headerCurrent && !sseOld) {
         return RewrapOutcome.ALREADY_CURRENT;
       }
-      KeyContext kc = KeyContext.from(p.header.keyContext());
-      byte[] newHeader = t.rewrapHeader(p.header, kc);
       int oldH = p.header.length();
+      byte[] newHeader =
+          headerCurrent
+              ? Arrays.copyOf(p.bytes, oldH)
+              : t.rewrapHeader(p.header, KeyContext.from(p.header.keyContext()));
       long bodyLength = p.ciphertextLength - oldH;
       long newLength = newHeader.length + bodyLength;
-      String etag = p.response.eTag();
+      String etag = r.eTag();
+      String versionId = r.versionId();
 
-      InputStream bodyStream;
-      if (p.ciphertextLength <= p.bytes.length) {
-        bodyStream = new ByteArrayInputStream(p.bytes, oldH, (int) bodyLength);
-      } else {
-        GetObjectRequest.Builder g =
-            GetObjectRequest.builder().bucket(bucket).key(key).range("bytes=" + oldH + "-");
-        if (etag != null) {
-          g.ifMatch(etag);
-        }
-        ResponseInputStream<GetObjectResponse> rest = s3.getObject(g.build());
-        Long total = totalLength(rest.response());
-        if (total == null || total != p.ciphertextLength) {
-          rest.abort();
-          closeQuietly(rest);
-          throw Errors.integrity();
-        }
-        bodyStream = rest;
-      }
-      GetObjectResponse r = p.response;
+      // everything that can fail without a body stream comes before one is opened
       Map<String, String> md = new HashMap<>(ObjectLayout.userMetadata(r.metadata()));
       md.putAll(
           ObjectLayout.metadataFor(newHeader.length, p.header.frameSize(), p.plaintextLength));
@@ -1165,25 +1274,122 @@ public final class EncryptingS3Client extends DelegatingS3Client {
       if (etag != null) {
         put.ifMatch(etag);
       }
-      if (r.tagCount() == null || r.tagCount() > 0) {
-        put.tagging(tagsOf(bucket, key, r.versionId()));
-      }
-      if (sseKms) {
+      put.tagging(tagsOf(bucket, key, versionId, r.tagCount(), Optional.empty()));
+      if (sseKms || sseOld) {
+        // SSE-KMS follows the migration: an object left under the old CMK at rest would become
+        // unreadable to S3 itself once the customer disables that key
         put.serverSideEncryption(ServerSideEncryption.AWS_KMS).ssekmsKeyId(cmk);
+        if (Boolean.TRUE.equals(r.bucketKeyEnabled())) {
+          put.bucketKeyEnabled(true);
+        }
       } else if (r.serverSideEncryption() != null) {
         put.serverSideEncryption(r.serverSideEncryptionAsString()).ssekmsKeyId(r.ssekmsKeyId());
+        if (Boolean.TRUE.equals(r.bucketKeyEnabled())) {
+          put.bucketKeyEnabled(true);
+        }
       }
-      PutObjectResponse done;
-      try (InputStream body =
-          new SequenceInputStream(new ByteArrayInputStream(newHeader), bodyStream)) {
-        done = upload(put.build(), body, newLength, null);
+
+      Reopen body;
+      if (p.ciphertextLength <= p.bytes.length) {
+        byte[] rest = Arrays.copyOfRange(p.bytes, oldH, (int) p.ciphertextLength);
+        body =
+            () ->
+                new SequenceInputStream(
+                    new ByteArrayInputStream(newHeader), new ByteArrayInputStream(rest));
+      } else {
+        // each attempt (the SDK may retry the PutObject) reads the same stored bytes again,
+        // pinned by version id or ETag; a stream left behind by a failed attempt is aborted
+        body =
+            () -> {
+              GetObjectRequest.Builder g =
+                  GetObjectRequest.builder()
+                      .bucket(bucket)
+                      .key(key)
+                      .versionId(versionId)
+                      .range("bytes=" + oldH + "-");
+              if (etag != null) {
+                g.ifMatch(etag);
+              }
+              ResponseInputStream<GetObjectResponse> in = opened.add(s3.getObject(g.build()));
+              Long total = totalLength(in.response());
+              if (total == null || total != p.ciphertextLength) {
+                throw Errors.integrity();
+              }
+              return new SequenceInputStream(new ByteArrayInputStream(newHeader), in);
+            };
       }
+      PutObjectResponse done = upload(put.build(), body.open(), newLength, body);
+      opened.closeAll();
       verifyHeader(bucket, key, done.eTag(), newHeader, newLength);
       return RewrapOutcome.REWRAPPED;
     } catch (IOException e) {
+      opened.abortAll();
       throw SdkClientException.create("re-wrap failed: " + e.getMessage(), e);
     } catch (RuntimeException e) {
+      opened.abortAll();
       throw unwrap(e);
+    } catch (Error e) {
+      opened.abortAll();
+      throw e;
+    }
+  }
+
+  /**
+   * Whether the stored object is SSE-KMS encrypted under one of the tenant's keys other than its
+   * current CMK (S3 reports the key as a full ARN; a bare key id is matched against the ARNs' key
+   * ids).
+   */
+  private static boolean sseUnderOldTenantKey(GetObjectResponse r, TenantCrypto t) {
+    if (r.serverSideEncryption() != ServerSideEncryption.AWS_KMS || r.ssekmsKeyId() == null) {
+      return false;
+    }
+    String stored = r.ssekmsKeyId();
+    String current = t.keys().currentKeyArn();
+    if (sameKey(stored, current)) {
+      return false;
+    }
+    for (String old : t.keys().decryptOnlyKeyArns()) {
+      if (sameKey(stored, old)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean sameKey(String stored, String arn) {
+    return stored.equals(arn) || arn.endsWith("/" + stored);
+  }
+
+  /**
+   * The response streams one operation opened: on success the last is closed (it was read to its
+   * end) and any earlier ones, left behind by retried attempts, are aborted; on failure every one
+   * is aborted, so none drains the rest of an object or keeps a pooled connection.
+   */
+  private static final class OpenedStreams {
+    private final List<ResponseInputStream<?>> streams = new ArrayList<>();
+
+    synchronized <T extends ResponseInputStream<?>> T add(T in) {
+      streams.add(in);
+      return in;
+    }
+
+    synchronized void closeAll() {
+      for (int i = 0; i < streams.size(); i++) {
+        ResponseInputStream<?> in = streams.get(i);
+        if (i < streams.size() - 1) {
+          in.abort();
+        }
+        closeQuietly(in);
+      }
+      streams.clear();
+    }
+
+    synchronized void abortAll() {
+      for (ResponseInputStream<?> in : streams) {
+        in.abort();
+        closeQuietly(in);
+      }
+      streams.clear();
     }
   }
 
@@ -1238,9 +1444,37 @@ public final class EncryptingS3Client extends DelegatingS3Client {
     throw refused("getObjectTorrent");
   }
 
-  private static S3EncryptionException refused(String op) {
-    return new S3EncryptionException(
-        op + " is not supported by the encrypting client; use putObject/getObject");
+  /**
+   * Refused: a rename keeps the bytes but changes the key, and the message AAD binds each object to
+   * its key, so the renamed object would no longer decrypt. Copy it ({@link #copyObject}) and
+   * delete the source instead.
+   */
+  @Override
+  public RenameObjectResponse renameObject(RenameObjectRequest request) {
+    throw refused("renameObject", "copyObject then deleteObject");
+  }
+
+  /** Refused: an Object Lambda response carries the caller's bytes to S3 unencrypted. */
+  @Override
+  public WriteGetObjectResponseResponse writeGetObjectResponse(
+      WriteGetObjectResponseRequest request, RequestBody body) {
+    throw refused("writeGetObjectResponse", "putObject");
+  }
+
+  /** Refused: an annotation would store the caller's bytes unencrypted. */
+  @Override
+  public PutObjectAnnotationResponse putObjectAnnotation(
+      PutObjectAnnotationRequest request, RequestBody body) {
+    throw refused("putObjectAnnotation", "putObject");
+  }
+
+  private static S3OperationRefusedException refused(String op, String instead) {
+    return new S3OperationRefusedException(
+        op + " would bypass encryption and is refused by the encrypting client; use " + instead);
+  }
+
+  private static S3OperationRefusedException refused(String op) {
+    return refused(op, "putObject/getObject");
   }
 
   // =================================================================== helpers
