@@ -711,7 +711,69 @@ public final class EncryptingS3Client extends DelegatingS3Client {
     return transform(transformer, response, plaintext, raw);
   }
 
+  /**
+   * A ranged read is two GETs (the prefix, then the frames); the second is pinned to the object the
+   * first saw (by version id when S3 gives one, else by {@code If-Match} on its ETag). An object
+   * replaced in between makes the pinned GET fail with 412, which this method answers by starting
+   * again once from a fresh prefix: the caller never gets a 412 for a request it did not make
+   * conditional, nor bytes of two different objects.
+   */
   private <ReturnT> ReturnT rangedGet(
+      GetObjectRequest request,
+      RangePlan.Request range,
+      ResponseTransformer<GetObjectResponse, ReturnT> transformer,
+      Ctx c) {
+    try {
+      return rangedGetOnce(request, range, transformer, c);
+    } catch (ReplacedMeanwhile first) {
+      try {
+        return rangedGetOnce(request, range, transformer, c);
+      } catch (ReplacedMeanwhile again) {
+        throw again.failure; // replaced twice in a row: report S3's answer
+      }
+    }
+  }
+
+  /** The object changed between the two GETs of a ranged read (the pinned GET got 412). */
+  private static final class ReplacedMeanwhile extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final S3Exception failure;
+
+    ReplacedMeanwhile(S3Exception failure) {
+      super(null, null, false, false);
+      this.failure = failure;
+    }
+  }
+
+  /**
+   * The second GET of a ranged read, pinned to the object {@code first} describes: by its version
+   * id when it has one, else by {@code If-Match} on its ETag unless the caller set their own.
+   */
+  private GetObjectRequest.Builder pinnedTo(GetObjectRequest request, GetObjectResponse first) {
+    GetObjectRequest.Builder b = request.toBuilder();
+    if (request.versionId() == null && first.versionId() != null) {
+      b.versionId(first.versionId());
+    } else if (request.versionId() == null && request.ifMatch() == null && first.eTag() != null) {
+      b.ifMatch(first.eTag());
+    }
+    return b;
+  }
+
+  private <ReturnT> ReturnT pinnedGet(
+      GetObjectRequest pinned,
+      GetObjectRequest request,
+      ResponseTransformer<GetObjectResponse, ReturnT> transformer) {
+    try {
+      return s3.getObject(pinned, transformer);
+    } catch (S3Exception e) {
+      if (e.statusCode() == 412 && request.ifMatch() == null && request.versionId() == null) {
+        throw new ReplacedMeanwhile(e);
+      }
+      throw e;
+    }
+  }
+
+  private <ReturnT> ReturnT rangedGetOnce(
       GetObjectRequest request,
       RangePlan.Request range,
       ResponseTransformer<GetObjectResponse, ReturnT> transformer,
@@ -721,7 +783,12 @@ public final class EncryptingS3Client extends DelegatingS3Client {
       if (!legacyPlaintextReads) {
         throw notEncrypted();
       }
-      return s3.getObject(request, transformer); // the caller's own range, as stored
+      if (p.response == null) {
+        return s3.getObject(request, transformer); // an empty object: S3 answers the range
+      }
+      // the caller's own range, as stored, of the very object found to be plaintext: one replaced
+      // by an encrypted object meanwhile must not be returned as plaintext
+      return pinnedGet(pinnedTo(request, p.response).build(), request, transformer);
     }
     try {
       long[] se = range.resolve(p.plaintextLength);
@@ -741,14 +808,12 @@ public final class EncryptingS3Client extends DelegatingS3Client {
                 (int) (plan.ciphertextEnd - plan.ciphertextStart + 1));
         base = p.response;
       } else {
-        GetObjectRequest.Builder second =
-            request.toBuilder()
+        GetObjectRequest second =
+            pinnedTo(request, p.response) // the same object as the header came from
                 .range("bytes=" + plan.ciphertextStart + "-" + plan.ciphertextEnd)
-                .checksumMode((String) null);
-        if (request.versionId() == null && p.response.eTag() != null) {
-          second.ifMatch(p.response.eTag()); // the same object as the header came from
-        }
-        raw = s3.getObject(second.build());
+                .checksumMode((String) null)
+                .build();
+        raw = pinnedGet(second, request, ResponseTransformer.toInputStream());
         frames = raw;
         base = raw.response();
         Long total = totalLength(base);
