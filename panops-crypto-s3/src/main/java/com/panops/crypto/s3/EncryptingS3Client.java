@@ -20,14 +20,18 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
@@ -43,6 +47,7 @@ import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.http.SdkHttpResponse;
 import software.amazon.awssdk.services.s3.DelegatingS3Client;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
 import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadResponse;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
@@ -61,6 +66,7 @@ import software.amazon.awssdk.services.s3.model.HeadObjectRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.MetadataDirective;
+import software.amazon.awssdk.services.s3.model.ObjectVersion;
 import software.amazon.awssdk.services.s3.model.PutObjectAnnotationRequest;
 import software.amazon.awssdk.services.s3.model.PutObjectAnnotationResponse;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
@@ -1217,17 +1223,30 @@ public final class EncryptingS3Client extends DelegatingS3Client {
   /**
    * Moves every encrypted object under {@code prefix} to the tenant's current CMK (customer key
    * migration), one object at a time, in listing order. For each object: its header is fetched; if
-   * it already names the current CMK it is skipped (so a run that stopped can simply be started
-   * again: it resumes where the last one got to); otherwise KMS {@code ReEncrypt} re-wraps its data
-   * key (which never enters this process), and the object is rewritten at the same key as the new
-   * header followed by the unchanged body bytes, streamed from S3 into S3 without decryption. The
-   * rewrite is conditional on the object's ETag (a concurrent writer wins; this object is then
-   * reported failed), keeps user metadata, content headers and tags, and is verified by reading the
-   * new header back before it counts as done.
+   * it already names the current CMK (and, with SSE-KMS, S3 does not hold it under one of the
+   * tenant's old CMKs) it is skipped, so a run that stopped can simply be started again, or resumed
+   * with {@link #rewrapPrefix(String, String, String, RewrapListener) startAfter}; otherwise KMS
+   * {@code ReEncrypt} re-wraps its data key (which never enters this process), and the object is
+   * rewritten at the same key as the new header followed by the unchanged body bytes, streamed from
+   * S3 into S3 without decryption. The rewrite is conditional on the object's ETag (a concurrent
+   * writer wins; this object is then reported failed), keeps user metadata, content headers and
+   * tags, moves SSE-KMS to the current CMK when S3 held the object under one of the tenant's old
+   * CMKs, and is verified by reading the new header back before it counts as done.
    *
-   * <p>The tenant's current CMK is the one the {@link com.panops.crypto.TenantDirectory} gives now,
-   * so the directory must list the new CMK as current and the old one as decrypt-only before the
-   * run. Each object is re-wrapped under the key context recorded in its header.
+   * <p><b>Preconditions.</b> The {@link com.panops.crypto.TenantDirectory} must list the new CMK as
+   * current and the old one as decrypt-only, and <em>every writer</em> must already use it: a
+   * writer that still encrypts under the old CMK can write behind the listing cursor. The run
+   * therefore ends with a check: objects under the prefix modified since shortly before the run
+   * began (and not rewritten by it) are read again, and any still under another CMK are listed in
+   * {@link RewrapResult#stillUnderOldKeys()}; {@link RewrapResult#complete()} is true only when
+   * that list and the failures are empty.
+   *
+   * <p><b>Versioned buckets.</b> Only current versions are re-wrapped; each rewrite adds a version
+   * and leaves the previous one, still under the old CMK, as a noncurrent version. The end-of-run
+   * check lists the noncurrent versions under the prefix that are under another CMK (as {@code
+   * key?versionId=...}): they become unreadable once the old CMK is disabled, so delete them (or
+   * let a lifecycle rule expire them) before disabling it, or keep the old CMK as long as they must
+   * stay readable.
    *
    * <p>Blocking; not atomic across objects. A failed object is reported and left unchanged, and the
    * run goes on; a revoked key stops the run.
@@ -1237,25 +1256,44 @@ public final class EncryptingS3Client extends DelegatingS3Client {
    *     done)
    */
   public RewrapResult rewrapPrefix(String bucket, String prefix, RewrapListener listener) {
+    return rewrapPrefix(bucket, prefix, null, listener);
+  }
+
+  /**
+   * As {@link #rewrapPrefix(String, String, RewrapListener)}, starting after the key {@code
+   * startAfter} (a previous run's {@link RewrapResult#lastKey()}), or from the start if null.
+   */
+  public RewrapResult rewrapPrefix(
+      String bucket, String prefix, String startAfter, RewrapListener listener) {
     Objects.requireNonNull(bucket, "bucket");
     Objects.requireNonNull(prefix, "prefix");
     Objects.requireNonNull(listener, "listener");
+    Instant began = Instant.now().minus(RECHECK_MARGIN);
     long examined = 0;
     long rewrapped = 0;
     long current = 0;
     long plain = 0;
     List<String> failed = new ArrayList<>();
+    Map<String, String> written = new HashMap<>();
     String lastKey = null;
     for (S3Object o :
         s3.listObjectsV2Paginator(
-                ListObjectsV2Request.builder().bucket(bucket).prefix(prefix).build())
+                ListObjectsV2Request.builder()
+                    .bucket(bucket)
+                    .prefix(prefix)
+                    .startAfter(startAfter)
+                    .build())
             .contents()) {
       examined++;
       lastKey = o.key();
       RewrapOutcome outcome;
       RuntimeException error = null;
       try {
-        outcome = rewrapObject(bucket, o.key());
+        String[] etag = new String[1];
+        outcome = rewrap(bucket, o.key(), etag);
+        if (etag[0] != null) {
+          written.put(o.key(), etag[0]);
+        }
       } catch (S3KeyRevokedException e) {
         listener.onObject(
             new RewrapListener.RewrapEvent(bucket, o.key(), RewrapOutcome.FAILED, e, examined));
@@ -1279,7 +1317,73 @@ public final class EncryptingS3Client extends DelegatingS3Client {
       }
       listener.onObject(new RewrapListener.RewrapEvent(bucket, o.key(), outcome, error, examined));
     }
-    return new RewrapResult(examined, rewrapped, current, plain, failed, lastKey);
+    List<String> still = stillUnderOldKeys(bucket, prefix, startAfter, began, written, failed);
+    return new RewrapResult(examined, rewrapped, current, plain, failed, lastKey, still);
+  }
+
+  /** How far before a run's start the end-of-run check looks, for clock skew with S3. */
+  private static final Duration RECHECK_MARGIN = Duration.ofMinutes(15);
+
+  /**
+   * The end-of-run check: current objects modified since {@code began} that the run did not write
+   * itself, and (in a versioned bucket) noncurrent versions, whose header names another CMK than
+   * the current one.
+   */
+  private List<String> stillUnderOldKeys(
+      String bucket,
+      String prefix,
+      String startAfter,
+      Instant began,
+      Map<String, String> written,
+      List<String> failed) {
+    String cmk = tenant.get().keys().currentKeyArn();
+    Set<String> failedSet = new HashSet<>(failed);
+    List<String> still = new ArrayList<>();
+    for (S3Object o :
+        s3.listObjectsV2Paginator(
+                ListObjectsV2Request.builder()
+                    .bucket(bucket)
+                    .prefix(prefix)
+                    .startAfter(startAfter)
+                    .build())
+            .contents()) {
+      if (failedSet.contains(o.key())
+          || o.lastModified() == null
+          || o.lastModified().isBefore(began)
+          || Objects.equals(written.get(o.key()), o.eTag())) {
+        continue;
+      }
+      if (underAnotherKey(GetObjectRequest.builder().bucket(bucket).key(o.key()).build(), cmk)) {
+        still.add(o.key());
+      }
+    }
+    boolean versioned;
+    try {
+      BucketVersioningStatus st = s3.getBucketVersioning(r -> r.bucket(bucket)).status();
+      versioned = st != null;
+    } catch (S3Exception e) {
+      versioned = false; // a store without versioning
+    }
+    if (versioned) {
+      for (ObjectVersion v :
+          s3.listObjectVersionsPaginator(r -> r.bucket(bucket).prefix(prefix)).versions()) {
+        if (Boolean.TRUE.equals(v.isLatest())
+            || (startAfter != null && v.key().compareTo(startAfter) <= 0)) {
+          continue;
+        }
+        GetObjectRequest g =
+            GetObjectRequest.builder().bucket(bucket).key(v.key()).versionId(v.versionId()).build();
+        if (underAnotherKey(g, cmk)) {
+          still.add(v.key() + "?versionId=" + v.versionId());
+        }
+      }
+    }
+    return still;
+  }
+
+  private boolean underAnotherKey(GetObjectRequest g, String cmk) {
+    Prefix p = fetchPrefix(g);
+    return p.layout != null && !p.header.keyArn().equals(cmk);
   }
 
   /**
@@ -1293,6 +1397,10 @@ public final class EncryptingS3Client extends DelegatingS3Client {
    * @throws S3Exception if S3 refuses (for instance the object changed meanwhile: 412)
    */
   public RewrapOutcome rewrapObject(String bucket, String key) {
+    return rewrap(bucket, key, new String[1]);
+  }
+
+  private RewrapOutcome rewrap(String bucket, String key, String[] writtenEtag) {
     Objects.requireNonNull(bucket, "bucket");
     Objects.requireNonNull(key, "key");
     OpenedStreams opened = new OpenedStreams();
@@ -1386,6 +1494,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
       PutObjectResponse done = upload(put.build(), body.open(), newLength, body);
       opened.closeAll();
       verifyHeader(bucket, key, done.eTag(), newHeader, newLength);
+      writtenEtag[0] = done.eTag();
       return RewrapOutcome.REWRAPPED;
     } catch (IOException e) {
       opened.abortAll();
