@@ -401,9 +401,10 @@ public final class EncryptedColumn {
 
     /**
      * The key context (coarse, sent to KMS, shown in CloudTrail); default {@code {table=<table>}}.
-     * A {@code tenant} pair with the tenant id is always added (at most 7 pairs of your own). Use
-     * the same one for columns that may share a data key, e.g. {@code {class=mail}}; never put a
-     * row id in it (that would defeat the cache: one KMS call per row).
+     * At most 8 pairs; the key context itself gets no tenant pair (the core sends {@code
+     * panops:tenant=<tenant id>} to KMS beside it and records the tenant in the header). Use the
+     * same one for columns that may share a data key, e.g. {@code {class=mail}}; never put a row id
+     * in it (that would defeat the cache: one KMS call per row).
      */
     public Builder keyContext(KeyContext keyContext) {
       this.keyContext = Objects.requireNonNull(keyContext, "keyContext");

@@ -168,11 +168,40 @@ class BlindIndexIT {
         wrapped.add(rs.getBytes(1));
       }
     }
-    assertEquals(1, wrapped.size());
     // wrapped by the tenant's CMK: a core message naming it, not 32 raw bytes
     assertEquals(
         keyAcme,
         com.panops.crypto.TenantCrypto.parseHeader(wrapped.get(0), 0, wrapped.get(0).length)
             .keyArn());
+  }
+
+  @Test
+  void concurrentFirstUsesFromSeparateStores_allAgreeOnOneKey() throws Exception {
+    int n = 8;
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(n);
+    try {
+      java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(n);
+      List<java.util.concurrent.Future<byte[]>> results = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        results.add(
+            pool.submit(
+                () -> {
+                  BlindIndex racer =
+                      BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
+                          .table("bidx_customer")
+                          .column("email_race")
+                          .build();
+                  start.await();
+                  return racer.compute("alice@example.com");
+                }));
+      }
+      byte[] first = results.get(0).get(60, java.util.concurrent.TimeUnit.SECONDS);
+      for (java.util.concurrent.Future<byte[]> f : results) {
+        assertArrayEquals(first, f.get(60, java.util.concurrent.TimeUnit.SECONDS));
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 }

@@ -159,7 +159,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
 
   /**
    * Bytes fetched first by a ranged read and a re-wrap: more than the largest header ({@code
-   * MessageFormat.MAX_HEADER_LENGTH}, 8248 bytes).
+   * MessageFormat.MAX_HEADER_LENGTH}, 8506 bytes).
    */
   static final int PREFIX_FETCH = 16 * 1024;
 
@@ -252,7 +252,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
     Ctx c = ctx(request.overrideConfiguration(), request.bucket(), request.key());
     try {
       TenantCrypto t = tenant.get();
-      EncryptingPump first = new EncryptingPump(t, source.get(), declared, c.keyContext, c.aad);
+      EncryptingPump first = pump(t, source.get(), declared, c);
       try {
         MessageHeader h = first.header();
         int headerLength = h.length();
@@ -268,8 +268,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
         // A retried single PutObject re-encrypts from a new content stream: same length required.
         Reopen reopen =
             () -> {
-              EncryptingPump again =
-                  new EncryptingPump(tenant.get(), source.get(), declared, c.keyContext, c.aad);
+              EncryptingPump again = pump(tenant.get(), source.get(), declared, c);
               if (again.header().length() != headerLength) {
                 again.close();
                 throw new IOException("the message header changed length on retry");
@@ -284,6 +283,19 @@ public final class EncryptingS3Client extends DelegatingS3Client {
       throw SdkClientException.create("could not read the request body: " + e.getMessage(), e);
     } catch (RuntimeException e) {
       throw unwrap(e);
+    }
+  }
+
+  /** An encrypting pump over {@code in}, which is closed if the pump cannot be made. */
+  private static EncryptingPump pump(TenantCrypto t, InputStream in, long declared, Ctx c) {
+    try {
+      return new EncryptingPump(t, in, declared, c.keyContext, c.aad);
+    } catch (RuntimeException | Error e) {
+      if (in instanceof ResponseInputStream) {
+        ((ResponseInputStream<?>) in).abort();
+      }
+      closeQuietly(in);
+      throw e;
     }
   }
 
@@ -450,7 +462,8 @@ public final class EncryptingS3Client extends DelegatingS3Client {
                   .key(request.key())
                   .uploadId(uploadId)
                   .requestPayer(request.requestPayerAsString())
-                  .expectedBucketOwner(request.expectedBucketOwner()));
+                  .expectedBucketOwner(request.expectedBucketOwner())
+                  .overrideConfiguration(request.overrideConfiguration().orElse(null)));
     } catch (RuntimeException e) {
       failure.addSuppressed(e);
     }
@@ -875,9 +888,9 @@ public final class EncryptingS3Client extends DelegatingS3Client {
             .range("bytes=0-" + (PREFIX_FETCH - 1))
             .checksumMode((String) null)
             .build();
-    ResponseBytes<GetObjectResponse> got;
+    ResponseInputStream<GetObjectResponse> got;
     try {
-      got = s3.getObjectAsBytes(first);
+      got = s3.getObject(first);
     } catch (S3Exception e) {
       if (e.statusCode() == 416) {
         return new Prefix(); // an empty object: no panops object is empty, so plaintext
@@ -886,7 +899,18 @@ public final class EncryptingS3Client extends DelegatingS3Client {
     }
     Prefix p = new Prefix();
     p.response = got.response();
-    p.bytes = got.asByteArrayUnsafe();
+    // at most PREFIX_FETCH bytes, even from a store that ignores Range and sends everything
+    try {
+      p.bytes = got.readNBytes(PREFIX_FETCH);
+      if (got.read() >= 0) {
+        got.abort();
+      }
+    } catch (IOException e) {
+      got.abort();
+      throw SdkClientException.create("could not read the object: " + e.getMessage(), e);
+    } finally {
+      closeQuietly(got);
+    }
     try {
       p.layout = ObjectLayout.of(p.response.metadata());
       if (p.layout == null) {
