@@ -146,7 +146,7 @@ public final class BlindIndex {
    * BlindIndexKeyStore}).
    */
   public void ensureKey() throws SQLException {
-    keys.ensureKey(tenant.get(), table, column);
+    keys.ensureKey(tenant.get(), table, column, params());
   }
 
   private byte[] mac(byte[] input) throws SQLException {
@@ -154,7 +154,7 @@ public final class BlindIndex {
   }
 
   private byte[] mac(byte[] input, Connection caller) throws SQLException {
-    byte[] key = keys.unwrappedKey(tenant.get(), table, column, caller);
+    byte[] key = keys.unwrappedKey(tenant.get(), table, column, caller, params());
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(key, "HmacSHA256"));
@@ -167,6 +167,20 @@ public final class BlindIndex {
     } finally {
       Arrays.fill(key, (byte) 0);
     }
+  }
+
+  /**
+   * The parameters this index's key is bound to: normaliser name and length. A normaliser without
+   * its own {@code toString} is named by its class.
+   */
+  String params() {
+    Class<?> type = normalizer.getClass();
+    String n = normalizer.toString();
+    if (n == null || n.startsWith(type.getName() + "@")) {
+      // no name of its own: a lambda's class name changes from run to run, so it is not checked
+      n = type.isHidden() || type.isSynthetic() ? "custom" : type.getName();
+    }
+    return "v1;normalizer=" + n + ";length=" + length;
   }
 
   @Override

@@ -28,11 +28,18 @@ import javax.sql.DataSource;
  *   column_name text   NOT NULL,
  *   wrapped_key bytea  NOT NULL,   -- a panops-crypto message of the 32 key bytes
  *   created_at  timestamptz NOT NULL DEFAULT now(),
+ *   index_params text,            -- the normaliser and length the key was created for
  *   PRIMARY KEY (tenant_id, table_name, column_name))
  * </pre>
  *
- * The wrapped key is encrypted under key context {@code {purpose=blind-index}} (the core adds the
- * tenant) with message AAD {@code jdbc.bidx.tenant, jdbc.bidx.table, jdbc.bidx.column}, so a
+ * <p><b>A key is bound to its index's parameters.</b> The normaliser and length an index was
+ * created with are stored beside its key; a {@link BlindIndex} with others is refused ({@link
+ * SqlStates#CRYPTO_FAILURE}) instead of silently finding nothing. Keys created before this column
+ * existed (NULL) are not checked. {@link #createTableIfMissing()} adds the column to an existing
+ * table: run it once after upgrading.
+ *
+ * <p>The wrapped key is encrypted under key context {@code {purpose=blind-index}} (the core adds
+ * the tenant) with message AAD {@code jdbc.bidx.tenant, jdbc.bidx.table, jdbc.bidx.column}, so a
  * wrapped key copied to another column does not unwrap. The key is created by {@link #ensureKey}
  * (call it at start-up) or on first use, always in its own auto-committed transaction (never in the
  * caller's transaction, so a rollback of the caller cannot lose a key that rows already use);
@@ -68,6 +75,7 @@ public final class BlindIndexKeyStore {
 
   private final DataSource dataSource;
   private final ConcurrentHashMap<Slot, byte[]> wrapped = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Slot, String> params = new ConcurrentHashMap<>();
 
   private BlindIndexKeyStore(DataSource dataSource) {
     this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -87,7 +95,9 @@ public final class BlindIndexKeyStore {
               + TABLE
               + " (tenant_id text NOT NULL, table_name text NOT NULL, column_name text NOT NULL,"
               + " wrapped_key bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),"
+              + " index_params text,"
               + " PRIMARY KEY (tenant_id, table_name, column_name))");
+      s.execute("ALTER TABLE " + TABLE + " ADD COLUMN IF NOT EXISTS index_params text");
     }
   }
 
@@ -103,14 +113,32 @@ public final class BlindIndexKeyStore {
 
   /**
    * Makes sure the key for (tenant, table, column) exists, creating it if not, and caches its
-   * wrapped form, on a connection of this store's DataSource. Call it at start-up for each index
-   * (or use {@link BlindIndex#ensureKey()}), so that no first use inside a transaction needs a
-   * second connection.
+   * wrapped form, on a connection of this store's DataSource (see {@link BlindIndex#ensureKey()}).
    */
-  public void ensureKey(TenantCrypto tenant, String table, String column) throws SQLException {
+  void ensureKey(TenantCrypto tenant, String table, String column, String indexParams)
+      throws SQLException {
     Objects.requireNonNull(tenant, "tenant");
     Slot slot = new Slot(tenant.tenantId(), table, column);
-    wrapped.put(slot, loadOrCreate(tenant, slot, null));
+    wrapped.put(slot, loadOrCreate(tenant, slot, null, indexParams));
+    checkParams(slot, indexParams);
+  }
+
+  private void checkParams(Slot slot, String indexParams) throws SQLException {
+    String stored = params.get(slot);
+    if (stored != null && !stored.isEmpty() && !stored.equals(indexParams)) {
+      throw new SQLException(
+          "blind index "
+              + slot.table
+              + "."
+              + slot.column
+              + " was created with "
+              + stored
+              + ", not "
+              + indexParams
+              + ": its values would never match; keep the index's normaliser and length, or"
+              + " build a new index (another column name) and re-index",
+          SqlStates.CRYPTO_FAILURE);
+    }
   }
 
   /**
@@ -127,15 +155,17 @@ public final class BlindIndexKeyStore {
    * re-wrapped it to a new CMK, and the old CMK may be gone from the directory or disabled); only
    * if the stored bytes differ is the unwrap retried.
    */
-  byte[] unwrappedKey(TenantCrypto tenant, String table, String column, Connection caller)
+  byte[] unwrappedKey(
+      TenantCrypto tenant, String table, String column, Connection caller, String indexParams)
       throws SQLException {
     Slot slot = new Slot(tenant.tenantId(), table, column);
     byte[] w = wrapped.get(slot);
     boolean cached = w != null;
     if (!cached) {
-      w = loadOrCreate(tenant, slot, caller);
+      w = loadOrCreate(tenant, slot, caller, indexParams);
       wrapped.put(slot, w);
     }
+    checkParams(slot, indexParams);
     String where = "blind index " + table + "." + column;
     byte[] key;
     try {
@@ -175,7 +205,7 @@ public final class BlindIndexKeyStore {
     }
   }
 
-  private byte[] loadOrCreate(TenantCrypto tenant, Slot slot, Connection caller)
+  private byte[] loadOrCreate(TenantCrypto tenant, Slot slot, Connection caller, String indexParams)
       throws SQLException {
     if (caller != null) {
       byte[] existing = select(caller, slot);
@@ -183,7 +213,7 @@ public final class BlindIndexKeyStore {
         return existing;
       }
       if (caller.getAutoCommit()) {
-        return create(tenant, slot, caller);
+        return create(tenant, slot, caller, indexParams);
       }
     }
     try (Connection c = dataSource.getConnection()) {
@@ -192,12 +222,13 @@ public final class BlindIndexKeyStore {
       if (existing != null) {
         return existing;
       }
-      return create(tenant, slot, c);
+      return create(tenant, slot, c, indexParams);
     }
   }
 
   /** Creates the key on {@code c} (in auto-commit mode); returns the winner of any race. */
-  private static byte[] create(TenantCrypto tenant, Slot slot, Connection c) throws SQLException {
+  private byte[] create(TenantCrypto tenant, Slot slot, Connection c, String indexParams)
+      throws SQLException {
     byte[] key = new byte[KEY_LENGTH];
     RANDOM.nextBytes(key);
     byte[] w;
@@ -212,12 +243,13 @@ public final class BlindIndexKeyStore {
         c.prepareStatement(
             "INSERT INTO "
                 + TABLE
-                + " (tenant_id, table_name, column_name, wrapped_key) VALUES (?, ?, ?, ?)"
-                + " ON CONFLICT DO NOTHING")) {
+                + " (tenant_id, table_name, column_name, wrapped_key, index_params)"
+                + " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
       ps.setString(1, slot.tenant);
       ps.setString(2, slot.table);
       ps.setString(3, slot.column);
       ps.setBytes(4, w);
+      ps.setString(5, indexParams);
       ps.executeUpdate();
     }
     byte[] winner = select(c, slot);
@@ -227,17 +259,22 @@ public final class BlindIndexKeyStore {
     return winner;
   }
 
-  private static byte[] select(Connection c, Slot slot) throws SQLException {
+  private byte[] select(Connection c, Slot slot) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT wrapped_key FROM "
+            "SELECT wrapped_key, index_params FROM "
                 + TABLE
                 + " WHERE tenant_id = ? AND table_name = ? AND column_name = ?")) {
       ps.setString(1, slot.tenant);
       ps.setString(2, slot.table);
       ps.setString(3, slot.column);
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? rs.getBytes(1) : null;
+        if (!rs.next()) {
+          return null;
+        }
+        String p = rs.getString(2);
+        params.put(slot, p == null ? "" : p);
+        return rs.getBytes(1);
       }
     }
   }

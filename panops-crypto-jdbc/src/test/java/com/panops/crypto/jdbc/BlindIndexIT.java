@@ -204,4 +204,38 @@ class BlindIndexIT {
       pool.shutdownNow();
     }
   }
+
+  @Test
+  void anIndexWithAnotherNormaliserOrLength_isRefused_insteadOfFindingNothing()
+      throws SQLException {
+    BlindIndex original =
+        BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
+            .table("bidx_customer")
+            .column("email_params")
+            .normalizer(BlindIndex.Normalizer.caseInsensitive())
+            .build();
+    original.ensureKey();
+    for (BlindIndex.Builder changed :
+        List.of(
+            BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
+                .normalizer(BlindIndex.Normalizer.exact()),
+            BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
+                .normalizer(BlindIndex.Normalizer.caseInsensitive())
+                .length(20))) {
+      BlindIndex other = changed.table("bidx_customer").column("email_params").build();
+      java.sql.SQLException e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.sql.SQLException.class, () -> other.compute("alice@example.com"));
+      assertEquals(SqlStates.CRYPTO_FAILURE, e.getSQLState());
+      assertTrue(e.getMessage().contains("was created with"), e.getMessage());
+    }
+    // the same parameters, from another instance: fine
+    BlindIndex same =
+        BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
+            .table("bidx_customer")
+            .column("email_params")
+            .normalizer(BlindIndex.Normalizer.caseInsensitive())
+            .build();
+    assertArrayEquals(original.compute("Alice@Example.com"), same.compute("alice@example.com"));
+  }
 }
