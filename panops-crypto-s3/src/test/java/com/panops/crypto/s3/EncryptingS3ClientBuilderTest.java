@@ -274,13 +274,13 @@ class EncryptingS3ClientBuilderTest {
   @Test
   void unknownLengthParts_growSoTenThousandPartsHoldOver2TiB_withinTheMemoryBound() {
     long eight = 8L * 1024 * 1024;
-    assertEquals(eight, EncryptingS3Client.unknownLengthPartSize(eight, 1));
-    assertEquals(eight, EncryptingS3Client.unknownLengthPartSize(eight, 1000));
-    assertEquals(2 * eight, EncryptingS3Client.unknownLengthPartSize(eight, 1001));
+    assertEquals(eight, PutPath.unknownLengthPartSize(eight, 1));
+    assertEquals(eight, PutPath.unknownLengthPartSize(eight, 1000));
+    assertEquals(2 * eight, PutPath.unknownLengthPartSize(eight, 1001));
     long total = 0;
     long max = 0;
     for (int n = 1; n <= 10_000; n++) {
-      long part = EncryptingS3Client.unknownLengthPartSize(eight, n);
+      long part = PutPath.unknownLengthPartSize(eight, n);
       total += part;
       max = Math.max(max, part);
     }
