@@ -218,4 +218,61 @@ class CmkMigrationIT {
       }
     }
   }
+
+  @Test
+  void aValueAWriterReplacesBetweenTheReadAndTheUpdate_isLeftAlone_andCounted()
+      throws SQLException {
+    String oldCmk = JdbcTestEnvironment.newKey("cas-old");
+    String newCmk = JdbcTestEnvironment.newKey("cas-new");
+    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
+    java.util.concurrent.atomic.AtomicBoolean armed =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    AtomicReference<EncryptedColumn> writerColumn = new AtomicReference<>();
+    JdbcTestEnvironment.exec(
+        "DROP TABLE IF EXISTS mig_cas",
+        "CREATE TABLE mig_cas (id bigint PRIMARY KEY, subject bytea)");
+    // the directory is asked for the tenant's keys after the batch was read and before its
+    // compare-and-set: a writer replaces row 2 exactly then
+    PanopsCrypto crypto =
+        PanopsCrypto.builder()
+            .kmsClient(JdbcTestEnvironment.kmsClient())
+            .tenantDirectory(
+                id -> {
+                  if (armed.getAndSet(false)) {
+                    try (Connection c = ds.getConnection();
+                        PreparedStatement ps =
+                            c.prepareStatement("UPDATE mig_cas SET subject = ? WHERE id = 2")) {
+                      writerColumn.get().bind(ps, 1, "the writer's", "2");
+                      ps.executeUpdate();
+                    } catch (SQLException e) {
+                      throw new IllegalStateException(e);
+                    }
+                  }
+                  return keys.get();
+                })
+            .allowInsecureLocalKmsEndpoint()
+            .probeSettings(ProbeSettings.every(JdbcTestEnvironment.PROBE_INTERVAL))
+            .auditSink(AuditSink.none())
+            .build();
+    try (crypto) {
+      EncryptedColumn col =
+          EncryptedColumn.builder(crypto, "t").table("mig_cas").column("subject").build();
+      writerColumn.set(col);
+      for (long id = 1; id <= 3; id++) {
+        insert("mig_cas", col, id, "v" + id);
+      }
+      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      ColumnRotation rotation =
+          ColumnRotation.builder(ds, crypto, "t").primaryKey("id").column(col).build();
+      armed.set(true);
+      ColumnRotation.RotationProgress p = rotation.run();
+      assertFalse(armed.get(), "the writer ran");
+      assertEquals(1, p.changedConcurrently());
+      assertEquals(2, p.rewrapped());
+      assertEquals("the writer's", read("mig_cas", col, 2), "the writer's value was kept");
+      assertEquals(newCmk, cmkOf(stored("mig_cas", "subject", 2)));
+      assertEquals("v1", read("mig_cas", col, 1));
+      assertEquals("v3", read("mig_cas", col, 3));
+    }
+  }
 }

@@ -269,7 +269,11 @@ final class RewrapPath extends S3Path {
               .contentLanguage(r.contentLanguage())
               .expires(r.expires())
               .storageClass(r.storageClassAsString())
-              .websiteRedirectLocation(r.websiteRedirectLocation());
+              .websiteRedirectLocation(r.websiteRedirectLocation())
+              // object-lock settings follow the object (absent unless the bucket uses them)
+              .objectLockMode(r.objectLockModeAsString())
+              .objectLockRetainUntilDate(r.objectLockRetainUntilDate())
+              .objectLockLegalHoldStatus(r.objectLockLegalHoldStatusAsString());
       if (etag != null) {
         put.ifMatch(etag);
       }
