@@ -1,8 +1,10 @@
 package com.panops.crypto.jdbc;
 
+import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.TenantCrypto;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Types;
@@ -49,7 +51,7 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Immutable and thread-safe.
  */
 public final class BlindIndex {
-  private final TenantCrypto tenant;
+  private final TenantRef tenant;
   private final BlindIndexKeyStore keys;
   private final String table;
   private final String column;
@@ -65,14 +67,27 @@ public final class BlindIndex {
     this.length = b.length;
   }
 
-  /** A builder for an index of {@code tenant}, with keys in {@code keys}. */
-  public static Builder builder(TenantCrypto tenant, BlindIndexKeyStore keys) {
-    return new Builder(tenant, keys);
+  /**
+   * A builder for an index of tenant {@code tenantId}, with keys in {@code keys}, whose CMK is
+   * resolved from {@code crypto}'s tenant directory on every call (it follows a CMK migration).
+   *
+   * @throws IllegalArgumentException if the directory does not know the tenant
+   */
+  public static Builder builder(PanopsCrypto crypto, String tenantId, BlindIndexKeyStore keys) {
+    return new Builder(TenantRef.live(crypto, tenantId), keys);
   }
 
-  /** The same index for another tenant (its own key). */
+  /**
+   * A builder for an index pinned to {@code tenant}'s keys as they were when it was obtained.
+   * Prefer {@link #builder(PanopsCrypto, String, BlindIndexKeyStore)}.
+   */
+  public static Builder builder(TenantCrypto tenant, BlindIndexKeyStore keys) {
+    return new Builder(TenantRef.pinned(tenant), keys);
+  }
+
+  /** The same index for another tenant (its own key), pinned to that snapshot of its keys. */
   public BlindIndex withTenant(TenantCrypto other) {
-    Builder b = new Builder(Objects.requireNonNull(other, "tenant"), keys);
+    Builder b = new Builder(TenantRef.pinned(other), keys);
     b.table = table;
     b.column = column;
     b.normalizer = normalizer;
@@ -103,7 +118,10 @@ public final class BlindIndex {
 
   /** Binds {@link #compute(String)} as parameter {@code index} ({@code bytea}; NULL for null). */
   public void bind(PreparedStatement ps, int index, String value) throws SQLException {
-    byte[] v = compute(value);
+    byte[] v =
+        value == null
+            ? null
+            : mac(normalizer.normalize(value).getBytes(StandardCharsets.UTF_8), ps.getConnection());
     if (v == null) {
       ps.setNull(index, Types.BINARY);
     } else {
@@ -113,7 +131,7 @@ public final class BlindIndex {
 
   /** Binds {@link #compute(byte[])} as parameter {@code index}. */
   public void bind(PreparedStatement ps, int index, byte[] value) throws SQLException {
-    byte[] v = compute(value);
+    byte[] v = value == null ? null : mac(value, ps.getConnection());
     if (v == null) {
       ps.setNull(index, Types.BINARY);
     } else {
@@ -121,8 +139,22 @@ public final class BlindIndex {
     }
   }
 
+  /**
+   * Makes sure this index's key exists (creating and storing it if not) and caches its wrapped
+   * form, on a connection of the key store's DataSource. Call it at start-up: a first use inside a
+   * transaction that must create the key would otherwise borrow a second connection (see {@link
+   * BlindIndexKeyStore}).
+   */
+  public void ensureKey() throws SQLException {
+    keys.ensureKey(tenant.get(), table, column, params());
+  }
+
   private byte[] mac(byte[] input) throws SQLException {
-    byte[] key = keys.unwrappedKey(tenant, table, column);
+    return mac(input, null);
+  }
+
+  private byte[] mac(byte[] input, Connection caller) throws SQLException {
+    byte[] key = keys.unwrappedKey(tenant.get(), table, column, caller, params());
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(key, "HmacSHA256"));
@@ -135,6 +167,20 @@ public final class BlindIndex {
     } finally {
       Arrays.fill(key, (byte) 0);
     }
+  }
+
+  /**
+   * The parameters this index's key is bound to: normaliser name and length. A normaliser without
+   * its own {@code toString} is named by its class.
+   */
+  String params() {
+    Class<?> type = normalizer.getClass();
+    String n = normalizer.toString();
+    if (n == null || n.startsWith(type.getName() + "@")) {
+      // no name of its own: a lambda's class name changes from run to run, so it is not checked
+      n = type.isHidden() || type.isSynthetic() ? "custom" : type.getName();
+    }
+    return "v1;normalizer=" + n + ";length=" + length;
   }
 
   @Override
@@ -200,15 +246,15 @@ public final class BlindIndex {
 
   /** Builds a {@link BlindIndex}: table and column are required. Not thread-safe. */
   public static final class Builder {
-    private final TenantCrypto tenant;
+    private final TenantRef tenant;
     private final BlindIndexKeyStore keys;
     private String table;
     private String column;
     private Normalizer normalizer = Normalizer.exact();
     private int length = 16;
 
-    private Builder(TenantCrypto tenant, BlindIndexKeyStore keys) {
-      this.tenant = Objects.requireNonNull(tenant, "tenant");
+    private Builder(TenantRef tenant, BlindIndexKeyStore keys) {
+      this.tenant = tenant;
       this.keys = Objects.requireNonNull(keys, "keys");
     }
 

@@ -28,17 +28,31 @@ import javax.sql.DataSource;
  *   column_name text   NOT NULL,
  *   wrapped_key bytea  NOT NULL,   -- a panops-crypto message of the 32 key bytes
  *   created_at  timestamptz NOT NULL DEFAULT now(),
+ *   index_params text,            -- the normaliser and length the key was created for
  *   PRIMARY KEY (tenant_id, table_name, column_name))
  * </pre>
  *
- * The wrapped key is encrypted under key context {@code {purpose=blind-index}} (the core adds the
- * tenant) with message AAD {@code jdbc.bidx.tenant, jdbc.bidx.table, jdbc.bidx.column}, so a
- * wrapped key copied to another column does not unwrap. The key is created on first use, in its own
- * auto-committed transaction on a connection of this store's DataSource (never in the caller's
- * transaction, so a rollback of the caller cannot lose a key that rows already use); concurrent
- * creators race on the primary key and all use the winner's key.
+ * <p><b>A key is bound to its index's parameters.</b> The normaliser and length an index was
+ * created with are stored beside its key; a {@link BlindIndex} with others is refused ({@link
+ * SqlStates#CRYPTO_FAILURE}) instead of silently finding nothing. Keys created before this column
+ * existed (NULL) are not checked. {@link #createTableIfMissing()} adds the column to an existing
+ * table: run it once after upgrading.
  *
- * <p>The wrapped bytes (not secret) are cached in memory for the life of this object; the key is
+ * <p>The wrapped key is encrypted under key context {@code {purpose=blind-index}} (the core adds
+ * the tenant) with message AAD {@code jdbc.bidx.tenant, jdbc.bidx.table, jdbc.bidx.column}, so a
+ * wrapped key copied to another column does not unwrap. The key is created by {@link #ensureKey}
+ * (call it at start-up) or on first use, always in its own auto-committed transaction (never in the
+ * caller's transaction, so a rollback of the caller cannot lose a key that rows already use);
+ * concurrent creators race on the primary key and all use the winner's key.
+ *
+ * <p><b>Connections.</b> A lookup reads the wrapped key on the connection of the statement being
+ * bound, so it never needs a second connection from a pool the caller may be holding the last
+ * connection of (N concurrent first uses on an N-connection pool would otherwise wait for each
+ * other until the pool's timeout). Only creating a missing key inside the caller's transaction
+ * takes a connection of this store's DataSource; {@link #ensureKey} at start-up avoids it.
+ *
+ * <p>The wrapped bytes (not secret) are cached in memory for the life of this object, and read
+ * again once when they fail to unwrap (another instance may have re-wrapped them); the key is
  * unwrapped through {@link TenantCrypto#decrypt} on every use, which the core serves from its
  * data-key cache (no KMS call), and which fails once the tenant's CMK is revoked: the kill switch
  * stops lookups too. The unwrapped key is zeroed after each use (the JVM cannot promise that no
@@ -61,6 +75,7 @@ public final class BlindIndexKeyStore {
 
   private final DataSource dataSource;
   private final ConcurrentHashMap<Slot, byte[]> wrapped = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Slot, String> params = new ConcurrentHashMap<>();
 
   private BlindIndexKeyStore(DataSource dataSource) {
     this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -80,7 +95,9 @@ public final class BlindIndexKeyStore {
               + TABLE
               + " (tenant_id text NOT NULL, table_name text NOT NULL, column_name text NOT NULL,"
               + " wrapped_key bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),"
+              + " index_params text,"
               + " PRIMARY KEY (tenant_id, table_name, column_name))");
+      s.execute("ALTER TABLE " + TABLE + " ADD COLUMN IF NOT EXISTS index_params text");
     }
   }
 
@@ -94,20 +111,79 @@ public final class BlindIndexKeyStore {
         "jdbc.bidx.tenant", tenantId, "jdbc.bidx.table", table, "jdbc.bidx.column", column);
   }
 
-  /** The unwrapped key for (tenant, table, column), created if missing. The caller must zero it. */
-  byte[] unwrappedKey(TenantCrypto tenant, String table, String column) throws SQLException {
+  /**
+   * Makes sure the key for (tenant, table, column) exists, creating it if not, and caches its
+   * wrapped form, on a connection of this store's DataSource (see {@link BlindIndex#ensureKey()}).
+   */
+  void ensureKey(TenantCrypto tenant, String table, String column, String indexParams)
+      throws SQLException {
+    Objects.requireNonNull(tenant, "tenant");
+    Slot slot = new Slot(tenant.tenantId(), table, column);
+    wrapped.put(slot, loadOrCreate(tenant, slot, null, indexParams));
+    checkParams(slot, indexParams);
+  }
+
+  private void checkParams(Slot slot, String indexParams) throws SQLException {
+    String stored = params.get(slot);
+    if (stored != null && !stored.isEmpty() && !stored.equals(indexParams)) {
+      throw new SQLException(
+          "blind index "
+              + slot.table
+              + "."
+              + slot.column
+              + " was created with "
+              + stored
+              + ", not "
+              + indexParams
+              + ": its values would never match; keep the index's normaliser and length, or"
+              + " build a new index (another column name) and re-index",
+          SqlStates.CRYPTO_FAILURE);
+    }
+  }
+
+  /**
+   * The unwrapped key for (tenant, table, column), created if missing. The caller must zero it.
+   *
+   * <p>{@code caller} is the connection of the statement being bound, or null: an uncached wrapped
+   * key is read on it (no second connection is borrowed from a pool the caller may have exhausted),
+   * and a missing key is created on it when it is in auto-commit mode (its own transaction). Inside
+   * a transaction a missing key is created on a connection of this store's DataSource, so that a
+   * rollback of the caller cannot lose a key others already use; {@link #ensureKey} at start-up
+   * avoids that.
+   *
+   * <p>A cached wrapped key that fails to unwrap is read again once (another instance may have
+   * re-wrapped it to a new CMK, and the old CMK may be gone from the directory or disabled); only
+   * if the stored bytes differ is the unwrap retried.
+   */
+  byte[] unwrappedKey(
+      TenantCrypto tenant, String table, String column, Connection caller, String indexParams)
+      throws SQLException {
     Slot slot = new Slot(tenant.tenantId(), table, column);
     byte[] w = wrapped.get(slot);
-    if (w == null) {
-      w = loadOrCreate(tenant, slot);
+    boolean cached = w != null;
+    if (!cached) {
+      w = loadOrCreate(tenant, slot, caller, indexParams);
       wrapped.put(slot, w);
     }
+    checkParams(slot, indexParams);
     String where = "blind index " + table + "." + column;
     byte[] key;
     try {
-      key = tenant.decrypt(w, keyContextOf(slot.tenant), aad(slot.tenant, table, column));
+      key = unwrap(tenant, slot, w);
     } catch (PanopsCryptoException e) {
-      throw SqlErrors.of(e, where);
+      if (!cached) {
+        throw SqlErrors.of(e, where);
+      }
+      byte[] again = reread(slot, caller);
+      if (again == null || Arrays.equals(again, w)) {
+        throw SqlErrors.of(e, where);
+      }
+      wrapped.put(slot, again);
+      try {
+        key = unwrap(tenant, slot, again);
+      } catch (PanopsCryptoException e2) {
+        throw SqlErrors.of(e2, where);
+      }
     }
     if (key.length != KEY_LENGTH) {
       Arrays.fill(key, (byte) 0);
@@ -116,56 +192,89 @@ public final class BlindIndexKeyStore {
     return key;
   }
 
-  private byte[] loadOrCreate(TenantCrypto tenant, Slot slot) throws SQLException {
+  private static byte[] unwrap(TenantCrypto tenant, Slot slot, byte[] w) {
+    return tenant.decrypt(w, keyContextOf(slot.tenant), aad(slot.tenant, slot.table, slot.column));
+  }
+
+  private byte[] reread(Slot slot, Connection caller) throws SQLException {
+    if (caller != null) {
+      return select(caller, slot);
+    }
+    try (Connection c = dataSource.getConnection()) {
+      return select(c, slot);
+    }
+  }
+
+  private byte[] loadOrCreate(TenantCrypto tenant, Slot slot, Connection caller, String indexParams)
+      throws SQLException {
+    if (caller != null) {
+      byte[] existing = select(caller, slot);
+      if (existing != null) {
+        return existing;
+      }
+      if (caller.getAutoCommit()) {
+        return create(tenant, slot, caller, indexParams);
+      }
+    }
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(true);
       byte[] existing = select(c, slot);
       if (existing != null) {
         return existing;
       }
-      byte[] key = new byte[KEY_LENGTH];
-      RANDOM.nextBytes(key);
-      byte[] w;
-      try {
-        w =
-            tenant.encrypt(
-                key, keyContextOf(slot.tenant), aad(slot.tenant, slot.table, slot.column));
-      } catch (PanopsCryptoException e) {
-        throw SqlErrors.of(e, "blind index " + slot.table + "." + slot.column);
-      } finally {
-        Arrays.fill(key, (byte) 0);
-      }
-      try (PreparedStatement ps =
-          c.prepareStatement(
-              "INSERT INTO "
-                  + TABLE
-                  + " (tenant_id, table_name, column_name, wrapped_key) VALUES (?, ?, ?, ?)"
-                  + " ON CONFLICT DO NOTHING")) {
-        ps.setString(1, slot.tenant);
-        ps.setString(2, slot.table);
-        ps.setString(3, slot.column);
-        ps.setBytes(4, w);
-        ps.executeUpdate();
-      }
-      byte[] winner = select(c, slot);
-      if (winner == null) {
-        throw new SQLException("blind-index key vanished after insert", SqlStates.CRYPTO_FAILURE);
-      }
-      return winner;
+      return create(tenant, slot, c, indexParams);
     }
   }
 
-  private static byte[] select(Connection c, Slot slot) throws SQLException {
+  /** Creates the key on {@code c} (in auto-commit mode); returns the winner of any race. */
+  private byte[] create(TenantCrypto tenant, Slot slot, Connection c, String indexParams)
+      throws SQLException {
+    byte[] key = new byte[KEY_LENGTH];
+    RANDOM.nextBytes(key);
+    byte[] w;
+    try {
+      w = tenant.encrypt(key, keyContextOf(slot.tenant), aad(slot.tenant, slot.table, slot.column));
+    } catch (PanopsCryptoException e) {
+      throw SqlErrors.of(e, "blind index " + slot.table + "." + slot.column);
+    } finally {
+      Arrays.fill(key, (byte) 0);
+    }
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT wrapped_key FROM "
+            "INSERT INTO "
+                + TABLE
+                + " (tenant_id, table_name, column_name, wrapped_key, index_params)"
+                + " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+      ps.setString(1, slot.tenant);
+      ps.setString(2, slot.table);
+      ps.setString(3, slot.column);
+      ps.setBytes(4, w);
+      ps.setString(5, indexParams);
+      ps.executeUpdate();
+    }
+    byte[] winner = select(c, slot);
+    if (winner == null) {
+      throw new SQLException("blind-index key vanished after insert", SqlStates.CRYPTO_FAILURE);
+    }
+    return winner;
+  }
+
+  private byte[] select(Connection c, Slot slot) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT wrapped_key, index_params FROM "
                 + TABLE
                 + " WHERE tenant_id = ? AND table_name = ? AND column_name = ?")) {
       ps.setString(1, slot.tenant);
       ps.setString(2, slot.table);
       ps.setString(3, slot.column);
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? rs.getBytes(1) : null;
+        if (!rs.next()) {
+          return null;
+        }
+        String p = rs.getString(2);
+        params.put(slot, p == null ? "" : p);
+        return rs.getBytes(1);
       }
     }
   }

@@ -1,6 +1,8 @@
 package com.panops.crypto.jdbc;
 
+import com.panops.crypto.IntegrityException;
 import com.panops.crypto.KeyContext;
+import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.PanopsCryptoException;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.format.MessageFormat;
@@ -10,6 +12,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLNonTransientException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -40,18 +43,23 @@ import javax.sql.DataSource;
  * encrypted under it; the body is encrypted under the data key. Rotation uses {@link
  * TenantCrypto#rewrapHeader} (KMS {@code ReEncrypt}: the data key never enters this process) and
  * rewrites <em>only the header</em>, in place, on the server: {@code UPDATE t SET col = overlay(col
- * PLACING newHeader FROM 1 FOR oldHeaderLength)}. Only header prefixes travel (at most {@link
- * MessageFormat#MAX_HEADER_LENGTH} bytes per value), so a 10 MiB value costs what a 10 byte one
- * does. The body and its AAD binding are unchanged and still verify under the new header (the key
+ * PLACING newHeader FROM 1 FOR oldHeaderLength)}. Only header prefixes travel over the network (at
+ * most {@link MessageFormat#MAX_HEADER_LENGTH} bytes per value); PostgreSQL itself still writes a
+ * new version of the whole value (and its TOAST chunks), so disk I/O and WAL grow with the value's
+ * size. The body and its AAD binding are unchanged and still verify under the new header (the key
  * commitment ensures it is the same data key). Many rows share one data key (the cache), so one
- * {@code ReEncrypt} per distinct encrypted data key is made and its answer reused for the run (at
- * most {@value #REWRAP_MEMO} remembered).
+ * {@code ReEncrypt} per distinct encrypted data key is made and its answer reused (at most {@value
+ * #REWRAP_MEMO} remembered); a reused answer gets the checks {@code ReEncrypt} would have made (the
+ * value's key context is the column's, its CMK is the tenant's, neither CMK is latched as revoked),
+ * so a customer who disables the new CMK mid-run stops the run at the next value.
  *
- * <p><b>Batches.</b> Each batch is one transaction: {@code SELECT pk, substring(col FROM 1 FOR n)
- * ... WHERE pk > last ORDER BY pk LIMIT batch FOR UPDATE}, then one compare-and-set {@code UPDATE}
- * per value ({@code ... WHERE pk = ? AND substring(col FROM 1 FOR oldLength) = oldHeader}, so a
- * value rewritten concurrently is left alone), then commit, then the {@link ProgressListener}. Rows
- * are locked only for their batch.
+ * <p><b>Batches, without long locks.</b> Each batch reads {@code SELECT pk, substring(col FROM 1
+ * FOR n) ... WHERE pk > last ORDER BY pk LIMIT batch} with no lock and no open transaction,
+ * re-wraps through KMS holding no connection, then in one short transaction makes one
+ * compare-and-set {@code UPDATE} per value ({@code ... WHERE pk = ? AND substring(col FROM 1 FOR
+ * oldLength) = oldHeader}), commits, and calls the {@link ProgressListener}. A value a writer
+ * replaced in between fails the compare-and-set and is left alone (counted in {@link
+ * RotationProgress#changedConcurrently()}); every update count is checked.
  *
  * <p><b>Resumable, and never unreadable.</b> A value whose header already names the current CMK is
  * skipped, so running again after a crash (or after the listener threw) redoes only the batch that
@@ -59,10 +67,11 @@ import javax.sql.DataSource;
  * table holds values under both CMKs; both decrypt as long as the old CMK stays in the tenant's
  * decrypt-only keys, which it must until the rotation reports nothing left.
  *
- * <p>Caveats: a single-column primary key whose type orders with {@code >} ({@code bigint}, {@code
- * text}, {@code uuid}); writers must already encrypt under the new CMK (values written under the
- * old one behind the cursor are caught by the next run); a value that fails to parse stops the run
- * with {@link SqlStates#INTEGRITY}.
+ * <p>Caveats: <b>composite primary keys are not supported</b>: the primary key must be a single
+ * column whose type orders with {@code >} ({@code bigint}, {@code text}, {@code uuid}); writers
+ * must already encrypt under the new CMK before the run (values written under the old one behind
+ * the cursor are caught by the next run, which is why a migration ends with a run that rewraps
+ * nothing); a value that fails to parse stops the run with {@link SqlStates#INTEGRITY}.
  *
  * <p>Not thread-safe: run one rotation per table and tenant at a time.
  */
@@ -70,7 +79,7 @@ public final class ColumnRotation {
   static final int REWRAP_MEMO = 4096;
 
   private final DataSource dataSource;
-  private final TenantCrypto tenant;
+  private final TenantRef tenant;
   private final String table;
   private final String primaryKey;
   private final String tenantColumn;
@@ -79,7 +88,6 @@ public final class ColumnRotation {
   private final int batchSize;
   private final Object startAfter;
   private final ProgressListener listener;
-  private final byte[] currentArnUtf8;
   private final Map<String, byte[]> rewrapMemo =
       new LinkedHashMap<>(64, 0.75f, true) {
         private static final long serialVersionUID = 1L;
@@ -101,12 +109,25 @@ public final class ColumnRotation {
     this.batchSize = b.batchSize;
     this.startAfter = b.startAfter;
     this.listener = b.listener;
-    this.currentArnUtf8 = tenant.keys().currentKeyArn().getBytes(StandardCharsets.UTF_8);
   }
 
-  /** A builder for a rotation over {@code dataSource} to {@code tenant}'s current CMK. */
+  /**
+   * A builder for a rotation over {@code dataSource} to tenant {@code tenantId}'s current CMK, as
+   * {@code crypto}'s tenant directory names it at each batch.
+   *
+   * @throws IllegalArgumentException if the directory does not know the tenant
+   */
+  public static Builder builder(DataSource dataSource, PanopsCrypto crypto, String tenantId) {
+    return new Builder(dataSource, TenantRef.live(crypto, tenantId));
+  }
+
+  /**
+   * A builder for a rotation to {@code tenant}'s current CMK as that snapshot names it. Without the
+   * {@link PanopsCrypto} the revocation latch cannot be read between KMS calls, so every value
+   * costs its own {@code ReEncrypt}; prefer {@link #builder(DataSource, PanopsCrypto, String)}.
+   */
   public static Builder builder(DataSource dataSource, TenantCrypto tenant) {
-    return new Builder(dataSource, tenant);
+    return new Builder(dataSource, TenantRef.pinned(tenant));
   }
 
   /**
@@ -131,9 +152,8 @@ public final class ColumnRotation {
     if (tenantColumn != null) {
       sel.append(" AND ").append(Identifiers.quote(tenantColumn)).append(" = ?");
     }
-    String first = sel + " ORDER BY " + pk + " LIMIT " + batchSize + " FOR UPDATE";
-    String next =
-        sel + " AND " + pk + " > ? ORDER BY " + pk + " LIMIT " + batchSize + " FOR UPDATE";
+    String first = sel + " ORDER BY " + pk + " LIMIT " + batchSize;
+    String next = sel + " AND " + pk + " > ? ORDER BY " + pk + " LIMIT " + batchSize;
     List<String> updates = new ArrayList<>();
     for (String col : columns) {
       String q = Identifiers.quote(col);
@@ -156,54 +176,114 @@ public final class ColumnRotation {
     long rows = 0;
     long rewrapped = 0;
     long current = 0;
+    long changed = 0;
     while (true) {
-      int inBatch = 0;
+      // 1. read a batch of header prefixes: no transaction, no row lock
+      List<Object> keys = new ArrayList<>();
+      List<byte[][]> prefixes = new ArrayList<>();
+      try (Connection c = dataSource.getConnection()) {
+        c.setAutoCommit(true);
+        try (PreparedStatement ps = c.prepareStatement(last == null ? first : next)) {
+          int p = 1;
+          if (tenantColumn != null) {
+            ps.setString(p++, tenant.id());
+          }
+          if (last != null) {
+            ps.setObject(p, last);
+          }
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              keys.add(rs.getObject(1));
+              byte[][] values = new byte[columns.size()][];
+              for (int i = 0; i < columns.size(); i++) {
+                values[i] = rs.getBytes(i + 2);
+              }
+              prefixes.add(values);
+            }
+          }
+        }
+      }
+      int inBatch = keys.size();
+      if (inBatch == 0) {
+        break;
+      }
+      last = keys.get(inBatch - 1);
+
+      // 2. re-wrap through KMS, holding no connection and no lock
+      TenantCrypto t = tenant.get();
+      if (tenant.crypto() == null) {
+        rewrapMemo.clear(); // pinned: no latch to read, so every batch asks KMS again
+      }
+      byte[] currentArn = t.keys().currentKeyArn().getBytes(StandardCharsets.UTF_8);
+      List<List<Object[]>> changes = new ArrayList<>();
+      for (int i = 0; i < columns.size(); i++) {
+        changes.add(new ArrayList<>());
+      }
+      for (int r = 0; r < inBatch; r++) {
+        for (int i = 0; i < columns.size(); i++) {
+          byte[] prefix = prefixes.get(r)[i];
+          if (prefix == null) {
+            continue;
+          }
+          byte[][] change = rewrap(t, currentArn, prefix, i);
+          if (change == null) {
+            current++;
+          } else {
+            changes.get(i).add(new Object[] {keys.get(r), change[0], change[1]});
+          }
+        }
+      }
+
+      // 3. compare-and-set the headers in one short transaction
       try (Connection c = dataSource.getConnection()) {
         c.setAutoCommit(false);
         try {
-          List<PreparedStatement> ups = new ArrayList<>();
-          try (PreparedStatement ps = c.prepareStatement(last == null ? first : next)) {
-            for (String u : updates) {
-              ups.add(c.prepareStatement(u));
+          for (int i = 0; i < columns.size(); i++) {
+            List<Object[]> cs = changes.get(i);
+            if (cs.isEmpty()) {
+              continue;
             }
-            int p = 1;
-            if (tenantColumn != null) {
-              ps.setString(p++, tenant.tenantId());
-            }
-            if (last != null) {
-              ps.setObject(p, last);
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                inBatch++;
-                last = rs.getObject(1);
-                for (int i = 0; i < columns.size(); i++) {
-                  byte[] prefix = rs.getBytes(i + 2);
-                  if (prefix == null) {
-                    continue;
-                  }
-                  byte[][] change = rewrap(prefix, i);
-                  if (change == null) {
-                    current++;
-                    continue;
-                  }
-                  PreparedStatement up = ups.get(i);
-                  up.setBytes(1, change[1]);
-                  up.setInt(2, change[0].length);
-                  up.setObject(3, last);
-                  up.setInt(4, change[0].length);
-                  up.setBytes(5, change[0]);
-                  up.addBatch();
+            try (PreparedStatement up = c.prepareStatement(updates.get(i))) {
+              for (Object[] ch : cs) {
+                byte[] old = (byte[]) ch[1];
+                up.setBytes(1, (byte[]) ch[2]);
+                up.setInt(2, old.length);
+                up.setObject(3, ch[0]);
+                up.setInt(4, old.length);
+                up.setBytes(5, old);
+                up.addBatch();
+              }
+              int[] counts = up.executeBatch();
+              if (counts.length != cs.size()) {
+                throw new SQLException(
+                    "column "
+                        + table
+                        + "."
+                        + columns.get(i)
+                        + ": batch returned "
+                        + counts.length
+                        + " counts for "
+                        + cs.size()
+                        + " updates",
+                    SqlStates.CRYPTO_FAILURE);
+              }
+              for (int n : counts) {
+                if (n == 1) {
                   rewrapped++;
+                } else if (n == 0) {
+                  changed++; // rewritten meanwhile by a writer: left alone
+                } else {
+                  throw new SQLException(
+                      "column "
+                          + table
+                          + "."
+                          + columns.get(i)
+                          + ": the driver did not report an update count ("
+                          + n
+                          + ")",
+                      SqlStates.CRYPTO_FAILURE);
                 }
               }
-            }
-            for (PreparedStatement up : ups) {
-              up.executeBatch();
-            }
-          } finally {
-            for (PreparedStatement up : ups) {
-              up.close();
             }
           }
           c.commit();
@@ -217,11 +297,9 @@ public final class ColumnRotation {
         }
       }
       rows += inBatch;
-      if (inBatch == 0) {
-        break;
-      }
       batches++;
-      RotationProgress progress = new RotationProgress(batches, rows, rewrapped, current, last);
+      RotationProgress progress =
+          new RotationProgress(batches, rows, rewrapped, current, last, changed);
       if (listener != null) {
         listener.batchCommitted(progress);
       }
@@ -229,36 +307,53 @@ public final class ColumnRotation {
         break;
       }
     }
-    return new RotationProgress(batches, rows, rewrapped, current, last);
+    return new RotationProgress(batches, rows, rewrapped, current, last, changed);
   }
 
   /**
    * {@code {oldHeader, newHeader}} for a stored value's prefix, or null if it is already under the
    * current CMK.
    */
-  private byte[][] rewrap(byte[] prefix, int columnIndex) throws SQLException {
+  private byte[][] rewrap(TenantCrypto t, byte[] currentArn, byte[] prefix, int columnIndex)
+      throws SQLException {
     String where = "column " + table + "." + columns.get(columnIndex);
     try {
       MessageHeader h = TenantCrypto.parseHeader(prefix, 0, prefix.length);
-      if (h.keyArnEquals(currentArnUtf8)) {
+      if (h.keyArnEquals(currentArn)) {
         return null;
       }
       byte[] old = Arrays.copyOf(prefix, h.length());
+      KeyContext kc = keyContexts.get(columnIndex);
+      PanopsCrypto crypto = tenant.crypto();
+      String target = new String(currentArn, StandardCharsets.UTF_8);
       String memoKey =
-          h.keyArn()
+          target
+              + '\n'
+              + h.keyArn()
               + '\n'
               + h.keyContext()
               + '\n'
               + java.util.Base64.getEncoder().encodeToString(h.encryptedDataKey());
       byte[] newEdk = rewrapMemo.get(memoKey);
-      byte[] fresh;
-      if (newEdk == null) {
-        fresh = tenant.rewrapHeader(h, keyContexts.get(columnIndex));
-        MessageHeader nh = TenantCrypto.parseHeader(fresh, 0, fresh.length);
-        rewrapMemo.put(memoKey, nh.encryptedDataKey());
-      } else {
-        fresh = h.withKeyReference(currentArnUtf8, newEdk);
+      if (newEdk != null) {
+        // the checks rewrapHeader makes, without its KMS call: the value's key context is the
+        // column's, its CMK is one of the tenant's, and neither CMK is latched as revoked
+        if (!KeyContext.from(h.keyContext()).equals(kc)
+            || !t.keys().allKeyArns().contains(h.keyArn())) {
+          throw new IntegrityException();
+        }
+        for (String arn : new String[] {h.keyArn(), target}) {
+          if (crypto != null && crypto.isRevoked(arn)) {
+            throw new SQLNonTransientException(
+                where + ": CMK " + arn + " is latched as revoked; rotation stopped",
+                SqlStates.KEY_REVOKED);
+          }
+        }
+        return new byte[][] {old, h.withKeyReference(currentArn, newEdk)};
       }
+      byte[] fresh = t.rewrapHeader(h, kc);
+      MessageHeader nh = TenantCrypto.parseHeader(fresh, 0, fresh.length);
+      rewrapMemo.put(memoKey, nh.encryptedDataKey());
       return new byte[][] {old, fresh};
     } catch (PanopsCryptoException e) {
       throw SqlErrors.of(e, where);
@@ -267,7 +362,7 @@ public final class ColumnRotation {
 
   @Override
   public String toString() {
-    return "ColumnRotation[" + table + columns + " to " + tenant.keys().currentKeyArn() + "]";
+    return "ColumnRotation[" + table + columns + ", tenant " + tenant.id() + "]";
   }
 
   /** Told after each committed batch. May throw to stop the rotation (it can be resumed). */
@@ -285,14 +380,22 @@ public final class ColumnRotation {
    * @param alreadyCurrent values already under the current CMK (skipped)
    * @param lastPrimaryKey the primary key of the last row scanned; pass it to {@link
    *     Builder#startAfter} to resume without rescanning (null if no row)
+   * @param changedConcurrently values a writer replaced between the read and the compare-and-set
+   *     (left alone; a writer that already uses the current CMK needs nothing, one that does not is
+   *     caught by the next run)
    */
   public record RotationProgress(
-      long batches, long rows, long rewrapped, long alreadyCurrent, Object lastPrimaryKey) {}
+      long batches,
+      long rows,
+      long rewrapped,
+      long alreadyCurrent,
+      Object lastPrimaryKey,
+      long changedConcurrently) {}
 
   /** Builds a {@link ColumnRotation}. Not thread-safe. */
   public static final class Builder {
     private final DataSource dataSource;
-    private final TenantCrypto tenant;
+    private final TenantRef tenant;
     private String table;
     private String primaryKey;
     private String tenantColumn;
@@ -302,9 +405,9 @@ public final class ColumnRotation {
     private Object startAfter;
     private ProgressListener listener;
 
-    private Builder(DataSource dataSource, TenantCrypto tenant) {
+    private Builder(DataSource dataSource, TenantRef tenant) {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
-      this.tenant = Objects.requireNonNull(tenant, "tenant");
+      this.tenant = tenant;
     }
 
     /** The table; default the table of the columns. */

@@ -2,6 +2,7 @@ package com.panops.crypto.jdbc;
 
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.MessageAad;
+import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.PanopsCryptoException;
 import com.panops.crypto.TenantCrypto;
 import java.io.FilterInputStream;
@@ -59,9 +60,10 @@ import java.util.Objects;
  * SqlStates#KMS_UNAVAILABLE}, {@link SqlStates#CRYPTO_FAILURE}. Messages name the table and column,
  * never the row key or the value.
  *
- * <p>Immutable and thread-safe. It keeps the {@link TenantCrypto} it was built with, and so that
- * tenant's keys at that time: after a key rotation build (or {@link #withTenant}) it again from
- * {@code PanopsCrypto.tenant(id)}.
+ * <p>Immutable and thread-safe. Built with {@link #builder(PanopsCrypto, String)} it resolves the
+ * tenant's keys from the tenant directory on every call, so after a CMK migration every instance
+ * encrypts under the new CMK and reads values under both; built with {@link #builder(TenantCrypto)}
+ * it keeps that snapshot of the tenant's keys for its life (rebuild it after a migration).
  */
 public final class EncryptedColumn {
   static final String AAD_TENANT = "jdbc.tenant";
@@ -69,14 +71,14 @@ public final class EncryptedColumn {
   static final String AAD_COLUMN = "jdbc.column";
   static final String AAD_ROW = "jdbc.row";
 
-  private final TenantCrypto tenant;
+  private final TenantRef tenant;
   private final String table;
   private final String column;
   private final KeyContext baseKeyContext;
   private final KeyContext keyContext;
   private final String where;
 
-  private EncryptedColumn(TenantCrypto tenant, String table, String column, KeyContext base) {
+  private EncryptedColumn(TenantRef tenant, String table, String column, KeyContext base) {
     this.tenant = tenant;
     this.table = table;
     this.column = column;
@@ -85,19 +87,46 @@ public final class EncryptedColumn {
     this.where = "column " + table + "." + column;
   }
 
-  /** A builder for a column of {@code tenant}. */
+  /**
+   * A builder for a column of tenant {@code tenantId} whose keys are resolved from {@code crypto}'s
+   * tenant directory on every call (the recommended form: it follows a CMK migration).
+   *
+   * @throws IllegalArgumentException if the directory does not know the tenant
+   */
+  public static Builder builder(PanopsCrypto crypto, String tenantId) {
+    return new Builder(TenantRef.live(crypto, tenantId));
+  }
+
+  /**
+   * A builder for a column pinned to {@code tenant}'s keys as they were when it was obtained: after
+   * a CMK migration it keeps encrypting under the old CMK. Prefer {@link #builder(PanopsCrypto,
+   * String)}.
+   */
   public static Builder builder(TenantCrypto tenant) {
-    return new Builder(tenant);
+    return new Builder(TenantRef.pinned(tenant));
   }
 
-  /** The same column for another tenant (or for the same tenant's current keys). */
+  /** The same column for another tenant, pinned to that snapshot of its keys. */
   public EncryptedColumn withTenant(TenantCrypto other) {
-    return new EncryptedColumn(
-        Objects.requireNonNull(other, "tenant"), table, column, baseKeyContext);
+    return new EncryptedColumn(TenantRef.pinned(other), table, column, baseKeyContext);
   }
 
-  /** The tenant whose keys protect the column. */
+  /** The same column for another tenant, resolved per call from {@code crypto}. */
+  public EncryptedColumn withTenant(PanopsCrypto crypto, String tenantId) {
+    return new EncryptedColumn(TenantRef.live(crypto, tenantId), table, column, baseKeyContext);
+  }
+
+  /** The tenant's keys as this column uses them now. */
   public TenantCrypto tenant() {
+    return tenant.get();
+  }
+
+  /** The tenant id bound into every value. */
+  public String tenantId() {
+    return tenant.id();
+  }
+
+  TenantRef tenantRef() {
     return tenant;
   }
 
@@ -127,7 +156,7 @@ public final class EncryptedColumn {
       throw new IllegalArgumentException("row key must not be empty");
     }
     return MessageAad.of(
-        AAD_TENANT, tenant.tenantId(), AAD_TABLE, table, AAD_COLUMN, column, AAD_ROW, rowKey);
+        AAD_TENANT, tenant.id(), AAD_TABLE, table, AAD_COLUMN, column, AAD_ROW, rowKey);
   }
 
   // ------------------------------------------------------------------ values
@@ -145,7 +174,7 @@ public final class EncryptedColumn {
     }
     MessageAad aad = aad(rowKey);
     try {
-      return tenant.encrypt(value, keyContext, aad);
+      return tenant.get().encrypt(value, keyContext, aad);
     } catch (PanopsCryptoException e) {
       throw SqlErrors.of(e, where);
     }
@@ -163,7 +192,7 @@ public final class EncryptedColumn {
     }
     MessageAad aad = aad(rowKey);
     try {
-      return tenant.decrypt(stored, keyContext, aad);
+      return tenant.get().decrypt(stored, keyContext, aad);
     } catch (PanopsCryptoException e) {
       throw SqlErrors.of(e, where);
     }
@@ -224,7 +253,7 @@ public final class EncryptedColumn {
     MessageAad aad = aad(rowKey);
     EncryptingInputStream in;
     try {
-      in = new EncryptingInputStream(tenant, value, length, keyContext, aad, where);
+      in = new EncryptingInputStream(tenant.get(), value, length, keyContext, aad, where);
     } catch (PanopsCryptoException e) {
       throw SqlErrors.of(e, where);
     } catch (IOException e) {
@@ -288,7 +317,7 @@ public final class EncryptedColumn {
     MessageAad aad = aad(rowKey);
     InputStream plain;
     try {
-      plain = tenant.decryptingStream(stored, keyContext, aad);
+      plain = tenant.get().decryptingStream(stored, keyContext, aad);
     } catch (PanopsCryptoException e) {
       throw SqlErrors.of(e, where);
     } catch (IOException e) {
@@ -344,18 +373,18 @@ public final class EncryptedColumn {
 
   @Override
   public String toString() {
-    return "EncryptedColumn[" + table + "." + column + ", tenant " + tenant.tenantId() + "]";
+    return "EncryptedColumn[" + table + "." + column + ", tenant " + tenant.id() + "]";
   }
 
   /** Builds an {@link EncryptedColumn}: table and column are required. Not thread-safe. */
   public static final class Builder {
-    private final TenantCrypto tenant;
+    private final TenantRef tenant;
     private String table;
     private String column;
     private KeyContext keyContext;
 
-    private Builder(TenantCrypto tenant) {
-      this.tenant = Objects.requireNonNull(tenant, "tenant");
+    private Builder(TenantRef tenant) {
+      this.tenant = tenant;
     }
 
     /** The table ({@code name} or {@code schema.name}), as bound into every value's AAD. */
@@ -372,9 +401,10 @@ public final class EncryptedColumn {
 
     /**
      * The key context (coarse, sent to KMS, shown in CloudTrail); default {@code {table=<table>}}.
-     * A {@code tenant} pair with the tenant id is always added (at most 7 pairs of your own). Use
-     * the same one for columns that may share a data key, e.g. {@code {class=mail}}; never put a
-     * row id in it (that would defeat the cache: one KMS call per row).
+     * At most 8 pairs; the key context itself gets no tenant pair (the core sends {@code
+     * panops:tenant=<tenant id>} to KMS beside it and records the tenant in the header). Use the
+     * same one for columns that may share a data key, e.g. {@code {class=mail}}; never put a row id
+     * in it (that would defeat the cache: one KMS call per row).
      */
     public Builder keyContext(KeyContext keyContext) {
       this.keyContext = Objects.requireNonNull(keyContext, "keyContext");

@@ -1,6 +1,9 @@
 package com.panops.crypto.jdbc;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.net.URL;
 import java.sql.Connection;
 import java.sql.ConnectionBuilder;
 import java.sql.SQLException;
@@ -8,6 +11,7 @@ import java.sql.SQLFeatureNotSupportedException;
 import java.sql.SQLNonTransientConnectionException;
 import java.sql.ShardingKey;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -16,9 +20,8 @@ import java.util.Set;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.postgresql.Driver;
-import org.postgresql.PGConnection;
 import org.postgresql.PGProperty;
-import org.postgresql.ds.common.BaseDataSource;
+import org.postgresql.ds.PGSimpleDataSource;
 import org.postgresql.jdbc.SslMode;
 import org.postgresql.util.PSQLException;
 
@@ -31,31 +34,37 @@ import org.postgresql.util.PSQLException;
  * PGSimpleDataSource pg = new PGSimpleDataSource();
  * pg.setUrl("jdbc:postgresql://db.example:5432/app?sslmode=verify-full&sslrootcert=/etc/rds-ca.pem");
  * DataSource ds = TlsEnforcingDataSource.requireVerifyFull(pg);
+ * HikariConfig pool = new HikariConfig();
+ * pool.setDataSource(ds); // wrap the physical DataSource, never the pool
  * }</pre>
  *
- * <p><b>How the settings are read (the robust way chosen).</b> pgjdbc decides TLS from its
- * connection properties, so this class reads those, twice:
+ * <p><b>Design: decide on the complete effective settings, before connecting.</b> pgjdbc decides
+ * TLS from the merge of three layers: its driver defaults (every {@code
+ * org/postgresql/driverconfig.properties} on its class loader), then the connection properties
+ * given to {@code Driver.connect}, then the URL's parameters (and whatever pgjdbc's own URL parser
+ * adds: a {@code service} entry, environment defaults). A check that sees only one layer (the URL,
+ * say) can be bypassed by another ({@code sslfactory=NonValidatingFactory} given as a property, a
+ * pool's {@code addDataSourceProperty}, a {@code driverconfig.properties} on the class path). So
+ * the delegate must be a {@link PGSimpleDataSource}, whose settings can be read in full: this class
+ * takes its URL ({@link PGSimpleDataSource#getUrl()} carries every property set on it), merges the
+ * three layers exactly as pgjdbc's {@code Driver.connect} does ({@link #effectiveSettings}), judges
+ * the result, and only then opens the connection itself with pgjdbc's {@link Driver} and that very
+ * URL and those properties, so the settings judged are the settings used and a refusal opens no
+ * socket. Any other delegate (a pool, a {@code DriverManager} adapter, a wrapper of unknown
+ * behaviour, a subclass that may override {@code getConnection}) is refused when this object is
+ * built, because its settings cannot be read in full.
  *
- * <ol>
- *   <li>before connecting, when the delegate is or wraps a pgjdbc {@link BaseDataSource} (such as
- *       {@code PGSimpleDataSource}, reached through {@link DataSource#unwrap}): its {@code ssl},
- *       {@code sslmode}, {@code sslfactory}, {@code sslhostnameverifier} and host properties; a
- *       refused setting opens no socket;
- *   <li>after connecting, on every connection: it must be a pgjdbc connection ({@link
- *       PGConnection}, possibly behind a pool's proxy), and the properties parsed from the URL it
- *       was created with ({@code DatabaseMetaData.getURL()}, no round trip) must pass the same
- *       check; otherwise the connection is closed and refused.
- * </ol>
+ * <p><b>Wrap the physical DataSource, never the pool.</b> A pool in front of the check (the check
+ * wrapped around the pool) would have made the unverified handshake, password included, before
+ * anything could be checked, and a refused connection would go back to the pool. Give this object
+ * to the pool as its {@code dataSource} instead: every physical connection is then checked before
+ * it is opened.
  *
- * The check resolves pgjdbc's defaults as pgjdbc does ({@link SslMode#of}: {@code ssl=true} alone
- * means {@code verify-full}; nothing means {@code prefer}), and also refuses a {@code verify-full}
- * that has been hollowed out by a custom {@code sslfactory} (such as {@code NonValidatingFactory})
- * or {@code sslhostnameverifier}; pgjdbc's {@code LibPQFactory} (the default) and {@code
- * DefaultJavaSSLFactory} (the JVM trust store) are accepted. A driver whose settings come from
- * elsewhere than its URL (e.g. a pool given {@code jdbcUrl} plus separate data-source properties)
- * is refused rather than trusted: wrap the pool's underlying {@code PGSimpleDataSource}, or put the
- * settings in the URL. Decorating the pool's underlying DataSource (rather than the pool) also
- * means the check runs once per physical connection.
+ * <p>The check resolves pgjdbc's defaults as pgjdbc does ({@link SslMode#of}: {@code ssl=true}
+ * alone means {@code verify-full}; nothing means {@code prefer}), and also refuses a {@code
+ * verify-full} that has been hollowed out by a custom {@code sslfactory} (such as {@code
+ * NonValidatingFactory}) or {@code sslhostnameverifier}; pgjdbc's {@code LibPQFactory} (the
+ * default) and {@code DefaultJavaSSLFactory} (the JVM trust store) are accepted.
  *
  * <p><b>Local tests.</b> {@link #allowInsecureLocalTestDatabase} accepts any {@code sslmode}, but
  * only for hosts that are loopback literals ({@code localhost}, {@code 127.0.0.0/8}, {@code ::1});
@@ -64,23 +73,43 @@ import org.postgresql.util.PSQLException;
  * <p>Refusals are {@link SQLNonTransientConnectionException}s with state {@link
  * SqlStates#INSECURE_TRANSPORT}. Every other method delegates; {@link #unwrap} and {@link
  * #isWrapperFor} see through to the delegate (so a caller who unwraps gets the unchecked delegate:
- * that is what unwrapping means). Thread-safe if the delegate is.
+ * that is what unwrapping means). Thread-safe: each connection reads the delegate's settings once,
+ * and that snapshot is both judged and used.
  */
 public final class TlsEnforcingDataSource implements DataSource {
   private static final Set<String> TRUSTED_FACTORIES =
       Set.of("org.postgresql.ssl.LibPQFactory", "org.postgresql.ssl.DefaultJavaSSLFactory");
   private static final Set<String> TRUSTED_VERIFIERS =
       Set.of("org.postgresql.ssl.PGjdbcHostnameVerifier");
+  private static final String DRIVER_CONFIG = "org/postgresql/driverconfig.properties";
 
-  private final DataSource delegate;
+  /** pgjdbc's driver, not registered with DriverManager: the one that opens every connection. */
+  private static final Driver DRIVER = new Driver();
+
+  private final PGSimpleDataSource delegate;
   private final boolean allowInsecureLocal;
 
   private TlsEnforcingDataSource(DataSource delegate, boolean allowInsecureLocal) {
-    this.delegate = Objects.requireNonNull(delegate, "delegate");
+    Objects.requireNonNull(delegate, "delegate");
+    if (delegate.getClass() != PGSimpleDataSource.class) {
+      throw new IllegalArgumentException(
+          "TlsEnforcingDataSource needs a org.postgresql.ds.PGSimpleDataSource (whose TLS settings"
+              + " can be read in full), not a "
+              + delegate.getClass().getName()
+              + ": wrap the physical DataSource and give the result to the pool, never wrap the"
+              + " pool");
+    }
+    this.delegate = (PGSimpleDataSource) delegate;
     this.allowInsecureLocal = allowInsecureLocal;
   }
 
-  /** Connections only with {@code sslmode=verify-full} and pgjdbc's own verification. */
+  /**
+   * Connections only with {@code sslmode=verify-full} and pgjdbc's own verification.
+   *
+   * @param delegate a {@link PGSimpleDataSource} (exactly that class)
+   * @throws IllegalArgumentException if {@code delegate} is anything else (a pool, a wrapper, a
+   *     subclass): its effective settings cannot be read in full
+   */
   public static TlsEnforcingDataSource requireVerifyFull(DataSource delegate) {
     return new TlsEnforcingDataSource(delegate, false);
   }
@@ -88,97 +117,108 @@ public final class TlsEnforcingDataSource implements DataSource {
   /**
    * For a local test database only: any {@code sslmode} is accepted, provided every host is a
    * loopback literal; a remote host still needs {@code verify-full}.
+   *
+   * @throws IllegalArgumentException as {@link #requireVerifyFull}
    */
   public static TlsEnforcingDataSource allowInsecureLocalTestDatabase(DataSource delegate) {
     return new TlsEnforcingDataSource(delegate, true);
   }
 
   /**
-   * A connection from the delegate, after the checks in the class comment.
+   * A connection with the delegate's user and password, after the checks in the class comment.
    *
    * @throws SQLNonTransientConnectionException ({@link SqlStates#INSECURE_TRANSPORT}) if the
-   *     settings do not verify the server
+   *     settings do not verify the server; then no socket was opened
    */
   @Override
   public Connection getConnection() throws SQLException {
-    checkBefore();
-    return checkAfter(delegate.getConnection());
+    return connect(delegate.getUser(), delegate.getPassword());
   }
 
   /** As {@link #getConnection()}, with credentials. */
   @Override
   public Connection getConnection(String username, String password) throws SQLException {
-    checkBefore();
-    return checkAfter(delegate.getConnection(username, password));
+    return connect(username, password);
   }
 
-  private void checkBefore() throws SQLException {
-    if (!delegate.isWrapperFor(BaseDataSource.class)) {
-      return; // decided on the connection
+  private Connection connect(String user, String password) throws SQLException {
+    String url = delegate.getUrl(); // one snapshot of every setting: judged, then used
+    Properties info = new Properties();
+    if (user != null) {
+      info.setProperty(PGProperty.USER.getName(), user);
     }
-    BaseDataSource pg = delegate.unwrap(BaseDataSource.class);
-    Properties p = new Properties();
-    for (PGProperty prop :
-        new PGProperty[] {
-          PGProperty.SSL,
-          PGProperty.SSL_MODE,
-          PGProperty.SSL_FACTORY,
-          PGProperty.SSL_HOSTNAME_VERIFIER
-        }) {
-      String v = pg.getProperty(prop);
-      if (v != null) {
-        p.setProperty(prop.getName(), v);
-      }
+    if (password != null) {
+      info.setProperty(PGProperty.PASSWORD.getName(), password);
     }
-    String[] hosts = pg.getServerNames();
-    p.setProperty(PGProperty.PG_HOST.getName(), hosts == null ? "" : String.join(",", hosts));
-    refuseIf(refusal(p, allowInsecureLocal));
-  }
-
-  private Connection checkAfter(Connection c) throws SQLException {
-    String refusal;
-    try {
-      if (c == null) {
-        throw new SQLException("delegate returned no connection");
-      }
-      if (!c.isWrapperFor(PGConnection.class)) {
-        refusal = "not a pgjdbc connection: its TLS settings cannot be verified";
-      } else {
-        String url = c.getMetaData().getURL();
-        Properties p = url == null ? null : Driver.parseURL(url, new Properties());
-        refusal =
-            p == null
-                ? "the connection's URL cannot be parsed: its TLS settings cannot be verified"
-                : refusal(p, allowInsecureLocal);
-      }
-    } catch (SQLException | RuntimeException e) {
-      closeQuietly(c, e);
-      throw e;
-    }
-    if (refusal != null) {
-      closeQuietly(c, null);
-      refuseIf(refusal);
+    Properties effective = effectiveSettings(driverDefaults(), info, url);
+    refuseIf(
+        effective == null
+            ? "the data source's URL cannot be parsed: its TLS settings cannot be verified"
+            : refusal(effective, allowInsecureLocal));
+    Connection c = DRIVER.connect(url, info);
+    if (c == null) {
+      throw new SQLNonTransientConnectionException(
+          "pgjdbc did not accept the data source's URL", SqlStates.INSECURE_TRANSPORT);
     }
     return c;
+  }
+
+  /**
+   * The settings pgjdbc's {@code Driver.connect(url, info)} uses: {@code defaults}, overridden by
+   * {@code info}, overridden by the URL (through pgjdbc's own parser); null if the URL is not
+   * pgjdbc's. Package-private for tests.
+   */
+  static Properties effectiveSettings(Properties defaults, Properties info, String url) {
+    if (url == null || !url.startsWith("jdbc:postgresql:")) {
+      return null;
+    }
+    Properties props = new Properties(defaults);
+    for (String name : info.stringPropertyNames()) {
+      props.setProperty(name, info.getProperty(name));
+    }
+    return Driver.parseURL(url, props);
+  }
+
+  private static volatile Properties driverDefaults;
+
+  /** pgjdbc's driver defaults, loaded once, as its {@code Driver} loads and caches them. */
+  private static Properties driverDefaults() throws SQLException {
+    Properties p = driverDefaults;
+    if (p == null) {
+      try {
+        p = loadDriverDefaults(Driver.class.getClassLoader());
+      } catch (IOException e) {
+        throw new SQLNonTransientConnectionException(
+            "cannot read pgjdbc's driverconfig.properties: its TLS settings cannot be verified",
+            SqlStates.INSECURE_TRANSPORT,
+            e);
+      }
+      driverDefaults = p;
+    }
+    return p;
+  }
+
+  /**
+   * pgjdbc's driver defaults: every {@value #DRIVER_CONFIG} on the class loader, earlier ones on
+   * the class path winning (pgjdbc loads them in reverse order, each overriding the last).
+   * Package-private for tests.
+   */
+  static Properties loadDriverDefaults(ClassLoader cl) throws IOException {
+    Properties merged = new Properties();
+    ClassLoader loader = cl == null ? ClassLoader.getSystemClassLoader() : cl;
+    List<URL> urls = Collections.list(loader.getResources(DRIVER_CONFIG));
+    for (int i = urls.size() - 1; i >= 0; i--) {
+      try (InputStream in = urls.get(i).openStream()) {
+        merged.load(in);
+      }
+    }
+    return merged;
   }
 
   private static void refuseIf(String refusal) throws SQLException {
     if (refusal != null) {
       throw new SQLNonTransientConnectionException(
           "connection refused by TlsEnforcingDataSource: " + refusal, SqlStates.INSECURE_TRANSPORT);
-    }
-  }
-
-  private static void closeQuietly(Connection c, Throwable primary) {
-    if (c == null) {
-      return;
-    }
-    try {
-      c.close();
-    } catch (SQLException e) {
-      if (primary != null) {
-        primary.addSuppressed(e);
-      }
     }
   }
 

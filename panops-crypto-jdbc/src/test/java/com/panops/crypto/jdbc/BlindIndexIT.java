@@ -168,11 +168,74 @@ class BlindIndexIT {
         wrapped.add(rs.getBytes(1));
       }
     }
-    assertEquals(1, wrapped.size());
     // wrapped by the tenant's CMK: a core message naming it, not 32 raw bytes
     assertEquals(
         keyAcme,
         com.panops.crypto.TenantCrypto.parseHeader(wrapped.get(0), 0, wrapped.get(0).length)
             .keyArn());
+  }
+
+  @Test
+  void concurrentFirstUsesFromSeparateStores_allAgreeOnOneKey() throws Exception {
+    int n = 8;
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(n);
+    try {
+      java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(n);
+      List<java.util.concurrent.Future<byte[]>> results = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        results.add(
+            pool.submit(
+                () -> {
+                  BlindIndex racer =
+                      BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
+                          .table("bidx_customer")
+                          .column("email_race")
+                          .build();
+                  start.await();
+                  return racer.compute("alice@example.com");
+                }));
+      }
+      byte[] first = results.get(0).get(60, java.util.concurrent.TimeUnit.SECONDS);
+      for (java.util.concurrent.Future<byte[]> f : results) {
+        assertArrayEquals(first, f.get(60, java.util.concurrent.TimeUnit.SECONDS));
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void anIndexWithAnotherNormaliserOrLength_isRefused_insteadOfFindingNothing()
+      throws SQLException {
+    BlindIndex original =
+        BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
+            .table("bidx_customer")
+            .column("email_params")
+            .normalizer(BlindIndex.Normalizer.caseInsensitive())
+            .build();
+    original.ensureKey();
+    for (BlindIndex.Builder changed :
+        List.of(
+            BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
+                .normalizer(BlindIndex.Normalizer.exact()),
+            BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
+                .normalizer(BlindIndex.Normalizer.caseInsensitive())
+                .length(20))) {
+      BlindIndex other = changed.table("bidx_customer").column("email_params").build();
+      java.sql.SQLException e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.sql.SQLException.class, () -> other.compute("alice@example.com"));
+      assertEquals(SqlStates.CRYPTO_FAILURE, e.getSQLState());
+      assertTrue(e.getMessage().contains("was created with"), e.getMessage());
+    }
+    // the same parameters, from another instance: fine
+    BlindIndex same =
+        BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
+            .table("bidx_customer")
+            .column("email_params")
+            .normalizer(BlindIndex.Normalizer.caseInsensitive())
+            .build();
+    assertArrayEquals(original.compute("Alice@Example.com"), same.compute("alice@example.com"));
   }
 }

@@ -184,7 +184,7 @@ class ColumnRotationIT {
             }
           };
       ColumnRotation first =
-          ColumnRotation.builder(ds, acme)
+          ColumnRotation.builder(ds, during, "rotacme")
               .primaryKey("id")
               .tenantColumn("tenant_id")
               .column(subject(acme, table))
@@ -204,7 +204,7 @@ class ColumnRotationIT {
 
       // Resumed from scratch: done rows are recognised by their header and skipped.
       ColumnRotation.RotationProgress done =
-          ColumnRotation.builder(ds, acme)
+          ColumnRotation.builder(ds, during, "rotacme")
               .primaryKey("id")
               .tenantColumn("tenant_id")
               .column(subject(acme, table))
@@ -219,7 +219,7 @@ class ColumnRotationIT {
 
       // A third run finds nothing left to do.
       ColumnRotation.RotationProgress again =
-          ColumnRotation.builder(ds, acme)
+          ColumnRotation.builder(ds, during, "rotacme")
               .primaryKey("id")
               .tenantColumn("tenant_id")
               .column(subject(acme, table))
@@ -270,7 +270,7 @@ class ColumnRotationIT {
       assertThrows(
           Crash.class,
           () ->
-              ColumnRotation.builder(ds, acme)
+              ColumnRotation.builder(ds, during, "rotacme")
                   .primaryKey("id")
                   .tenantColumn("tenant_id")
                   .column(subject(acme, table))
@@ -284,7 +284,7 @@ class ColumnRotationIT {
                   .build()
                   .run());
       ColumnRotation.RotationProgress rest =
-          ColumnRotation.builder(ds, acme)
+          ColumnRotation.builder(ds, during, "rotacme")
               .primaryKey("id")
               .tenantColumn("tenant_id")
               .column(subject(acme, table))

@@ -10,6 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.panops.crypto.testkit.postgres.TestCertificateAuthority;
 import com.panops.crypto.testkit.postgres.TlsPostgres;
 import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.SocketTimeoutException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,7 +24,6 @@ import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.sql.SQLNonTransientConnectionException;
 import java.sql.Statement;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 import javax.net.ssl.SSLHandshakeException;
 import javax.sql.DataSource;
@@ -86,17 +88,21 @@ class TlsEnforcementIT {
   }
 
   @Test
-  void nonTlsUrl_isRefused_withoutOpeningAConnection() {
-    for (String query :
-        new String[] {"", "?sslmode=disable", "?sslmode=prefer", "?sslmode=allow"}) {
-      CountingDataSource counting =
-          new CountingDataSource(pgWithUrl(pg.jdbcUrlWithoutTls("postgres") + query));
-      SQLException e =
-          assertThrows(
-              SQLException.class,
-              () -> TlsEnforcingDataSource.requireVerifyFull(counting).getConnection());
-      assertRefusedByAdapter(e);
-      assertEquals(0, counting.connections.get(), query);
+  void nonTlsUrl_isRefused_withoutOpeningAConnection() throws Exception {
+    try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      listener.setSoTimeout(200);
+      String base = "jdbc:postgresql://127.0.0.1:" + listener.getLocalPort() + "/postgres";
+      for (String query :
+          new String[] {"", "?sslmode=disable", "?sslmode=prefer", "?sslmode=allow"}) {
+        SQLException e =
+            assertThrows(
+                SQLException.class,
+                () ->
+                    TlsEnforcingDataSource.requireVerifyFull(pgWithUrl(base + query))
+                        .getConnection());
+        assertRefusedByAdapter(e);
+      }
+      assertThrows(SocketTimeoutException.class, listener::accept, "no socket was opened");
     }
   }
 
@@ -152,32 +158,31 @@ class TlsEnforcementIT {
     try (Connection c = local.getConnection()) {
       assertTrue(sessionIsTls(c));
     }
-    CountingDataSource remote =
-        new CountingDataSource(
+    DataSource remote =
+        TlsEnforcingDataSource.allowInsecureLocalTestDatabase(
             pgWithUrl("jdbc:postgresql://db.example.invalid:5432/postgres?sslmode=require"));
-    SQLException e =
-        assertThrows(
-            SQLException.class,
-            () -> TlsEnforcingDataSource.allowInsecureLocalTestDatabase(remote).getConnection());
+    SQLException e = assertThrows(SQLException.class, remote::getConnection);
     assertRefusedByAdapter(e);
     assertTrue(e.getMessage().contains("db.example.invalid"), e.getMessage());
-    assertEquals(0, remote.connections.get());
   }
 
   @Test
-  void aDataSourceThatIsNotPgjdbcs_isJudgedByItsConnectionsUrl() throws SQLException {
-    DataSource good = new DriverManagerDataSource(pg.jdbcUrl("postgres"));
-    try (Connection c = TlsEnforcingDataSource.requireVerifyFull(good).getConnection()) {
-      assertTrue(sessionIsTls(c));
-    }
-    DriverManagerDataSource bad =
-        new DriverManagerDataSource(pg.jdbcUrlWithoutTls("postgres") + "?sslmode=require");
-    SQLException e =
+  void aDelegateWhoseSettingsCannotBeReadInFull_isRefusedWhenBuilt() {
+    DataSource driverManager = new DriverManagerDataSource(pg.jdbcUrl("postgres"));
+    IllegalArgumentException e =
         assertThrows(
-            SQLException.class,
-            () -> TlsEnforcingDataSource.requireVerifyFull(bad).getConnection());
-    assertRefusedByAdapter(e);
-    assertTrue(bad.last.isClosed(), "the refused connection is closed");
+            IllegalArgumentException.class,
+            () -> TlsEnforcingDataSource.requireVerifyFull(driverManager));
+    assertTrue(e.getMessage().contains("never wrap the pool"), e.getMessage());
+    PGSimpleDataSource subclass = new PGSimpleDataSource() {};
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> TlsEnforcingDataSource.allowInsecureLocalTestDatabase(subclass));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            TlsEnforcingDataSource.requireVerifyFull(
+                TlsEnforcingDataSource.requireVerifyFull(pgWithUrl(pg.jdbcUrl("postgres")))));
   }
 
   @Test
@@ -205,66 +210,9 @@ class TlsEnforcementIT {
     return false;
   }
 
-  /** Counts connections, delegating (and unwrapping) to a pgjdbc DataSource. */
-  static final class CountingDataSource implements DataSource {
-    final AtomicInteger connections = new AtomicInteger();
-    private final PGSimpleDataSource delegate;
-
-    CountingDataSource(PGSimpleDataSource delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public Connection getConnection() throws SQLException {
-      connections.incrementAndGet();
-      return delegate.getConnection();
-    }
-
-    @Override
-    public Connection getConnection(String u, String p) throws SQLException {
-      connections.incrementAndGet();
-      return delegate.getConnection(u, p);
-    }
-
-    @Override
-    public PrintWriter getLogWriter() {
-      return null;
-    }
-
-    @Override
-    public void setLogWriter(PrintWriter out) {}
-
-    @Override
-    public void setLoginTimeout(int seconds) {}
-
-    @Override
-    public int getLoginTimeout() {
-      return 0;
-    }
-
-    @Override
-    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
-      throw new SQLFeatureNotSupportedException();
-    }
-
-    @Override
-    public <T> T unwrap(Class<T> iface) throws SQLException {
-      if (iface.isInstance(delegate)) {
-        return iface.cast(delegate);
-      }
-      throw new SQLException("not a wrapper for " + iface);
-    }
-
-    @Override
-    public boolean isWrapperFor(Class<?> iface) {
-      return iface.isInstance(delegate);
-    }
-  }
-
   /** A DataSource over DriverManager, as simple pools are: nothing pgjdbc-specific to unwrap. */
   static final class DriverManagerDataSource implements DataSource {
     private final String url;
-    Connection last;
 
     DriverManagerDataSource(String url) {
       this.url = url;
@@ -272,14 +220,12 @@ class TlsEnforcementIT {
 
     @Override
     public Connection getConnection() throws SQLException {
-      last = DriverManager.getConnection(url, pg.user(), "");
-      return last;
+      return DriverManager.getConnection(url, pg.user(), "");
     }
 
     @Override
     public Connection getConnection(String u, String p) throws SQLException {
-      last = DriverManager.getConnection(url, u, p);
-      return last;
+      return DriverManager.getConnection(url, u, p);
     }
 
     @Override

@@ -6,9 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.postgresql.Driver;
 import org.postgresql.ds.PGSimpleDataSource;
 
@@ -91,5 +96,54 @@ class TlsEnforcingDataSourceTest {
             SQLException.class, () -> TlsEnforcingDataSource.requireVerifyFull(pg).getConnection());
     assertEquals(SqlStates.INSECURE_TRANSPORT, e.getSQLState());
     assertTrue(e.getMessage().contains("sslmode=require"), e.getMessage());
+  }
+
+  @Test
+  void theEffectiveSettings_mergeDriverDefaultsThenPropertiesThenUrl_asPgjdbcDoes(@TempDir Path dir)
+      throws Exception {
+    Path config = dir.resolve("org/postgresql/driverconfig.properties");
+    Files.createDirectories(config.getParent());
+    Files.writeString(config, "sslfactory=org.postgresql.ssl.NonValidatingFactory\n");
+    Properties defaults;
+    try (URLClassLoader cl = new URLClassLoader(new URL[] {dir.toUri().toURL()}, null)) {
+      defaults = TlsEnforcingDataSource.loadDriverDefaults(cl);
+    }
+    String verifyFull = "jdbc:postgresql://db.example/app?sslmode=verify-full";
+    // a driverconfig.properties on the class path hollows out verify-full: refused
+    String r =
+        TlsEnforcingDataSource.refusal(
+            TlsEnforcingDataSource.effectiveSettings(defaults, new Properties(), verifyFull),
+            false);
+    assertNotNull(r);
+    assertTrue(r.contains("NonValidatingFactory"), r);
+    // a connection property overrides the defaults, the URL overrides both
+    Properties info = new Properties();
+    info.setProperty("sslfactory", "org.postgresql.ssl.LibPQFactory");
+    assertNull(
+        TlsEnforcingDataSource.refusal(
+            TlsEnforcingDataSource.effectiveSettings(defaults, info, verifyFull), false));
+    info.setProperty("sslfactory", "org.postgresql.ssl.NonValidatingFactory");
+    assertNotNull(
+        TlsEnforcingDataSource.refusal(
+            TlsEnforcingDataSource.effectiveSettings(new Properties(), info, verifyFull), false));
+    assertNull(
+        TlsEnforcingDataSource.refusal(
+            TlsEnforcingDataSource.effectiveSettings(
+                defaults, info, verifyFull + "&sslfactory=org.postgresql.ssl.LibPQFactory"),
+            false));
+    info.setProperty("sslmode", "require");
+    assertNotNull(
+        TlsEnforcingDataSource.refusal(
+            TlsEnforcingDataSource.effectiveSettings(
+                new Properties(), info, verifyFull.replace("sslmode=verify-full", "ssl=true")),
+            false),
+        "sslmode=require as a property beats ssl=true in the URL, as in pgjdbc: refused");
+  }
+
+  @Test
+  void aUrlThatIsNotPgjdbcs_hasNoEffectiveSettings() {
+    assertNull(
+        TlsEnforcingDataSource.effectiveSettings(
+            new Properties(), new Properties(), "jdbc:mysql://db.example/app"));
   }
 }

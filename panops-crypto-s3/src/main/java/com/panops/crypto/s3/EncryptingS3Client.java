@@ -1,71 +1,43 @@
 package com.panops.crypto.s3;
 
 import com.panops.crypto.KeyContext;
-import com.panops.crypto.MessageAad;
 import com.panops.crypto.PanopsCrypto;
-import com.panops.crypto.PanopsCryptoException;
 import com.panops.crypto.TenantCrypto;
-import com.panops.crypto.format.MessageHeader;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.io.InputStream;
-import java.io.SequenceInputStream;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
+import java.nio.file.Path;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.function.Supplier;
-import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
-import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
-import software.amazon.awssdk.core.ResponseBytes;
-import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkClientException;
-import software.amazon.awssdk.core.exception.SdkException;
-import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
-import software.amazon.awssdk.http.AbortableInputStream;
-import software.amazon.awssdk.http.ContentStreamProvider;
-import software.amazon.awssdk.http.SdkHttpResponse;
 import software.amazon.awssdk.services.s3.DelegatingS3Client;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadResponse;
-import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
-import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.CopyObjectRequest;
 import software.amazon.awssdk.services.s3.model.CopyObjectResponse;
-import software.amazon.awssdk.services.s3.model.CopyObjectResult;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadResponse;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
-import software.amazon.awssdk.services.s3.model.GetObjectTaggingResponse;
 import software.amazon.awssdk.services.s3.model.GetObjectTorrentRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectTorrentResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
-import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
-import software.amazon.awssdk.services.s3.model.MetadataDirective;
+import software.amazon.awssdk.services.s3.model.PutObjectAnnotationRequest;
+import software.amazon.awssdk.services.s3.model.PutObjectAnnotationResponse;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.PutObjectResponse;
+import software.amazon.awssdk.services.s3.model.RenameObjectRequest;
+import software.amazon.awssdk.services.s3.model.RenameObjectResponse;
 import software.amazon.awssdk.services.s3.model.S3Exception;
-import software.amazon.awssdk.services.s3.model.S3Object;
-import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
-import software.amazon.awssdk.services.s3.model.Tag;
-import software.amazon.awssdk.services.s3.model.TaggingDirective;
 import software.amazon.awssdk.services.s3.model.UploadPartCopyRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartCopyResponse;
 import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
+import software.amazon.awssdk.services.s3.model.WriteGetObjectResponseRequest;
+import software.amazon.awssdk.services.s3.model.WriteGetObjectResponseResponse;
 
 /**
  * An {@link S3Client} that encrypts object bodies for one tenant on write and authenticates and
@@ -88,6 +60,10 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * }</pre>
  *
  * <h2>Design</h2>
+ *
+ * <p>This class only routes. Each path's logic has its own package-private class: {@code PutPath}
+ * (streamed put and multipart), {@code GetPath} (whole and ranged reads, {@code headObject}),
+ * {@code CopyPath} and {@code RewrapPath}, over the shared plumbing of {@code S3Path}.
  *
  * <p>Each object body is one panops message ({@code header || frames}, see {@code docs/FORMAT.md})
  * whose message AAD binds it to its bucket and key ({@code panops:s3:bucket}, {@code
@@ -139,34 +115,35 @@ public final class EncryptingS3Client extends DelegatingS3Client {
   /** Message AAD key holding the object key. */
   public static final String AAD_KEY = "panops:s3:key";
 
-  /**
-   * Bytes fetched first by a ranged read and a re-wrap: more than the largest header ({@code
-   * MessageFormat.MAX_HEADER_LENGTH}, 8248 bytes).
-   */
-  static final int PREFIX_FETCH = 16 * 1024;
-
-  private static final long MIN_PART = 5L * 1024 * 1024;
-  private static final long MAX_PART = 512L * 1024 * 1024;
-  private static final long MAX_SINGLE_PUT = 5L * 1024 * 1024 * 1024;
-  private static final int MAX_PARTS = 10_000;
-
-  private final S3Client s3;
-  private final Supplier<TenantCrypto> tenant;
   private final KeyContext defaultKeyContext;
   private final boolean sseKms;
   private final boolean legacyPlaintextReads;
   private final long multipartThreshold;
   private final long partSize;
+  private final PutPath writes;
+  private final GetPath reads;
+  private final CopyPath copies;
+  private final RewrapPath rewraps;
 
   private EncryptingS3Client(Builder b) {
     super(b.s3);
-    this.s3 = b.s3;
-    this.tenant = b.tenantSupplier;
     this.defaultKeyContext = b.keyContext;
     this.sseKms = b.sseKms;
     this.legacyPlaintextReads = b.legacyPlaintextReads;
     this.multipartThreshold = b.multipartThreshold;
     this.partSize = b.partSize;
+    this.writes =
+        new PutPath(
+            b.s3,
+            b.tenantSupplier,
+            defaultKeyContext,
+            sseKms,
+            legacyPlaintextReads,
+            multipartThreshold,
+            partSize);
+    this.reads = new GetPath(writes);
+    this.copies = new CopyPath(writes, reads);
+    this.rewraps = new RewrapPath(writes);
   }
 
   /** A new builder. */
@@ -174,7 +151,10 @@ public final class EncryptingS3Client extends DelegatingS3Client {
     return new Builder();
   }
 
-  // =================================================================== writes
+  // =================================================================== routes
+
+  /** The prefix the first GET of a ranged read and a re-wrap fetches. */
+  static final int PREFIX_FETCH = S3Path.PREFIX_FETCH;
 
   /**
    * Encrypts the body as it streams and stores it. The body's content stream is read once (again
@@ -189,19 +169,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
    */
   @Override
   public PutObjectResponse putObject(PutObjectRequest request, RequestBody body) {
-    Objects.requireNonNull(request, "request");
-    Objects.requireNonNull(body, "body");
-    long declared = body.optionalContentLength().orElse(-1L);
-    if (request.contentLength() != null) {
-      if (declared >= 0 && request.contentLength() != declared) {
-        throw new IllegalArgumentException(
-            "request contentLength differs from the request body's length");
-      }
-      declared = request.contentLength();
-    }
-    String contentType = request.contentType() != null ? request.contentType() : body.contentType();
-    ContentStreamProvider source = body.contentStreamProvider();
-    return putPlaintext(request, source::newStream, declared, contentType);
+    return writes.putObject(request, body);
   }
 
   /**
@@ -212,361 +180,8 @@ public final class EncryptingS3Client extends DelegatingS3Client {
    * @see #putObject(PutObjectRequest, RequestBody)
    */
   public PutObjectResponse putObject(PutObjectRequest request, InputStream plaintext) {
-    Objects.requireNonNull(request, "request");
-    Objects.requireNonNull(plaintext, "plaintext");
-    boolean[] used = new boolean[1];
-    return putPlaintext(
-        request,
-        () -> {
-          if (used[0]) {
-            throw new IllegalStateException("an InputStream body cannot be read twice");
-          }
-          used[0] = true;
-          return plaintext;
-        },
-        request.contentLength() == null ? -1 : request.contentLength(),
-        request.contentType());
+    return writes.putObject(request, plaintext);
   }
-
-  private PutObjectResponse putPlaintext(
-      PutObjectRequest request, Supplier<InputStream> source, long declared, String contentType) {
-    checkPutRequest(request);
-    Ctx c = ctx(request.overrideConfiguration(), request.bucket(), request.key());
-    try {
-      TenantCrypto t = tenant.get();
-      EncryptingPump first = new EncryptingPump(t, source.get(), declared, c.keyContext, c.aad);
-      try {
-        MessageHeader h = first.header();
-        int headerLength = h.length();
-        Map<String, String> md = new HashMap<>(request.metadata());
-        md.putAll(ObjectLayout.metadataFor(headerLength, h.frameSize(), declared));
-        PutObjectRequest.Builder b =
-            request.toBuilder().metadata(md).contentType(contentType).contentLength(null);
-        applySse(b, request, t.keys().currentKeyArn());
-        long ctLen =
-            declared < 0
-                ? -1
-                : ObjectLayout.ciphertextLength(headerLength, h.frameSize(), declared);
-        // A retried single PutObject re-encrypts from a new content stream: same length required.
-        Reopen reopen =
-            () -> {
-              EncryptingPump again =
-                  new EncryptingPump(tenant.get(), source.get(), declared, c.keyContext, c.aad);
-              if (again.header().length() != headerLength) {
-                again.close();
-                throw new IOException("the message header changed length on retry");
-              }
-              return again;
-            };
-        return upload(b.build(), first, ctLen, reopen);
-      } finally {
-        first.close();
-      }
-    } catch (IOException e) {
-      throw SdkClientException.create("could not read the request body: " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      throw unwrap(e);
-    }
-  }
-
-  /** Opens the ciphertext stream again for an SDK retry. */
-  @FunctionalInterface
-  private interface Reopen {
-    InputStream open() throws IOException;
-  }
-
-  /**
-   * Stores {@code ciphertext} at the request's bucket and key: one {@code PutObject} when its
-   * length is known and at most the threshold, else a multipart upload (aborted on any failure).
-   */
-  private PutObjectResponse upload(
-      PutObjectRequest request, InputStream ciphertext, long ctLen, Reopen reopen) {
-    if (ctLen >= 0 && ctLen <= multipartThreshold) {
-      return s3.putObject(
-          request.toBuilder().contentLength(ctLen).build(),
-          body(new FirstThenReopen(ciphertext, reopen), ctLen, request.contentType()));
-    }
-    return multipart(request, ciphertext, ctLen);
-  }
-
-  private static RequestBody body(ContentStreamProvider p, long length, String contentType) {
-    return RequestBody.fromContentProvider(
-        p, length, contentType == null ? "application/octet-stream" : contentType);
-  }
-
-  /** Hands out the already-open stream first, then re-opens for retries. */
-  private static final class FirstThenReopen implements ContentStreamProvider {
-    private InputStream first;
-    private final Reopen reopen;
-
-    FirstThenReopen(InputStream first, Reopen reopen) {
-      this.first = first;
-      this.reopen = reopen;
-    }
-
-    @Override
-    public synchronized InputStream newStream() {
-      if (first != null) {
-        InputStream s = first;
-        first = null;
-        return s;
-      }
-      if (reopen == null) {
-        throw new IllegalStateException("this body cannot be sent twice");
-      }
-      try {
-        return reopen.open();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  }
-
-  private PutObjectResponse multipart(PutObjectRequest request, InputStream ct, long ctLen) {
-    long part = partSize;
-    if (ctLen > 0) {
-      part = Math.max(part, (ctLen + MAX_PARTS - 1) / MAX_PARTS);
-    }
-    if (part > MAX_PART) {
-      throw new IllegalArgumentException("object too large for multipart upload");
-    }
-    PartBuffer buf =
-        new PartBuffer((int) part, ctLen < 0 ? 64 * 1024 : (int) Math.min(part, ctLen));
-    String uploadId = null;
-    try {
-      boolean more = buf.fill(ct);
-      if (!more) {
-        // everything fits in one part: a plain PutObject (an unknown-length body that is short)
-        long n = buf.size();
-        byte[] a = buf.array();
-        return s3.putObject(
-            request.toBuilder().contentLength(n).build(),
-            body(() -> new ByteArrayInputStream(a, 0, (int) n), n, request.contentType()));
-      }
-      CreateMultipartUploadResponse created = s3.createMultipartUpload(toCreate(request));
-      uploadId = created.uploadId();
-      List<CompletedPart> parts = new ArrayList<>();
-      int number = 0;
-      while (true) {
-        number++;
-        if (number > MAX_PARTS) {
-          throw new IllegalArgumentException("object needs more than " + MAX_PARTS + " parts");
-        }
-        long n = buf.size();
-        byte[] a = buf.array();
-        UploadPartResponse up =
-            s3.uploadPart(
-                toUploadPart(request, uploadId, number, n),
-                body(() -> new ByteArrayInputStream(a, 0, (int) n), n, null));
-        CompletedPart.Builder cp = CompletedPart.builder().partNumber(number).eTag(up.eTag());
-        if (request.checksumAlgorithm() != null) {
-          cp.checksumCRC32(up.checksumCRC32())
-              .checksumCRC32C(up.checksumCRC32C())
-              .checksumCRC64NVME(up.checksumCRC64NVME())
-              .checksumSHA1(up.checksumSHA1())
-              .checksumSHA256(up.checksumSHA256());
-        }
-        parts.add(cp.build());
-        if (!more) {
-          break;
-        }
-        more = buf.fill(ct);
-      }
-      CompleteMultipartUploadResponse done =
-          s3.completeMultipartUpload(
-              CompleteMultipartUploadRequest.builder()
-                  .bucket(request.bucket())
-                  .key(request.key())
-                  .uploadId(uploadId)
-                  .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build())
-                  .ifMatch(request.ifMatch())
-                  .ifNoneMatch(request.ifNoneMatch())
-                  .sseCustomerAlgorithm(request.sseCustomerAlgorithm())
-                  .sseCustomerKey(request.sseCustomerKey())
-                  .sseCustomerKeyMD5(request.sseCustomerKeyMD5())
-                  .requestPayer(request.requestPayerAsString())
-                  .expectedBucketOwner(request.expectedBucketOwner())
-                  .overrideConfiguration(request.overrideConfiguration().orElse(null))
-                  .build());
-      uploadId = null; // complete: nothing to abort
-      return PutObjectResponse.builder()
-          .eTag(done.eTag())
-          .versionId(done.versionId())
-          .expiration(done.expiration())
-          .serverSideEncryption(done.serverSideEncryptionAsString())
-          .ssekmsKeyId(done.ssekmsKeyId())
-          .bucketKeyEnabled(done.bucketKeyEnabled())
-          .requestCharged(done.requestChargedAsString())
-          .build();
-    } catch (IOException e) {
-      SdkClientException x =
-          SdkClientException.create("could not read the request body: " + e.getMessage(), e);
-      abort(request, uploadId, x);
-      throw x;
-    } catch (RuntimeException | Error e) {
-      abort(request, uploadId, e);
-      throw e;
-    } finally {
-      buf.wipe();
-    }
-  }
-
-  private void abort(PutObjectRequest request, String uploadId, Throwable failure) {
-    if (uploadId == null) {
-      return;
-    }
-    try {
-      s3.abortMultipartUpload(
-          r ->
-              r.bucket(request.bucket())
-                  .key(request.key())
-                  .uploadId(uploadId)
-                  .requestPayer(request.requestPayerAsString())
-                  .expectedBucketOwner(request.expectedBucketOwner()));
-    } catch (RuntimeException e) {
-      failure.addSuppressed(e);
-    }
-  }
-
-  /** One multipart part in memory, grown as it fills, with one byte of look-ahead. */
-  private static final class PartBuffer {
-    private final int capacity;
-    private byte[] buf;
-    private int size;
-    private int lookahead = -1;
-
-    PartBuffer(int capacity, int initial) {
-      this.capacity = capacity;
-      this.buf = new byte[Math.max(1, Math.min(capacity, initial))];
-    }
-
-    /** Refills; returns whether more bytes follow this buffer's contents. */
-    boolean fill(InputStream in) throws IOException {
-      size = 0;
-      if (lookahead >= 0) {
-        buf[size++] = (byte) lookahead;
-        lookahead = -1;
-      }
-      while (size < capacity) {
-        if (size == buf.length) {
-          buf = Arrays.copyOf(buf, (int) Math.min(capacity, (long) buf.length * 2));
-        }
-        int r = in.read(buf, size, buf.length - size);
-        if (r < 0) {
-          return false;
-        }
-        size += r;
-      }
-      lookahead = in.read();
-      return lookahead >= 0;
-    }
-
-    int size() {
-      return size;
-    }
-
-    byte[] array() {
-      return buf;
-    }
-
-    void wipe() {
-      Arrays.fill(buf, (byte) 0);
-    }
-  }
-
-  private static CreateMultipartUploadRequest toCreate(PutObjectRequest r) {
-    return CreateMultipartUploadRequest.builder()
-        .bucket(r.bucket())
-        .key(r.key())
-        .acl(r.aclAsString())
-        .cacheControl(r.cacheControl())
-        .contentDisposition(r.contentDisposition())
-        .contentEncoding(r.contentEncoding())
-        .contentLanguage(r.contentLanguage())
-        .contentType(r.contentType())
-        .expires(r.expires())
-        .grantFullControl(r.grantFullControl())
-        .grantRead(r.grantRead())
-        .grantReadACP(r.grantReadACP())
-        .grantWriteACP(r.grantWriteACP())
-        .metadata(r.metadata())
-        .serverSideEncryption(r.serverSideEncryptionAsString())
-        .storageClass(r.storageClassAsString())
-        .websiteRedirectLocation(r.websiteRedirectLocation())
-        .sseCustomerAlgorithm(r.sseCustomerAlgorithm())
-        .sseCustomerKey(r.sseCustomerKey())
-        .sseCustomerKeyMD5(r.sseCustomerKeyMD5())
-        .ssekmsKeyId(r.ssekmsKeyId())
-        .ssekmsEncryptionContext(r.ssekmsEncryptionContext())
-        .bucketKeyEnabled(r.bucketKeyEnabled())
-        .requestPayer(r.requestPayerAsString())
-        .tagging(r.tagging())
-        .objectLockMode(r.objectLockModeAsString())
-        .objectLockRetainUntilDate(r.objectLockRetainUntilDate())
-        .objectLockLegalHoldStatus(r.objectLockLegalHoldStatusAsString())
-        .expectedBucketOwner(r.expectedBucketOwner())
-        .checksumAlgorithm(r.checksumAlgorithmAsString())
-        .overrideConfiguration(r.overrideConfiguration().orElse(null))
-        .build();
-  }
-
-  private static UploadPartRequest toUploadPart(
-      PutObjectRequest r, String uploadId, int number, long length) {
-    return UploadPartRequest.builder()
-        .bucket(r.bucket())
-        .key(r.key())
-        .uploadId(uploadId)
-        .partNumber(number)
-        .contentLength(length)
-        .checksumAlgorithm(r.checksumAlgorithmAsString())
-        .sseCustomerAlgorithm(r.sseCustomerAlgorithm())
-        .sseCustomerKey(r.sseCustomerKey())
-        .sseCustomerKeyMD5(r.sseCustomerKeyMD5())
-        .requestPayer(r.requestPayerAsString())
-        .expectedBucketOwner(r.expectedBucketOwner())
-        .overrideConfiguration(r.overrideConfiguration().orElse(null))
-        .build();
-  }
-
-  private void checkPutRequest(PutObjectRequest r) {
-    Objects.requireNonNull(r.bucket(), "bucket");
-    Objects.requireNonNull(r.key(), "key");
-    if (r.contentMD5() != null
-        || r.checksumCRC32() != null
-        || r.checksumCRC32C() != null
-        || r.checksumCRC64NVME() != null
-        || r.checksumSHA1() != null
-        || r.checksumSHA256() != null) {
-      throw new IllegalArgumentException(
-          "a precomputed Content-MD5 or checksum would be of the plaintext; set checksumAlgorithm"
-              + " instead (the SDK computes it over the ciphertext)");
-    }
-    if (r.writeOffsetBytes() != null) {
-      throw new IllegalArgumentException("appending to an encrypted object is not supported");
-    }
-    for (String k : r.metadata().keySet()) {
-      if (ObjectLayout.isReserved(k)) {
-        throw new IllegalArgumentException("metadata key is reserved by panops-crypto: " + k);
-      }
-    }
-  }
-
-  private void applySse(PutObjectRequest.Builder b, PutObjectRequest r, String cmkArn) {
-    if (!sseKms) {
-      return;
-    }
-    String sse = r.serverSideEncryptionAsString();
-    if ((sse != null && !ServerSideEncryption.AWS_KMS.toString().equals(sse))
-        || (r.ssekmsKeyId() != null && !r.ssekmsKeyId().equals(cmkArn))
-        || r.sseCustomerAlgorithm() != null) {
-      throw new IllegalArgumentException(
-          "the request's server-side encryption conflicts with sseKms(true), which uses the"
-              + " tenant's CMK");
-    }
-    b.serverSideEncryption(ServerSideEncryption.AWS_KMS).ssekmsKeyId(cmkArn);
-  }
-
-  // =================================================================== reads
 
   /**
    * Reads and decrypts an object (or a byte range of it, from the request's {@code Range}),
@@ -585,239 +200,20 @@ public final class EncryptingS3Client extends DelegatingS3Client {
   @Override
   public <ReturnT> ReturnT getObject(
       GetObjectRequest request, ResponseTransformer<GetObjectResponse, ReturnT> transformer) {
-    Objects.requireNonNull(request, "request");
-    Objects.requireNonNull(transformer, "transformer");
-    Objects.requireNonNull(request.bucket(), "bucket");
-    Objects.requireNonNull(request.key(), "key");
-    if (request.partNumber() != null) {
-      throw new IllegalArgumentException("partNumber reads are not supported on encrypted objects");
-    }
-    Ctx c = ctx(request.overrideConfiguration(), request.bucket(), request.key());
-    if (request.range() == null) {
-      return fullGet(request, transformer, c);
-    }
-    return rangedGet(request, RangePlan.Request.parse(request.range()), transformer, c);
+    return reads.getObject(request, transformer);
   }
 
-  private <ReturnT> ReturnT fullGet(
-      GetObjectRequest request,
-      ResponseTransformer<GetObjectResponse, ReturnT> transformer,
-      Ctx c) {
-    ResponseInputStream<GetObjectResponse> raw = s3.getObject(request);
-    InputStream plaintext;
-    GetObjectResponse response;
-    try {
-      GetObjectResponse r = raw.response();
-      ObjectLayout layout = ObjectLayout.of(r.metadata());
-      if (layout == null) {
-        if (!legacyPlaintextReads) {
-          throw notEncrypted();
-        }
-        return transform(transformer, r, raw, raw);
-      }
-      long ctLen = r.contentLength();
-      MessageHeader h = MessageHeader.read(raw);
-      long pl = layout.check(h, ctLen);
-      long last = h.frameCount(ctLen) - 1;
-      InputStream frames = tenant.get().decryptFrames(h, ctLen, 0, last, raw, c.keyContext, c.aad);
-      plaintext = new PlaintextStream(frames, 0, -1, () -> {});
-      response = plaintextResponse(r, pl, null);
-    } catch (IOException e) {
-      raw.abort();
-      closeQuietly(raw);
-      throw SdkClientException.create("could not read the object: " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      raw.abort();
-      closeQuietly(raw);
-      throw unwrap(e);
-    }
-    return transform(transformer, response, plaintext, raw);
-  }
-
-  private <ReturnT> ReturnT rangedGet(
-      GetObjectRequest request,
-      RangePlan.Request range,
-      ResponseTransformer<GetObjectResponse, ReturnT> transformer,
-      Ctx c) {
-    Prefix p = fetchPrefix(request);
-    if (p.layout == null) {
-      if (!legacyPlaintextReads) {
-        throw notEncrypted();
-      }
-      return s3.getObject(request, transformer); // the caller's own range, as stored
-    }
-    try {
-      long[] se = range.resolve(p.plaintextLength);
-      if (se == null) {
-        throw invalidRange(range, p.plaintextLength);
-      }
-      RangePlan plan =
-          RangePlan.of(se[0], se[1], p.header.length(), p.header.frameSize(), p.ciphertextLength);
-      InputStream frames;
-      GetObjectResponse base;
-      ResponseInputStream<GetObjectResponse> raw = null;
-      if (plan.ciphertextEnd < p.bytes.length) {
-        frames =
-            new ByteArrayInputStream(
-                p.bytes,
-                (int) plan.ciphertextStart,
-                (int) (plan.ciphertextEnd - plan.ciphertextStart + 1));
-        base = p.response;
-      } else {
-        GetObjectRequest.Builder second =
-            request.toBuilder()
-                .range("bytes=" + plan.ciphertextStart + "-" + plan.ciphertextEnd)
-                .checksumMode((String) null);
-        if (request.versionId() == null && p.response.eTag() != null) {
-          second.ifMatch(p.response.eTag()); // the same object as the header came from
-        }
-        raw = s3.getObject(second.build());
-        frames = raw;
-        base = raw.response();
-        Long total = totalLength(base);
-        if (total == null || total != p.ciphertextLength) {
-          raw.abort();
-          closeQuietly(raw);
-          throw Errors.integrity();
-        }
-      }
-      ResponseInputStream<GetObjectResponse> toClose = raw;
-      InputStream decrypted;
-      try {
-        decrypted =
-            tenant
-                .get()
-                .decryptFrames(
-                    p.header,
-                    p.ciphertextLength,
-                    plan.firstFrame,
-                    plan.lastFrame,
-                    frames,
-                    c.keyContext,
-                    c.aad);
-      } catch (RuntimeException e) {
-        if (toClose != null) {
-          toClose.abort();
-          closeQuietly(toClose);
-        }
-        throw e;
-      }
-      InputStream plaintext = new PlaintextStream(decrypted, plan.skip, plan.length(), () -> {});
-      GetObjectResponse response =
-          plaintextResponse(base, plan.length(), plan.contentRange(p.plaintextLength));
-      return transform(transformer, response, plaintext, toClose);
-    } catch (RuntimeException e) {
-      throw unwrap(e);
-    }
-  }
-
-  /** The first bytes of an object: its header and layout, or a null layout for plaintext. */
-  private static final class Prefix {
-    GetObjectResponse response;
-    byte[] bytes;
-    ObjectLayout layout;
-    MessageHeader header;
-    long ciphertextLength;
-    long plaintextLength;
-  }
-
-  private Prefix fetchPrefix(GetObjectRequest request) {
-    GetObjectRequest first =
-        request.toBuilder()
-            .range("bytes=0-" + (PREFIX_FETCH - 1))
-            .checksumMode((String) null)
-            .build();
-    ResponseBytes<GetObjectResponse> got;
-    try {
-      got = s3.getObjectAsBytes(first);
-    } catch (S3Exception e) {
-      if (e.statusCode() == 416) {
-        return new Prefix(); // an empty object: no panops object is empty, so plaintext
-      }
-      throw e;
-    }
-    Prefix p = new Prefix();
-    p.response = got.response();
-    p.bytes = got.asByteArrayUnsafe();
-    try {
-      p.layout = ObjectLayout.of(p.response.metadata());
-      if (p.layout == null) {
-        return p;
-      }
-      Long total = totalLength(p.response);
-      if (total == null) {
-        throw Errors.integrity();
-      }
-      p.ciphertextLength = total;
-      p.header = MessageHeader.parse(p.bytes, 0, p.bytes.length);
-      p.plaintextLength = p.layout.check(p.header, total);
-      return p;
-    } catch (RuntimeException e) {
-      throw unwrap(e);
-    }
-  }
-
-  /** The object's total length from a ranged response's Content-Range (or a full response). */
-  private static Long totalLength(GetObjectResponse r) {
-    String cr = r.contentRange();
-    if (cr == null) {
-      return r.contentLength();
-    }
-    int slash = cr.lastIndexOf('/');
-    if (slash < 0) {
-      return null;
-    }
-    String t = cr.substring(slash + 1).trim();
-    if (t.isEmpty() || t.length() > 18 || !t.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
-      return null;
-    }
-    return Long.parseLong(t);
-  }
-
-  private static S3Exception invalidRange(RangePlan.Request range, long length) {
-    String msg =
-        "The requested range " + range + " is not satisfiable (object length " + length + ")";
-    return (S3Exception)
-        S3Exception.builder()
-            .statusCode(416)
-            .message(msg)
-            .awsErrorDetails(
-                AwsErrorDetails.builder()
-                    .errorCode("InvalidRange")
-                    .errorMessage(msg)
-                    .serviceName("S3")
-                    .build())
-            .build();
-  }
-
-  private <ReturnT> ReturnT transform(
-      ResponseTransformer<GetObjectResponse, ReturnT> transformer,
-      GetObjectResponse response,
-      InputStream body,
-      ResponseInputStream<GetObjectResponse> raw) {
-    AbortableInputStream in =
-        AbortableInputStream.create(
-            body,
-            () -> {
-              if (raw != null) {
-                raw.abort();
-              }
-            });
-    try {
-      return transformer.transform(response, in);
-    } catch (RuntimeException e) {
-      in.abort();
-      closeQuietly(in);
-      throw unwrap(e);
-    } catch (Exception e) {
-      in.abort();
-      closeQuietly(in);
-      RuntimeException mapped = causeOf(e);
-      if (mapped != null) {
-        throw mapped;
-      }
-      throw SdkClientException.create("could not transform the response: " + e.getMessage(), e);
-    }
+  /**
+   * Reads and decrypts an object into a new file at {@code destination}. The plaintext is written
+   * to a temporary file beside it and moved into place only once every frame has been
+   * authenticated: after a failure (tamper, truncation, revoked key) no file, and so no partial
+   * plaintext, is left at {@code destination}, and the temporary file is deleted.
+   *
+   * @throws SdkClientException if {@code destination} exists (as the SDK's own file transformer)
+   */
+  @Override
+  public GetObjectResponse getObject(GetObjectRequest request, Path destination) {
+    return reads.getObject(request, destination);
   }
 
   /**
@@ -831,77 +227,8 @@ public final class EncryptingS3Client extends DelegatingS3Client {
    */
   @Override
   public HeadObjectResponse headObject(HeadObjectRequest request) {
-    Objects.requireNonNull(request, "request");
-    if (request.partNumber() != null || request.range() != null) {
-      throw new IllegalArgumentException("partNumber and range are not supported on headObject");
-    }
-    HeadObjectResponse r = s3.headObject(request);
-    ObjectLayout layout = ObjectLayout.of(r.metadata());
-    if (layout == null) {
-      if (!legacyPlaintextReads) {
-        throw notEncrypted();
-      }
-      return r;
-    }
-    long pl = layout.plaintextLength(r.contentLength());
-    HeadObjectResponse.Builder b =
-        r.toBuilder()
-            .contentLength(pl)
-            .metadata(ObjectLayout.userMetadata(r.metadata()))
-            .checksumCRC32(null)
-            .checksumCRC32C(null)
-            .checksumCRC64NVME(null)
-            .checksumSHA1(null)
-            .checksumSHA256(null)
-            .checksumType((String) null);
-    b.sdkHttpResponse(plaintextHttp(r.sdkHttpResponse(), pl, null));
-    return b.build();
+    return reads.headObject(request);
   }
-
-  private static GetObjectResponse plaintextResponse(
-      GetObjectResponse r, long contentLength, String contentRange) {
-    GetObjectResponse.Builder b =
-        r.toBuilder()
-            .contentLength(contentLength)
-            .contentRange(contentRange)
-            .metadata(ObjectLayout.userMetadata(r.metadata()))
-            .checksumCRC32(null)
-            .checksumCRC32C(null)
-            .checksumCRC64NVME(null)
-            .checksumSHA1(null)
-            .checksumSHA256(null)
-            .checksumType((String) null);
-    b.sdkHttpResponse(plaintextHttp(r.sdkHttpResponse(), contentLength, contentRange));
-    return b.build();
-  }
-
-  /** The raw HTTP response with plaintext lengths and without the adapter's or checksum headers. */
-  private static SdkHttpResponse plaintextHttp(
-      SdkHttpResponse http, long contentLength, String contentRange) {
-    if (http == null) {
-      return null;
-    }
-    SdkHttpResponse.Builder b = http.toBuilder().clearHeaders();
-    http.headers()
-        .forEach(
-            (name, values) -> {
-              String n = name.toLowerCase(Locale.ROOT);
-              if (n.equals("content-length")
-                  || n.equals("content-range")
-                  || n.startsWith("x-amz-checksum-")
-                  || n.startsWith("x-amz-meta-panops-")) {
-                return;
-              }
-              b.putHeader(name, values);
-            });
-    b.putHeader("Content-Length", Long.toString(contentLength));
-    if (contentRange != null) {
-      b.putHeader("Content-Range", contentRange);
-    }
-    return b.build();
-  }
-
-  // =================================================================== copy
 
   /**
    * Copies an object by streaming it through this process: decrypted (and authenticated) from its
@@ -917,132 +244,36 @@ public final class EncryptingS3Client extends DelegatingS3Client {
    */
   @Override
   public CopyObjectResponse copyObject(CopyObjectRequest request) {
-    Objects.requireNonNull(request, "request");
-    GetObjectRequest.Builder get =
-        GetObjectRequest.builder()
-            .bucket(request.sourceBucket())
-            .key(request.sourceKey())
-            .versionId(request.sourceVersionId())
-            .ifMatch(request.copySourceIfMatch())
-            .ifNoneMatch(request.copySourceIfNoneMatch())
-            .ifModifiedSince(request.copySourceIfModifiedSince())
-            .ifUnmodifiedSince(request.copySourceIfUnmodifiedSince())
-            .sseCustomerAlgorithm(request.copySourceSSECustomerAlgorithm())
-            .sseCustomerKey(request.copySourceSSECustomerKey())
-            .sseCustomerKeyMD5(request.copySourceSSECustomerKeyMD5())
-            .requestPayer(request.requestPayerAsString())
-            .expectedBucketOwner(request.expectedSourceBucketOwner());
-    request.overrideConfiguration().ifPresent(get::overrideConfiguration);
-    try (ResponseInputStream<GetObjectResponse> src = getObject(get.build())) {
-      GetObjectResponse s = src.response();
-      boolean replace = request.metadataDirective() == MetadataDirective.REPLACE;
-      PutObjectRequest.Builder put =
-          PutObjectRequest.builder()
-              .bucket(request.destinationBucket())
-              .key(request.destinationKey())
-              .acl(request.aclAsString())
-              .grantFullControl(request.grantFullControl())
-              .grantRead(request.grantRead())
-              .grantReadACP(request.grantReadACP())
-              .grantWriteACP(request.grantWriteACP())
-              .storageClass(request.storageClassAsString())
-              .websiteRedirectLocation(request.websiteRedirectLocation())
-              .serverSideEncryption(request.serverSideEncryptionAsString())
-              .ssekmsKeyId(request.ssekmsKeyId())
-              .ssekmsEncryptionContext(request.ssekmsEncryptionContext())
-              .bucketKeyEnabled(request.bucketKeyEnabled())
-              .sseCustomerAlgorithm(request.sseCustomerAlgorithm())
-              .sseCustomerKey(request.sseCustomerKey())
-              .sseCustomerKeyMD5(request.sseCustomerKeyMD5())
-              .objectLockMode(request.objectLockModeAsString())
-              .objectLockRetainUntilDate(request.objectLockRetainUntilDate())
-              .objectLockLegalHoldStatus(request.objectLockLegalHoldStatusAsString())
-              .requestPayer(request.requestPayerAsString())
-              .expectedBucketOwner(request.expectedBucketOwner())
-              .checksumAlgorithm(request.checksumAlgorithmAsString());
-      if (replace) {
-        put.metadata(request.metadata())
-            .contentType(request.contentType())
-            .cacheControl(request.cacheControl())
-            .contentDisposition(request.contentDisposition())
-            .contentEncoding(request.contentEncoding())
-            .contentLanguage(request.contentLanguage())
-            .expires(request.expires());
-      } else {
-        put.metadata(s.metadata())
-            .contentType(s.contentType())
-            .cacheControl(s.cacheControl())
-            .contentDisposition(s.contentDisposition())
-            .contentEncoding(s.contentEncoding())
-            .contentLanguage(s.contentLanguage())
-            .expires(s.expires());
-      }
-      if (request.taggingDirective() == TaggingDirective.REPLACE) {
-        put.tagging(request.tagging());
-      } else if (s.tagCount() == null || s.tagCount() > 0) {
-        // some S3-compatible stores do not report the tag count: ask when it is absent
-        put.tagging(tagsOf(request.sourceBucket(), request.sourceKey(), s.versionId()));
-      }
-      request.overrideConfiguration().ifPresent(put::overrideConfiguration);
-      long length = s.contentLength();
-      PutObjectResponse done =
-          putPlaintext(put.build(), onceSupplier(src), length, put.build().contentType());
-      return CopyObjectResponse.builder()
-          .copyObjectResult(CopyObjectResult.builder().eTag(done.eTag()).build())
-          .versionId(done.versionId())
-          .copySourceVersionId(s.versionId())
-          .serverSideEncryption(done.serverSideEncryptionAsString())
-          .ssekmsKeyId(done.ssekmsKeyId())
-          .bucketKeyEnabled(done.bucketKeyEnabled())
-          .expiration(done.expiration())
-          .build();
-    } catch (IOException e) {
-      throw SdkClientException.create("copy failed: " + e.getMessage(), e);
-    }
+    return copies.copyObject(request);
   }
-
-  private static Supplier<InputStream> onceSupplier(InputStream in) {
-    boolean[] used = new boolean[1];
-    return () -> {
-      if (used[0]) {
-        throw new IllegalStateException("a copy's source stream cannot be read twice");
-      }
-      used[0] = true;
-      return in;
-    };
-  }
-
-  private String tagsOf(String bucket, String key, String versionId) {
-    GetObjectTaggingResponse tags =
-        s3.getObjectTagging(r -> r.bucket(bucket).key(key).versionId(versionId));
-    StringBuilder sb = new StringBuilder();
-    for (Tag t : tags.tagSet()) {
-      if (sb.length() > 0) {
-        sb.append('&');
-      }
-      sb.append(URLEncoder.encode(t.key(), StandardCharsets.UTF_8))
-          .append('=')
-          .append(URLEncoder.encode(t.value(), StandardCharsets.UTF_8));
-    }
-    return sb.length() == 0 ? null : sb.toString();
-  }
-
-  // =================================================================== re-wrap
 
   /**
    * Moves every encrypted object under {@code prefix} to the tenant's current CMK (customer key
    * migration), one object at a time, in listing order. For each object: its header is fetched; if
-   * it already names the current CMK it is skipped (so a run that stopped can simply be started
-   * again: it resumes where the last one got to); otherwise KMS {@code ReEncrypt} re-wraps its data
-   * key (which never enters this process), and the object is rewritten at the same key as the new
-   * header followed by the unchanged body bytes, streamed from S3 into S3 without decryption. The
-   * rewrite is conditional on the object's ETag (a concurrent writer wins; this object is then
-   * reported failed), keeps user metadata, content headers and tags, and is verified by reading the
-   * new header back before it counts as done.
+   * it already names the current CMK (and, with SSE-KMS, S3 does not hold it under one of the
+   * tenant's old CMKs) it is skipped, so a run that stopped can simply be started again, or resumed
+   * with {@link #rewrapPrefix(String, String, String, RewrapListener) startAfter}; otherwise KMS
+   * {@code ReEncrypt} re-wraps its data key (which never enters this process), and the object is
+   * rewritten at the same key as the new header followed by the unchanged body bytes, streamed from
+   * S3 into S3 without decryption. The rewrite is conditional on the object's ETag (a concurrent
+   * writer wins; this object is then reported failed), keeps user metadata, content headers and
+   * tags, moves SSE-KMS to the current CMK when S3 held the object under one of the tenant's old
+   * CMKs, and is verified by reading the new header back before it counts as done.
    *
-   * <p>The tenant's current CMK is the one the {@link com.panops.crypto.TenantDirectory} gives now,
-   * so the directory must list the new CMK as current and the old one as decrypt-only before the
-   * run. Each object is re-wrapped under the key context recorded in its header.
+   * <p><b>Preconditions.</b> The {@link com.panops.crypto.TenantDirectory} must list the new CMK as
+   * current and the old one as decrypt-only, and <em>every writer</em> must already use it: a
+   * writer that still encrypts under the old CMK can write behind the listing cursor. The run
+   * therefore ends with a check: objects under the prefix modified since shortly before the run
+   * began (and not rewritten by it) are read again, and any still under another CMK are listed in
+   * {@link RewrapResult#stillUnderOldKeys()}; {@link RewrapResult#complete()} is true only when
+   * that list and the failures are empty.
+   *
+   * <p><b>Versioned buckets.</b> Only current versions are re-wrapped; each rewrite adds a version
+   * and leaves the previous one, still under the old CMK, as a noncurrent version. The end-of-run
+   * check lists the noncurrent versions under the prefix that are under another CMK (as {@code
+   * key?versionId=...}): they become unreadable once the old CMK is disabled, so delete them (or
+   * let a lifecycle rule expire them) before disabling it, or keep the old CMK as long as they must
+   * stay readable.
    *
    * <p>Blocking; not atomic across objects. A failed object is reported and left unchanged, and the
    * run goes on; a revoked key stops the run.
@@ -1052,49 +283,16 @@ public final class EncryptingS3Client extends DelegatingS3Client {
    *     done)
    */
   public RewrapResult rewrapPrefix(String bucket, String prefix, RewrapListener listener) {
-    Objects.requireNonNull(bucket, "bucket");
-    Objects.requireNonNull(prefix, "prefix");
-    Objects.requireNonNull(listener, "listener");
-    long examined = 0;
-    long rewrapped = 0;
-    long current = 0;
-    long plain = 0;
-    List<String> failed = new ArrayList<>();
-    String lastKey = null;
-    for (S3Object o :
-        s3.listObjectsV2Paginator(
-                ListObjectsV2Request.builder().bucket(bucket).prefix(prefix).build())
-            .contents()) {
-      examined++;
-      lastKey = o.key();
-      RewrapOutcome outcome;
-      RuntimeException error = null;
-      try {
-        outcome = rewrapObject(bucket, o.key());
-      } catch (S3KeyRevokedException e) {
-        listener.onObject(
-            new RewrapListener.RewrapEvent(bucket, o.key(), RewrapOutcome.FAILED, e, examined));
-        throw e;
-      } catch (RuntimeException e) {
-        outcome = RewrapOutcome.FAILED;
-        error = e;
-      }
-      switch (outcome) {
-        case REWRAPPED:
-          rewrapped++;
-          break;
-        case ALREADY_CURRENT:
-          current++;
-          break;
-        case NOT_ENCRYPTED:
-          plain++;
-          break;
-        default:
-          failed.add(o.key());
-      }
-      listener.onObject(new RewrapListener.RewrapEvent(bucket, o.key(), outcome, error, examined));
-    }
-    return new RewrapResult(examined, rewrapped, current, plain, failed, lastKey);
+    return rewraps.rewrapPrefix(bucket, prefix, listener);
+  }
+
+  /**
+   * As {@link #rewrapPrefix(String, String, RewrapListener)}, starting after the key {@code
+   * startAfter} (a previous run's {@link RewrapResult#lastKey()}), or from the start if null.
+   */
+  public RewrapResult rewrapPrefix(
+      String bucket, String prefix, String startAfter, RewrapListener listener) {
+    return rewraps.rewrapPrefix(bucket, prefix, startAfter, listener);
   }
 
   /**
@@ -1108,100 +306,10 @@ public final class EncryptingS3Client extends DelegatingS3Client {
    * @throws S3Exception if S3 refuses (for instance the object changed meanwhile: 412)
    */
   public RewrapOutcome rewrapObject(String bucket, String key) {
-    Objects.requireNonNull(bucket, "bucket");
-    Objects.requireNonNull(key, "key");
-    try {
-      Prefix p = fetchPrefix(GetObjectRequest.builder().bucket(bucket).key(key).build());
-      if (p.layout == null) {
-        return RewrapOutcome.NOT_ENCRYPTED;
-      }
-      TenantCrypto t = tenant.get();
-      String cmk = t.keys().currentKeyArn();
-      if (p.header.keyArn().equals(cmk)) {
-        return RewrapOutcome.ALREADY_CURRENT;
-      }
-      KeyContext kc = KeyContext.from(p.header.keyContext());
-      byte[] newHeader = t.rewrapHeader(p.header, kc);
-      int oldH = p.header.length();
-      long bodyLength = p.ciphertextLength - oldH;
-      long newLength = newHeader.length + bodyLength;
-      String etag = p.response.eTag();
-
-      InputStream bodyStream;
-      if (p.ciphertextLength <= p.bytes.length) {
-        bodyStream = new ByteArrayInputStream(p.bytes, oldH, (int) bodyLength);
-      } else {
-        GetObjectRequest.Builder g =
-            GetObjectRequest.builder().bucket(bucket).key(key).range("bytes=" + oldH + "-");
-        if (etag != null) {
-          g.ifMatch(etag);
-        }
-        ResponseInputStream<GetObjectResponse> rest = s3.getObject(g.build());
-        Long total = totalLength(rest.response());
-        if (total == null || total != p.ciphertextLength) {
-          rest.abort();
-          closeQuietly(rest);
-          throw Errors.integrity();
-        }
-        bodyStream = rest;
-      }
-      GetObjectResponse r = p.response;
-      Map<String, String> md = new HashMap<>(ObjectLayout.userMetadata(r.metadata()));
-      md.putAll(
-          ObjectLayout.metadataFor(newHeader.length, p.header.frameSize(), p.plaintextLength));
-      PutObjectRequest.Builder put =
-          PutObjectRequest.builder()
-              .bucket(bucket)
-              .key(key)
-              .metadata(md)
-              .contentType(r.contentType())
-              .cacheControl(r.cacheControl())
-              .contentDisposition(r.contentDisposition())
-              .contentEncoding(r.contentEncoding())
-              .contentLanguage(r.contentLanguage())
-              .expires(r.expires())
-              .storageClass(r.storageClassAsString())
-              .websiteRedirectLocation(r.websiteRedirectLocation());
-      if (etag != null) {
-        put.ifMatch(etag);
-      }
-      if (r.tagCount() == null || r.tagCount() > 0) {
-        put.tagging(tagsOf(bucket, key, r.versionId()));
-      }
-      if (sseKms) {
-        put.serverSideEncryption(ServerSideEncryption.AWS_KMS).ssekmsKeyId(cmk);
-      } else if (r.serverSideEncryption() != null) {
-        put.serverSideEncryption(r.serverSideEncryptionAsString()).ssekmsKeyId(r.ssekmsKeyId());
-      }
-      PutObjectResponse done;
-      try (InputStream body =
-          new SequenceInputStream(new ByteArrayInputStream(newHeader), bodyStream)) {
-        done = upload(put.build(), body, newLength, null);
-      }
-      verifyHeader(bucket, key, done.eTag(), newHeader, newLength);
-      return RewrapOutcome.REWRAPPED;
-    } catch (IOException e) {
-      throw SdkClientException.create("re-wrap failed: " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      throw unwrap(e);
-    }
+    return rewraps.rewrapObject(bucket, key);
   }
 
-  private void verifyHeader(String bucket, String key, String etag, byte[] header, long length) {
-    GetObjectRequest.Builder g =
-        GetObjectRequest.builder().bucket(bucket).key(key).range("bytes=0-" + (header.length - 1));
-    if (etag != null) {
-      g.ifMatch(etag);
-    }
-    ResponseBytes<GetObjectResponse> back = s3.getObjectAsBytes(g.build());
-    Long total = totalLength(back.response());
-    if (total == null
-        || total != length
-        || !Arrays.equals(back.asByteArrayUnsafe(), header)
-        || ObjectLayout.of(back.response().metadata()) == null) {
-      throw Errors.integrity();
-    }
-  }
+  // =================================================================== refused
 
   // =================================================================== refused
 
@@ -1238,85 +346,37 @@ public final class EncryptingS3Client extends DelegatingS3Client {
     throw refused("getObjectTorrent");
   }
 
-  private static S3EncryptionException refused(String op) {
-    return new S3EncryptionException(
-        op + " is not supported by the encrypting client; use putObject/getObject");
+  /**
+   * Refused: a rename keeps the bytes but changes the key, and the message AAD binds each object to
+   * its key, so the renamed object would no longer decrypt. Copy it ({@link #copyObject}) and
+   * delete the source instead.
+   */
+  @Override
+  public RenameObjectResponse renameObject(RenameObjectRequest request) {
+    throw refused("renameObject", "copyObject then deleteObject");
   }
 
-  // =================================================================== helpers
-
-  /** The key context and message AAD of one request. */
-  private static final class Ctx {
-    final KeyContext keyContext;
-    final MessageAad aad;
-
-    Ctx(KeyContext keyContext, MessageAad aad) {
-      this.keyContext = keyContext;
-      this.aad = aad;
-    }
+  /** Refused: an Object Lambda response carries the caller's bytes to S3 unencrypted. */
+  @Override
+  public WriteGetObjectResponseResponse writeGetObjectResponse(
+      WriteGetObjectResponseRequest request, RequestBody body) {
+    throw refused("writeGetObjectResponse", "putObject");
   }
 
-  private Ctx ctx(Optional<AwsRequestOverrideConfiguration> oc, String bucket, String key) {
-    Objects.requireNonNull(bucket, "bucket");
-    Objects.requireNonNull(key, "key");
-    KeyContext kc = defaultKeyContext;
-    MessageAad aad = MessageAad.of(AAD_BUCKET, bucket, AAD_KEY, key);
-    if (oc.isPresent()) {
-      ExecutionAttributes a = oc.get().executionAttributes();
-      KeyContext k = a.getAttribute(RequestEncryption.KEY_CONTEXT);
-      if (k != null) {
-        kc = k;
-      }
-      MessageAad extra = a.getAttribute(RequestEncryption.EXTRA_AAD);
-      if (extra != null) {
-        for (String name : extra.asMap().keySet()) {
-          if (name.toLowerCase(Locale.ROOT).startsWith("panops:")) {
-            throw new IllegalArgumentException("message AAD key is reserved: " + name);
-          }
-        }
-        aad = aad.with(extra);
-      }
-    }
-    return new Ctx(kc, aad);
+  /** Refused: an annotation would store the caller's bytes unencrypted. */
+  @Override
+  public PutObjectAnnotationResponse putObjectAnnotation(
+      PutObjectAnnotationRequest request, RequestBody body) {
+    throw refused("putObjectAnnotation", "putObject");
   }
 
-  private static S3EncryptionException notEncrypted() {
-    return new S3EncryptionException(
-        "object is not encrypted by panops-crypto; refusing to return it as plaintext (see"
-            + " allowLegacyPlaintextReads())");
+  private static S3OperationRefusedException refused(String op, String instead) {
+    return new S3OperationRefusedException(
+        op + " would bypass encryption and is refused by the encrypting client; use " + instead);
   }
 
-  /** Maps a core exception found in {@code e} or its causes; otherwise returns {@code e}. */
-  private static RuntimeException unwrap(RuntimeException e) {
-    if (e instanceof S3EncryptionException) {
-      return e;
-    }
-    RuntimeException found = causeOf(e);
-    return found != null ? found : e;
-  }
-
-  /** The adapter's exception for the first core or adapter exception among the causes, or null. */
-  private static RuntimeException causeOf(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof S3EncryptionException) {
-        return (S3EncryptionException) t;
-      }
-      if (t instanceof PanopsCryptoException) {
-        return Errors.map((PanopsCryptoException) t);
-      }
-      if (t.getCause() == t) {
-        break;
-      }
-    }
-    return e instanceof SdkException ? (SdkException) e : null;
-  }
-
-  private static void closeQuietly(InputStream in) {
-    try {
-      in.close();
-    } catch (IOException | RuntimeException ignored) {
-      // already failing
-    }
+  private static S3OperationRefusedException refused(String op) {
+    return refused(op, "putObject/getObject");
   }
 
   @Override
@@ -1429,7 +489,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
      * GiB, default 100 MiB. Unknown lengths always take the multipart path.
      */
     public Builder multipartThreshold(long bytes) {
-      if (bytes < MIN_PART || bytes > MAX_SINGLE_PUT) {
+      if (bytes < S3Path.MIN_PART || bytes > S3Path.MAX_SINGLE_PUT) {
         throw new IllegalArgumentException("multipart threshold must be 5 MiB .. 5 GiB");
       }
       this.multipartThreshold = bytes;
@@ -1441,7 +501,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
      * Raised automatically for objects that would need more than 10,000 parts.
      */
     public Builder multipartPartSize(long bytes) {
-      if (bytes < MIN_PART || bytes > MAX_PART) {
+      if (bytes < S3Path.MIN_PART || bytes > S3Path.MAX_PART) {
         throw new IllegalArgumentException("part size must be 5 MiB .. 512 MiB");
       }
       this.partSize = bytes;

@@ -11,6 +11,10 @@ import java.util.List;
  * @param notEncrypted plaintext objects, left as they are
  * @param failedKeys keys whose re-wrap failed (the objects are unchanged; run again to retry)
  * @param lastKey the last key examined, or null if none (a run may be resumed after it)
+ * @param stillUnderOldKeys what the end-of-run check found still under another CMK than the current
+ *     one: objects written behind the listing cursor by a writer that did not yet use the new CMK,
+ *     and, in a versioned bucket, noncurrent versions (as {@code key?versionId=...}); run again for
+ *     the former, delete the latter before the old CMK is disabled
  */
 public record RewrapResult(
     long examined,
@@ -18,9 +22,11 @@ public record RewrapResult(
     long alreadyCurrent,
     long notEncrypted,
     List<String> failedKeys,
-    String lastKey) {
+    String lastKey,
+    List<String> stillUnderOldKeys) {
   public RewrapResult {
     failedKeys = List.copyOf(failedKeys);
+    stillUnderOldKeys = List.copyOf(stillUnderOldKeys);
   }
 
   /** Objects whose re-wrap failed. */
@@ -28,8 +34,11 @@ public record RewrapResult(
     return failedKeys.size();
   }
 
-  /** Whether every encrypted object under the prefix is now under the current CMK. */
+  /**
+   * Whether every encrypted object under the prefix (every version, in a versioned bucket) was
+   * found under the current CMK at the end of the run: no failures, nothing still under old keys.
+   */
   public boolean complete() {
-    return failedKeys.isEmpty();
+    return failedKeys.isEmpty() && stillUnderOldKeys.isEmpty();
   }
 }

@@ -7,8 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.panops.crypto.PanopsCrypto;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
@@ -40,8 +46,26 @@ class MultipartIT {
   void failingBodyMidUpload_abortsTheUpload_andNoObjectIsVisible() {
     S3TestEnv env = S3TestEnv.get();
     String bucket = env.freshBucket();
+    Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+    ExecutionInterceptor counting =
+        new ExecutionInterceptor() {
+          @Override
+          public void afterExecution(
+              Context.AfterExecution context, ExecutionAttributes attributes) {
+            calls
+                .computeIfAbsent(
+                    context.request().getClass().getSimpleName(), k -> new AtomicInteger())
+                .incrementAndGet();
+          }
+        };
     try (PanopsCrypto crypto = env.crypto("t", env.freshKey());
-        EncryptingS3Client s3 = env.client(crypto, "t").build()) {
+        EncryptingS3Client s3 =
+            EncryptingS3Client.builder()
+                .s3Client(env.s3Client(counting).build())
+                .crypto(crypto)
+                .tenant("t")
+                .allowInsecureLocalS3Endpoint()
+                .build()) {
       InputStream failing =
           new InputStream() {
             final InputStream data = new PatternStream(1, 30L * 1024 * 1024);
@@ -73,6 +97,11 @@ class MultipartIT {
           0,
           env.raw.listMultipartUploads(r -> r.bucket(bucket)).uploads().size(),
           "the multipart upload was aborted");
+      // and it had really started: created, parts sent (20 MiB before the failure), then aborted
+      assertEquals(1, calls.get("CreateMultipartUploadRequest").get(), calls.toString());
+      assertTrue(calls.get("UploadPartRequest").get() >= 2, calls.toString());
+      assertEquals(1, calls.get("AbortMultipartUploadRequest").get(), calls.toString());
+      assertEquals(null, calls.get("CompleteMultipartUploadRequest"), calls.toString());
     }
   }
 }

@@ -12,15 +12,23 @@ import com.panops.crypto.MessageAad;
 import com.panops.crypto.PanopsCrypto;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 
 /**
@@ -279,5 +287,31 @@ class TamperIT {
           S3IntegrityException.class,
           () -> u.getObjectAsBytes(r -> r.bucket(bucket).key("tenant-a")));
     }
+  }
+
+  @Test
+  void getObjectToAFile_leavesNoFileAndNoPartialPlaintext_whenALaterFrameIsTampered(
+      @TempDir Path dir) throws Exception {
+    byte[] body = put(bucket, "to-file", 10 * F + 123);
+    int h = headerLength("to-file");
+    tamper("to-file", b -> b[0][h + 8 * (F + 16) + 5] ^= 1, md -> {}); // inside the 9th frame
+    Path file = dir.resolve("out.bin");
+    assertThrows(
+        S3IntegrityException.class,
+        () -> s3.getObject(GetObjectRequest.builder().bucket(bucket).key("to-file").build(), file));
+    assertFalse(Files.exists(file), "no file at the destination");
+    try (Stream<Path> left = Files.list(dir)) {
+      assertEquals(List.of(), left.collect(Collectors.toList()), "no temporary file left either");
+    }
+    // an intact object lands whole; an existing file is not overwritten
+    byte[] ok = put(bucket, "to-file-ok", 3 * F + 1);
+    s3.getObject(GetObjectRequest.builder().bucket(bucket).key("to-file-ok").build(), file);
+    assertArrayEquals(ok, Files.readAllBytes(file));
+    assertThrows(
+        SdkClientException.class,
+        () ->
+            s3.getObject(
+                GetObjectRequest.builder().bucket(bucket).key("to-file-ok").build(), file));
+    assertFalse(Arrays.equals(body, ok));
   }
 }

@@ -1,0 +1,308 @@
+package com.panops.crypto.testkit.s3;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.net.HttpURLConnection;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Launches S3Proxy ({@code org.gaul:s3proxy}, its {@code jar-with-dependencies}) as a child process
+ * on 127.0.0.1, on a free port, with jclouds' in-memory {@code transient} blob store: a second S3
+ * implementation beside S3Mock. Unlike S3Mock it checks SigV4 signatures against {@link
+ * #accessKeyId()} / {@link #secretAccessKey()}, enforces {@code If-Match}, and answers {@code
+ * GetObjectTagging} with 501 NotImplemented; it has no SSE-KMS.
+ *
+ * <pre>{@code
+ * try (S3ProxyServer s3 = S3ProxyServer.start(S3ProxyServer.locateJar())) {
+ *   S3Client client = S3Client.builder()
+ *       .endpointOverride(s3.endpoint())
+ *       .forcePathStyle(true)
+ *       .region(Region.of(s3.region()))
+ *       .credentialsProvider(StaticCredentialsProvider.create(
+ *           AwsBasicCredentials.create(s3.accessKeyId(), s3.secretAccessKey())))
+ *       .build();
+ * }
+ * }</pre>
+ *
+ * <p>A JVM shutdown hook kills the process if {@link #close()} was not called. Thread-safe.
+ */
+public final class S3ProxyServer implements AutoCloseable {
+  /** The system property that names the jar (set by the build for the ITs). */
+  public static final String JAR_PROPERTY = "panops.s3proxy.jar";
+
+  /** The S3Proxy version this launcher was written against. */
+  public static final String VERSION = "4.1.0";
+
+  private static final String ACCESS_KEY = "s3proxy-it-access";
+  private static final String SECRET_KEY = "s3proxy-it-secret";
+
+  private final Process process;
+  private final int port;
+  private final Path dir;
+  private final Path logFile;
+  private final Thread shutdownHook;
+  private boolean closed;
+
+  private S3ProxyServer(Process process, int port, Path dir, Path logFile) {
+    this.process = process;
+    this.port = port;
+    this.dir = dir;
+    this.logFile = logFile;
+    this.shutdownHook = new Thread(this::kill, "s3proxy-shutdown");
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
+  }
+
+  /**
+   * The jar: the path in system property {@value #JAR_PROPERTY} if set, else the copy in the local
+   * Maven repository.
+   *
+   * @throws IllegalStateException if neither exists
+   */
+  public static Path locateJar() {
+    String prop = System.getProperty(JAR_PROPERTY);
+    if (prop != null && !prop.isBlank()) {
+      return Paths.get(prop);
+    }
+    Path m2 =
+        Paths.get(
+            System.getProperty("user.home"),
+            ".m2",
+            "repository",
+            "org",
+            "gaul",
+            "s3proxy",
+            VERSION,
+            "s3proxy-" + VERSION + "-jar-with-dependencies.jar");
+    if (Files.isRegularFile(m2)) {
+      return m2;
+    }
+    throw new IllegalStateException(
+        "S3Proxy jar not found: set -D"
+            + JAR_PROPERTY
+            + " or fetch org.gaul:s3proxy:"
+            + VERSION
+            + ":jar:jar-with-dependencies");
+  }
+
+  /**
+   * Launches S3Proxy from {@code jar} and waits until it answers (at most 120 s).
+   *
+   * @throws IllegalStateException if the jar is missing, or the server exits or does not answer
+   */
+  public static S3ProxyServer start(Path jar) {
+    Objects.requireNonNull(jar, "jar");
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException("S3Proxy jar not found: " + jar);
+    }
+    IllegalStateException last = null;
+    for (int attempt = 0; attempt < 3; attempt++) {
+      try {
+        return launch(jar, Duration.ofSeconds(120));
+      } catch (PortTakenException e) {
+        last = new IllegalStateException("S3Proxy could not bind its port", e);
+      }
+    }
+    throw last;
+  }
+
+  private static S3ProxyServer launch(Path jar, Duration timeout) {
+    Path dir;
+    Path log;
+    Path conf;
+    int port = freePort();
+    try {
+      dir = Files.createTempDirectory("s3proxy");
+      log = dir.resolve("s3proxy.log");
+      conf = dir.resolve("s3proxy.conf");
+      Properties p = new Properties();
+      p.setProperty("s3proxy.endpoint", "http://127.0.0.1:" + port);
+      p.setProperty("s3proxy.authorization", "aws-v2-or-v4");
+      p.setProperty("s3proxy.identity", ACCESS_KEY);
+      p.setProperty("s3proxy.credential", SECRET_KEY);
+      p.setProperty("jclouds.provider", "transient");
+      p.setProperty("jclouds.identity", "unused");
+      p.setProperty("jclouds.credential", "unused");
+      try (Writer w = Files.newBufferedWriter(conf, StandardCharsets.UTF_8)) {
+        p.store(w, "S3ProxyServer (panops-crypto-testkit)");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx256m");
+    cmd.add("-XX:+UseSerialGC");
+    cmd.add("-Djava.net.preferIPv4Stack=true");
+    cmd.add("-jar");
+    cmd.add(jar.toString());
+    cmd.add("--properties");
+    cmd.add(conf.toString());
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(log.toFile());
+    pb.environment().put("AWS_EC2_METADATA_DISABLED", "true");
+    Process proc;
+    try {
+      proc = pb.start();
+    } catch (IOException e) {
+      deleteTree(dir);
+      throw new UncheckedIOException("could not launch S3Proxy", e);
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    URI probe = URI.create("http://127.0.0.1:" + port + "/");
+    while (System.nanoTime() < deadline) {
+      if (!proc.isAlive()) {
+        String tail = tail(log);
+        deleteTree(dir);
+        if (tail.contains("already in use") || tail.contains("BindException")) {
+          throw new PortTakenException();
+        }
+        throw new IllegalStateException(
+            "S3Proxy exited with " + proc.exitValue() + " during start:\n" + tail);
+      }
+      if (answers(probe)) {
+        return new S3ProxyServer(proc, port, dir, log);
+      }
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        proc.destroyForcibly();
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while starting S3Proxy", e);
+      }
+    }
+    proc.destroyForcibly();
+    String tail = tail(log);
+    deleteTree(dir);
+    throw new IllegalStateException("S3Proxy did not answer within " + timeout + ":\n" + tail);
+  }
+
+  /** The plain-HTTP endpoint, {@code http://127.0.0.1:PORT}. */
+  public URI endpoint() {
+    return URI.create("http://127.0.0.1:" + port);
+  }
+
+  /** The region to sign for (S3Proxy accepts any). */
+  public String region() {
+    return "us-east-1";
+  }
+
+  /** The access key id S3Proxy checks signatures against. */
+  public String accessKeyId() {
+    return ACCESS_KEY;
+  }
+
+  /** The secret key S3Proxy checks signatures against (a fixed test value). */
+  public String secretAccessKey() {
+    return SECRET_KEY;
+  }
+
+  /** Where the server's output goes (deleted by {@link #close()}). */
+  public Path logFile() {
+    return logFile;
+  }
+
+  /** Stops the process and deletes its directory. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException shuttingDown) {
+      // the hook runs anyway
+    }
+    kill();
+    deleteTree(dir);
+  }
+
+  private void kill() {
+    process.destroy();
+    try {
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "S3ProxyServer[" + endpoint() + "]";
+  }
+
+  private static final class PortTakenException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+  }
+
+  private static boolean answers(URI uri) {
+    try {
+      HttpURLConnection c = (HttpURLConnection) uri.toURL().openConnection();
+      c.setConnectTimeout(500);
+      c.setReadTimeout(2000);
+      try {
+        return c.getResponseCode() > 0; // 403 to an unsigned request: it is serving
+      } finally {
+        c.disconnect();
+      }
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String tail(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    } catch (IOException | RuntimeException e) {
+      return "(log unreadable: " + e + ")";
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    if (dir == null || !Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                  // best effort: a temporary directory
+                }
+              });
+    } catch (IOException ignored) {
+      // best effort
+    }
+  }
+}
