@@ -40,7 +40,11 @@ class DemoIT {
     assertTrue(r.ingestDataKeyCalls() <= 6, "data-key calls " + r.ingestDataKeyCalls());
     assertTrue(r.disableToDbRefusal().compareTo(limit) <= 0, r.disableToDbRefusal().toString());
     assertTrue(r.disableToS3Refusal().compareTo(limit) <= 0, r.disableToS3Refusal().toString());
-    assertTrue(r.enableToService().compareTo(limit) <= 0, r.enableToService().toString());
+    Duration restoreLimit = Walkthrough.SETTLE.plus(limit);
+    assertTrue(r.enableToService().compareTo(restoreLimit) <= 0, r.enableToService().toString());
+    assertTrue(
+        r.enableToService().compareTo(Walkthrough.SETTLE) >= 0,
+        "restored before the settle time: " + r.enableToService());
     assertEquals(0, r.dataCallsWhileLatched());
     assertTrue(r.reconciled(), output);
     assertEquals(r.auditEvents(), r.auditMatched());

@@ -33,7 +33,9 @@ class CmkMigrationIT {
         .kmsClient(JdbcTestEnvironment.kmsClient())
         .tenantDirectory(id -> id.equals("t") ? keys.get() : null)
         .allowInsecureLocalKmsEndpoint()
-        .probeSettings(ProbeSettings.every(JdbcTestEnvironment.PROBE_INTERVAL))
+        .probeSettings(
+            ProbeSettings.every(JdbcTestEnvironment.PROBE_INTERVAL)
+                .withSettle(2, JdbcTestEnvironment.SETTLE))
         .auditSink(AuditSink.none())
         .build();
   }
@@ -251,7 +253,9 @@ class CmkMigrationIT {
                   return keys.get();
                 })
             .allowInsecureLocalKmsEndpoint()
-            .probeSettings(ProbeSettings.every(JdbcTestEnvironment.PROBE_INTERVAL))
+            .probeSettings(
+                ProbeSettings.every(JdbcTestEnvironment.PROBE_INTERVAL)
+                    .withSettle(2, JdbcTestEnvironment.SETTLE))
             .auditSink(AuditSink.none())
             .build();
     try (crypto) {

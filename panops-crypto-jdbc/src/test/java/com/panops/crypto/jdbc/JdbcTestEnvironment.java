@@ -29,6 +29,12 @@ import software.amazon.awssdk.services.kms.KmsClient;
 final class JdbcTestEnvironment {
   static final Duration PROBE_INTERVAL = Duration.ofMillis(300);
 
+  /**
+   * How long a customer-action latch must settle before it lifts (two successful probes at least
+   * this far apart); short here because LocalKms applies key changes at once.
+   */
+  static final Duration SETTLE = Duration.ofMillis(300);
+
   private static TlsPostgres postgres;
   private static LocalKms kms;
   private static KmsClient kmsClient;
@@ -92,7 +98,7 @@ final class JdbcTestEnvironment {
         .kmsClient(kmsClient())
         .tenantDirectory(TenantDirectory.of(tenants))
         .allowInsecureLocalKmsEndpoint()
-        .probeSettings(ProbeSettings.every(PROBE_INTERVAL))
+        .probeSettings(ProbeSettings.every(PROBE_INTERVAL).withSettle(2, SETTLE))
         .auditSink(AuditSink.none())
         .build();
   }

@@ -52,14 +52,17 @@ class KillSwitchIT {
           () -> s3.putObject(r -> r.bucket(bucket).key("k2"), RequestBody.fromString("x")));
 
       env.kms.enableKey(cmk);
-      long deadline = System.nanoTime() + S3TestEnv.PROBE.plus(SLACK).toNanos();
+      // A customer-action latch lifts after settling: within settle time + one interval.
+      long deadline =
+          System.nanoTime() + S3TestEnv.SETTLE.plus(S3TestEnv.PROBE).plus(SLACK).toNanos();
       String got = null;
       while (got == null) {
         try {
           got = s3.getObjectAsBytes(r -> r.bucket(bucket).key("k")).asUtf8String();
         } catch (S3KeyRevokedException stillLatched) {
           if (System.nanoTime() > deadline) {
-            throw new AssertionError("not restored within one probe interval", stillLatched);
+            throw new AssertionError(
+                "not restored within the settle time plus one probe interval", stillLatched);
           }
           Thread.sleep(20);
         }

@@ -30,6 +30,13 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
  */
 final class S3TestEnv {
   static final Duration PROBE = Duration.ofMillis(300);
+
+  /**
+   * How long a customer-action latch must settle before it lifts (two successful probes at least
+   * this far apart); short here because LocalKms applies key changes at once.
+   */
+  static final Duration SETTLE = Duration.ofMillis(300);
+
   private static final int KEY_POOL = 24;
   private static S3TestEnv instance;
 
@@ -113,7 +120,7 @@ final class S3TestEnv {
         .kmsClient(kmsClient)
         .tenantDirectory(dir)
         .allowInsecureLocalKmsEndpoint()
-        .probeSettings(ProbeSettings.every(PROBE))
+        .probeSettings(ProbeSettings.every(PROBE).withSettle(2, SETTLE))
         .frameSize(frameSize)
         .build();
   }
