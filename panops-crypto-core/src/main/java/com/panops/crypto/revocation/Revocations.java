@@ -105,6 +105,10 @@ public final class Revocations implements AutoCloseable {
   private final long settleNanos;
   private final long settleSpacingNanos;
   private final int maxThreads;
+
+  /** The scheduler's period: interval / 50, 10..100 ms. */
+  private final long scanNanos;
+
   private final ConcurrentHashMap<String, KeyState> states = new ConcurrentHashMap<>();
   private final AtomicLong marks = new AtomicLong();
   private final ScheduledExecutorService scanner;
@@ -138,6 +142,12 @@ public final class Revocations implements AutoCloseable {
     this.settleNanos = settings.settleTime().toNanos();
     this.settleSpacingNanos = settleSpacing(settleNanos, settleProbes, intervalNanos);
     this.maxThreads = settings.threads();
+    this.scanNanos =
+        probing
+            ? Math.max(
+                TimeUnit.MILLISECONDS.toNanos(10),
+                Math.min(intervalNanos / 50, TimeUnit.MILLISECONDS.toNanos(100)))
+            : 0;
     if (probing) {
       AtomicInteger n = new AtomicInteger();
       ThreadPoolExecutor p =
@@ -163,11 +173,7 @@ public final class Revocations implements AutoCloseable {
                 return t;
               });
       this.scanner = s;
-      long period =
-          Math.max(
-              TimeUnit.MILLISECONDS.toNanos(10),
-              Math.min(intervalNanos / 20, TimeUnit.MILLISECONDS.toNanos(250)));
-      scanner.scheduleAtFixedRate(this::scan, period, period, TimeUnit.NANOSECONDS);
+      scanner.scheduleAtFixedRate(this::scan, scanNanos, scanNanos, TimeUnit.NANOSECONDS);
     } else {
       this.pool = null;
       this.scanner = null;
@@ -227,8 +233,8 @@ public final class Revocations implements AutoCloseable {
       checkOpen();
     }
     long now = ticker.read();
-    s.touch(
-        now, touchNanos); // before the latch check: a latched key that is still wanted stays probed
+    // Before the latch check: a latched key that is still wanted stays probed.
+    s.touch(now, touchNanos);
     s.checkNotRevoked();
     if (now - s.lastAliveNanos > staleNanos) {
       Boolean ok = awaitProbe(s, Long.MIN_VALUE);
@@ -565,7 +571,10 @@ public final class Revocations implements AutoCloseable {
           continue;
         }
         if (now - due >= 0) {
-          s.nextProbeNanos = now - due > intervalNanos ? now + intervalNanos : due + intervalNanos;
+          // A probe starts within one scan period after it is due; due again one interval minus
+          // one scan period after that start, so that two probes of a key never start more than
+          // one interval apart (their average period is a little shorter).
+          s.nextProbeNanos = now + intervalNanos - scanNanos;
           if (s.probeInFlight.get() == null) {
             pool.execute(() -> backgroundProbe(s));
           }
