@@ -118,20 +118,12 @@ class EngineBehaviourTest {
   void aKmsAnswerForAnotherKey_isRefused_andLatches() {
     byte[] ct = crypto.tenant("t").encrypt(new byte[10], KC, AAD);
     software.amazon.awssdk.services.kms.KmsClient lying =
-        new software.amazon.awssdk.services.kms.KmsClient() {
+        new com.panops.crypto.testkit.ForwardingKmsClient(kms) {
           @Override
           public DecryptResponse decrypt(DecryptRequest r) {
             DecryptResponse real = kms.decrypt(r);
             return real.toBuilder().keyId(FakeKmsClient.ARN_PREFIX + "someone-else").build();
           }
-
-          @Override
-          public String serviceName() {
-            return "kms";
-          }
-
-          @Override
-          public void close() {}
         };
     try (PanopsCrypto reader = build(lying)) {
       KeyRevokedException e =
@@ -146,29 +138,15 @@ class EngineBehaviourTest {
     // KMS decrypts this message's blob to 16 bytes (as it would a blob made by another Encrypt
     // under the same key and context); the canary still decrypts, so the key is fine.
     software.amazon.awssdk.services.kms.KmsClient shortKey =
-        new software.amazon.awssdk.services.kms.KmsClient() {
+        new com.panops.crypto.testkit.ForwardingKmsClient(kms) {
           @Override
           public DecryptResponse decrypt(DecryptRequest r) {
             DecryptResponse real = kms.decrypt(r);
-            if ("liveness-probe".equals(r.encryptionContext().get("panops:purpose"))) {
+            if (com.panops.crypto.testkit.ForwardingKmsClient.isProbe(r)) {
               return real;
             }
             return real.toBuilder().plaintext(SdkBytes.fromByteArray(new byte[16])).build();
           }
-
-          @Override
-          public software.amazon.awssdk.services.kms.model.EncryptResponse encrypt(
-              software.amazon.awssdk.services.kms.model.EncryptRequest r) {
-            return kms.encrypt(r);
-          }
-
-          @Override
-          public String serviceName() {
-            return "kms";
-          }
-
-          @Override
-          public void close() {}
         };
     try (PanopsCrypto reader = build(shortKey)) {
       IntegrityException e =

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.panops.crypto.metrics.CryptoMetrics;
 import com.panops.crypto.testkit.FakeKmsClient;
+import com.panops.crypto.testkit.ForwardingKmsClient;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -25,10 +26,6 @@ import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.DecryptRequest;
 import software.amazon.awssdk.services.kms.model.DecryptResponse;
-import software.amazon.awssdk.services.kms.model.EncryptRequest;
-import software.amazon.awssdk.services.kms.model.EncryptResponse;
-import software.amazon.awssdk.services.kms.model.GenerateDataKeyRequest;
-import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
 import software.amazon.awssdk.services.kms.model.InvalidCiphertextException;
 import software.amazon.awssdk.services.kms.model.KmsInternalException;
 
@@ -151,7 +148,7 @@ class FailClosedTest {
       byte[] ctU = c.tenant("u").encrypt(new byte[10], KC, AAD); // the other tenant is warm
       // Tenant t's request was cancelled (Future.cancel(true)): its KMS call is abandoned.
       KmsClient interrupting =
-          new KmsClient() {
+          new ForwardingKmsClient(fake) {
             @Override
             public DecryptResponse decrypt(DecryptRequest r) {
               Thread.currentThread().interrupt();
@@ -159,14 +156,6 @@ class FailClosedTest {
                   .message("Thread was interrupted")
                   .build();
             }
-
-            @Override
-            public String serviceName() {
-              return "kms";
-            }
-
-            @Override
-            public void close() {}
           };
       try (PanopsCrypto cancelled = builder(interrupting, ProbeSettings.off()).build()) {
         assertThrows(
@@ -314,10 +303,10 @@ class FailClosedTest {
     AtomicInteger refusals = new AtomicInteger();
     AtomicInteger refuseCanaries = new AtomicInteger(0);
     KmsClient badCanary =
-        new KmsClient() {
+        new ForwardingKmsClient(fake) {
           @Override
           public DecryptResponse decrypt(DecryptRequest r) {
-            boolean probe = "liveness-probe".equals(r.encryptionContext().get("panops:purpose"));
+            boolean probe = ForwardingKmsClient.isProbe(r);
             if (probe && refuseCanaries.get() > 0) {
               refuseCanaries.decrementAndGet();
               refusals.incrementAndGet();
@@ -325,24 +314,6 @@ class FailClosedTest {
             }
             return fake.decrypt(r);
           }
-
-          @Override
-          public EncryptResponse encrypt(EncryptRequest r) {
-            return fake.encrypt(r);
-          }
-
-          @Override
-          public GenerateDataKeyResponse generateDataKey(GenerateDataKeyRequest r) {
-            return fake.generateDataKey(r);
-          }
-
-          @Override
-          public String serviceName() {
-            return "kms";
-          }
-
-          @Override
-          public void close() {}
         };
     try (PanopsCrypto c = builder(badCanary, ProbeSettings.off()).build()) {
       c.tenant("t").encrypt(new byte[1], KC, AAD);
@@ -362,32 +333,14 @@ class FailClosedTest {
   @Test
   void aProbeThatThrowsSomethingUnexpected_isAFailedProbe_andLatches() {
     KmsClient broken =
-        new KmsClient() {
+        new ForwardingKmsClient(fake) {
           @Override
           public DecryptResponse decrypt(DecryptRequest r) {
-            if ("liveness-probe".equals(r.encryptionContext().get("panops:purpose"))) {
+            if (ForwardingKmsClient.isProbe(r)) {
               throw new NullPointerException("a bug in a wrapper");
             }
             return fake.decrypt(r);
           }
-
-          @Override
-          public EncryptResponse encrypt(EncryptRequest r) {
-            return fake.encrypt(r);
-          }
-
-          @Override
-          public GenerateDataKeyResponse generateDataKey(GenerateDataKeyRequest r) {
-            return fake.generateDataKey(r);
-          }
-
-          @Override
-          public String serviceName() {
-            return "kms";
-          }
-
-          @Override
-          public void close() {}
         };
     try (PanopsCrypto c = builder(broken, ProbeSettings.off()).build()) {
       c.tenant("t").encrypt(new byte[1], KC, AAD);

@@ -1,9 +1,9 @@
 package com.panops.crypto;
 
 import com.panops.crypto.testkit.FakeKmsClient;
+import com.panops.crypto.testkit.ForwardingKmsClient;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
-import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.DecryptRequest;
 import software.amazon.awssdk.services.kms.model.DecryptResponse;
 import software.amazon.awssdk.services.kms.model.EncryptRequest;
@@ -20,12 +20,11 @@ import software.amazon.awssdk.services.kms.model.ReEncryptResponse;
  * interleaving that let a late probe lift a newer latch, and a cache load re-insert a purged key.
  * For tests of our own logic only.
  */
-final class LateAnswerKms implements KmsClient {
-  private final FakeKmsClient fake;
+final class LateAnswerKms extends ForwardingKmsClient {
   private final int maxDelayMicros;
 
   LateAnswerKms(FakeKmsClient fake, int maxDelayMicros) {
-    this.fake = fake;
+    super(fake);
     this.maxDelayMicros = maxDelayMicros;
   }
 
@@ -36,29 +35,21 @@ final class LateAnswerKms implements KmsClient {
 
   @Override
   public GenerateDataKeyResponse generateDataKey(GenerateDataKeyRequest r) {
-    return late(fake.generateDataKey(r));
+    return late(delegate.generateDataKey(r));
   }
 
   @Override
   public DecryptResponse decrypt(DecryptRequest r) {
-    return late(fake.decrypt(r));
+    return late(delegate.decrypt(r));
   }
 
   @Override
   public EncryptResponse encrypt(EncryptRequest r) {
-    return late(fake.encrypt(r));
+    return late(delegate.encrypt(r));
   }
 
   @Override
   public ReEncryptResponse reEncrypt(ReEncryptRequest r) {
-    return late(fake.reEncrypt(r));
+    return late(delegate.reEncrypt(r));
   }
-
-  @Override
-  public String serviceName() {
-    return "kms";
-  }
-
-  @Override
-  public void close() {}
 }

@@ -3,6 +3,7 @@ package com.panops.crypto;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.panops.crypto.testkit.FakeKmsClient;
+import com.panops.crypto.testkit.ForwardingKmsClient;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -17,10 +18,6 @@ import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.DecryptRequest;
 import software.amazon.awssdk.services.kms.model.DecryptResponse;
-import software.amazon.awssdk.services.kms.model.EncryptRequest;
-import software.amazon.awssdk.services.kms.model.EncryptResponse;
-import software.amazon.awssdk.services.kms.model.GenerateDataKeyRequest;
-import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
 
 /**
  * Probe and latch ordering, made deterministic with a gated KMS: the fake decides an answer at once
@@ -33,13 +30,14 @@ class ProbeOrderingTest {
   static final MessageAad AAD = MessageAad.of("row", "1");
 
   /** Holds back the answers of the Decrypts that {@code held} selects, once armed. */
-  static final class GatedKms implements KmsClient {
+  static final class GatedKms extends ForwardingKmsClient {
     final FakeKmsClient fake;
     volatile Predicate<DecryptRequest> held = r -> false;
     volatile CountDownLatch decided = new CountDownLatch(1);
     volatile CountDownLatch release = new CountDownLatch(1);
 
     GatedKms(FakeKmsClient fake) {
+      super(fake);
       this.fake = fake;
     }
 
@@ -68,28 +66,10 @@ class ProbeOrderingTest {
         }
       }
     }
-
-    @Override
-    public EncryptResponse encrypt(EncryptRequest r) {
-      return fake.encrypt(r);
-    }
-
-    @Override
-    public GenerateDataKeyResponse generateDataKey(GenerateDataKeyRequest r) {
-      return fake.generateDataKey(r);
-    }
-
-    @Override
-    public String serviceName() {
-      return "kms";
-    }
-
-    @Override
-    public void close() {}
   }
 
   static boolean isProbe(DecryptRequest r) {
-    return "liveness-probe".equals(r.encryptionContext().get("panops:purpose"));
+    return ForwardingKmsClient.isProbe(r);
   }
 
   FakeKmsClient fake;

@@ -7,6 +7,7 @@ import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
 import com.panops.crypto.testkit.FakeKmsClient;
+import com.panops.crypto.testkit.ForwardingKmsClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,13 +30,8 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.DecryptRequest;
 import software.amazon.awssdk.services.kms.model.DecryptResponse;
-import software.amazon.awssdk.services.kms.model.EncryptRequest;
-import software.amazon.awssdk.services.kms.model.EncryptResponse;
-import software.amazon.awssdk.services.kms.model.GenerateDataKeyRequest;
-import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
 
 /**
  * The probe engine at fleet scale: {@code keys} CMKs, every one in use, probed every 5 s through a
@@ -66,19 +62,18 @@ public class ProbeScaleBenchmark {
   byte[][] ciphertexts;
 
   /** A KMS client that records when each key's canary was decrypted. */
-  static final class ProbeLog implements KmsClient {
-    final FakeKmsClient fake;
+  static final class ProbeLog extends ForwardingKmsClient {
     final ConcurrentHashMap<String, long[]> probes = new ConcurrentHashMap<>(); // {last, maxGap, n}
     volatile long since = Long.MAX_VALUE;
 
     ProbeLog(FakeKmsClient fake) {
-      this.fake = fake;
+      super(fake);
     }
 
     @Override
     public DecryptResponse decrypt(DecryptRequest r) {
-      DecryptResponse answer = fake.decrypt(r);
-      if ("liveness-probe".equals(r.encryptionContext().get("panops:purpose"))) {
+      DecryptResponse answer = delegate.decrypt(r);
+      if (isProbe(r)) {
         long now = System.nanoTime();
         if (now >= since) {
           probes.compute(
@@ -96,24 +91,6 @@ public class ProbeScaleBenchmark {
       }
       return answer;
     }
-
-    @Override
-    public EncryptResponse encrypt(EncryptRequest r) {
-      return fake.encrypt(r);
-    }
-
-    @Override
-    public GenerateDataKeyResponse generateDataKey(GenerateDataKeyRequest r) {
-      return fake.generateDataKey(r);
-    }
-
-    @Override
-    public String serviceName() {
-      return "kms";
-    }
-
-    @Override
-    public void close() {}
   }
 
   @Setup(Level.Trial)
