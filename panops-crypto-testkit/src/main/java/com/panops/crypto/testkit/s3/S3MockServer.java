@@ -2,20 +2,15 @@ package com.panops.crypto.testkit.s3;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.HttpURLConnection;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * Launches Adobe's S3Mock ({@code com.adobe.testing:s3mock}, its runnable {@code exec} jar) as a
@@ -81,34 +76,16 @@ public final class S3MockServer implements AutoCloseable {
    * @throws IllegalStateException if neither exists
    */
   public static Path locateJar() {
-    String prop = System.getProperty(JAR_PROPERTY);
-    if (prop != null && !prop.isBlank()) {
-      Path p = Paths.get(prop);
-      if (Files.isRegularFile(p)) {
-        return p;
-      }
-      throw new IllegalStateException(JAR_PROPERTY + " names no file: " + p);
-    }
-    Path m2 =
-        Paths.get(
-            System.getProperty("user.home"),
-            ".m2",
-            "repository",
-            "com",
-            "adobe",
-            "testing",
-            "s3mock",
-            VERSION,
-            "s3mock-" + VERSION + "-exec.jar");
-    if (Files.isRegularFile(m2)) {
-      return m2;
-    }
-    throw new IllegalStateException(
-        "S3Mock exec jar not found: set -D"
-            + JAR_PROPERTY
-            + " or run: ./mvnw dependency:get -Dartifact=com.adobe.testing:s3mock:"
-            + VERSION
-            + ":jar:exec");
+    return ChildServers.locateJar(
+        JAR_PROPERTY,
+        "S3Mock exec jar",
+        "run: ./mvnw dependency:get -Dartifact=com.adobe.testing:s3mock:" + VERSION + ":jar:exec",
+        "com",
+        "adobe",
+        "testing",
+        "s3mock",
+        VERSION,
+        "s3mock-" + VERSION + "-exec.jar");
   }
 
   /** The plain-HTTP endpoint, {@code http://127.0.0.1:PORT}. */
@@ -151,7 +128,7 @@ public final class S3MockServer implements AutoCloseable {
       // the hook runs anyway
     }
     kill();
-    deleteTree(root);
+    ChildServers.deleteTree(root);
   }
 
   private void kill() {
@@ -171,25 +148,6 @@ public final class S3MockServer implements AutoCloseable {
   @Override
   public String toString() {
     return "S3MockServer[" + endpoint() + ", log " + logFile + "]";
-  }
-
-  private static void deleteTree(Path dir) {
-    if (dir == null || !Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder())
-          .forEach(
-              p -> {
-                try {
-                  Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                  // best effort: a temporary directory
-                }
-              });
-    } catch (IOException ignored) {
-      // best effort
-    }
   }
 
   /** Options of the launched server. Not thread-safe. */
@@ -265,7 +223,7 @@ public final class S3MockServer implements AutoCloseable {
       for (int attempt = 0; attempt < 3; attempt++) {
         try {
           return launch();
-        } catch (PortTakenException e) {
+        } catch (ChildServers.PortTakenException e) {
           last = new IllegalStateException("S3Mock could not bind its port", e);
         }
       }
@@ -281,8 +239,8 @@ public final class S3MockServer implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      int http = freePort();
-      int https = freePort();
+      int http = ChildServers.freePort();
+      int https = ChildServers.freePort();
       List<String> cmd = new ArrayList<>();
       cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
       cmd.add("-Xmx" + maxHeap);
@@ -317,15 +275,15 @@ public final class S3MockServer implements AutoCloseable {
       URI probe = URI.create("http://127.0.0.1:" + http + "/");
       while (System.nanoTime() < deadline) {
         if (!p.isAlive()) {
-          String tail = tail(log);
-          deleteTree(root);
+          String tail = ChildServers.tail(log);
+          ChildServers.deleteTree(root);
           if (tail.contains("already in use") || tail.contains("BindException")) {
-            throw new PortTakenException();
+            throw new ChildServers.PortTakenException();
           }
           throw new IllegalStateException(
               "S3Mock exited with " + p.exitValue() + " during start; log " + log + ":\n" + tail);
         }
-        if (answers(probe)) {
+        if (ChildServers.status(probe) == 200) {
           return new S3MockServer(p, http, root, log);
         }
         try {
@@ -337,46 +295,14 @@ public final class S3MockServer implements AutoCloseable {
         }
       }
       p.destroyForcibly();
-      deleteTree(root);
+      ChildServers.deleteTree(root);
       throw new IllegalStateException(
-          "S3Mock did not answer within " + startupTimeout + "; log " + log + ":\n" + tail(log));
-    }
-  }
-
-  private static final class PortTakenException extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-  }
-
-  private static boolean answers(URI uri) {
-    try {
-      HttpURLConnection c = (HttpURLConnection) uri.toURL().openConnection();
-      c.setConnectTimeout(500);
-      c.setReadTimeout(2000);
-      try {
-        return c.getResponseCode() == 200;
-      } finally {
-        c.disconnect();
-      }
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static String tail(Path log) {
-    try {
-      List<String> lines = Files.readAllLines(log);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-    } catch (IOException | RuntimeException e) {
-      return "(log unreadable: " + e + ")";
+          "S3Mock did not answer within "
+              + startupTimeout
+              + "; log "
+              + log
+              + ":\n"
+              + ChildServers.tail(log));
     }
   }
 }

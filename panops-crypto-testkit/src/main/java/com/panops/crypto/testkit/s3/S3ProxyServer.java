@@ -3,9 +3,6 @@ package com.panops.crypto.testkit.s3;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.io.Writer;
-import java.net.HttpURLConnection;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,12 +10,10 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * Launches S3Proxy ({@code org.gaul:s3proxy}, its {@code jar-with-dependencies}) as a child process
@@ -74,29 +69,15 @@ public final class S3ProxyServer implements AutoCloseable {
    * @throws IllegalStateException if neither exists
    */
   public static Path locateJar() {
-    String prop = System.getProperty(JAR_PROPERTY);
-    if (prop != null && !prop.isBlank()) {
-      return Paths.get(prop);
-    }
-    Path m2 =
-        Paths.get(
-            System.getProperty("user.home"),
-            ".m2",
-            "repository",
-            "org",
-            "gaul",
-            "s3proxy",
-            VERSION,
-            "s3proxy-" + VERSION + "-jar-with-dependencies.jar");
-    if (Files.isRegularFile(m2)) {
-      return m2;
-    }
-    throw new IllegalStateException(
-        "S3Proxy jar not found: set -D"
-            + JAR_PROPERTY
-            + " or fetch org.gaul:s3proxy:"
-            + VERSION
-            + ":jar:jar-with-dependencies");
+    return ChildServers.locateJar(
+        JAR_PROPERTY,
+        "S3Proxy jar",
+        "fetch org.gaul:s3proxy:" + VERSION + ":jar:jar-with-dependencies",
+        "org",
+        "gaul",
+        "s3proxy",
+        VERSION,
+        "s3proxy-" + VERSION + "-jar-with-dependencies.jar");
   }
 
   /**
@@ -113,7 +94,7 @@ public final class S3ProxyServer implements AutoCloseable {
     for (int attempt = 0; attempt < 3; attempt++) {
       try {
         return launch(jar, Duration.ofSeconds(120));
-      } catch (PortTakenException e) {
+      } catch (ChildServers.PortTakenException e) {
         last = new IllegalStateException("S3Proxy could not bind its port", e);
       }
     }
@@ -124,7 +105,7 @@ public final class S3ProxyServer implements AutoCloseable {
     Path dir;
     Path log;
     Path conf;
-    int port = freePort();
+    int port = ChildServers.freePort();
     try {
       dir = Files.createTempDirectory("s3proxy");
       log = dir.resolve("s3proxy.log");
@@ -160,22 +141,22 @@ public final class S3ProxyServer implements AutoCloseable {
     try {
       proc = pb.start();
     } catch (IOException e) {
-      deleteTree(dir);
+      ChildServers.deleteTree(dir);
       throw new UncheckedIOException("could not launch S3Proxy", e);
     }
     long deadline = System.nanoTime() + timeout.toNanos();
     URI probe = URI.create("http://127.0.0.1:" + port + "/");
     while (System.nanoTime() < deadline) {
       if (!proc.isAlive()) {
-        String tail = tail(log);
-        deleteTree(dir);
+        String tail = ChildServers.tail(log);
+        ChildServers.deleteTree(dir);
         if (tail.contains("already in use") || tail.contains("BindException")) {
-          throw new PortTakenException();
+          throw new ChildServers.PortTakenException();
         }
         throw new IllegalStateException(
             "S3Proxy exited with " + proc.exitValue() + " during start:\n" + tail);
       }
-      if (answers(probe)) {
+      if (ChildServers.status(probe) > 0 /* 403 to an unsigned request: serving */) {
         return new S3ProxyServer(proc, port, dir, log);
       }
       try {
@@ -187,8 +168,8 @@ public final class S3ProxyServer implements AutoCloseable {
       }
     }
     proc.destroyForcibly();
-    String tail = tail(log);
-    deleteTree(dir);
+    String tail = ChildServers.tail(log);
+    ChildServers.deleteTree(dir);
     throw new IllegalStateException("S3Proxy did not answer within " + timeout + ":\n" + tail);
   }
 
@@ -230,7 +211,7 @@ public final class S3ProxyServer implements AutoCloseable {
       // the hook runs anyway
     }
     kill();
-    deleteTree(dir);
+    ChildServers.deleteTree(dir);
   }
 
   private void kill() {
@@ -248,61 +229,5 @@ public final class S3ProxyServer implements AutoCloseable {
   @Override
   public String toString() {
     return "S3ProxyServer[" + endpoint() + "]";
-  }
-
-  private static final class PortTakenException extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-  }
-
-  private static boolean answers(URI uri) {
-    try {
-      HttpURLConnection c = (HttpURLConnection) uri.toURL().openConnection();
-      c.setConnectTimeout(500);
-      c.setReadTimeout(2000);
-      try {
-        return c.getResponseCode() > 0; // 403 to an unsigned request: it is serving
-      } finally {
-        c.disconnect();
-      }
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static String tail(Path log) {
-    try {
-      List<String> lines = Files.readAllLines(log);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-    } catch (IOException | RuntimeException e) {
-      return "(log unreadable: " + e + ")";
-    }
-  }
-
-  private static void deleteTree(Path dir) {
-    if (dir == null || !Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder())
-          .forEach(
-              p -> {
-                try {
-                  Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                  // best effort: a temporary directory
-                }
-              });
-    } catch (IOException ignored) {
-      // best effort
-    }
   }
 }
