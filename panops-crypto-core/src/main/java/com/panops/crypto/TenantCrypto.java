@@ -111,9 +111,12 @@ public final class TenantCrypto {
    * encrypted with.
    *
    * @return a new array holding the plaintext; nothing is returned unless every frame verified
-   * @throws IntegrityException if the message does not authenticate
+   * @throws IntegrityException if the message does not authenticate, or KMS refused this message's
+   *     data key while a probe shows the CMK alive (a tampered encrypted data key)
    * @throws KeyRevokedException if its CMK is latched as revoked, or KMS refused to decrypt its
-   *     data key (which latches it)
+   *     data key for a reason about the key (which latches it)
+   * @throws KmsUnavailableException if the CMK's liveness could not be confirmed in time, or the
+   *     thread was interrupted during a KMS call
    */
   public byte[] decrypt(byte[] ciphertext, KeyContext keyContext, MessageAad aad) {
     Objects.requireNonNull(ciphertext, "ciphertext");
@@ -132,10 +135,13 @@ public final class TenantCrypto {
     } finally {
       fk.release();
     }
-    if (s.isRevoked() || root.isClosed()) {
+    KeyRevokedException latched = s.revocation(); // one read: the latch may be lifted meanwhile
+    if (latched != null || root.isClosed()) {
       Arrays.fill(out, (byte) 0); // latched (or closed) while we worked: release nothing
-      s.checkNotRevoked();
-      root.revocations.checkOpen();
+      if (latched != null) {
+        throw latched;
+      }
+      root.revocations.checkOpen(); // closed: throws (a close is never undone)
     }
     return out;
   }

@@ -107,6 +107,15 @@ public final class KeyState {
     }
   }
 
+  /**
+   * The exception for the current latch, or {@code null} if not latched: one read, for callers that
+   * must not see "latched" and then "not latched" between two checks.
+   */
+  public KeyRevokedException revocation() {
+    Latch l = latch;
+    return l == null ? null : revoked(l);
+  }
+
   KeyRevokedException revoked(Latch l) {
     return new KeyRevokedException(arn, l.reason, l.cause);
   }
