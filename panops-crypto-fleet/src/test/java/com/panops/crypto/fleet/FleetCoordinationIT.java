@@ -1,0 +1,259 @@
+package com.panops.crypto.fleet;
+
+import static com.panops.crypto.fleet.TestFleet.AAD;
+import static com.panops.crypto.fleet.TestFleet.INTERVAL;
+import static com.panops.crypto.fleet.TestFleet.KC;
+import static com.panops.crypto.fleet.TestFleet.SETTLE;
+import static com.panops.crypto.fleet.TestFleet.SLACK;
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.panops.crypto.KeyRevokedException;
+import com.panops.crypto.RevocationEvent;
+import com.panops.crypto.fleet.TestFleet.Worker;
+import com.panops.crypto.testkit.LocalKms;
+import com.panops.crypto.testkit.postgres.TlsPostgres;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fleet's kill switch against real parts: embedded PostgreSQL 16 over pgjdbc with TLS
+ * verify-full, LocalKms over HTTP on 127.0.0.1 through the SDK's KmsClient. Workers are in this JVM
+ * (see {@link TestFleet}), each with its own connections and KMS client. Probe interval 1 s, settle
+ * 3 probes over 1 s.
+ */
+class FleetCoordinationIT {
+  static TlsPostgres pg;
+  LocalKms kms;
+  TestFleet fleet;
+
+  @BeforeAll
+  static void startPostgres() {
+    pg = TlsPostgres.start();
+  }
+
+  @AfterAll
+  static void stopPostgres() {
+    pg.close();
+  }
+
+  @BeforeEach
+  void setUp() throws Exception {
+    kms = LocalKms.start();
+    PostgresProbeCoordinator.createTables(TestFleet.dataSource(pg));
+    try (Connection c = TestFleet.dataSource(pg).getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("truncate panops_fleet_member, panops_fleet_event");
+    }
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (fleet != null) {
+      fleet.close();
+    }
+    kms.close();
+  }
+
+  static void record(String line) throws IOException {
+    System.out.println("[fleet] " + line);
+    Path p = Path.of("target", "fleet-measurements.txt");
+    Files.writeString(p, line + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+  }
+
+  /** Waits until the workers have heard of each other and agree on one prober per key. */
+  void converge() throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (System.nanoTime() < deadline) {
+      boolean ok = true;
+      for (String arn : fleet.keys) {
+        long n = fleet.workers.stream().filter(w -> w.coordinator.assigned(arn)).count();
+        ok &= n == 1;
+      }
+      if (ok) {
+        return;
+      }
+      Thread.sleep(50);
+    }
+    fail("the fleet did not agree on one prober per key within 10 s");
+  }
+
+  @Test
+  void probeDecryptsInTheTrail_areAboutOnePerKeyPerInterval_notOnePerWorker() throws Exception {
+    int w = 3;
+    int k = 6;
+    int n = 10;
+    fleet = new TestFleet(kms, k).start(pg, w, true);
+    converge();
+    Thread.sleep(INTERVAL.toMillis()); // let the last standalone-era probes drain
+    Instant from = Instant.now();
+    Thread.sleep(INTERVAL.multipliedBy(n).toMillis());
+    Instant to = Instant.now();
+    long coordinated = fleet.trailProbes(from, to);
+    long heartbeats = fleet.workers.stream().mapToLong(x -> x.coordinator.heartbeatWrites()).sum();
+    fleet.close();
+
+    fleet = new TestFleet(kms, k).start(pg, w, false);
+    Thread.sleep(INTERVAL.toMillis());
+    Instant from2 = Instant.now();
+    Thread.sleep(INTERVAL.multipliedBy(n).toMillis());
+    long standalone = fleet.trailProbes(from2, Instant.now());
+
+    record(
+        String.format(
+            "probe Decrypts over %d intervals of %d ms, K=%d keys, W=%d workers: coordinated %d"
+                + " (%.3f per key per interval), standalone %d (%.3f per key per interval);"
+                + " heartbeat writes in all %d",
+            n,
+            INTERVAL.toMillis(),
+            k,
+            w,
+            coordinated,
+            coordinated / (double) (k * n),
+            standalone,
+            standalone / (double) (k * n),
+            heartbeats));
+    assertTrue(coordinated <= Math.round(1.1 * k * n), "coordinated: " + coordinated);
+    assertTrue(coordinated >= (long) k * (n - 1), "every key still probed: " + coordinated);
+    assertTrue(standalone >= (long) w * k * (n - 1), "standalone: " + standalone);
+  }
+
+  @Test
+  void everyWorkerRefusesADisabledKeyWithinOneInterval_andServesAgainAfterSettling()
+      throws Exception {
+    fleet = new TestFleet(kms, 2).start(pg, 3, true);
+    converge();
+    String arn = fleet.keys.get(0);
+    byte[][] ct = new byte[3][];
+    for (int i = 0; i < 3; i++) {
+      ct[i] = fleet.workers.get(i).crypto.tenant("t0").encrypt("x".getBytes(), KC, AAD);
+    }
+    long t0 = System.nanoTime();
+    kms.disableKey(arn);
+    for (Worker w : fleet.workers) {
+      Duration took = w.await(RevocationEvent.Kind.REVOKED, t0, Duration.ofSeconds(5));
+      record(w.name + " refused the disabled key after " + took.toMillis() + " ms");
+      assertTrue(took.compareTo(INTERVAL.plus(SLACK)) <= 0, w.name + ": " + took);
+    }
+    for (int i = 0; i < 3; i++) {
+      byte[] c = ct[i];
+      Worker w = fleet.workers.get(i);
+      assertThrows(KeyRevokedException.class, () -> w.crypto.tenant("t0").decrypt(c, KC, AAD));
+    }
+    long t1 = System.nanoTime();
+    kms.enableKey(arn);
+    for (Worker w : fleet.workers) {
+      Duration took = w.await(RevocationEvent.Kind.RESTORED, t1, Duration.ofSeconds(8));
+      record(w.name + " served the re-enabled key again after " + took.toMillis() + " ms");
+      assertTrue(took.compareTo(SETTLE.plus(INTERVAL).plus(SLACK)) <= 0, w.name + ": " + took);
+      assertTrue(took.compareTo(SETTLE) >= 0, w.name + " restored before settling: " + took);
+    }
+    for (int i = 0; i < 3; i++) {
+      assertArrayEquals(
+          "x".getBytes(), fleet.workers.get(i).crypto.tenant("t0").decrypt(ct[i], KC, AAD));
+    }
+  }
+
+  @Test
+  void aWorkerStoppedAbruptly_hasItsKeysTakenOver_andADisableDuringTheHandOverIsRefused()
+      throws Exception {
+    fleet = new TestFleet(kms, 3).start(pg, 3, true);
+    converge();
+    String arn = fleet.keys.get(0);
+    Worker prober =
+        fleet.workers.stream().filter(w -> w.coordinator.assigned(arn)).findFirst().get();
+    List<Worker> others = fleet.workers.stream().filter(w -> w != prober).toList();
+    long t0 = System.nanoTime();
+    Instant crashedAt = Instant.now();
+    prober.coordinator.crash(); // no leave, no more heartbeats: as a SIGKILL would
+    prober.close();
+    fleet.workers.remove(prober);
+
+    // Take-over: another worker probes the key within two intervals.
+    long deadline = t0 + INTERVAL.multipliedBy(2).plus(SLACK).toNanos();
+    boolean taken = false;
+    while (System.nanoTime() < deadline && !taken) {
+      taken = others.stream().anyMatch(w -> !w.probes(arn, crashedAt).isEmpty());
+      Thread.sleep(20);
+    }
+    assertTrue(taken, "no worker probed the dead member's key within two intervals + 500 ms");
+    Instant first =
+        others.stream()
+            .flatMap(w -> w.probes(arn, crashedAt).stream())
+            .min(Instant::compareTo)
+            .get();
+    record(
+        "key taken over "
+            + Duration.between(crashedAt, first).toMillis()
+            + " ms after its prober stopped");
+
+    // A key disabled during the hand-over: every survivor refuses it within 2 intervals + 500 ms.
+    converge();
+    fleet.workers.forEach(w -> w.events.clear());
+    String other = fleet.keys.stream().filter(a -> !a.equals(arn)).findFirst().get();
+    TestFleet f2 = fleet;
+    Worker p2 =
+        f2.workers.stream().filter(w -> w.coordinator.assigned(other)).findFirst().orElse(null);
+    assertNotNull(p2);
+    Worker killed = p2;
+    long t1 = System.nanoTime();
+    killed.coordinator.crash();
+    killed.close();
+    fleet.workers.remove(killed);
+    kms.disableKey(other);
+    for (Worker w : fleet.workers) {
+      Duration took = w.await(RevocationEvent.Kind.REVOKED, t1, Duration.ofSeconds(6));
+      record(
+          w.name + " refused a key disabled during the hand-over after " + took.toMillis() + " ms");
+      assertTrue(took.compareTo(INTERVAL.multipliedBy(2).plus(SLACK)) <= 0, w.name + ": " + took);
+    }
+  }
+
+  @Test
+  void postgresStopped_everyWorkerProbesOnItsOwnWithinTwoIntervals_andStillRefusesADisable()
+      throws Exception {
+    TlsPostgres own = TlsPostgres.start();
+    try {
+      fleet = new TestFleet(kms, 2).start(own, 3, true);
+      converge();
+      Instant stopped = Instant.now();
+      own.close();
+      Thread.sleep(INTERVAL.multipliedBy(2).plus(SLACK).toMillis());
+      Instant bound = stopped.plus(INTERVAL.multipliedBy(2).plus(SLACK));
+      for (Worker w : fleet.workers) {
+        assertFalse(w.coordinator.isHealthy(), w.name);
+        for (String arn : fleet.keys) {
+          List<Instant> p = w.probes(arn, stopped).stream().filter(i -> i.isBefore(bound)).toList();
+          assertFalse(p.isEmpty(), w.name + " did not probe " + arn + " on its own");
+          record(
+              w.name
+                  + " probed on its own "
+                  + Duration.between(stopped, p.get(0)).toMillis()
+                  + " ms after PostgreSQL stopped");
+        }
+      }
+      String arn = fleet.keys.get(1);
+      long t1 = System.nanoTime();
+      kms.disableKey(arn);
+      for (Worker w : fleet.workers) {
+        Duration took = w.await(RevocationEvent.Kind.REVOKED, t1, Duration.ofSeconds(5));
+        record(
+            w.name + " refused a key disabled during the outage after " + took.toMillis() + " ms");
+        assertTrue(took.compareTo(INTERVAL.plus(SLACK)) <= 0, w.name + ": " + took);
+      }
+    } finally {
+      own.close();
+    }
+  }
+}
