@@ -89,7 +89,64 @@ class ProbeCoordinatorRulesTest {
     }
   }
 
+  /** Holds one probe's Decrypt answer back until released, once armed. */
+  static final class Gate implements software.amazon.awssdk.services.kms.KmsClient {
+    final FakeKmsClient fake;
+    volatile boolean armed;
+    volatile java.util.concurrent.CountDownLatch entered =
+        new java.util.concurrent.CountDownLatch(1);
+    volatile java.util.concurrent.CountDownLatch release =
+        new java.util.concurrent.CountDownLatch(1);
+
+    Gate(FakeKmsClient fake) {
+      this.fake = fake;
+    }
+
+    void arm() {
+      entered = new java.util.concurrent.CountDownLatch(1);
+      release = new java.util.concurrent.CountDownLatch(1);
+      armed = true;
+    }
+
+    @Override
+    public software.amazon.awssdk.services.kms.model.DecryptResponse decrypt(
+        software.amazon.awssdk.services.kms.model.DecryptRequest r) {
+      software.amazon.awssdk.services.kms.model.DecryptResponse answer = fake.decrypt(r);
+      if (armed && "liveness-probe".equals(r.encryptionContext().get("panops:purpose"))) {
+        armed = false;
+        entered.countDown();
+        try {
+          release.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return answer;
+    }
+
+    @Override
+    public software.amazon.awssdk.services.kms.model.EncryptResponse encrypt(
+        software.amazon.awssdk.services.kms.model.EncryptRequest r) {
+      return fake.encrypt(r);
+    }
+
+    @Override
+    public software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse generateDataKey(
+        software.amazon.awssdk.services.kms.model.GenerateDataKeyRequest r) {
+      return fake.generateDataKey(r);
+    }
+
+    @Override
+    public String serviceName() {
+      return "kms";
+    }
+
+    @Override
+    public void close() {}
+  }
+
   FakeKmsClient kms;
+  Gate gate;
   String arn;
   FakeTicker ticker;
   FakeCoordinator coordinator;
@@ -105,9 +162,10 @@ class ProbeCoordinatorRulesTest {
     arn = kms.createKey("k");
     ticker = new FakeTicker();
     coordinator = new FakeCoordinator();
+    gate = new Gate(kms);
     crypto =
         PanopsCrypto.builder()
-            .kmsClient(kms)
+            .kmsClient(gate)
             .allowInsecureLocalKmsEndpoint()
             .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
             .probeSettings(
@@ -131,6 +189,7 @@ class ProbeCoordinatorRulesTest {
 
   @AfterEach
   void tearDown() {
+    gate.release.countDown();
     crypto.close();
     assertTrue(coordinator.closed, "close() closes the coordinator");
   }
@@ -260,15 +319,69 @@ class ProbeCoordinatorRulesTest {
   }
 
   @Test
-  void aProbeInFlightDuringAFleetRevocation_liftsNothing() throws Exception {
-    // The probe reads the epoch before KMS; the fleet's revocation bumps it: the late success of
-    // the probe predates the revocation and lifts nothing (the epoch rule, unchanged).
+  void aProbeThatStartedAfterAFleetRevocation_liftsIt() {
     long epoch = state.epoch();
     coordinator.fleet.revoked(arn, RevocationReason.DISABLED, "DisabledException");
     assertTrue(state.isRevoked());
     assertNotEquals(epoch, state.epoch());
     assertTrue(crypto.probe(arn), "a probe that started after the fleet latch");
     assertFalse(state.isRevoked(), "...lifts it (settle: 1 probe, 0 s in this test)");
+    assertEquals(List.of("restored"), coordinator.published, "and the restore is published");
+  }
+
+  @Test
+  void aProbeInFlightDuringAFleetRevocation_liftsNothing() throws Exception {
+    // The probe reads the epoch before KMS; the fleet's revocation, while KMS answers, bumps it:
+    // the probe's success predates the revocation and lifts nothing (the epoch rule).
+    gate.arm();
+    java.util.concurrent.CompletableFuture<Boolean> probe =
+        java.util.concurrent.CompletableFuture.supplyAsync(() -> crypto.probe(arn));
+    assertTrue(gate.entered.await(5, TimeUnit.SECONDS), "the probe is in KMS");
+    coordinator.fleet.revoked(arn, RevocationReason.DISABLED, "DisabledException");
+    gate.release.countDown();
+    assertTrue(probe.get(5, TimeUnit.SECONDS), "KMS answered alive");
+    assertTrue(state.isRevoked(), "but the answer predates the fleet's revocation");
+    assertEquals(List.of(), coordinator.published, "and no restore was published");
+  }
+
+  /**
+   * Races a fleet revocation against a probe of this worker that lifts a latch, many times.
+   * Interleavings: (1) the revocation comes before the probe reads the epoch: the probe started
+   * after it and may lift it; (2) it comes while the probe is in KMS: the epoch moved, the success
+   * lifts nothing; (3) it comes after the probe lifted: the key is latched again. In every case the
+   * events alternate REVOKED/RESTORED (a RESTORED is never delivered after a newer REVOKED), and
+   * the final state matches the last event.
+   */
+  @Test
+  void stress_fleetRevocationRacingALiftingProbe_keepsEventsAndStateConsistent() throws Exception {
+    for (int i = 0; i < 300; i++) {
+      kms.disable(arn);
+      assertFalse(crypto.probe(arn)); // a local latch
+      kms.enable(arn);
+      events.clear();
+      CyclicBarrier go = new CyclicBarrier(2);
+      Thread revoke =
+          new Thread(
+              () -> {
+                await(go);
+                coordinator.fleet.revoked(arn, RevocationReason.DISABLED, "DisabledException");
+              });
+      revoke.start();
+      await(go);
+      crypto.probe(arn);
+      revoke.join(TimeUnit.SECONDS.toMillis(5));
+      List<RevocationEvent.Kind> kinds = events.stream().map(RevocationEvent::kind).toList();
+      for (int j = 1; j < kinds.size(); j++) {
+        assertNotEquals(kinds.get(j - 1), kinds.get(j), "round " + i + ": " + kinds);
+      }
+      boolean lastRevoked =
+          kinds.isEmpty() || kinds.get(kinds.size() - 1) == RevocationEvent.Kind.REVOKED;
+      assertEquals(lastRevoked, state.isRevoked(), "round " + i + ": " + kinds);
+      if (state.isRevoked()) {
+        assertTrue(crypto.probe(arn), "round " + i); // started after everything: lifts
+      }
+      assertFalse(state.isRevoked());
+    }
   }
 
   @Test

@@ -168,7 +168,7 @@ class FleetCoordinationIT {
   @Test
   void aWorkerStoppedAbruptly_hasItsKeysTakenOver_andADisableDuringTheHandOverIsRefused()
       throws Exception {
-    fleet = new TestFleet(kms, 3).start(pg, 3, true);
+    fleet = new TestFleet(kms, 3).start(pg, 4, true);
     converge();
     String arn = fleet.keys.get(0);
     Worker prober =
@@ -218,6 +218,39 @@ class FleetCoordinationIT {
           w.name + " refused a key disabled during the hand-over after " + took.toMillis() + " ms");
       assertTrue(took.compareTo(INTERVAL.multipliedBy(2).plus(SLACK)) <= 0, w.name + ": " + took);
     }
+  }
+
+  /**
+   * A party that can write the tables but lacks the attestation key: its restore (NOTIFY and all)
+   * lifts nothing; a genuine restore still does.
+   */
+  @Test
+  void aForgedRestore_liftsNothing() throws Exception {
+    fleet = new TestFleet(kms, 1).start(pg, 2, true);
+    converge();
+    String arn = fleet.keys.get(0);
+    Worker other =
+        fleet.workers.stream().filter(w -> !w.coordinator.assigned(arn)).findFirst().get();
+    long t0 = System.nanoTime();
+    kms.disableKey(arn);
+    other.await(RevocationEvent.Kind.REVOKED, t0, Duration.ofSeconds(5));
+    kms.enableKey(arn); // the prober will settle and restore genuinely, no sooner than SETTLE
+    try (Connection c = TestFleet.dataSource(pg).getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(
+          "insert into panops_fleet_event (member_id, kind, key_arn, reason, basis,"
+              + " written_at_ms, mac) values ('mallory', 'restored', '"
+              + arn
+              + "', 'RESTORED', 9223372036854775807, "
+              + System.currentTimeMillis()
+              + ", '\\x00')");
+      s.execute("notify " + PostgresProbeCoordinator.CHANNEL + ", '0'");
+    }
+    long forged = System.nanoTime();
+    Duration restored = other.await(RevocationEvent.Kind.RESTORED, forged, Duration.ofSeconds(6));
+    assertTrue(
+        restored.compareTo(SETTLE.minus(Duration.ofMillis(200))) >= 0,
+        "restored " + restored.toMillis() + " ms after the forged restore: it was believed");
   }
 
   @Test
