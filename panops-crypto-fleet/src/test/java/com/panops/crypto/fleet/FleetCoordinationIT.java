@@ -221,6 +221,84 @@ class FleetCoordinationIT {
   }
 
   /**
+   * A cold start of the whole fleet against a KMS quota below workers × keys / interval (LocalKms
+   * throttles above 20 requests/s, burst 10; 4 workers × 8 keys at 1 s would need 32 probes/s):
+   * coordinated, nothing is throttled once the fleet has converged and no key stays latched;
+   * standalone, the probes alone exceed the quota and KMS throttles them (which latches: fail
+   * closed). Warm-up data-key calls are paced at 5/s in both runs.
+   */
+  @Test
+  void aColdStartUnderAKmsQuota_staysUnderItCoordinated_andIsThrottledStandalone()
+      throws Exception {
+    int w = 4;
+    int k = 8;
+    kms.requestRate(20, 10);
+    Instant start = Instant.now();
+    fleet = new TestFleet(kms, k).start(pg, w, true, Duration.ofMillis(200));
+    Instant warm = Instant.now();
+    Thread.sleep(INTERVAL.multipliedBy(2).toMillis());
+    Instant from = Instant.now();
+    Thread.sleep(INTERVAL.multipliedBy(5).toMillis());
+    Instant to = Instant.now();
+    long throttledCold = throttled(start, from);
+    long throttledSteady = throttled(from, to);
+    long latchedAtEnd = 0;
+    for (Worker x : fleet.workers) {
+      for (String arn : fleet.keys) {
+        latchedAtEnd += x.crypto.isRevoked(arn) ? 1 : 0;
+      }
+    }
+    long revocations =
+        fleet.workers.stream()
+            .mapToLong(
+                x ->
+                    x.events.stream()
+                        .filter(e -> e.event().kind() == RevocationEvent.Kind.REVOKED)
+                        .count())
+            .sum();
+    record(
+        String.format(
+            "cold start, 4 workers x 8 keys, quota 20/s: coordinated: throttled %d during warm-up"
+                + " (%d ms) and convergence, %d in the 5 s after; %d latches, %d keys latched at the"
+                + " end",
+            throttledCold,
+            Duration.between(start, warm).toMillis(),
+            throttledSteady,
+            revocations,
+            latchedAtEnd));
+    assertEquals(0, throttledSteady, "the coordinated fleet stays under the quota");
+    assertEquals(0, latchedAtEnd, "no key stays latched");
+    fleet.close();
+
+    fleet = new TestFleet(kms, k).start(pg, w, false, Duration.ofMillis(200));
+    Instant from2 = Instant.now();
+    Thread.sleep(INTERVAL.multipliedBy(5).toMillis());
+    long throttledStandalone = throttled(from2, Instant.now());
+    long standaloneRevocations =
+        fleet.workers.stream()
+            .mapToLong(
+                x ->
+                    x.events.stream()
+                        .filter(e -> e.event().kind() == RevocationEvent.Kind.REVOKED)
+                        .count())
+            .sum();
+    record(
+        "cold start standalone: throttled "
+            + throttledStandalone
+            + " requests in 5 s after warm-up; "
+            + standaloneRevocations
+            + " latches (throttling fails closed)");
+    assertTrue(throttledStandalone > 0, "standalone probes exceed the quota");
+  }
+
+  long throttled(Instant from, Instant to) {
+    return kms.trail().stream()
+        .filter(e -> "ThrottlingException".equals(e.errorCode()))
+        .filter(e -> !e.eventTime().isBefore(from) && e.eventTime().isBefore(to))
+        .count();
+  }
+
+  /**
    * A party that can write the tables but lacks the attestation key: its restore (NOTIFY and all)
    * lifts nothing; a genuine restore still does.
    */

@@ -150,11 +150,23 @@ final class TestFleet implements AutoCloseable {
   }
 
   TestFleet start(TlsPostgres pg, int count, boolean coordinated) {
+    return start(pg, count, coordinated, Duration.ZERO);
+  }
+
+  /** Starts {@code count} workers and warms each on every key, one KMS call per {@code pace}. */
+  TestFleet start(TlsPostgres pg, int count, boolean coordinated, Duration pace) {
     for (int i = 0; i < count; i++) {
       workers.add(new Worker("w" + i, kms, pg, tenants, coordinated));
     }
     for (Worker w : workers) {
       for (int i = 0; i < keys.size(); i++) {
+        if (!pace.isZero()) {
+          try {
+            Thread.sleep(pace.toMillis());
+          } catch (InterruptedException e) {
+            throw new AssertionError(e);
+          }
+        }
         byte[] ct = w.crypto.tenant("t" + i).encrypt("warm".getBytes(), KC, AAD);
         assertArrayEquals("warm".getBytes(), w.crypto.tenant("t" + i).decrypt(ct, KC, AAD));
       }
