@@ -270,7 +270,10 @@ class FleetCoordinationIT {
     assertEquals(0, latchedAtEnd, "no key stays latched");
     fleet.close();
 
-    fleet = new TestFleet(kms, k).start(pg, w, false, Duration.ofMillis(200));
+    // Standalone, even the paced warm-up can be throttled by the probes of the workers already
+    // warm: such calls fail (KmsUnavailableException) and are counted, not thrown.
+    fleet =
+        new TestFleet(kms, k).tolerateWarmUpFailures().start(pg, w, false, Duration.ofMillis(200));
     Instant from2 = Instant.now();
     Thread.sleep(INTERVAL.multipliedBy(5).toMillis());
     long throttledStandalone = throttled(from2, Instant.now());
@@ -287,7 +290,9 @@ class FleetCoordinationIT {
             + throttledStandalone
             + " requests in 5 s after warm-up; "
             + standaloneRevocations
-            + " latches (throttling fails closed)");
+            + " latches (throttling fails closed); "
+            + fleet.warmUpFailures
+            + " of 32 warm-up encryptions failed");
     assertTrue(throttledStandalone > 0, "standalone probes exceed the quota");
   }
 
