@@ -71,7 +71,15 @@ public final class PanopsCrypto implements AutoCloseable {
             cacheSettings.decryptMaxEntries(),
             b.ticker);
     this.revocations =
-        new Revocations(kms, cache::purge, b.listeners, metrics, b.ticker, b.clock, probeSettings);
+        new Revocations(
+            kms,
+            cache::purge,
+            b.listeners,
+            metrics,
+            b.ticker,
+            b.clock,
+            probeSettings,
+            b.coordinator);
     this.directory = b.directory;
     this.frameSize = b.frameSize;
   }
@@ -180,6 +188,7 @@ public final class PanopsCrypto implements AutoCloseable {
     private Clock clock = Clock.systemUTC();
     private int frameSize = MessageFormat.DEFAULT_FRAME_SIZE;
     private boolean allowInsecureLocalEndpoint;
+    private ProbeCoordinator coordinator;
 
     private Builder() {}
 
@@ -219,6 +228,21 @@ public final class PanopsCrypto implements AutoCloseable {
     /** The liveness probe; default {@link ProbeSettings#defaults()} (every 5 s). */
     public Builder probeSettings(ProbeSettings s) {
       this.probeSettings = Objects.requireNonNull(s, "probeSettings");
+      return this;
+    }
+
+    /**
+     * Shares liveness probes with a fleet of workers (see {@link ProbeCoordinator} for what it may
+     * and may not do); default none: this worker probes every key it uses. The coordinator is
+     * started by {@link #build()} and closed with the {@link PanopsCrypto}; it needs probes
+     * enabled.
+     */
+    public Builder probeCoordinator(ProbeCoordinator c) {
+      Objects.requireNonNull(c, "probeCoordinator");
+      if (coordinator != null) {
+        throw new IllegalStateException("a probe coordinator was already set");
+      }
+      this.coordinator = c;
       return this;
     }
 
@@ -294,6 +318,9 @@ public final class PanopsCrypto implements AutoCloseable {
       }
       if (singleClient != null) {
         KmsGateway.checkEndpoint(singleClient, allowInsecureLocalEndpoint);
+      }
+      if (coordinator != null && !probeSettings.enabled()) {
+        throw new IllegalStateException("a probe coordinator needs probes enabled");
       }
       return new PanopsCrypto(this);
     }

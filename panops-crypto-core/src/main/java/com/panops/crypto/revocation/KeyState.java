@@ -24,15 +24,29 @@ public final class KeyState {
     final String errorCode;
     final long epoch;
     final boolean settles;
+
+    /**
+     * Whether a KMS call of this worker set (or re-set) this latch; {@code false} for a latch set
+     * by the fleet's coordinator alone, the only kind the coordinator may lift.
+     */
+    final boolean local;
+
     int successes;
     long firstSuccessAt;
 
-    Latch(RevocationReason reason, Throwable cause, String errorCode, long epoch, boolean settles) {
+    Latch(
+        RevocationReason reason,
+        Throwable cause,
+        String errorCode,
+        long epoch,
+        boolean settles,
+        boolean local) {
       this.reason = reason;
       this.cause = cause;
       this.errorCode = errorCode;
       this.epoch = epoch;
       this.settles = settles;
+      this.local = local;
     }
   }
 

@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import com.panops.crypto.IntegrityException;
 import com.panops.crypto.KeyRevokedException;
 import com.panops.crypto.KmsUnavailableException;
+import com.panops.crypto.ProbeCoordinator;
 import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.RevocationListener;
@@ -76,6 +77,18 @@ import org.slf4j.LoggerFactory;
  * every wait is bounded by the probe timeout. Any unexpected exception in a probe is a failed probe
  * and latches. A key idle for longer than the idle timeout stops being probed and its cached data
  * keys are dropped, so nothing is ever served from cache for a key that is not being probed.
+ *
+ * Fleet coordination (optional, ProbeCoordinator). With a coordinator, the scheduler probes a key
+ * only if (a) it holds a latch set by this worker's own KMS call (only this worker's probe may lift
+ * it), or (b) the coordinator assigns the key to this worker (every key while it is unhealthy), or
+ * (c) the key is unlatched and was not proven alive for 1.75 intervals (attestations stopped: fall
+ * back to local probes). A key latched by the fleet alone is probed only if assigned: its restore
+ * comes from the fleet (or from this worker's probe once the coordinator is unhealthy). Fleet
+ * attestations only move lastAliveNanos forward and are ignored while latched; fleet revocations
+ * latch as a local failure would (new epoch, purge) but with local=false; a fleet restore lifts
+ * only a latch with local=false, under the monitor, so it cannot lift a latch a local call set, even
+ * one set between the coordinator's decision and the lift. The request thread's two-interval check
+ * (beforeUse) is unchanged, so nothing is served without a proof of life at most two intervals old.
  */
 /** The kill switch: latches, epochs, liveness probes and revocation events. Internal. */
 public final class Revocations implements AutoCloseable {
@@ -109,6 +122,8 @@ public final class Revocations implements AutoCloseable {
   /** The scheduler's period: interval / 50, 10..100 ms. */
   private final long scanNanos;
 
+  private final ProbeCoordinator coordinator;
+  private final long fallbackNanos;
   private final ConcurrentHashMap<String, KeyState> states = new ConcurrentHashMap<>();
   private final AtomicLong marks = new AtomicLong();
   private final ScheduledExecutorService scanner;
@@ -124,6 +139,26 @@ public final class Revocations implements AutoCloseable {
       Ticker ticker,
       Clock clock,
       ProbeSettings settings) {
+    this(kms, purger, listeners, metrics, ticker, clock, settings, null);
+  }
+
+  /**
+   * As the other constructor, with a fleet {@code coordinator} ({@code null}: standalone). The
+   * coordinator is started here and closed by {@link #close()}.
+   */
+  public Revocations(
+      KmsGateway kms,
+      Purger purger,
+      List<RevocationListener> listeners,
+      CryptoMetrics metrics,
+      Ticker ticker,
+      Clock clock,
+      ProbeSettings settings,
+      ProbeCoordinator coordinator) {
+    if (coordinator != null && !settings.enabled()) {
+      throw new IllegalArgumentException("a probe coordinator needs probes enabled");
+    }
+    this.coordinator = coordinator;
     this.kms = kms;
     this.purger = purger;
     this.listeners = List.copyOf(listeners);
@@ -148,6 +183,7 @@ public final class Revocations implements AutoCloseable {
                 TimeUnit.MILLISECONDS.toNanos(10),
                 Math.min(intervalNanos / 50, TimeUnit.MILLISECONDS.toNanos(100)))
             : 0;
+    this.fallbackNanos = probing ? intervalNanos / 4 * 7 : Long.MAX_VALUE;
     if (probing) {
       AtomicInteger n = new AtomicInteger();
       ThreadPoolExecutor p =
@@ -173,6 +209,9 @@ public final class Revocations implements AutoCloseable {
                 return t;
               });
       this.scanner = s;
+      if (coordinator != null) {
+        coordinator.start(new FleetSide());
+      }
       scanner.scheduleAtFixedRate(this::scan, scanNanos, scanNanos, TimeUnit.NANOSECONDS);
     } else {
       this.pool = null;
@@ -263,6 +302,9 @@ public final class Revocations implements AutoCloseable {
       if (probing && s.nextProbeNanos == 0) {
         s.nextProbeNanos = now + ThreadLocalRandom.current().nextLong(intervalNanos);
       }
+      if (coordinator != null) {
+        tell(() -> coordinator.interested(s.arn));
+      }
     }
     return true;
   }
@@ -321,16 +363,29 @@ public final class Revocations implements AutoCloseable {
    * event then.
    */
   void latch(KeyState s, RevocationReason reason, Throwable cause, String code) {
+    latch(s, reason, cause, code, true);
+    if (coordinator != null) {
+      tell(() -> coordinator.latched(s.arn, reason, code));
+    }
+  }
+
+  /**
+   * As above; {@code local} is whether a KMS call of this worker set it ({@code false}: the fleet).
+   * A latch once set locally stays local until lifted.
+   */
+  private void latch(
+      KeyState s, RevocationReason reason, Throwable cause, String code, boolean local) {
     boolean first;
     synchronized (s) {
       KeyState.Latch old = s.latch;
       first = old == null;
       boolean keepOld = old != null && old.settles && !reason.isCustomerAction();
+      boolean isLocal = local || (old != null && old.local);
       long e = s.epoch + 1;
       KeyState.Latch now =
           keepOld
-              ? new KeyState.Latch(old.reason, old.cause, old.errorCode, e, true)
-              : new KeyState.Latch(reason, cause, code, e, reason.isCustomerAction());
+              ? new KeyState.Latch(old.reason, old.cause, old.errorCode, e, true, isLocal)
+              : new KeyState.Latch(reason, cause, code, e, reason.isCustomerAction(), isLocal);
       s.epoch = e;
       s.latch = now;
       if (first) {
@@ -514,6 +569,10 @@ public final class Revocations implements AutoCloseable {
       KeyState.Latch l = s.latch;
       if (l == null) {
         s.lastAliveNanos = now;
+        if (coordinator != null) {
+          Duration since = Duration.ofNanos(Math.max(0, now - start));
+          tell(() -> coordinator.probeSucceeded(s.arn, since));
+        }
         return;
       }
       if (l.settles) {
@@ -535,6 +594,9 @@ public final class Revocations implements AutoCloseable {
       s.lastAliveNanos = now;
       s.pending.add(
           new RevocationEvent(s.arn, RevocationEvent.Kind.RESTORED, null, clock.instant(), null));
+    }
+    if (coordinator != null) {
+      tell(() -> coordinator.restored(s.arn));
     }
     deliver(s);
   }
@@ -565,6 +627,9 @@ public final class Revocations implements AutoCloseable {
           continue;
         }
         live++;
+        if (coordinator != null) {
+          tell(() -> coordinator.interested(s.arn));
+        }
         long due = s.nextProbeNanos;
         if (due == 0) {
           s.nextProbeNanos = now + ThreadLocalRandom.current().nextLong(intervalNanos);
@@ -575,7 +640,7 @@ public final class Revocations implements AutoCloseable {
           // one scan period after that start, so that two probes of a key never start more than
           // one interval apart (their average period is a little shorter).
           s.nextProbeNanos = now + intervalNanos - scanNanos;
-          if (s.probeInFlight.get() == null) {
+          if (s.probeInFlight.get() == null && probesHere(s, now)) {
             pool.execute(() -> backgroundProbe(s));
           }
         }
@@ -585,6 +650,99 @@ public final class Revocations implements AutoCloseable {
       // closed
     } catch (Throwable t) {
       LOG.error("probe scheduler failed", t);
+    }
+  }
+
+  /** Stops the background scheduler only (tests drive {@link #scan} and the decisions). */
+  void stopSchedulerForTests() {
+    if (scanner != null) {
+      scanner.shutdownNow();
+    }
+  }
+
+  /** Whether this worker runs the scheduled probe of {@code s} (see "Fleet coordination" above). */
+  boolean probesHere(KeyState s, long now) {
+    if (coordinator == null) {
+      return true;
+    }
+    KeyState.Latch l = s.latch;
+    if (l != null && l.local) {
+      return true;
+    }
+    boolean assigned;
+    try {
+      assigned = coordinator.assigned(s.arn);
+    } catch (Throwable t) {
+      GuardedMetrics.swallow(t, "probe coordinator");
+      assigned = true; // fail safe: probe locally
+    }
+    if (assigned) {
+      return true;
+    }
+    return l == null && now - s.lastAliveNanos > fallbackNanos;
+  }
+
+  /** Calls the coordinator, ignoring anything it throws (it can only spare or add strictness). */
+  private static void tell(Runnable call) {
+    try {
+      call.run();
+    } catch (Throwable t) {
+      GuardedMetrics.swallow(t, "probe coordinator");
+    }
+  }
+
+  /** The engine's side of the coordinator: see the rules in {@link ProbeCoordinator}. */
+  private final class FleetSide implements ProbeCoordinator.Fleet {
+    @Override
+    public Duration probeInterval() {
+      return Duration.ofNanos(intervalNanos);
+    }
+
+    @Override
+    public void provenAlive(String keyArn, Duration age) {
+      KeyState s = states.get(keyArn);
+      if (s == null || closed || age.isNegative()) {
+        return;
+      }
+      long at = ticker.read() - age.toNanos();
+      synchronized (s) {
+        if (s.latch == null && at - s.lastAliveNanos > 0) {
+          s.lastAliveNanos = at;
+        }
+      }
+    }
+
+    @Override
+    public void revoked(String keyArn, RevocationReason reason, String errorCode) {
+      KeyState s = states.get(keyArn);
+      if (s == null || closed) {
+        return;
+      }
+      latch(
+          s,
+          reason,
+          new KmsUnavailableException("KMS key " + keyArn + " latched by the fleet", null),
+          errorCode,
+          false);
+    }
+
+    @Override
+    public void restored(String keyArn) {
+      KeyState s = states.get(keyArn);
+      if (s == null || closed) {
+        return;
+      }
+      synchronized (s) {
+        KeyState.Latch l = s.latch;
+        if (l == null || l.local) {
+          return; // only a fleet latch lifts by the fleet's word
+        }
+        s.latch = null;
+        s.lastAliveNanos = ticker.read();
+        s.pending.add(
+            new RevocationEvent(s.arn, RevocationEvent.Kind.RESTORED, null, clock.instant(), null));
+      }
+      deliver(s);
     }
   }
 
@@ -624,6 +782,9 @@ public final class Revocations implements AutoCloseable {
     if (scanner != null) {
       scanner.shutdownNow();
       pool.shutdownNow();
+    }
+    if (coordinator != null) {
+      tell(coordinator::close);
     }
   }
 }
