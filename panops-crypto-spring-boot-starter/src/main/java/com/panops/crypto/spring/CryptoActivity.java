@@ -46,7 +46,7 @@ public final class CryptoActivity {
   }
 
   /** The metrics to give the library: recorded here, then passed on to {@code delegate}. */
-  CryptoMetrics recording(CryptoMetrics delegate) {
+  public CryptoMetrics recording(CryptoMetrics delegate) {
     return new Recorder(delegate);
   }
 

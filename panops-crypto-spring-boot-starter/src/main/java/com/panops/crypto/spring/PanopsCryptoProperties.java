@@ -223,11 +223,22 @@ public class PanopsCryptoProperties {
 
   /** The data-key cache ({@link CacheSettings}). */
   public static class Cache {
+    /** Longest a data key encrypts (library default 5m). */
     private Duration encryptMaxAge;
+
+    /** Most messages one data key encrypts (library default 2^24, ceiling 2^30). */
     private Long encryptMaxMessages;
+
+    /** Most plaintext bytes one data key encrypts (library default 64GB, ceiling 4TB). */
     private DataSize encryptMaxBytes;
+
+    /** Size of the encrypt-side cache (library default 10,000). */
     private Long encryptMaxEntries;
+
+    /** Longest a decrypted data key is kept (library default 5m). */
     private Duration decryptMaxAge;
+
+    /** Size of the decrypt-side cache (library default 100,000). */
     private Long decryptMaxEntries;
 
     public Duration getEncryptMaxAge() {

@@ -175,6 +175,19 @@ class PanopsCryptoAutoConfigurationTest {
   }
 
   @Test
+  void theApplicationsTenantDirectory_isTheOneUsed() {
+    runner
+        .withUserConfiguration(HttpsKms.class, Directory.class)
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              PanopsCrypto crypto = ctx.getBean(PanopsCrypto.class);
+              assertEquals(ARN, crypto.tenant("acme").keys().currentKeyArn());
+              assertThrows(IllegalArgumentException.class, () -> crypto.tenant("globex"));
+            });
+  }
+
+  @Test
   void httpKmsEndpointOffLoopback_isRefusedEvenWithTheOptIn() {
     runner
         .withUserConfiguration(Directory.class)
