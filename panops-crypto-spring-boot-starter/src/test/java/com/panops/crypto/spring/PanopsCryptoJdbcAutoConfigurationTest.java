@@ -1,6 +1,7 @@
 package com.panops.crypto.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.panops.crypto.jdbc.SqlStates;
 import com.panops.crypto.jdbc.TlsEnforcingDataSource;
@@ -42,6 +43,35 @@ class PanopsCryptoJdbcAutoConfigurationTest {
               assertThat(((HikariDataSource) ds).getDataSource())
                   .isInstanceOf(TlsEnforcingDataSource.class);
             });
+  }
+
+  @Test
+  void withVerifyOnStartupOff_eachOfThePoolsPhysicalConnectionsIsStillChecked() {
+    runner
+        .withPropertyValues(
+            "spring.datasource.url=jdbc:postgresql://localhost:1/app?sslmode=require",
+            "spring.datasource.hikari.connection-timeout=250",
+            "panops.crypto.jdbc.require-verify-full=true",
+            "panops.crypto.jdbc.verify-on-startup=false")
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              DataSource pool = ctx.getBean(DataSource.class);
+              Throwable t = catchThrowable(() -> pool.getConnection().close());
+              assertThat(t).isNotNull();
+              // refused by the check (no socket opened), not a failure to reach port 1
+              assertThat(sqlStates(t)).contains(SqlStates.INSECURE_TRANSPORT);
+            });
+  }
+
+  private static java.util.List<String> sqlStates(Throwable t) {
+    java.util.List<String> states = new java.util.ArrayList<>();
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.sql.SQLException e) {
+        states.add(e.getSQLState());
+      }
+    }
+    return states;
   }
 
   @Test
