@@ -1,0 +1,184 @@
+package com.panops.crypto.spring;
+
+import com.panops.crypto.AuditSink;
+import com.panops.crypto.PanopsCrypto;
+import com.panops.crypto.TenantDirectory;
+import com.panops.crypto.TenantKeys;
+import com.panops.crypto.metrics.CryptoMetrics;
+import com.panops.crypto.metrics.MicrometerMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.net.URI;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.kms.KmsClient;
+import software.amazon.awssdk.services.kms.KmsClientBuilder;
+
+/**
+ * Builds one {@link PanopsCrypto} per application context from {@code panops.crypto.*}, the
+ * application's {@link TenantDirectory} bean (or {@code panops.crypto.tenants}), its {@link
+ * KmsClient} bean (or one from the SDK's default provider chain), its {@link AuditSink} bean (or
+ * SLF4J) and its Micrometer {@code MeterRegistry}; publishes every {@link
+ * com.panops.crypto.RevocationEvent} as a Spring application event; closes the library when the
+ * context closes. The health indicator and the info contributor are in {@link
+ * PanopsCryptoActuatorAutoConfiguration}.
+ */
+@AutoConfiguration
+@ConditionalOnClass(PanopsCrypto.class)
+@EnableConfigurationProperties(PanopsCryptoProperties.class)
+public class PanopsCryptoAutoConfiguration {
+  private static final Logger log = LoggerFactory.getLogger(PanopsCryptoAutoConfiguration.class);
+
+  /**
+   * A KmsClient from the SDK's default credentials and region chains (with {@code
+   * panops.crypto.kms.region} and {@code .endpoint} if set), only when the application has none.
+   * Closed with the context.
+   */
+  @Bean
+  @ConditionalOnMissingBean
+  public KmsClient panopsKmsClient(PanopsCryptoProperties properties) {
+    KmsClientBuilder b = KmsClient.builder();
+    if (properties.getKms().getRegion() != null) {
+      b.region(Region.of(properties.getKms().getRegion()));
+    }
+    if (properties.getKms().getEndpoint() != null) {
+      b.endpointOverride(properties.getKms().getEndpoint());
+    }
+    return b.build();
+  }
+
+  /** The keys latched now, for the health indicator (and the application). */
+  @Bean
+  @ConditionalOnMissingBean
+  public LatchedKeys panopsLatchedKeys() {
+    return new LatchedKeys();
+  }
+
+  /** Cache and probe state, for the info contributor (and the application). */
+  @Bean
+  @ConditionalOnMissingBean
+  public CryptoActivity panopsCryptoActivity(PanopsCryptoProperties properties) {
+    try {
+      return new CryptoActivity(
+          Clock.systemUTC(),
+          properties.getProbe().toSettings(),
+          properties.getCache().toSettings(),
+          properties.getFrameSize() == null
+              ? null
+              : Math.toIntExact(properties.getFrameSize().toBytes()));
+    } catch (IllegalArgumentException | IllegalStateException | ArithmeticException e) {
+      throw new IllegalStateException(
+          "panops-crypto: invalid panops.crypto.probe.* or panops.crypto.cache.* setting: "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  /** The library; closed (probes stopped, cached data keys retired) when the context closes. */
+  @Bean(destroyMethod = "close")
+  @ConditionalOnMissingBean
+  public PanopsCrypto panopsCrypto(
+      PanopsCryptoProperties properties,
+      KmsClient kms,
+      ObjectProvider<TenantDirectory> directories,
+      ObjectProvider<AuditSink> auditSinks,
+      ObjectProvider<CryptoMetrics> metrics,
+      CryptoActivity activity,
+      LatchedKeys latchedKeys,
+      ApplicationEventPublisher events) {
+    PanopsCrypto.Builder b =
+        PanopsCrypto.builder()
+            .kmsClient(kms)
+            .tenantDirectory(tenantDirectory(properties, directories))
+            .auditSink(auditSinks.getIfUnique(AuditSink::slf4j))
+            .metrics(activity.recording(metrics.getIfUnique(CryptoMetrics::none)))
+            .probeSettings(activity.probeSettings())
+            .cacheSettings(activity.cacheSettings())
+            // first the health indicator's view, then the application's listeners
+            .addRevocationListener(latchedKeys)
+            .addRevocationListener(events::publishEvent);
+    if (properties.getFrameSize() != null) {
+      try {
+        b.frameSize(Math.toIntExact(properties.getFrameSize().toBytes()));
+      } catch (IllegalArgumentException | ArithmeticException e) {
+        throw new IllegalStateException(
+            "panops-crypto: invalid panops.crypto.frame-size: " + e.getMessage(), e);
+      }
+    }
+    if (properties.isAllowInsecureLocalKmsEndpoint()) {
+      log.warn(
+          "panops.crypto.allow-insecure-local-kms-endpoint=true: plain HTTP to a loopback KMS is"
+              + " accepted (tests and local runs only)");
+      b.allowInsecureLocalKmsEndpoint();
+    }
+    try {
+      return b.build();
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw new IllegalStateException(
+          "panops-crypto could not be built: " + e.getMessage() + hint(properties, kms), e);
+    }
+  }
+
+  private static String hint(PanopsCryptoProperties properties, KmsClient kms) {
+    if (properties.isAllowInsecureLocalKmsEndpoint()) {
+      return "";
+    }
+    URI endpoint;
+    try {
+      endpoint = kms.serviceClientConfiguration().endpointOverride().orElse(null);
+    } catch (RuntimeException e) {
+      return "";
+    }
+    if (endpoint != null && "http".equalsIgnoreCase(endpoint.getScheme())) {
+      return " (the KmsClient's endpoint is plain HTTP: set"
+          + " panops.crypto.allow-insecure-local-kms-endpoint=true only for a loopback test KMS"
+          + " such as LocalKms; in production use HTTPS)";
+    }
+    return "";
+  }
+
+  private static TenantDirectory tenantDirectory(
+      PanopsCryptoProperties properties, ObjectProvider<TenantDirectory> directories) {
+    TenantDirectory bean = directories.getIfUnique();
+    Map<String, PanopsCryptoProperties.Tenant> configured = properties.getTenants();
+    if (bean != null && !configured.isEmpty()) {
+      throw new IllegalStateException(
+          "panops-crypto: both a TenantDirectory bean and panops.crypto.tenants are set; use one");
+    }
+    if (bean != null) {
+      return bean;
+    }
+    if (configured.isEmpty()) {
+      throw new IllegalStateException(
+          "panops-crypto needs a tenant directory: define a TenantDirectory bean, or set"
+              + " panops.crypto.tenants.<tenant-id>.key-arn (and optionally"
+              + " .decrypt-only-key-arns) for a static one");
+    }
+    Map<String, TenantKeys> keys = new LinkedHashMap<>();
+    configured.forEach((id, t) -> keys.put(id, t.toKeys(id)));
+    return TenantDirectory.of(keys);
+  }
+
+  /** Library metrics on the application's MeterRegistry, when Micrometer is present. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(MeterRegistry.class)
+  static class MicrometerConfiguration {
+    @Bean
+    @ConditionalOnMissingBean(CryptoMetrics.class)
+    CryptoMetrics panopsCryptoMicrometerMetrics(ObjectProvider<MeterRegistry> registries) {
+      MeterRegistry registry = registries.getIfUnique();
+      return registry == null ? CryptoMetrics.none() : MicrometerMetrics.of(registry);
+    }
+  }
+}
