@@ -79,8 +79,12 @@ class LocalKmsPolicyIT {
             "kms:GenerateDataKey",
             "kms:DescribeKey"),
         JSON.convertValue(vendorStatement.get("Action"), List.class));
-    assertEquals(kms.vendor().arn(), "arn:aws:iam::999988887777:role/PanOpsServiceRole");
-    assertEquals(kms.admin().arn(), "arn:aws:iam::111122223333:role/KeyAdmin");
+    assertEquals(
+        "arn:aws:sts::999988887777:assumed-role/PanOpsServiceRole/panops-worker",
+        kms.vendor().arn());
+    assertEquals("arn:aws:iam::999988887777:role/PanOpsServiceRole", kms.vendor().roleArn());
+    assertEquals("arn:aws:sts::111122223333:assumed-role/KeyAdmin/key-admin", kms.admin().arn());
+    assertEquals("arn:aws:iam::111122223333:role/KeyAdmin", kms.admin().roleArn());
   }
 
   @Test
@@ -147,8 +151,8 @@ class LocalKmsPolicyIT {
         e.awsErrorDetails()
             .errorMessage()
             .equals(
-                "User: arn:aws:iam::999988887777:role/PanOpsServiceRole is not authorized to"
-                    + " perform: kms:DisableKey on resource: "
+                "User: arn:aws:sts::999988887777:assumed-role/PanOpsServiceRole/panops-worker is"
+                    + " not authorized to perform: kms:DisableKey on resource: "
                     + key
                     + " because no resource-based policy allows the kms:DisableKey action"),
         e.awsErrorDetails().errorMessage());

@@ -127,8 +127,15 @@ class LocalKmsTrailIT {
     assertEquals("Decrypt", decrypt.get("eventName").asText());
     assertEquals("kms.amazonaws.com", decrypt.get("eventSource").asText());
     assertEquals(
-        "arn:aws:iam::999988887777:role/PanOpsServiceRole",
+        "arn:aws:sts::999988887777:assumed-role/PanOpsServiceRole/panops-worker",
         decrypt.get("userIdentity").get("arn").asText());
+    assertEquals("AssumedRole", decrypt.get("userIdentity").get("type").asText());
+    assertEquals("999988887777", decrypt.get("userIdentity").get("accountId").asText());
+    JsonNode issuer = decrypt.get("userIdentity").get("sessionContext").get("sessionIssuer");
+    assertEquals("Role", issuer.get("type").asText());
+    assertEquals("arn:aws:iam::999988887777:role/PanOpsServiceRole", issuer.get("arn").asText());
+    assertEquals("PanOpsServiceRole", issuer.get("userName").asText());
+    assertTrue(decrypt.get("userAgent").asText().contains("aws-sdk-java"));
     assertEquals(
         "t-42", decrypt.get("requestParameters").get("encryptionContext").get("tenant").asText());
     assertEquals(

@@ -233,8 +233,9 @@ public final class KeyPolicy {
       return true;
     }
     String account = accountOf(principalArn);
+    String role = roleOf(principalArn);
     for (String p : s.principals()) {
-      if (p.equals(principalArn)) {
+      if (p.equals(principalArn) || (role != null && p.equals(role))) {
         return true;
       }
       if (!account.isEmpty()
@@ -243,6 +244,26 @@ public final class KeyPolicy {
       }
     }
     return false;
+  }
+
+  /**
+   * The role an assumed-role session acts as: {@code arn:aws:iam::ACCOUNT:role/ROLE} for {@code
+   * arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION}; null for any other ARN. A policy naming the
+   * role matches its sessions (as does one naming the session itself).
+   */
+  public static String roleOf(String arn) {
+    if (arn == null) {
+      return null;
+    }
+    String[] parts = arn.split(":", 6);
+    if (parts.length != 6 || !parts[2].equals("sts") || !parts[5].startsWith("assumed-role/")) {
+      return null;
+    }
+    String[] rest = parts[5].split("/", -1);
+    if (rest.length != 3 || rest[1].isEmpty() || rest[2].isEmpty()) {
+      return null;
+    }
+    return "arn:" + parts[1] + ":iam::" + parts[4] + ":role/" + rest[1];
   }
 
   /** The account id of an IAM ARN ({@code arn:aws:iam::ACCOUNT:...}), or "" if it has none. */

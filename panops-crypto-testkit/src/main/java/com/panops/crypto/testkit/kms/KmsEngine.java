@@ -149,6 +149,8 @@ public final class KmsEngine {
     String keyArn;
     Map<String, String> context = Map.of();
     String algorithm;
+    String destinationKeyArn;
+    Map<String, String> destinationContext = Map.of();
   }
 
   private final Clock clock;
@@ -249,23 +251,43 @@ public final class KmsEngine {
     return Requests.isOperation(name);
   }
 
+  /** As {@link #execute(Principal, String, JsonNode, String, FaultSource, String)}, no agent. */
+  public ObjectNode execute(
+      Principal caller, String operation, JsonNode request, String requestId, FaultSource faults) {
+    return execute(caller, operation, request, requestId, faults, null);
+  }
+
   /**
    * Runs one operation for an authenticated caller and records it in the trail.
    *
+   * <p>Faults before the operation (latency, an injected error, a dropped connection) come first; a
+   * connection dropped there leaves no trail record (KMS never handled the request). Faults after
+   * the operation (latency after commit, a lost response) come after its outcome is recorded.
+   *
    * @param faults the fault plan for wire requests; null for in-process calls
+   * @param userAgent the request's {@code User-Agent}, recorded in the trail; null if none
    * @return the response body
    * @throws LocalKmsException the KMS error to answer
-   * @throws DropConnectionSignal if a fault says to drop the connection
+   * @throws DropConnectionSignal if a fault says to drop the connection (before or after the work)
    */
   public ObjectNode execute(
-      Principal caller, String operation, JsonNode request, String requestId, FaultSource faults) {
+      Principal caller,
+      String operation,
+      JsonNode request,
+      String requestId,
+      FaultSource faults,
+      String userAgent) {
     Instant eventTime = clock.instant();
     CallRecord rec = new CallRecord();
     prefill(rec, operation, request);
+    FaultDecision decision = faults == null ? null : faults.decide(operation, rec.keyArn);
     String errorCode = null;
+    boolean recorded = true;
+    ObjectNode result = null;
+    LocalKmsException failure = null;
     try {
       if (faults != null) {
-        applyFaults(faults, operation, rec.keyArn);
+        applyFaults(decision);
         RequestRate rate = requestRate;
         if (rate != null
             && RATE_LIMITED_OPS.contains(operation)
@@ -278,29 +300,58 @@ public final class KmsEngine {
       }
       synchronized (lock) {
         purgeExpired();
-        return dispatch(caller, operation, new Requests(request), rec);
+        result = dispatch(caller, operation, new Requests(request), rec);
       }
     } catch (LocalKmsException e) {
       errorCode = e.errorCode();
-      throw e;
+      failure = e;
     } catch (DropConnectionSignal e) {
-      errorCode = "ConnectionDropped";
+      recorded = false; // dropped before KMS handled it: CloudTrail has no record either
       throw e;
     } catch (RuntimeException e) {
       errorCode = "KMSInternalException";
-      throw new LocalKmsException(
-          "KMSInternalException", 500, "LocalKms failed internally: " + e.getClass().getName());
+      failure =
+          new LocalKmsException(
+              "KMSInternalException", 500, "LocalKms failed internally: " + e.getClass().getName());
     } finally {
-      trail.append(
-          new TrailEvent(
-              eventTime,
-              operation,
-              caller.arn(),
-              rec.keyArn,
-              rec.context,
-              rec.algorithm,
-              errorCode,
-              requestId));
+      if (recorded) {
+        trail.append(
+            new TrailEvent(
+                eventTime,
+                operation,
+                caller.arn(),
+                rec.keyArn,
+                rec.context,
+                rec.algorithm,
+                errorCode,
+                requestId,
+                caller.sessionIssuerArn(),
+                userAgent,
+                rec.destinationKeyArn,
+                rec.destinationContext));
+      }
+    }
+    if (decision != null && decision.afterCommit()) {
+      afterCommit(decision);
+    }
+    if (failure != null) {
+      throw failure;
+    }
+    return result;
+  }
+
+  /** The work is done and recorded: answer late, or not at all. */
+  private static void afterCommit(FaultDecision d) {
+    if (d.delayAfterCommit() != null && !d.delayAfterCommit().isZero()) {
+      try {
+        Thread.sleep(d.delayAfterCommit().toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new DropConnectionSignal();
+      }
+    }
+    if (d.loseResponse()) {
+      throw new DropConnectionSignal();
     }
   }
 
@@ -326,8 +377,7 @@ public final class KmsEngine {
             requestId));
   }
 
-  private void applyFaults(FaultSource faults, String operation, String keyArn) {
-    FaultDecision d = faults.decide(operation, keyArn);
+  private void applyFaults(FaultDecision d) {
     if (d == null) {
       return;
     }
@@ -387,6 +437,21 @@ public final class KmsEngine {
         }
       }
       rec.context = m;
+    }
+    if (operation.equals("ReEncrypt")) {
+      String dest = text(request, "DestinationKeyId");
+      rec.destinationKeyArn = dest == null ? null : arnHint(dest);
+      JsonNode dec = request.get("DestinationEncryptionContext");
+      if (dec != null && dec.isObject()) {
+        Map<String, String> m = new TreeMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = dec.fields(); it.hasNext(); ) {
+          Map.Entry<String, JsonNode> e = it.next();
+          if (e.getValue().isTextual()) {
+            m.put(e.getKey(), e.getValue().asText());
+          }
+        }
+        rec.destinationContext = m;
+      }
     }
     if (CRYPTO_OPS.contains(operation)) {
       String alg =
@@ -888,6 +953,7 @@ public final class KmsEngine {
     requireAllowed(caller, source, sourceView, "kms:ReEncryptFrom");
     requireUsable(source, sourceView);
     KeyRecord destination = resolve(destinationKeyId);
+    rec.destinationKeyArn = destination.arn;
     KeyView destinationView = seen(destination);
     requireAllowed(caller, destination, destinationView, "kms:ReEncryptTo");
     requireUsable(destination, destinationView);

@@ -121,4 +121,21 @@ class KeyPolicyTest {
       assertEquals(false, e.getMessage() == null || e.getMessage().isEmpty(), json);
     }
   }
+
+  @Test
+  void aPolicyNamingTheRoleMatchesItsAssumedRoleSessionsAndNoOtherRolesSessions() {
+    KeyPolicy p =
+        KeyPolicy.parse(
+            "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
+                + VENDOR
+                + "\"},\"Action\":\"kms:Decrypt\"}}");
+    String session = "arn:aws:sts::999988887777:assumed-role/PanOpsServiceRole/worker-7";
+    assertEquals(Decision.ALLOW, p.evaluate(session, "kms:Decrypt"));
+    assertEquals(
+        Decision.IMPLICIT_DENY,
+        p.evaluate("arn:aws:sts::999988887777:assumed-role/OtherRole/worker-7", "kms:Decrypt"));
+    assertEquals(VENDOR, KeyPolicy.roleOf(session));
+    assertEquals(null, KeyPolicy.roleOf(VENDOR));
+    assertEquals(null, KeyPolicy.roleOf("arn:aws:sts::999988887777:assumed-role/NoSession"));
+  }
 }
