@@ -585,7 +585,7 @@ public final class KmsGateway {
       return RevocationReason.DISABLED;
     }
     if (e instanceof KmsInvalidStateException) {
-      return RevocationReason.PENDING_DELETION;
+      return invalidState((KmsInvalidStateException) e);
     }
     if (e instanceof NotFoundException) {
       return RevocationReason.NOT_FOUND;
@@ -605,10 +605,13 @@ public final class KmsGateway {
       if (ase.isThrottlingException() || "ThrottlingException".equals(code)) {
         return RevocationReason.THROTTLED;
       }
-      if (ase.statusCode() >= 500
-          || "KMSInternalException".equals(code)
-          || "KeyUnavailableException".equals(code)
-          || "DependencyTimeoutException".equals(code)) {
+      if ("KeyUnavailableException".equals(code)) {
+        return RevocationReason.KEY_UNAVAILABLE;
+      }
+      if ("DependencyTimeoutException".equals(code)) {
+        return RevocationReason.DEPENDENCY_TIMEOUT;
+      }
+      if (ase.statusCode() >= 500 || "KMSInternalException".equals(code)) {
         return RevocationReason.UNAVAILABLE;
       }
       return RevocationReason.OTHER;
@@ -617,6 +620,30 @@ public final class KmsGateway {
       return RevocationReason.UNAVAILABLE; // I/O error, timeout, dropped connection
     }
     return RevocationReason.OTHER;
+  }
+
+  /**
+   * Which key state a {@code KMSInvalidStateException} reports. KMS has one error for every state
+   * that forbids the operation and names the state only in its message ({@code "<key ARN> is
+   * pending deletion."}, {@code "... is pending import."}, {@code "... is unavailable."}); a
+   * message not recognised is {@link RevocationReason#INVALID_STATE}, which latches all the same.
+   */
+  static RevocationReason invalidState(KmsInvalidStateException e) {
+    String m =
+        e.awsErrorDetails() != null && e.awsErrorDetails().errorMessage() != null
+            ? e.awsErrorDetails().errorMessage()
+            : String.valueOf(e.getMessage());
+    String s = m.toLowerCase(java.util.Locale.ROOT).replace(" ", "");
+    if (s.contains("pendingdeletion")) {
+      return RevocationReason.PENDING_DELETION;
+    }
+    if (s.contains("pendingimport")) {
+      return RevocationReason.PENDING_IMPORT;
+    }
+    if (s.contains("isunavailable") || s.contains("keystateunavailable")) {
+      return RevocationReason.KEY_STORE_UNAVAILABLE;
+    }
+    return RevocationReason.INVALID_STATE;
   }
 
   private static byte[] bytes(SdkBytes b) {

@@ -204,6 +204,38 @@ class KillSwitchIT {
   }
 
   @Test
+  void pendingImport_latchesAsPendingImport_andReEnablingLiftsItAfterSettling() throws Exception {
+    assertLatches(() -> kms.forceKeyState(arn, "PendingImport"), RevocationReason.PENDING_IMPORT);
+    assertRestoresAfterSettling(() -> kms.forceKeyState(arn, "Enabled"));
+  }
+
+  @Test
+  void aDisconnectedKeyStore_latchesAsKeyStoreUnavailable_andReconnectingLiftsIt()
+      throws Exception {
+    assertLatches(
+        () -> kms.forceKeyState(arn, "Unavailable"), RevocationReason.KEY_STORE_UNAVAILABLE);
+    assertRestoresAfterSettling(() -> kms.forceKeyState(arn, "Enabled"));
+  }
+
+  @Test
+  void keyUnavailableAnswers_latchAsKeyUnavailable_andTheNextSuccessfulProbeLiftsIt()
+      throws Exception {
+    useClientWithoutRetries();
+    assertLatches(
+        () -> kms.faults().keyUnavailable("Decrypt", arn), RevocationReason.KEY_UNAVAILABLE);
+    timed(() -> kms.faults().clear(), RevocationEvent.Kind.RESTORED, RESTORE_TRANSPORT);
+  }
+
+  @Test
+  void dependencyTimeouts_latchAsDependencyTimeout_andTheNextSuccessfulProbeLiftsIt()
+      throws Exception {
+    useClientWithoutRetries();
+    assertLatches(
+        () -> kms.faults().dependencyTimeout("Decrypt", arn), RevocationReason.DEPENDENCY_TIMEOUT);
+    timed(() -> kms.faults().clear(), RevocationEvent.Kind.RESTORED, RESTORE_TRANSPORT);
+  }
+
+  @Test
   void removingTheVendorFromTheKeyPolicy_latches_andRestoringThePolicyLiftsIt() throws Exception {
     String seed = kms.seedKeyPolicy();
     String adminOnly =

@@ -365,6 +365,16 @@ public final class LocalKms implements AutoCloseable {
     adminCall("DisableKey", keyRequest(keyIdOrArn));
   }
 
+  /**
+   * Puts the key into {@code PendingImport} (its imported key material expired or was deleted) or
+   * {@code Unavailable} (its custom key store was disconnected), or back to {@code Enabled}: states
+   * LocalKms has no other way to reach. Cryptographic calls then get {@code
+   * KMSInvalidStateException} ("... is pending import." / "... is unavailable.", as KMS words it).
+   */
+  public void forceKeyState(String keyIdOrArn, String state) {
+    engine.forceKeyState(keyIdOrArn, state);
+  }
+
   /** The customer enables the key again (as the admin). */
   public void enableKey(String keyIdOrArn) {
     adminCall("EnableKey", keyRequest(keyIdOrArn));

@@ -98,7 +98,35 @@ public final class KmsEngine {
   enum KeyState {
     Enabled,
     Disabled,
-    PendingDeletion
+    PendingDeletion,
+    /** Imported key material is missing (expired or deleted): KMS answers KMSInvalidState. */
+    PendingImport,
+    /** The key's custom key store is disconnected: KMS answers KMSInvalidState. */
+    Unavailable
+  }
+
+  /**
+   * Puts a key into {@code PendingImport} or {@code Unavailable} (or back to {@code Enabled}), the
+   * states KMS reaches for keys with imported material or in a custom key store, which LocalKms
+   * does not otherwise model. Not recorded in the trail (no KMS operation does this directly);
+   * propagates like any other change.
+   */
+  public void forceKeyState(String keyIdOrArn, String state) {
+    KeyState target = KeyState.valueOf(state);
+    if (target != KeyState.PendingImport
+        && target != KeyState.Unavailable
+        && target != KeyState.Enabled) {
+      throw new IllegalArgumentException("use the KMS operations for " + state);
+    }
+    synchronized (lock) {
+      purgeExpired();
+      KeyRecord k = resolve(keyIdOrArn);
+      if (k.state == KeyState.PendingDeletion) {
+        throw new IllegalStateException(k.arn + " is pending deletion");
+      }
+      superseding(k);
+      k.state = target;
+    }
   }
 
   /**
@@ -615,6 +643,12 @@ public final class KmsEngine {
     }
     if (view.state() == KeyState.PendingDeletion) {
       throw LocalKmsException.of("KMSInvalidStateException", key.arn + " is pending deletion.");
+    }
+    if (view.state() == KeyState.PendingImport) {
+      throw LocalKmsException.of("KMSInvalidStateException", key.arn + " is pending import.");
+    }
+    if (view.state() == KeyState.Unavailable) {
+      throw LocalKmsException.of("KMSInvalidStateException", key.arn + " is unavailable.");
     }
   }
 
