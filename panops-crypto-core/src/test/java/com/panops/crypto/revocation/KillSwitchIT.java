@@ -249,6 +249,31 @@ class KillSwitchIT {
   }
 
   @Test
+  void aGrantKeepsTheVendorWorkingAfterThePolicyDropsIt_andRevokingTheGrantLatches()
+      throws Exception {
+    byte[] ct = tenant.encrypt("granted".getBytes(), KC, AAD);
+    String grant =
+        kms.createGrant(
+            arn,
+            com.panops.crypto.testkit.LocalKms.VENDOR_ROLE_ARN,
+            "Decrypt",
+            "Encrypt",
+            "GenerateDataKey",
+            "DescribeKey");
+    String adminOnly =
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Admin\",\"Effect\":\"Allow\","
+            + "\"Principal\":{\"AWS\":\""
+            + kms.admin().roleArn()
+            + "\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}";
+    kms.putKeyPolicy(arn, adminOnly);
+    // a fresh reader must go to KMS: the grant still lets it decrypt
+    try (PanopsCrypto reader = build(probes())) {
+      assertArrayEquals("granted".getBytes(), reader.tenant("acme").decrypt(ct, KC, AAD));
+    }
+    assertLatches(() -> kms.revokeGrant(arn, grant), RevocationReason.ACCESS_DENIED);
+  }
+
+  @Test
   void injectedThrottling_latchesAsThrottled_andTheNextSuccessfulProbeLiftsIt() throws Exception {
     useClientWithoutRetries();
     assertLatches(() -> kms.faults().throttle("Decrypt", arn), RevocationReason.THROTTLED);

@@ -375,6 +375,31 @@ public final class LocalKms implements AutoCloseable {
     engine.forceKeyState(keyIdOrArn, state);
   }
 
+  /**
+   * The customer grants {@code granteePrincipal} (an IAM role or principal ARN; its assumed-role
+   * sessions match) the {@code operations} (e.g. {@code "Decrypt"}) on the key, as the admin. A
+   * grant gives access the key policy does not deny explicitly, so it keeps working after the
+   * policy statement is removed: a kill switch must revoke it too.
+   *
+   * @return the grant id
+   */
+  public String createGrant(String keyIdOrArn, String granteePrincipal, String... operations) {
+    ObjectNode req = keyRequest(keyIdOrArn);
+    req.put("GranteePrincipal", granteePrincipal);
+    ArrayNode ops = req.putArray("Operations");
+    for (String op : operations) {
+      ops.add(op);
+    }
+    return adminCall("CreateGrant", req).get("GrantId").asText();
+  }
+
+  /** The customer revokes a grant (as the admin). */
+  public void revokeGrant(String keyIdOrArn, String grantId) {
+    ObjectNode req = keyRequest(keyIdOrArn);
+    req.put("GrantId", grantId);
+    adminCall("RevokeGrant", req);
+  }
+
   /** The customer enables the key again (as the admin). */
   public void enableKey(String keyIdOrArn) {
     adminCall("EnableKey", keyRequest(keyIdOrArn));

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -259,5 +260,64 @@ class LocalKmsPolicyIT {
               .asByteArray()
               .length);
     }
+  }
+
+  @Test
+  void aGrantKeepsTheVendorDecryptingAfterThePolicyDropsIt_untilTheGrantIsRevoked() {
+    String key = kms.createKey("granted");
+    GenerateDataKeyResponse dk = vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32));
+    CreateGrantResponse grant =
+        admin.createGrant(
+            r ->
+                r.keyId(key)
+                    .granteePrincipal(LocalKms.VENDOR_ROLE_ARN)
+                    .operations(GrantOperation.DECRYPT));
+    String adminOnly =
+        "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
+            + kms.admin().roleArn()
+            + "\"},\"Action\":\"kms:*\"}}";
+    admin.putKeyPolicy(r -> r.keyId(key).policyName("default").policy(adminOnly));
+    // the policy no longer names the vendor, but the grant does
+    vendor.decrypt(r -> r.keyId(key).ciphertextBlob(dk.ciphertextBlob()));
+    accessDenied(() -> vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32)));
+    admin.revokeGrant(r -> r.keyId(key).grantId(grant.grantId()));
+    accessDenied(() -> vendor.decrypt(r -> r.keyId(key).ciphertextBlob(dk.ciphertextBlob())));
+    assertEquals(
+        "RevokeGrant",
+        kms.trail().stream()
+            .filter(t -> t.eventName().equals("RevokeGrant"))
+            .findFirst()
+            .orElseThrow()
+            .eventName());
+  }
+
+  @Test
+  void anExplicitDenyInThePolicyBeatsAGrant_andGrantConstraintsAreRefusedNotIgnored() {
+    String key = kms.createKey("denied");
+    GenerateDataKeyResponse dk = vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32));
+    admin.createGrant(
+        r ->
+            r.keyId(key)
+                .granteePrincipal(LocalKms.VENDOR_ROLE_ARN)
+                .operations(GrantOperation.DECRYPT));
+    String denyVendor =
+        "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
+            + kms.admin().roleArn()
+            + "\"},\"Action\":\"kms:*\"},{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\""
+            + LocalKms.VENDOR_ROLE_ARN
+            + "\"},\"Action\":\"kms:Decrypt\"}]}";
+    admin.putKeyPolicy(r -> r.keyId(key).policyName("default").policy(denyVendor));
+    accessDenied(() -> vendor.decrypt(r -> r.keyId(key).ciphertextBlob(dk.ciphertextBlob())));
+    KmsException e =
+        assertThrows(
+            KmsException.class,
+            () ->
+                admin.createGrant(
+                    r ->
+                        r.keyId(key)
+                            .granteePrincipal(LocalKms.VENDOR_ROLE_ARN)
+                            .operations(GrantOperation.DECRYPT)
+                            .constraints(c -> c.encryptionContextSubset(Map.of("t", "1")))));
+    assertEquals("UnsupportedOperationException", e.awsErrorDetails().errorCode());
   }
 }

@@ -138,6 +138,15 @@ public final class KmsEngine {
   /** An earlier view of a key that requests may still see until {@code until}. */
   private record Superseded(KeyView view, Instant until) {}
 
+  /** A grant: the grantee (an IAM principal or role ARN) may call these operations. */
+  private record Grant(String id, String grantee, Set<String> operations) {
+    boolean allows(Principal caller, String action) {
+      String op = action.startsWith("kms:") ? action.substring(4) : action;
+      boolean who = grantee.equals(caller.arn()) || grantee.equals(KeyPolicy.roleOf(caller.arn()));
+      return who && operations.contains(op);
+    }
+  }
+
   private static final KeyView NOT_YET_CREATED = new KeyView(false, null, null, null);
 
   private static final class KeyRecord {
@@ -150,7 +159,9 @@ public final class KmsEngine {
     Instant deletionDate;
     String policyText;
     KeyPolicy policy;
-    final List<String> grantIds = new ArrayList<>();
+
+    /** Grants in force (not part of a view: a grant or its revocation takes effect at once). */
+    final List<Grant> grants = new ArrayList<>();
 
     /** Earlier views still propagating, oldest first; empty when propagation is off. */
     final List<Superseded> superseded = new ArrayList<>();
@@ -607,6 +618,13 @@ public final class KmsEngine {
     if (d == KeyPolicy.Decision.ALLOW) {
       return;
     }
+    if (d == KeyPolicy.Decision.IMPLICIT_DENY) {
+      for (Grant g : key.grants) { // a grant allows what the policy does not deny explicitly
+        if (g.allows(caller, action)) {
+          return;
+        }
+      }
+    }
     String why =
         d == KeyPolicy.Decision.EXPLICIT_DENY
             ? "with an explicit deny in a resource-based policy"
@@ -729,6 +747,8 @@ public final class KmsEngine {
         return listKeys(caller, r);
       case "CreateGrant":
         return createGrant(caller, r, rec);
+      case "RevokeGrant":
+        return revokeGrant(caller, r, rec);
       default:
         throw LocalKmsException.of("UnknownOperationException", "Unknown operation " + operation);
     }
@@ -1109,10 +1129,14 @@ public final class KmsEngine {
 
   private ObjectNode createGrant(Principal caller, Requests r, CallRecord rec) {
     KeyRecord k = key(r, "KeyId", rec);
-    r.string("GranteePrincipal", true, 256);
+    String grantee = r.string("GranteePrincipal", true, 256);
     r.string("RetiringPrincipal", false, 256);
     r.string("Name", false, 256);
-    r.shape("Constraints", false);
+    if (r.shape("Constraints", false) != null) {
+      // ignoring a constraint would grant too much
+      throw LocalKmsException.of(
+          "UnsupportedOperationException", "LocalKms does not support grant constraints.");
+    }
     r.stringList("GrantTokens");
     List<String> operations = r.stringList("Operations");
     if (operations.isEmpty()) {
@@ -1136,10 +1160,21 @@ public final class KmsEngine {
     byte[] token = new byte[48];
     random.nextBytes(token);
     String grantId = HexFormat.of().formatHex(id);
-    k.grantIds.add(grantId);
+    k.grants.add(new Grant(grantId, grantee, Set.copyOf(operations)));
     ObjectNode out = MAPPER.createObjectNode();
     out.put("GrantId", grantId);
     out.put("GrantToken", Base64.getUrlEncoder().withoutPadding().encodeToString(token));
     return out;
+  }
+
+  private ObjectNode revokeGrant(Principal caller, Requests r, CallRecord rec) {
+    KeyRecord k = key(r, "KeyId", rec);
+    String grantId = r.string("GrantId", true, 128);
+    requireAllowed(caller, k, "kms:RevokeGrant");
+    dryRun(r);
+    if (!k.grants.removeIf(g -> g.id().equals(grantId))) {
+      throw LocalKmsException.of("InvalidGrantIdException", "Grant " + grantId + " is not valid.");
+    }
+    return MAPPER.createObjectNode();
   }
 }
