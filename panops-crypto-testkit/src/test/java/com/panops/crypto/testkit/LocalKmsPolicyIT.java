@@ -235,7 +235,9 @@ class LocalKmsPolicyIT {
             "{\"Statement\":{\"Effect\":\"Maybe\",\"Principal\":\"*\",\"Action\":\"kms:*\"}}",
             "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"kms:*\"}}",
             "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"kms:*\","
-                + "\"Condition\":{\"StringEquals\":{\"kms:CallerAccount\":\"111122223333\"}}}}")) {
+                + "\"Condition\":{\"StringEquals\":{\"aws:SourceIp\":\"127.0.0.1\"}}}}",
+            "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"kms:*\","
+                + "\"Condition\":{\"DateLessThan\":{\"kms:CallerAccount\":\"1\"}}}}")) {
       assertThrows(
           MalformedPolicyDocumentException.class,
           () -> admin.putKeyPolicy(r -> r.keyId(key).policy(bad)),
@@ -319,5 +321,37 @@ class LocalKmsPolicyIT {
                             .operations(GrantOperation.DECRYPT)
                             .constraints(c -> c.encryptionContextSubset(Map.of("t", "1")))));
     assertEquals("UnsupportedOperationException", e.awsErrorDetails().errorCode());
+  }
+
+  @Test
+  void aConditionalDenyOnTheEncryptionContext_refusesThatTenantOnlyOverTheWire() {
+    String key = kms.createKey("conditional");
+    GenerateDataKeyResponse acme =
+        vendor.generateDataKey(
+            r -> r.keyId(key).numberOfBytes(32).encryptionContext(Map.of("tenant", "acme")));
+    GenerateDataKeyResponse other =
+        vendor.generateDataKey(
+            r -> r.keyId(key).numberOfBytes(32).encryptionContext(Map.of("tenant", "other")));
+    String policy =
+        kms.seedKeyPolicy()
+            .replaceFirst(
+                "\"Statement\"\\s*:\\s*\\[",
+                "\"Statement\":[{\"Sid\":\"KillAcme\",\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\""
+                    + LocalKms.VENDOR_ROLE_ARN
+                    + "\"},\"Action\":\"kms:*\",\"Condition\":{\"StringEquals\":"
+                    + "{\"kms:EncryptionContext:tenant\":\"acme\"}}},");
+    kms.putKeyPolicy(key, policy);
+    accessDenied(
+        () ->
+            vendor.decrypt(
+                r ->
+                    r.keyId(key)
+                        .ciphertextBlob(acme.ciphertextBlob())
+                        .encryptionContext(Map.of("tenant", "acme"))));
+    vendor.decrypt(
+        r ->
+            r.keyId(key)
+                .ciphertextBlob(other.ciphertextBlob())
+                .encryptionContext(Map.of("tenant", "other")));
   }
 }

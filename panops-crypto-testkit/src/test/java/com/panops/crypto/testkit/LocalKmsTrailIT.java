@@ -200,4 +200,35 @@ class LocalKmsTrailIT {
     assertTrue(json.get("requestParameters").get("keyId").isNull());
     assertTrue(e.encryptionContext().isEmpty());
   }
+
+  @Test
+  void reEncryptIsRecordedWithSourceAndDestinationKeysAndContexts() throws Exception {
+    try (LocalKms kms = LocalKms.start();
+        KmsClient vendor = client(kms, kms.vendor())) {
+      String from = kms.createKey("old");
+      String to = kms.createKey("new");
+      GenerateDataKeyResponse dk =
+          vendor.generateDataKey(
+              r -> r.keyId(from).numberOfBytes(32).encryptionContext(Map.of("tenant", "a")));
+      kms.clearTrail();
+      vendor.reEncrypt(
+          r ->
+              r.ciphertextBlob(dk.ciphertextBlob())
+                  .sourceKeyId(from)
+                  .sourceEncryptionContext(Map.of("tenant", "a"))
+                  .destinationKeyId(to)
+                  .destinationEncryptionContext(Map.of("tenant", "a", "v", "2")));
+      TrailEvent t = kms.trail().get(0);
+      assertEquals("ReEncrypt", t.eventName());
+      assertEquals(from, t.keyId());
+      assertEquals(Map.of("tenant", "a"), t.encryptionContext());
+      assertEquals(to, t.destinationKeyId());
+      assertEquals(Map.of("tenant", "a", "v", "2"), t.destinationEncryptionContext());
+      JsonNode p = JSON.readTree(t.toJson()).get("requestParameters");
+      assertEquals(from, p.get("sourceKeyId").asText());
+      assertEquals(to, p.get("destinationKeyId").asText());
+      assertEquals("2", p.get("destinationEncryptionContext").get("v").asText());
+      assertEquals("a", p.get("sourceEncryptionContext").get("tenant").asText());
+    }
+  }
 }

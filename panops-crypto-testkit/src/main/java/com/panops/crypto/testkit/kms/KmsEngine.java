@@ -614,7 +614,12 @@ public final class KmsEngine {
   }
 
   private static void requireAllowed(Principal caller, KeyRecord key, KeyView view, String action) {
-    KeyPolicy.Decision d = view.policy().evaluate(caller.arn(), action);
+    requireAllowed(caller, key, view, action, Map.of());
+  }
+
+  private static void requireAllowed(
+      Principal caller, KeyRecord key, KeyView view, String action, Map<String, String> context) {
+    KeyPolicy.Decision d = view.policy().evaluate(caller.arn(), action, context);
     if (d == KeyPolicy.Decision.ALLOW) {
       return;
     }
@@ -891,7 +896,7 @@ public final class KmsEngine {
           "ValidationException", "Please specify either number of bytes or key spec.");
     }
     KeyView v = seen(k);
-    requireAllowed(caller, k, v, action);
+    requireAllowed(caller, k, v, action, context);
     requireUsable(k, v);
     if (withPlaintext && r.blob("Recipient", false, 1 << 20) != null) {
       throw LocalKmsException.of(
@@ -919,7 +924,7 @@ public final class KmsEngine {
     r.stringList("GrantTokens");
     String alg = algorithm(r, "EncryptionAlgorithm");
     KeyView v = seen(k);
-    requireAllowed(caller, k, v, "kms:Encrypt");
+    requireAllowed(caller, k, v, "kms:Encrypt", context);
     requireUsable(k, v);
     dryRun(r);
     ObjectNode out = MAPPER.createObjectNode();
@@ -977,7 +982,7 @@ public final class KmsEngine {
     String alg = algorithm(r, "EncryptionAlgorithm");
     KeyRecord k = blobKey(blob, explicitKeyId, rec);
     KeyView v = seen(k);
-    requireAllowed(caller, k, v, "kms:Decrypt");
+    requireAllowed(caller, k, v, "kms:Decrypt", context);
     requireUsable(k, v);
     if (r.blob("Recipient", false, 1 << 20) != null) {
       throw LocalKmsException.of(
@@ -1004,12 +1009,12 @@ public final class KmsEngine {
     r.stringList("DryRunModifiers");
     KeyRecord source = blobKey(blob, sourceKeyId, rec);
     KeyView sourceView = seen(source);
-    requireAllowed(caller, source, sourceView, "kms:ReEncryptFrom");
+    requireAllowed(caller, source, sourceView, "kms:ReEncryptFrom", sourceContext);
     requireUsable(source, sourceView);
     KeyRecord destination = resolve(destinationKeyId);
     rec.destinationKeyArn = destination.arn;
     KeyView destinationView = seen(destination);
-    requireAllowed(caller, destination, destinationView, "kms:ReEncryptTo");
+    requireAllowed(caller, destination, destinationView, "kms:ReEncryptTo", destinationContext);
     requireUsable(destination, destinationView);
     byte[] plaintext = open(source, blob, sourceContext);
     dryRun(r);
