@@ -36,8 +36,9 @@ import software.amazon.awssdk.services.kms.model.ReEncryptResponse;
 /**
  * The one place this library calls KMS. Every request is checked against {@link KmsAllowList};
  * {@code Decrypt} always names its key; every answer is checked (the key id it reports and the
- * plaintext length); every call, successful or not, yields one {@link AuditEvent} and a metric.
- * Failures are classified into a {@link RevocationReason} and thrown as {@link KmsCallException}.
+ * plaintext length); every attempt the SDK sends, successful or not, yields one {@link AuditEvent}
+ * (see {@link CallAttempts}), and every call one metric. Failures are classified into a {@link
+ * RevocationReason} and thrown as {@link KmsCallException}.
  *
  * <p>Thread-safe (the SDK client is). Internal: not part of the public API.
  */
@@ -207,7 +208,7 @@ public final class KmsGateway {
   /** {@code GenerateDataKey} (AES_256) under {@code keyArn}. */
   public DataKey generateDataKey(
       String tenant, String keyArn, Map<String, String> context, String purpose) {
-    TransportCheck check = new TransportCheck(allowLocalHttp);
+    TransportCheck check = new TransportCheck(allowLocalHttp, clock);
     GenerateDataKeyRequest req =
         GenerateDataKeyRequest.builder()
             .keyId(keyArn)
@@ -256,7 +257,7 @@ public final class KmsGateway {
       int expectedLength,
       String purpose,
       Duration timeout) {
-    TransportCheck check = new TransportCheck(allowLocalHttp);
+    TransportCheck check = new TransportCheck(allowLocalHttp, clock);
     DecryptRequest req =
         DecryptRequest.builder()
             .keyId(keyArn)
@@ -300,7 +301,7 @@ public final class KmsGateway {
       Map<String, String> context,
       String purpose,
       Duration timeout) {
-    TransportCheck check = new TransportCheck(allowLocalHttp);
+    TransportCheck check = new TransportCheck(allowLocalHttp, clock);
     EncryptRequest req =
         EncryptRequest.builder()
             .keyId(keyArn)
@@ -335,7 +336,7 @@ public final class KmsGateway {
       byte[] ciphertext,
       Map<String, String> context,
       String purpose) {
-    TransportCheck check = new TransportCheck(allowLocalHttp);
+    TransportCheck check = new TransportCheck(allowLocalHttp, clock);
     ReEncryptRequest req =
         ReEncryptRequest.builder()
             .sourceKeyId(sourceArn)
@@ -391,56 +392,33 @@ public final class KmsGateway {
       Function<R, T> verify,
       java.util.function.Consumer<T> discard) {
     KmsAllowList.check(request);
-    Instant start = clock.instant();
-    long t0 = System.nanoTime();
+    Outcome o = new Outcome(operation, purpose, tenant, keyArn, context, check, clock.instant());
     R resp;
     try {
       resp = send.apply(request);
     } catch (RuntimeException e) {
-      Duration latency = Duration.ofNanos(System.nanoTime() - t0);
       if (check.refused != null) {
-        emit(
-            operation,
-            purpose,
-            tenant,
-            keyArn,
-            context,
-            false,
-            "InsecureTransport",
-            null,
-            latency,
-            start);
+        o.end(false, "InsecureTransport", null, false);
         throw check.refusal();
       }
       String code = errorCode(e);
       String requestId =
           e instanceof AwsServiceException ? ((AwsServiceException) e).requestId() : null;
-      emit(operation, purpose, tenant, keyArn, context, false, code, requestId, latency, start);
+      o.end(false, code, requestId, e instanceof AwsServiceException);
       throw new KmsCallException(
           classify(e), code, "KMS " + operation + " failed: " + code, e, interrupted(e));
     }
-    Duration latency = Duration.ofNanos(System.nanoTime() - t0);
     String requestId = resp.responseMetadata() == null ? null : resp.responseMetadata().requestId();
     T result;
     try {
       result = verify.apply(resp);
     } catch (BadAnswer bad) {
-      emit(operation, purpose, tenant, keyArn, context, false, bad.code, requestId, latency, start);
+      o.end(false, bad.code, requestId, true);
       throw new KmsCallException(
           bad.reason, bad.code, "KMS " + operation + " answered: " + bad.code, null);
     }
     if (result == null) {
-      emit(
-          operation,
-          purpose,
-          tenant,
-          keyArn,
-          context,
-          false,
-          "ResponseCheckFailed",
-          requestId,
-          latency,
-          start);
+      o.end(false, "ResponseCheckFailed", requestId, true);
       throw new KmsCallException(
           RevocationReason.BAD_RESPONSE,
           "ResponseCheckFailed",
@@ -451,45 +429,120 @@ public final class KmsGateway {
       // The client answered without sending the request through the SDK's HTTP pipeline with our
       // check (a wrapper or an in-process fake): its transport cannot be verified. Fail closed.
       discard.accept(result);
-      emit(
-          operation,
-          purpose,
-          tenant,
-          keyArn,
-          context,
-          false,
-          "UncheckedTransport",
-          requestId,
-          latency,
-          start);
+      o.end(false, "UncheckedTransport", requestId, true);
       throw new IllegalStateException(
           "the KMS client answered without sending its request through the AWS SDK's HTTP"
               + " pipeline, so HTTPS could not be verified; use an SDK-built KmsClient, or"
               + " allowInsecureLocalKmsEndpoint() for an in-process test double");
     }
-    emit(operation, purpose, tenant, keyArn, context, true, null, requestId, latency, start);
+    o.end(true, null, requestId, true);
     return result;
   }
 
-  private void emit(
-      String operation,
-      String purpose,
-      String tenant,
-      String keyArn,
-      Map<String, String> context,
-      boolean success,
-      String code,
-      String requestId,
-      Duration latency,
-      Instant start) {
-    metrics.kmsCall(operation, purpose, success, latency);
-    try {
-      audit.record(
-          new AuditEvent(
-              operation, purpose, tenant, keyArn, context, success, code, requestId, latency,
-              start));
-    } catch (Throwable e) {
-      com.panops.crypto.metrics.GuardedMetrics.swallow(e, "audit sink");
+  /** One call's bookkeeping: at its end, one metric and one audit event per attempt. */
+  private final class Outcome {
+    final String operation;
+    final String purpose;
+    final String tenant;
+    final String keyArn;
+    final Map<String, String> context;
+    final TransportCheck check;
+    final Instant start;
+    final long t0 = System.nanoTime();
+
+    Outcome(
+        String operation,
+        String purpose,
+        String tenant,
+        String keyArn,
+        Map<String, String> context,
+        TransportCheck check,
+        Instant start) {
+      this.operation = operation;
+      this.purpose = purpose;
+      this.tenant = tenant;
+      this.keyArn = keyArn;
+      this.context = context;
+      this.check = check;
+      this.start = start;
+    }
+
+    /**
+     * @param answered whether the caller got an answer from KMS (a response or a KMS error)
+     */
+    void end(boolean success, String code, String requestId, boolean answered) {
+      long now = System.nanoTime();
+      metrics.kmsCall(operation, purpose, success, Duration.ofNanos(now - t0));
+      CallAttempts calls = check.attempts;
+      java.util.List<CallAttempts.Attempt> attempts = calls.attempts();
+      if (attempts.isEmpty()) {
+        // nothing transmitted through the SDK pipeline (refused before sending, a failure before
+        // the first attempt, an in-process client): one event for the call
+        record(
+            success,
+            code,
+            requestId,
+            Duration.ofNanos(now - t0),
+            start,
+            1,
+            true,
+            answered && !"InsecureTransport".equals(code),
+            calls.callId);
+        return;
+      }
+      for (CallAttempts.Attempt a : attempts) {
+        boolean last = a == attempts.get(attempts.size() - 1);
+        long end = last || a.endNanos == 0 ? now : a.endNanos;
+        if (last) {
+          String id = a.requestId != null ? a.requestId : requestId;
+          // a KMS error answer stays this attempt's code even if the call then failed on the
+          // client side (a call timeout during the back-off before a retry)
+          String c = !success && a.responded && a.errorCode != null ? a.errorCode : code;
+          record(
+              success,
+              c,
+              id,
+              Duration.ofNanos(end - a.startNanos),
+              a.start,
+              a.number,
+              true,
+              a.responded,
+              calls.callId);
+        } else {
+          String c =
+              !a.responded ? "NoResponse" : a.errorCode != null ? a.errorCode : "HTTP" + a.status;
+          record(
+              false,
+              c,
+              a.requestId,
+              Duration.ofNanos(end - a.startNanos),
+              a.start,
+              a.number,
+              false,
+              a.responded,
+              calls.callId);
+        }
+      }
+    }
+
+    private void record(
+        boolean success,
+        String code,
+        String requestId,
+        Duration latency,
+        Instant time,
+        int attempt,
+        boolean last,
+        boolean responded,
+        String callId) {
+      try {
+        audit.record(
+            new AuditEvent(
+                operation, purpose, tenant, keyArn, context, success, code, requestId, latency,
+                time, attempt, last, responded, callId));
+      } catch (Throwable e) {
+        com.panops.crypto.metrics.GuardedMetrics.swallow(e, "audit sink");
+      }
     }
   }
 
@@ -532,7 +585,7 @@ public final class KmsGateway {
       return RevocationReason.DISABLED;
     }
     if (e instanceof KmsInvalidStateException) {
-      return RevocationReason.PENDING_DELETION;
+      return invalidState((KmsInvalidStateException) e);
     }
     if (e instanceof NotFoundException) {
       return RevocationReason.NOT_FOUND;
@@ -552,10 +605,13 @@ public final class KmsGateway {
       if (ase.isThrottlingException() || "ThrottlingException".equals(code)) {
         return RevocationReason.THROTTLED;
       }
-      if (ase.statusCode() >= 500
-          || "KMSInternalException".equals(code)
-          || "KeyUnavailableException".equals(code)
-          || "DependencyTimeoutException".equals(code)) {
+      if ("KeyUnavailableException".equals(code)) {
+        return RevocationReason.KEY_UNAVAILABLE;
+      }
+      if ("DependencyTimeoutException".equals(code)) {
+        return RevocationReason.DEPENDENCY_TIMEOUT;
+      }
+      if (ase.statusCode() >= 500 || "KMSInternalException".equals(code)) {
         return RevocationReason.UNAVAILABLE;
       }
       return RevocationReason.OTHER;
@@ -564,6 +620,30 @@ public final class KmsGateway {
       return RevocationReason.UNAVAILABLE; // I/O error, timeout, dropped connection
     }
     return RevocationReason.OTHER;
+  }
+
+  /**
+   * Which key state a {@code KMSInvalidStateException} reports. KMS has one error for every state
+   * that forbids the operation and names the state only in its message ({@code "<key ARN> is
+   * pending deletion."}, {@code "... is pending import."}, {@code "... is unavailable."}); a
+   * message not recognised is {@link RevocationReason#INVALID_STATE}, which latches all the same.
+   */
+  static RevocationReason invalidState(KmsInvalidStateException e) {
+    String m =
+        e.awsErrorDetails() != null && e.awsErrorDetails().errorMessage() != null
+            ? e.awsErrorDetails().errorMessage()
+            : String.valueOf(e.getMessage());
+    String s = m.toLowerCase(java.util.Locale.ROOT).replace(" ", "");
+    if (s.contains("pendingdeletion")) {
+      return RevocationReason.PENDING_DELETION;
+    }
+    if (s.contains("pendingimport")) {
+      return RevocationReason.PENDING_IMPORT;
+    }
+    if (s.contains("isunavailable") || s.contains("keystateunavailable")) {
+      return RevocationReason.KEY_STORE_UNAVAILABLE;
+    }
+    return RevocationReason.INVALID_STATE;
   }
 
   private static byte[] bytes(SdkBytes b) {

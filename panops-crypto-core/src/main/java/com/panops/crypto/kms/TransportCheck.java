@@ -21,15 +21,22 @@ import software.amazon.awssdk.http.SdkHttpRequest;
  */
 final class TransportCheck implements SdkPlugin, ExecutionInterceptor {
   private final boolean allowLocalHttp;
+  final CallAttempts attempts;
   volatile boolean transmitted;
   volatile String refused;
 
-  TransportCheck(boolean allowLocalHttp) {
+  TransportCheck(boolean allowLocalHttp, java.time.Clock clock) {
     this.allowLocalHttp = allowLocalHttp;
+    this.attempts = new CallAttempts(clock);
   }
 
   void apply(AwsRequestOverrideConfiguration.Builder o, Duration timeout) {
     o.addPlugin(this);
+    o.addApiName(
+        software.amazon.awssdk.core.ApiName.builder()
+            .name("panops-call")
+            .version(attempts.callId)
+            .build());
     if (timeout != null) {
       o.apiCallTimeout(timeout);
     }
@@ -40,7 +47,9 @@ final class TransportCheck implements SdkPlugin, ExecutionInterceptor {
     ClientOverrideConfiguration current = config.overrideConfiguration();
     ClientOverrideConfiguration.Builder b =
         current == null ? ClientOverrideConfiguration.builder() : current.toBuilder();
-    config.overrideConfiguration(b.addExecutionInterceptor(this).build());
+    // this first: an attempt it refuses is never sent, so never counted as an attempt
+    config.overrideConfiguration(
+        b.addExecutionInterceptor(this).addExecutionInterceptor(attempts).build());
   }
 
   @Override

@@ -204,6 +204,38 @@ class KillSwitchIT {
   }
 
   @Test
+  void pendingImport_latchesAsPendingImport_andReEnablingLiftsItAfterSettling() throws Exception {
+    assertLatches(() -> kms.forceKeyState(arn, "PendingImport"), RevocationReason.PENDING_IMPORT);
+    assertRestoresAfterSettling(() -> kms.forceKeyState(arn, "Enabled"));
+  }
+
+  @Test
+  void aDisconnectedKeyStore_latchesAsKeyStoreUnavailable_andReconnectingLiftsIt()
+      throws Exception {
+    assertLatches(
+        () -> kms.forceKeyState(arn, "Unavailable"), RevocationReason.KEY_STORE_UNAVAILABLE);
+    assertRestoresAfterSettling(() -> kms.forceKeyState(arn, "Enabled"));
+  }
+
+  @Test
+  void keyUnavailableAnswers_latchAsKeyUnavailable_andTheNextSuccessfulProbeLiftsIt()
+      throws Exception {
+    useClientWithoutRetries();
+    assertLatches(
+        () -> kms.faults().keyUnavailable("Decrypt", arn), RevocationReason.KEY_UNAVAILABLE);
+    timed(() -> kms.faults().clear(), RevocationEvent.Kind.RESTORED, RESTORE_TRANSPORT);
+  }
+
+  @Test
+  void dependencyTimeouts_latchAsDependencyTimeout_andTheNextSuccessfulProbeLiftsIt()
+      throws Exception {
+    useClientWithoutRetries();
+    assertLatches(
+        () -> kms.faults().dependencyTimeout("Decrypt", arn), RevocationReason.DEPENDENCY_TIMEOUT);
+    timed(() -> kms.faults().clear(), RevocationEvent.Kind.RESTORED, RESTORE_TRANSPORT);
+  }
+
+  @Test
   void removingTheVendorFromTheKeyPolicy_latches_andRestoringThePolicyLiftsIt() throws Exception {
     String seed = kms.seedKeyPolicy();
     String adminOnly =
@@ -214,6 +246,31 @@ class KillSwitchIT {
     assertLatches(() -> kms.putKeyPolicy(arn, adminOnly), RevocationReason.ACCESS_DENIED);
     assertRestoresAfterSettling(() -> kms.putKeyPolicy(arn, seed));
     assertNotNull(tenant.encrypt(new byte[1], KC, AAD));
+  }
+
+  @Test
+  void aGrantKeepsTheVendorWorkingAfterThePolicyDropsIt_andRevokingTheGrantLatches()
+      throws Exception {
+    byte[] ct = tenant.encrypt("granted".getBytes(), KC, AAD);
+    String grant =
+        kms.createGrant(
+            arn,
+            com.panops.crypto.testkit.LocalKms.VENDOR_ROLE_ARN,
+            "Decrypt",
+            "Encrypt",
+            "GenerateDataKey",
+            "DescribeKey");
+    String adminOnly =
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Admin\",\"Effect\":\"Allow\","
+            + "\"Principal\":{\"AWS\":\""
+            + kms.admin().roleArn()
+            + "\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}";
+    kms.putKeyPolicy(arn, adminOnly);
+    // a fresh reader must go to KMS: the grant still lets it decrypt
+    try (PanopsCrypto reader = build(probes())) {
+      assertArrayEquals("granted".getBytes(), reader.tenant("acme").decrypt(ct, KC, AAD));
+    }
+    assertLatches(() -> kms.revokeGrant(arn, grant), RevocationReason.ACCESS_DENIED);
   }
 
   @Test

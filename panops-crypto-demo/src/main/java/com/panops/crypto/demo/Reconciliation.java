@@ -11,11 +11,16 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The library's audit events next to the customer's CloudTrail (LocalKms's trail), matched one to
- * one by KMS request id: every audit event must have the trail record with its request id, and that
- * record must agree on operation, key, encryption context and outcome; every trail record of the
- * vendor's principal must have its audit event (except calls the demo made itself, outside the
- * library, which it names). The customer administrator's own actions appear only in the trail.
+ * The library's audit events (one per KMS attempt) next to the customer's CloudTrail (LocalKms's
+ * trail), matched one to one on what a real CloudTrail record carries: by KMS request id for every
+ * attempt that got a response, and that record must agree on operation, key, encryption context and
+ * outcome; an attempt whose response never arrived (no request id) matches at most one record of
+ * its call ({@code panops-call/<callId>} in the record's {@code userAgent}) with the same
+ * operation, key and context. Callers are compared by role ({@code
+ * userIdentity.sessionContext.sessionIssuer.arn}): workers run as assumed-role sessions whose
+ * session names differ. Every trail record of the vendor's role must have its audit event (except
+ * calls the demo made itself, outside the library, which it names). The customer administrator's
+ * own actions appear only in the trail.
  */
 final class Reconciliation {
 
@@ -29,6 +34,7 @@ final class Reconciliation {
       int auditMatched,
       int auditMismatched,
       int auditWithoutTrail,
+      int auditNoResponseWithoutTrail,
       int vendorTrailRecords,
       int vendorTrailMatched,
       int vendorTrailWithoutAudit,
@@ -37,10 +43,13 @@ final class Reconciliation {
       Map<String, Integer> adminActions,
       List<Row> rows) {
 
-    /** Every audit event matched, and every vendor trail record is accounted for. */
+    /**
+     * Every audit event matched (or is an attempt without a response that never reached KMS), and
+     * every vendor trail record is accounted for.
+     */
     boolean reconciled() {
       return auditEvents > 0
-          && auditMatched == auditEvents
+          && auditMatched + auditNoResponseWithoutTrail == auditEvents
           && vendorTrailWithoutAudit == 0
           && otherPrincipalRecords == 0;
     }
@@ -51,8 +60,8 @@ final class Reconciliation {
   static Summary of(
       List<AuditEvent> audit,
       List<TrailEvent> trail,
-      String vendorArn,
-      String adminArn,
+      String vendorRoleArn,
+      String adminRoleArn,
       Set<String> demoDirectRequestIds) {
     Map<String, TrailEvent> trailById = new HashMap<>();
     for (TrailEvent t : trail) {
@@ -65,9 +74,34 @@ final class Reconciliation {
     int matched = 0;
     int mismatched = 0;
     int withoutTrail = 0;
+    int noResponseWithoutTrail = 0;
+    Set<String> matchedByCall = new java.util.HashSet<>();
+    // records answered to an attempt are that attempt's, never a lost attempt's
+    for (AuditEvent a : audit) {
+      if (a.requestId() != null) {
+        matchedByCall.add(a.requestId());
+      }
+    }
     for (AuditEvent a : audit) {
       if (a.requestId() != null) {
         auditById.put(a.requestId(), a);
+      }
+      if (a.requestId() == null && !a.responseReceived()) {
+        String outcome = "no response";
+        int[] g =
+            groups.computeIfAbsent(
+                a.operation() + "\u0000" + a.purpose() + "\u0000" + outcome, k -> new int[3]);
+        g[0]++;
+        TrailEvent t = lostAttemptRecord(a, trail, vendorRoleArn, matchedByCall);
+        if (t == null) {
+          noResponseWithoutTrail++; // never reached KMS
+        } else {
+          matchedByCall.add(t.requestId());
+          g[1]++;
+          g[2]++;
+          matched++;
+        }
+        continue;
       }
       String outcome = a.success() ? "success" : Objects.toString(a.errorCode(), "failure");
       int[] g =
@@ -80,7 +114,7 @@ final class Reconciliation {
         continue;
       }
       g[1]++;
-      if (agrees(a, t, vendorArn)) {
+      if (agrees(a, t, vendorRoleArn)) {
         matched++;
         g[2]++;
       } else {
@@ -94,13 +128,13 @@ final class Reconciliation {
     int other = 0;
     Map<String, Integer> admin = new TreeMap<>();
     for (TrailEvent t : trail) {
-      if (adminArn.equals(t.userArn())) {
+      if (adminRoleArn.equals(t.roleArn())) {
         admin.merge(t.eventName(), 1, Integer::sum);
-      } else if (vendorArn.equals(t.userArn())) {
+      } else if (vendorRoleArn.equals(t.roleArn())) {
         vendorRecords++;
         if (demoDirectRequestIds.contains(t.requestId())) {
           direct++;
-        } else if (auditById.containsKey(t.requestId())) {
+        } else if (auditById.containsKey(t.requestId()) || matchedByCall.contains(t.requestId())) {
           vendorMatched++;
         } else {
           vendorWithout++;
@@ -120,6 +154,7 @@ final class Reconciliation {
         matched,
         mismatched,
         withoutTrail,
+        noResponseWithoutTrail,
         vendorRecords,
         vendorMatched,
         vendorWithout,
@@ -129,12 +164,41 @@ final class Reconciliation {
         rows);
   }
 
-  /** The audit event and the trail record describe the same call. */
-  static boolean agrees(AuditEvent a, TrailEvent t, String vendorArn) {
-    return vendorArn.equals(t.userArn())
-        && a.operation().equals(t.eventName())
-        && a.keyArn().equals(t.keyId())
-        && a.encryptionContext().equals(t.encryptionContext())
+  /**
+   * The trail record of an attempt whose response never arrived: the first not yet matched record
+   * of the vendor's role whose user agent names the attempt's call, with its operation, key and
+   * context; null if KMS has none (the request never reached it).
+   */
+  static TrailEvent lostAttemptRecord(
+      AuditEvent a, List<TrailEvent> trail, String vendorRoleArn, Set<String> taken) {
+    if (a.callId() == null) {
+      return null;
+    }
+    for (TrailEvent t : trail) {
+      if (vendorRoleArn.equals(t.roleArn())
+          && !taken.contains(t.requestId())
+          && t.userAgent() != null
+          && t.userAgent().contains("panops-call/" + a.callId())
+          && sameRequest(a, t)) {
+        return t;
+      }
+    }
+    return null;
+  }
+
+  /** Operation, key and context (for ReEncrypt, the destination's: the audit names that key). */
+  static boolean sameRequest(AuditEvent a, TrailEvent t) {
+    boolean re = "ReEncrypt".equals(t.eventName());
+    return a.operation().equals(t.eventName())
+        && a.keyArn().equals(re ? t.destinationKeyId() : t.keyId())
+        && a.encryptionContext()
+            .equals(re ? t.destinationEncryptionContext() : t.encryptionContext());
+  }
+
+  /** The audit event and the trail record describe the same request, by the vendor's role. */
+  static boolean agrees(AuditEvent a, TrailEvent t, String vendorRoleArn) {
+    return vendorRoleArn.equals(t.roleArn())
+        && sameRequest(a, t)
         && a.success() == !t.failed()
         && (a.success() || Objects.equals(a.errorCode(), t.errorCode()));
   }

@@ -67,6 +67,13 @@ public final class LocalKms implements AutoCloseable {
   /** The vendor's service role (in the vendor's account), as the seed's key policy names it. */
   public static final String VENDOR_ROLE_ARN = "arn:aws:iam::999988887777:role/PanOpsServiceRole";
 
+  /**
+   * The vendor's workers' identity: an assumed-role session of {@link #VENDOR_ROLE_ARN}, as
+   * CloudTrail records it in {@code userIdentity.arn}.
+   */
+  public static final String VENDOR_SESSION_ARN =
+      "arn:aws:sts::999988887777:assumed-role/PanOpsServiceRole/panops-worker";
+
   private static final ObjectMapper MAPPER = new ObjectMapper();
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final char[] KEY_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
@@ -86,8 +93,8 @@ public final class LocalKms implements AutoCloseable {
   private LocalKms(Builder b) {
     this.region = b.region;
     this.accountId = b.accountId;
-    this.admin = addPrincipal("arn:aws:iam::" + accountId + ":role/KeyAdmin");
-    this.vendor = addPrincipal(VENDOR_ROLE_ARN);
+    this.admin = addPrincipal("arn:aws:sts::" + accountId + ":assumed-role/KeyAdmin/key-admin");
+    this.vendor = addPrincipal(VENDOR_SESSION_ARN);
     this.trail = new Trail(b.trailFile);
     this.engine = new KmsEngine(b.clock, region, accountId, trail);
     this.propagationSeed = b.propagationSeed != null ? b.propagationSeed : RANDOM.nextLong();
@@ -267,16 +274,27 @@ public final class LocalKms implements AutoCloseable {
     return admin;
   }
 
-  /** The vendor's service role, {@value #VENDOR_ROLE_ARN}. */
+  /**
+   * The vendor's workers: the assumed-role session {@value #VENDOR_SESSION_ARN} of the role {@value
+   * #VENDOR_ROLE_ARN} (its {@link Principal#roleArn()}).
+   */
   public Principal vendor() {
     return vendor;
   }
 
-  /** Registers a caller: a new random access key id and secret for this principal ARN. */
+  /**
+   * Registers a caller: a new random access key id and secret for this principal ARN, an IAM
+   * principal ({@code arn:aws:iam::...}) or an assumed-role session ({@code
+   * arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION}; policies naming the role match it).
+   */
   public Principal addPrincipal(String principalArn) {
     Objects.requireNonNull(principalArn, "principalArn");
-    if (!principalArn.startsWith("arn:aws:iam::")) {
-      throw new IllegalArgumentException("expected an IAM principal ARN: " + principalArn);
+    boolean session =
+        new Principal(principalArn, "-", "-").isAssumedRole()
+            && principalArn.startsWith("arn:aws:sts::");
+    if (!principalArn.startsWith("arn:aws:iam::") && !session) {
+      throw new IllegalArgumentException(
+          "expected an IAM principal or assumed-role session ARN: " + principalArn);
     }
     while (true) {
       StringBuilder akid = new StringBuilder("AKIA");
@@ -307,13 +325,13 @@ public final class LocalKms implements AutoCloseable {
     ObjectNode adminSt = statements.addObject();
     adminSt.put("Sid", "CustomerKeyAdministration");
     adminSt.put("Effect", "Allow");
-    adminSt.putObject("Principal").put("AWS", admin.arn());
+    adminSt.putObject("Principal").put("AWS", admin.roleArn());
     adminSt.put("Action", "kms:*");
     adminSt.put("Resource", "*");
     ObjectNode vendorSt = statements.addObject();
     vendorSt.put("Sid", "PanOpsServiceAccess");
     vendorSt.put("Effect", "Allow");
-    vendorSt.putObject("Principal").put("AWS", vendor.arn());
+    vendorSt.putObject("Principal").put("AWS", vendor.roleArn());
     ArrayNode actions = vendorSt.putArray("Action");
     for (String a :
         List.of(
@@ -345,6 +363,41 @@ public final class LocalKms implements AutoCloseable {
   /** The customer disables the key (as the admin): cryptographic calls get DisabledException. */
   public void disableKey(String keyIdOrArn) {
     adminCall("DisableKey", keyRequest(keyIdOrArn));
+  }
+
+  /**
+   * Puts the key into {@code PendingImport} (its imported key material expired or was deleted) or
+   * {@code Unavailable} (its custom key store was disconnected), or back to {@code Enabled}: states
+   * LocalKms has no other way to reach. Cryptographic calls then get {@code
+   * KMSInvalidStateException} ("... is pending import." / "... is unavailable.", as KMS words it).
+   */
+  public void forceKeyState(String keyIdOrArn, String state) {
+    engine.forceKeyState(keyIdOrArn, state);
+  }
+
+  /**
+   * The customer grants {@code granteePrincipal} (an IAM role or principal ARN; its assumed-role
+   * sessions match) the {@code operations} (e.g. {@code "Decrypt"}) on the key, as the admin. A
+   * grant gives access the key policy does not deny explicitly, so it keeps working after the
+   * policy statement is removed: a kill switch must revoke it too.
+   *
+   * @return the grant id
+   */
+  public String createGrant(String keyIdOrArn, String granteePrincipal, String... operations) {
+    ObjectNode req = keyRequest(keyIdOrArn);
+    req.put("GranteePrincipal", granteePrincipal);
+    ArrayNode ops = req.putArray("Operations");
+    for (String op : operations) {
+      ops.add(op);
+    }
+    return adminCall("CreateGrant", req).get("GrantId").asText();
+  }
+
+  /** The customer revokes a grant (as the admin). */
+  public void revokeGrant(String keyIdOrArn, String grantId) {
+    ObjectNode req = keyRequest(keyIdOrArn);
+    req.put("GrantId", grantId);
+    adminCall("RevokeGrant", req);
   }
 
   /** The customer enables the key again (as the admin). */

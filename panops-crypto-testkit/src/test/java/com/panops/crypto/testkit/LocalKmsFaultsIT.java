@@ -3,6 +3,7 @@ package com.panops.crypto.testkit;
 import static com.panops.crypto.testkit.KmsTestSupport.client;
 import static com.panops.crypto.testkit.KmsTestSupport.errorCode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -87,17 +88,74 @@ class LocalKmsFaultsIT {
   }
 
   @Test
-  void aDroppedConnectionReachesTheSdkAsAnIoFailureWithoutAnyResponse() {
+  void aDroppedConnectionReachesTheSdkAsAnIoFailureWithoutAnyResponseAndLeavesNoTrailRecord() {
     kms.faults().dropConnection("Decrypt", null);
+    kms.clearTrail();
     SdkClientException e = assertThrows(SdkClientException.class, this::decryptA);
     assertTrue(hasCause(e, IOException.class), () -> "expected an IOException cause: " + e);
+    assertEquals(List.of(), kms.trail(), "KMS never handled the request: CloudTrail has nothing");
     vendor.describeKey(r -> r.keyId(keyA));
     kms.faults().clear();
     decryptA();
-    List<TrailEvent> dropped =
-        kms.trail().stream().filter(t -> "ConnectionDropped".equals(t.errorCode())).toList();
-    assertEquals(1, dropped.size());
-    assertEquals(keyA, dropped.get(0).keyId());
+    assertEquals(
+        List.of("DescribeKey", "Decrypt"),
+        kms.trail().stream().map(TrailEvent::eventName).toList());
+    assertTrue(kms.trail().stream().noneMatch(TrailEvent::failed));
+  }
+
+  @Test
+  void aLostResponseIsAnIoFailureForTheCallerAndASuccessInTheTrail() {
+    kms.faults().loseResponse("Decrypt", keyA);
+    kms.clearTrail();
+    SdkClientException e = assertThrows(SdkClientException.class, this::decryptA);
+    assertTrue(hasCause(e, IOException.class), () -> "expected an IOException cause: " + e);
+    List<TrailEvent> trail = kms.trail();
+    assertEquals(1, trail.size()); // the test client does not retry
+    assertEquals("Decrypt", trail.get(0).eventName());
+    assertEquals(keyA, trail.get(0).keyId());
+    assertFalse(trail.get(0).failed(), "KMS did the work: " + trail.get(0));
+    decryptB();
+    kms.faults().clear();
+    decryptA();
+  }
+
+  @Test
+  void aLostResponseKeepsTheOperationsErrorInTheTrail() {
+    kms.disableKey(keyA);
+    kms.faults().loseResponse("Decrypt", null);
+    kms.clearTrail();
+    assertThrows(SdkClientException.class, this::decryptA);
+    assertEquals("DisabledException", kms.trail().get(0).errorCode());
+  }
+
+  @Test
+  void loseResponsesCountsDownAndThenAnswers() {
+    kms.faults().loseResponses("Decrypt", keyA, 2);
+    assertThrows(SdkClientException.class, this::decryptA);
+    decryptB(); // another key: not counted
+    assertThrows(SdkClientException.class, this::decryptA);
+    decryptA();
+    assertEquals(
+        3,
+        kms.trail().stream()
+            .filter(t -> keyA.equals(t.keyId()) && "Decrypt".equals(t.eventName()) && !t.failed())
+            .count());
+  }
+
+  @Test
+  void latencyAfterCommitLetsAShortClientTimeoutFireAfterKmsDidTheWork() {
+    kms.faults().latencyAfterCommit("Decrypt", keyA, Duration.ofSeconds(2));
+    try (KmsClient impatient = client(kms, kms.vendor(), Duration.ofMillis(400))) {
+      kms.clearTrail();
+      assertThrows(
+          ApiCallTimeoutException.class,
+          () -> impatient.decrypt(r -> r.ciphertextBlob(dataKeyA.ciphertextBlob())));
+      List<TrailEvent> trail = kms.trail();
+      assertEquals(1, trail.size(), "recorded before the late answer: " + trail);
+      assertFalse(trail.get(0).failed());
+      kms.faults().latencyAfterCommit("Decrypt", keyA, Duration.ZERO);
+      impatient.decrypt(r -> r.ciphertextBlob(dataKeyA.ciphertextBlob()));
+    }
   }
 
   @Test

@@ -250,4 +250,27 @@ class LocalKmsKeyLifecycleIT {
     assertEquals("NotFoundException", e.errorCode());
     assertEquals(400, e.httpStatus());
   }
+
+  @Test
+  void pendingImportAndUnavailableKeysRefuseCryptoWithKmsInvalidStateNamingTheState() {
+    String key = kms.createKey("imported");
+    GenerateDataKeyResponse dk = vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32));
+    kms.forceKeyState(key, "PendingImport");
+    KmsInvalidStateException e =
+        assertThrows(
+            KmsInvalidStateException.class,
+            () -> vendor.decrypt(r -> r.keyId(key).ciphertextBlob(dk.ciphertextBlob())));
+    assertEquals(key + " is pending import.", e.awsErrorDetails().errorMessage());
+    assertEquals(
+        KeyState.PENDING_IMPORT, vendor.describeKey(r -> r.keyId(key)).keyMetadata().keyState());
+    kms.forceKeyState(key, "Unavailable");
+    e =
+        assertThrows(
+            KmsInvalidStateException.class,
+            () -> vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32)));
+    assertEquals(key + " is unavailable.", e.awsErrorDetails().errorMessage());
+    kms.forceKeyState(key, "Enabled");
+    vendor.decrypt(r -> r.keyId(key).ciphertextBlob(dk.ciphertextBlob()));
+    assertThrows(IllegalArgumentException.class, () -> kms.forceKeyState(key, "Disabled"));
+  }
 }

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -79,8 +80,12 @@ class LocalKmsPolicyIT {
             "kms:GenerateDataKey",
             "kms:DescribeKey"),
         JSON.convertValue(vendorStatement.get("Action"), List.class));
-    assertEquals(kms.vendor().arn(), "arn:aws:iam::999988887777:role/PanOpsServiceRole");
-    assertEquals(kms.admin().arn(), "arn:aws:iam::111122223333:role/KeyAdmin");
+    assertEquals(
+        "arn:aws:sts::999988887777:assumed-role/PanOpsServiceRole/panops-worker",
+        kms.vendor().arn());
+    assertEquals("arn:aws:iam::999988887777:role/PanOpsServiceRole", kms.vendor().roleArn());
+    assertEquals("arn:aws:sts::111122223333:assumed-role/KeyAdmin/key-admin", kms.admin().arn());
+    assertEquals("arn:aws:iam::111122223333:role/KeyAdmin", kms.admin().roleArn());
   }
 
   @Test
@@ -147,8 +152,8 @@ class LocalKmsPolicyIT {
         e.awsErrorDetails()
             .errorMessage()
             .equals(
-                "User: arn:aws:iam::999988887777:role/PanOpsServiceRole is not authorized to"
-                    + " perform: kms:DisableKey on resource: "
+                "User: arn:aws:sts::999988887777:assumed-role/PanOpsServiceRole/panops-worker is"
+                    + " not authorized to perform: kms:DisableKey on resource: "
                     + key
                     + " because no resource-based policy allows the kms:DisableKey action"),
         e.awsErrorDetails().errorMessage());
@@ -230,7 +235,9 @@ class LocalKmsPolicyIT {
             "{\"Statement\":{\"Effect\":\"Maybe\",\"Principal\":\"*\",\"Action\":\"kms:*\"}}",
             "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"kms:*\"}}",
             "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"kms:*\","
-                + "\"Condition\":{\"StringEquals\":{\"kms:CallerAccount\":\"111122223333\"}}}}")) {
+                + "\"Condition\":{\"StringEquals\":{\"aws:SourceIp\":\"127.0.0.1\"}}}}",
+            "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"kms:*\","
+                + "\"Condition\":{\"DateLessThan\":{\"kms:CallerAccount\":\"1\"}}}}")) {
       assertThrows(
           MalformedPolicyDocumentException.class,
           () -> admin.putKeyPolicy(r -> r.keyId(key).policy(bad)),
@@ -255,5 +262,96 @@ class LocalKmsPolicyIT {
               .asByteArray()
               .length);
     }
+  }
+
+  @Test
+  void aGrantKeepsTheVendorDecryptingAfterThePolicyDropsIt_untilTheGrantIsRevoked() {
+    String key = kms.createKey("granted");
+    GenerateDataKeyResponse dk = vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32));
+    CreateGrantResponse grant =
+        admin.createGrant(
+            r ->
+                r.keyId(key)
+                    .granteePrincipal(LocalKms.VENDOR_ROLE_ARN)
+                    .operations(GrantOperation.DECRYPT));
+    String adminOnly =
+        "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
+            + kms.admin().roleArn()
+            + "\"},\"Action\":\"kms:*\"}}";
+    admin.putKeyPolicy(r -> r.keyId(key).policyName("default").policy(adminOnly));
+    // the policy no longer names the vendor, but the grant does
+    vendor.decrypt(r -> r.keyId(key).ciphertextBlob(dk.ciphertextBlob()));
+    accessDenied(() -> vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32)));
+    admin.revokeGrant(r -> r.keyId(key).grantId(grant.grantId()));
+    accessDenied(() -> vendor.decrypt(r -> r.keyId(key).ciphertextBlob(dk.ciphertextBlob())));
+    assertEquals(
+        "RevokeGrant",
+        kms.trail().stream()
+            .filter(t -> t.eventName().equals("RevokeGrant"))
+            .findFirst()
+            .orElseThrow()
+            .eventName());
+  }
+
+  @Test
+  void anExplicitDenyInThePolicyBeatsAGrant_andGrantConstraintsAreRefusedNotIgnored() {
+    String key = kms.createKey("denied");
+    GenerateDataKeyResponse dk = vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32));
+    admin.createGrant(
+        r ->
+            r.keyId(key)
+                .granteePrincipal(LocalKms.VENDOR_ROLE_ARN)
+                .operations(GrantOperation.DECRYPT));
+    String denyVendor =
+        "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
+            + kms.admin().roleArn()
+            + "\"},\"Action\":\"kms:*\"},{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\""
+            + LocalKms.VENDOR_ROLE_ARN
+            + "\"},\"Action\":\"kms:Decrypt\"}]}";
+    admin.putKeyPolicy(r -> r.keyId(key).policyName("default").policy(denyVendor));
+    accessDenied(() -> vendor.decrypt(r -> r.keyId(key).ciphertextBlob(dk.ciphertextBlob())));
+    KmsException e =
+        assertThrows(
+            KmsException.class,
+            () ->
+                admin.createGrant(
+                    r ->
+                        r.keyId(key)
+                            .granteePrincipal(LocalKms.VENDOR_ROLE_ARN)
+                            .operations(GrantOperation.DECRYPT)
+                            .constraints(c -> c.encryptionContextSubset(Map.of("t", "1")))));
+    assertEquals("UnsupportedOperationException", e.awsErrorDetails().errorCode());
+  }
+
+  @Test
+  void aConditionalDenyOnTheEncryptionContext_refusesThatTenantOnlyOverTheWire() {
+    String key = kms.createKey("conditional");
+    GenerateDataKeyResponse acme =
+        vendor.generateDataKey(
+            r -> r.keyId(key).numberOfBytes(32).encryptionContext(Map.of("tenant", "acme")));
+    GenerateDataKeyResponse other =
+        vendor.generateDataKey(
+            r -> r.keyId(key).numberOfBytes(32).encryptionContext(Map.of("tenant", "other")));
+    String policy =
+        kms.seedKeyPolicy()
+            .replaceFirst(
+                "\"Statement\"\\s*:\\s*\\[",
+                "\"Statement\":[{\"Sid\":\"KillAcme\",\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\""
+                    + LocalKms.VENDOR_ROLE_ARN
+                    + "\"},\"Action\":\"kms:*\",\"Condition\":{\"StringEquals\":"
+                    + "{\"kms:EncryptionContext:tenant\":\"acme\"}}},");
+    kms.putKeyPolicy(key, policy);
+    accessDenied(
+        () ->
+            vendor.decrypt(
+                r ->
+                    r.keyId(key)
+                        .ciphertextBlob(acme.ciphertextBlob())
+                        .encryptionContext(Map.of("tenant", "acme"))));
+    vendor.decrypt(
+        r ->
+            r.keyId(key)
+                .ciphertextBlob(other.ciphertextBlob())
+                .encryptionContext(Map.of("tenant", "other")));
   }
 }

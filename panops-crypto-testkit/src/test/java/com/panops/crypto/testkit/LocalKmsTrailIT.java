@@ -127,8 +127,15 @@ class LocalKmsTrailIT {
     assertEquals("Decrypt", decrypt.get("eventName").asText());
     assertEquals("kms.amazonaws.com", decrypt.get("eventSource").asText());
     assertEquals(
-        "arn:aws:iam::999988887777:role/PanOpsServiceRole",
+        "arn:aws:sts::999988887777:assumed-role/PanOpsServiceRole/panops-worker",
         decrypt.get("userIdentity").get("arn").asText());
+    assertEquals("AssumedRole", decrypt.get("userIdentity").get("type").asText());
+    assertEquals("999988887777", decrypt.get("userIdentity").get("accountId").asText());
+    JsonNode issuer = decrypt.get("userIdentity").get("sessionContext").get("sessionIssuer");
+    assertEquals("Role", issuer.get("type").asText());
+    assertEquals("arn:aws:iam::999988887777:role/PanOpsServiceRole", issuer.get("arn").asText());
+    assertEquals("PanOpsServiceRole", issuer.get("userName").asText());
+    assertTrue(decrypt.get("userAgent").asText().contains("aws-sdk-java"));
     assertEquals(
         "t-42", decrypt.get("requestParameters").get("encryptionContext").get("tenant").asText());
     assertEquals(
@@ -192,5 +199,36 @@ class LocalKmsTrailIT {
     assertEquals("DisabledException", json.get("errorCode").asText());
     assertTrue(json.get("requestParameters").get("keyId").isNull());
     assertTrue(e.encryptionContext().isEmpty());
+  }
+
+  @Test
+  void reEncryptIsRecordedWithSourceAndDestinationKeysAndContexts() throws Exception {
+    try (LocalKms kms = LocalKms.start();
+        KmsClient vendor = client(kms, kms.vendor())) {
+      String from = kms.createKey("old");
+      String to = kms.createKey("new");
+      GenerateDataKeyResponse dk =
+          vendor.generateDataKey(
+              r -> r.keyId(from).numberOfBytes(32).encryptionContext(Map.of("tenant", "a")));
+      kms.clearTrail();
+      vendor.reEncrypt(
+          r ->
+              r.ciphertextBlob(dk.ciphertextBlob())
+                  .sourceKeyId(from)
+                  .sourceEncryptionContext(Map.of("tenant", "a"))
+                  .destinationKeyId(to)
+                  .destinationEncryptionContext(Map.of("tenant", "a", "v", "2")));
+      TrailEvent t = kms.trail().get(0);
+      assertEquals("ReEncrypt", t.eventName());
+      assertEquals(from, t.keyId());
+      assertEquals(Map.of("tenant", "a"), t.encryptionContext());
+      assertEquals(to, t.destinationKeyId());
+      assertEquals(Map.of("tenant", "a", "v", "2"), t.destinationEncryptionContext());
+      JsonNode p = JSON.readTree(t.toJson()).get("requestParameters");
+      assertEquals(from, p.get("sourceKeyId").asText());
+      assertEquals(to, p.get("destinationKeyId").asText());
+      assertEquals("2", p.get("destinationEncryptionContext").get("v").asText());
+      assertEquals("a", p.get("sourceEncryptionContext").get("tenant").asText());
+    }
   }
 }

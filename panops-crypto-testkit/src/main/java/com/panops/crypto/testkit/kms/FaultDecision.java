@@ -2,8 +2,18 @@ package com.panops.crypto.testkit.kms;
 
 import java.time.Duration;
 
-/** What the fault plan says about one request: an added delay, then maybe a failure. */
-public record FaultDecision(Duration delay, Action action) {
+/**
+ * What the fault plan says about one request: an added delay, then maybe a failure, before the
+ * operation; then, after the operation has been done and recorded, maybe a delay and a lost
+ * response.
+ *
+ * @param delay added before the operation
+ * @param action the failure instead of the operation, if any
+ * @param delayAfterCommit added after the operation, before the answer is written
+ * @param loseResponse close the connection without an answer after the operation
+ */
+public record FaultDecision(
+    Duration delay, Action action, Duration delayAfterCommit, boolean loseResponse) {
 
   /** The failure to inject after the delay, weakest first (a stronger one wins). */
   public enum Action {
@@ -15,5 +25,14 @@ public record FaultDecision(Duration delay, Action action) {
     DROP_CONNECTION
   }
 
+  public FaultDecision(Duration delay, Action action) {
+    this(delay, action, Duration.ZERO, false);
+  }
+
   public static final FaultDecision NONE = new FaultDecision(Duration.ZERO, Action.NONE);
+
+  /** Whether anything happens after the operation. */
+  public boolean afterCommit() {
+    return loseResponse || (delayAfterCommit != null && !delayAfterCommit.isZero());
+  }
 }

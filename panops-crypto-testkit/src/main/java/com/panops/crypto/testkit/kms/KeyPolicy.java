@@ -23,9 +23,19 @@ import java.util.regex.Pattern;
  *
  * <p>LocalKms has no IAM. An account principal ({@code arn:aws:iam::ACCOUNT:root} or the bare
  * 12-digit {@code ACCOUNT}) in a statement therefore matches every principal of that account, as if
- * the account's IAM policies granted the same. {@code Condition}, {@code NotAction}, {@code
- * NotPrincipal} and {@code NotResource} are not supported and make the policy malformed rather than
- * being silently ignored (ignoring a condition on an Allow would grant too much).
+ * the account's IAM policies granted the same. {@code NotAction}, {@code NotPrincipal} and {@code
+ * NotResource} are not supported and make the policy malformed rather than being silently ignored.
+ *
+ * <p>{@code Condition}: operators {@code StringEquals}, {@code StringNotEquals}, {@code
+ * StringLike}, {@code StringNotLike} ({@code *} and {@code ?} wildcards), each optionally prefixed
+ * {@code ForAllValues:} or {@code ForAnyValue:}; keys {@code kms:EncryptionContext:<key>} (the
+ * request's context value for that key), {@code kms:EncryptionContextKeys} (the set of its context
+ * keys), {@code aws:PrincipalArn} (for an assumed-role session, the role's ARN, as in IAM), {@code
+ * kms:CallerAccount}. A key the request lacks does not match a positive operator and matches a
+ * negated one; {@code ForAllValues:} over no values is true, {@code ForAnyValue:} false, as in IAM.
+ * Blocks, keys and values are ANDed / ORed as in IAM. Any other operator or key makes the policy
+ * malformed (ignoring a condition on an Allow would grant too much). A conditional Deny denies only
+ * when its condition holds.
  */
 public final class KeyPolicy {
 
@@ -40,12 +50,80 @@ public final class KeyPolicy {
       new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
   private static final Set<String> TOP_LEVEL = Set.of("Version", "Id", "Statement");
   private static final Set<String> STATEMENT_KEYS =
-      Set.of("Sid", "Effect", "Principal", "Action", "Resource");
-  private static final Set<String> UNSUPPORTED =
-      Set.of("Condition", "NotAction", "NotPrincipal", "NotResource");
+      Set.of("Sid", "Effect", "Principal", "Action", "Resource", "Condition");
+  private static final Set<String> UNSUPPORTED = Set.of("NotAction", "NotPrincipal", "NotResource");
+  private static final Set<String> OPERATORS =
+      Set.of("StringEquals", "StringNotEquals", "StringLike", "StringNotLike");
+
+  /** One operator applied to one condition key with its values (ORed). */
+  private record Cond(String setOp, String operator, String key, List<String> values) {
+    boolean holds(String principalArn, Map<String, String> context) {
+      List<String> actual = actual(key, principalArn, context);
+      boolean negated = operator.startsWith("StringNot");
+      boolean like = operator.endsWith("Like");
+      if (setOp == null) {
+        if (actual == null || actual.isEmpty()) {
+          return negated;
+        }
+        boolean any = false;
+        for (String a : actual) {
+          any |= matchesAny(a, like);
+        }
+        return negated ? !any : any;
+      }
+      List<String> vals = actual == null ? List.of() : actual;
+      if (setOp.equals("ForAllValues")) {
+        for (String a : vals) {
+          boolean m = matchesAny(a, like);
+          if (negated ? m : !m) {
+            return false;
+          }
+        }
+        return true;
+      }
+      for (String a : vals) { // ForAnyValue
+        boolean m = matchesAny(a, like);
+        if (negated ? !m : m) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    private boolean matchesAny(String actual, boolean like) {
+      for (String v : values) {
+        if (like ? glob(v, false).matcher(actual).matches() : v.equals(actual)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    private static List<String> actual(
+        String key, String principalArn, Map<String, String> context) {
+      String k = key.toLowerCase(java.util.Locale.ROOT);
+      if (k.equals("aws:principalarn")) {
+        String role = roleOf(principalArn);
+        return List.of(role != null ? role : principalArn);
+      }
+      if (k.equals("kms:calleraccount")) {
+        return List.of(accountOf(principalArn));
+      }
+      if (k.equals("kms:encryptioncontextkeys")) {
+        return List.copyOf(context.keySet());
+      }
+      String ctxKey = key.substring("kms:EncryptionContext:".length());
+      String v = context.get(ctxKey);
+      return v == null ? null : List.of(v);
+    }
+  }
 
   private record Statement(
-      boolean allow, boolean anyPrincipal, List<String> principals, List<Pattern> actions) {}
+      boolean allow,
+      boolean anyPrincipal,
+      List<String> principals,
+      List<Pattern> actions,
+      List<Cond> conditions) {}
 
   private final List<Statement> statements;
 
@@ -159,7 +237,50 @@ public final class KeyPolicy {
     if (resource != null) {
       stringOrArray(resource, "Resource");
     }
-    return new Statement(effect.asText().equals("Allow"), any, principals, actions);
+    List<Cond> conditions = new ArrayList<>();
+    JsonNode condition = s.get("Condition");
+    if (condition != null) {
+      if (!condition.isObject() || condition.size() == 0) {
+        throw new IllegalArgumentException("Condition must be a non-empty object.");
+      }
+      for (Iterator<Map.Entry<String, JsonNode>> it = condition.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> block = it.next();
+        String op = block.getKey();
+        String setOp = null;
+        int colon = op.indexOf(':');
+        if (colon >= 0) {
+          setOp = op.substring(0, colon);
+          op = op.substring(colon + 1);
+          if (!setOp.equals("ForAllValues") && !setOp.equals("ForAnyValue")) {
+            throw new IllegalArgumentException("Unsupported condition set operator: " + setOp);
+          }
+        }
+        if (!OPERATORS.contains(op)) {
+          throw new IllegalArgumentException(
+              "LocalKms does not support the condition operator " + op);
+        }
+        if (!block.getValue().isObject() || block.getValue().size() == 0) {
+          throw new IllegalArgumentException("Condition " + block.getKey() + " must be an object.");
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> kv = block.getValue().fields(); kv.hasNext(); ) {
+          Map.Entry<String, JsonNode> e = kv.next();
+          String key = e.getKey();
+          String lower = key.toLowerCase(java.util.Locale.ROOT);
+          boolean known =
+              lower.equals("aws:principalarn")
+                  || lower.equals("kms:calleraccount")
+                  || lower.equals("kms:encryptioncontextkeys")
+                  || (key.startsWith("kms:EncryptionContext:")
+                      && key.length() > "kms:EncryptionContext:".length());
+          if (!known) {
+            throw new IllegalArgumentException(
+                "LocalKms does not support the condition key " + key);
+          }
+          conditions.add(new Cond(setOp, op, key, stringOrArray(e.getValue(), "Condition value")));
+        }
+      }
+    }
+    return new Statement(effect.asText().equals("Allow"), any, principals, actions, conditions);
   }
 
   private static List<String> stringOrArray(JsonNode node, String what) {
@@ -180,6 +301,10 @@ public final class KeyPolicy {
   }
 
   private static Pattern glob(String action) {
+    return glob(action, true);
+  }
+
+  private static Pattern glob(String action, boolean ignoreCase) {
     StringBuilder re = new StringBuilder();
     StringBuilder literal = new StringBuilder();
     for (char c : action.toCharArray()) {
@@ -196,14 +321,31 @@ public final class KeyPolicy {
     if (literal.length() > 0) {
       re.append(Pattern.quote(literal.toString()));
     }
-    return Pattern.compile(re.toString(), Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE);
+    return ignoreCase
+        ? Pattern.compile(re.toString(), Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE)
+        : Pattern.compile(re.toString(), Pattern.DOTALL);
   }
 
-  /** Evaluates this policy for a caller ARN and an action such as {@code kms:Decrypt}. */
+  /** Evaluates this policy for a caller ARN and an action, for a request with no context. */
   public Decision evaluate(String principalArn, String action) {
+    return evaluate(principalArn, action, Map.of());
+  }
+
+  /**
+   * Evaluates this policy for a caller ARN, an action such as {@code kms:Decrypt} and the request's
+   * encryption context (empty if none).
+   */
+  public Decision evaluate(String principalArn, String action, Map<String, String> context) {
     boolean allowed = false;
     for (Statement s : statements) {
       if (!matchesPrincipal(s, principalArn) || !matchesAction(s, action)) {
+        continue;
+      }
+      boolean holds = true;
+      for (Cond c : s.conditions()) {
+        holds &= c.holds(principalArn, context);
+      }
+      if (!holds) {
         continue;
       }
       if (!s.allow()) {
@@ -233,8 +375,9 @@ public final class KeyPolicy {
       return true;
     }
     String account = accountOf(principalArn);
+    String role = roleOf(principalArn);
     for (String p : s.principals()) {
-      if (p.equals(principalArn)) {
+      if (p.equals(principalArn) || (role != null && p.equals(role))) {
         return true;
       }
       if (!account.isEmpty()
@@ -243,6 +386,26 @@ public final class KeyPolicy {
       }
     }
     return false;
+  }
+
+  /**
+   * The role an assumed-role session acts as: {@code arn:aws:iam::ACCOUNT:role/ROLE} for {@code
+   * arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION}; null for any other ARN. A policy naming the
+   * role matches its sessions (as does one naming the session itself).
+   */
+  public static String roleOf(String arn) {
+    if (arn == null) {
+      return null;
+    }
+    String[] parts = arn.split(":", 6);
+    if (parts.length != 6 || !parts[2].equals("sts") || !parts[5].startsWith("assumed-role/")) {
+      return null;
+    }
+    String[] rest = parts[5].split("/", -1);
+    if (rest.length != 3 || rest[1].isEmpty() || rest[2].isEmpty()) {
+      return null;
+    }
+    return "arn:" + parts[1] + ":iam::" + parts[4] + ":role/" + rest[1];
   }
 
   /** The account id of an IAM ARN ({@code arn:aws:iam::ACCOUNT:...}), or "" if it has none. */

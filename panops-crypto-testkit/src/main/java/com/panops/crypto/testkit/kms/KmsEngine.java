@@ -98,7 +98,35 @@ public final class KmsEngine {
   enum KeyState {
     Enabled,
     Disabled,
-    PendingDeletion
+    PendingDeletion,
+    /** Imported key material is missing (expired or deleted): KMS answers KMSInvalidState. */
+    PendingImport,
+    /** The key's custom key store is disconnected: KMS answers KMSInvalidState. */
+    Unavailable
+  }
+
+  /**
+   * Puts a key into {@code PendingImport} or {@code Unavailable} (or back to {@code Enabled}), the
+   * states KMS reaches for keys with imported material or in a custom key store, which LocalKms
+   * does not otherwise model. Not recorded in the trail (no KMS operation does this directly);
+   * propagates like any other change.
+   */
+  public void forceKeyState(String keyIdOrArn, String state) {
+    KeyState target = KeyState.valueOf(state);
+    if (target != KeyState.PendingImport
+        && target != KeyState.Unavailable
+        && target != KeyState.Enabled) {
+      throw new IllegalArgumentException("use the KMS operations for " + state);
+    }
+    synchronized (lock) {
+      purgeExpired();
+      KeyRecord k = resolve(keyIdOrArn);
+      if (k.state == KeyState.PendingDeletion) {
+        throw new IllegalStateException(k.arn + " is pending deletion");
+      }
+      superseding(k);
+      k.state = target;
+    }
   }
 
   /**
@@ -109,6 +137,15 @@ public final class KmsEngine {
 
   /** An earlier view of a key that requests may still see until {@code until}. */
   private record Superseded(KeyView view, Instant until) {}
+
+  /** A grant: the grantee (an IAM principal or role ARN) may call these operations. */
+  private record Grant(String id, String grantee, Set<String> operations) {
+    boolean allows(Principal caller, String action) {
+      String op = action.startsWith("kms:") ? action.substring(4) : action;
+      boolean who = grantee.equals(caller.arn()) || grantee.equals(KeyPolicy.roleOf(caller.arn()));
+      return who && operations.contains(op);
+    }
+  }
 
   private static final KeyView NOT_YET_CREATED = new KeyView(false, null, null, null);
 
@@ -122,7 +159,9 @@ public final class KmsEngine {
     Instant deletionDate;
     String policyText;
     KeyPolicy policy;
-    final List<String> grantIds = new ArrayList<>();
+
+    /** Grants in force (not part of a view: a grant or its revocation takes effect at once). */
+    final List<Grant> grants = new ArrayList<>();
 
     /** Earlier views still propagating, oldest first; empty when propagation is off. */
     final List<Superseded> superseded = new ArrayList<>();
@@ -149,6 +188,8 @@ public final class KmsEngine {
     String keyArn;
     Map<String, String> context = Map.of();
     String algorithm;
+    String destinationKeyArn;
+    Map<String, String> destinationContext = Map.of();
   }
 
   private final Clock clock;
@@ -249,23 +290,43 @@ public final class KmsEngine {
     return Requests.isOperation(name);
   }
 
+  /** As {@link #execute(Principal, String, JsonNode, String, FaultSource, String)}, no agent. */
+  public ObjectNode execute(
+      Principal caller, String operation, JsonNode request, String requestId, FaultSource faults) {
+    return execute(caller, operation, request, requestId, faults, null);
+  }
+
   /**
    * Runs one operation for an authenticated caller and records it in the trail.
    *
+   * <p>Faults before the operation (latency, an injected error, a dropped connection) come first; a
+   * connection dropped there leaves no trail record (KMS never handled the request). Faults after
+   * the operation (latency after commit, a lost response) come after its outcome is recorded.
+   *
    * @param faults the fault plan for wire requests; null for in-process calls
+   * @param userAgent the request's {@code User-Agent}, recorded in the trail; null if none
    * @return the response body
    * @throws LocalKmsException the KMS error to answer
-   * @throws DropConnectionSignal if a fault says to drop the connection
+   * @throws DropConnectionSignal if a fault says to drop the connection (before or after the work)
    */
   public ObjectNode execute(
-      Principal caller, String operation, JsonNode request, String requestId, FaultSource faults) {
+      Principal caller,
+      String operation,
+      JsonNode request,
+      String requestId,
+      FaultSource faults,
+      String userAgent) {
     Instant eventTime = clock.instant();
     CallRecord rec = new CallRecord();
     prefill(rec, operation, request);
+    FaultDecision decision = faults == null ? null : faults.decide(operation, rec.keyArn);
     String errorCode = null;
+    boolean recorded = true;
+    ObjectNode result = null;
+    LocalKmsException failure = null;
     try {
       if (faults != null) {
-        applyFaults(faults, operation, rec.keyArn);
+        applyFaults(decision);
         RequestRate rate = requestRate;
         if (rate != null
             && RATE_LIMITED_OPS.contains(operation)
@@ -278,29 +339,58 @@ public final class KmsEngine {
       }
       synchronized (lock) {
         purgeExpired();
-        return dispatch(caller, operation, new Requests(request), rec);
+        result = dispatch(caller, operation, new Requests(request), rec);
       }
     } catch (LocalKmsException e) {
       errorCode = e.errorCode();
-      throw e;
+      failure = e;
     } catch (DropConnectionSignal e) {
-      errorCode = "ConnectionDropped";
+      recorded = false; // dropped before KMS handled it: CloudTrail has no record either
       throw e;
     } catch (RuntimeException e) {
       errorCode = "KMSInternalException";
-      throw new LocalKmsException(
-          "KMSInternalException", 500, "LocalKms failed internally: " + e.getClass().getName());
+      failure =
+          new LocalKmsException(
+              "KMSInternalException", 500, "LocalKms failed internally: " + e.getClass().getName());
     } finally {
-      trail.append(
-          new TrailEvent(
-              eventTime,
-              operation,
-              caller.arn(),
-              rec.keyArn,
-              rec.context,
-              rec.algorithm,
-              errorCode,
-              requestId));
+      if (recorded) {
+        trail.append(
+            new TrailEvent(
+                eventTime,
+                operation,
+                caller.arn(),
+                rec.keyArn,
+                rec.context,
+                rec.algorithm,
+                errorCode,
+                requestId,
+                caller.sessionIssuerArn(),
+                userAgent,
+                rec.destinationKeyArn,
+                rec.destinationContext));
+      }
+    }
+    if (decision != null && decision.afterCommit()) {
+      afterCommit(decision);
+    }
+    if (failure != null) {
+      throw failure;
+    }
+    return result;
+  }
+
+  /** The work is done and recorded: answer late, or not at all. */
+  private static void afterCommit(FaultDecision d) {
+    if (d.delayAfterCommit() != null && !d.delayAfterCommit().isZero()) {
+      try {
+        Thread.sleep(d.delayAfterCommit().toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new DropConnectionSignal();
+      }
+    }
+    if (d.loseResponse()) {
+      throw new DropConnectionSignal();
     }
   }
 
@@ -326,8 +416,7 @@ public final class KmsEngine {
             requestId));
   }
 
-  private void applyFaults(FaultSource faults, String operation, String keyArn) {
-    FaultDecision d = faults.decide(operation, keyArn);
+  private void applyFaults(FaultDecision d) {
     if (d == null) {
       return;
     }
@@ -387,6 +476,21 @@ public final class KmsEngine {
         }
       }
       rec.context = m;
+    }
+    if (operation.equals("ReEncrypt")) {
+      String dest = text(request, "DestinationKeyId");
+      rec.destinationKeyArn = dest == null ? null : arnHint(dest);
+      JsonNode dec = request.get("DestinationEncryptionContext");
+      if (dec != null && dec.isObject()) {
+        Map<String, String> m = new TreeMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = dec.fields(); it.hasNext(); ) {
+          Map.Entry<String, JsonNode> e = it.next();
+          if (e.getValue().isTextual()) {
+            m.put(e.getKey(), e.getValue().asText());
+          }
+        }
+        rec.destinationContext = m;
+      }
     }
     if (CRYPTO_OPS.contains(operation)) {
       String alg =
@@ -510,9 +614,21 @@ public final class KmsEngine {
   }
 
   private static void requireAllowed(Principal caller, KeyRecord key, KeyView view, String action) {
-    KeyPolicy.Decision d = view.policy().evaluate(caller.arn(), action);
+    requireAllowed(caller, key, view, action, Map.of());
+  }
+
+  private static void requireAllowed(
+      Principal caller, KeyRecord key, KeyView view, String action, Map<String, String> context) {
+    KeyPolicy.Decision d = view.policy().evaluate(caller.arn(), action, context);
     if (d == KeyPolicy.Decision.ALLOW) {
       return;
+    }
+    if (d == KeyPolicy.Decision.IMPLICIT_DENY) {
+      for (Grant g : key.grants) { // a grant allows what the policy does not deny explicitly
+        if (g.allows(caller, action)) {
+          return;
+        }
+      }
     }
     String why =
         d == KeyPolicy.Decision.EXPLICIT_DENY
@@ -550,6 +666,12 @@ public final class KmsEngine {
     }
     if (view.state() == KeyState.PendingDeletion) {
       throw LocalKmsException.of("KMSInvalidStateException", key.arn + " is pending deletion.");
+    }
+    if (view.state() == KeyState.PendingImport) {
+      throw LocalKmsException.of("KMSInvalidStateException", key.arn + " is pending import.");
+    }
+    if (view.state() == KeyState.Unavailable) {
+      throw LocalKmsException.of("KMSInvalidStateException", key.arn + " is unavailable.");
     }
   }
 
@@ -630,6 +752,8 @@ public final class KmsEngine {
         return listKeys(caller, r);
       case "CreateGrant":
         return createGrant(caller, r, rec);
+      case "RevokeGrant":
+        return revokeGrant(caller, r, rec);
       default:
         throw LocalKmsException.of("UnknownOperationException", "Unknown operation " + operation);
     }
@@ -772,7 +896,7 @@ public final class KmsEngine {
           "ValidationException", "Please specify either number of bytes or key spec.");
     }
     KeyView v = seen(k);
-    requireAllowed(caller, k, v, action);
+    requireAllowed(caller, k, v, action, context);
     requireUsable(k, v);
     if (withPlaintext && r.blob("Recipient", false, 1 << 20) != null) {
       throw LocalKmsException.of(
@@ -800,7 +924,7 @@ public final class KmsEngine {
     r.stringList("GrantTokens");
     String alg = algorithm(r, "EncryptionAlgorithm");
     KeyView v = seen(k);
-    requireAllowed(caller, k, v, "kms:Encrypt");
+    requireAllowed(caller, k, v, "kms:Encrypt", context);
     requireUsable(k, v);
     dryRun(r);
     ObjectNode out = MAPPER.createObjectNode();
@@ -858,7 +982,7 @@ public final class KmsEngine {
     String alg = algorithm(r, "EncryptionAlgorithm");
     KeyRecord k = blobKey(blob, explicitKeyId, rec);
     KeyView v = seen(k);
-    requireAllowed(caller, k, v, "kms:Decrypt");
+    requireAllowed(caller, k, v, "kms:Decrypt", context);
     requireUsable(k, v);
     if (r.blob("Recipient", false, 1 << 20) != null) {
       throw LocalKmsException.of(
@@ -885,11 +1009,12 @@ public final class KmsEngine {
     r.stringList("DryRunModifiers");
     KeyRecord source = blobKey(blob, sourceKeyId, rec);
     KeyView sourceView = seen(source);
-    requireAllowed(caller, source, sourceView, "kms:ReEncryptFrom");
+    requireAllowed(caller, source, sourceView, "kms:ReEncryptFrom", sourceContext);
     requireUsable(source, sourceView);
     KeyRecord destination = resolve(destinationKeyId);
+    rec.destinationKeyArn = destination.arn;
     KeyView destinationView = seen(destination);
-    requireAllowed(caller, destination, destinationView, "kms:ReEncryptTo");
+    requireAllowed(caller, destination, destinationView, "kms:ReEncryptTo", destinationContext);
     requireUsable(destination, destinationView);
     byte[] plaintext = open(source, blob, sourceContext);
     dryRun(r);
@@ -1009,10 +1134,14 @@ public final class KmsEngine {
 
   private ObjectNode createGrant(Principal caller, Requests r, CallRecord rec) {
     KeyRecord k = key(r, "KeyId", rec);
-    r.string("GranteePrincipal", true, 256);
+    String grantee = r.string("GranteePrincipal", true, 256);
     r.string("RetiringPrincipal", false, 256);
     r.string("Name", false, 256);
-    r.shape("Constraints", false);
+    if (r.shape("Constraints", false) != null) {
+      // ignoring a constraint would grant too much
+      throw LocalKmsException.of(
+          "UnsupportedOperationException", "LocalKms does not support grant constraints.");
+    }
     r.stringList("GrantTokens");
     List<String> operations = r.stringList("Operations");
     if (operations.isEmpty()) {
@@ -1036,10 +1165,21 @@ public final class KmsEngine {
     byte[] token = new byte[48];
     random.nextBytes(token);
     String grantId = HexFormat.of().formatHex(id);
-    k.grantIds.add(grantId);
+    k.grants.add(new Grant(grantId, grantee, Set.copyOf(operations)));
     ObjectNode out = MAPPER.createObjectNode();
     out.put("GrantId", grantId);
     out.put("GrantToken", Base64.getUrlEncoder().withoutPadding().encodeToString(token));
     return out;
+  }
+
+  private ObjectNode revokeGrant(Principal caller, Requests r, CallRecord rec) {
+    KeyRecord k = key(r, "KeyId", rec);
+    String grantId = r.string("GrantId", true, 128);
+    requireAllowed(caller, k, "kms:RevokeGrant");
+    dryRun(r);
+    if (!k.grants.removeIf(g -> g.id().equals(grantId))) {
+      throw LocalKmsException.of("InvalidGrantIdException", "Grant " + grantId + " is not valid.");
+    }
+    return MAPPER.createObjectNode();
   }
 }

@@ -223,7 +223,8 @@ public final class KmsHttpServer implements AutoCloseable {
                   ? "The request body must be a JSON object."
                   : "The request body is not valid JSON."));
     }
-    ObjectNode result = engine.execute(caller, operation, json, requestId, faults);
+    ObjectNode result =
+        engine.execute(caller, operation, json, requestId, faults, headers.getFirst("User-Agent"));
     return new Response(200, result.toString().getBytes(StandardCharsets.UTF_8), false);
   }
 

@@ -115,7 +115,8 @@ final class Requests {
                   "Name",
                   "DryRun",
                   "GranteeServicePrincipal",
-                  "RetiringServicePrincipal")));
+                  "RetiringServicePrincipal")),
+          Map.entry("RevokeGrant", Set.of("KeyId", "GrantId", "DryRun")));
 
   private final JsonNode node;
 
@@ -309,11 +310,15 @@ final class Requests {
     return out;
   }
 
-  /** Checks that an optional member, if present, is of a JSON type (list or object). */
-  void shape(String name, boolean array) {
+  /**
+   * Checks that an optional member, if present, is of a JSON type (list or object); returns it, or
+   * null if absent.
+   */
+  JsonNode shape(String name, boolean array) {
     JsonNode v = present(name);
     if (v != null && (array ? !v.isArray() : !v.isObject())) {
       throw wrongType(name, array ? "a list" : "a structure");
     }
+    return v;
   }
 }

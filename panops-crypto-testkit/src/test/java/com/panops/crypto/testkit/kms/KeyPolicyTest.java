@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.panops.crypto.testkit.kms.KeyPolicy.Decision;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class KeyPolicyTest {
@@ -119,6 +120,98 @@ class KeyPolicyTest {
       IllegalArgumentException e =
           assertThrows(IllegalArgumentException.class, () -> KeyPolicy.parse(json), json);
       assertEquals(false, e.getMessage() == null || e.getMessage().isEmpty(), json);
+    }
+  }
+
+  @Test
+  void aPolicyNamingTheRoleMatchesItsAssumedRoleSessionsAndNoOtherRolesSessions() {
+    KeyPolicy p =
+        KeyPolicy.parse(
+            "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
+                + VENDOR
+                + "\"},\"Action\":\"kms:Decrypt\"}}");
+    String session = "arn:aws:sts::999988887777:assumed-role/PanOpsServiceRole/worker-7";
+    assertEquals(Decision.ALLOW, p.evaluate(session, "kms:Decrypt"));
+    assertEquals(
+        Decision.IMPLICIT_DENY,
+        p.evaluate("arn:aws:sts::999988887777:assumed-role/OtherRole/worker-7", "kms:Decrypt"));
+    assertEquals(VENDOR, KeyPolicy.roleOf(session));
+    assertEquals(null, KeyPolicy.roleOf(VENDOR));
+    assertEquals(null, KeyPolicy.roleOf("arn:aws:sts::999988887777:assumed-role/NoSession"));
+  }
+
+  private static KeyPolicy withCondition(String effect, String condition) {
+    return KeyPolicy.parse(
+        "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
+            + VENDOR
+            + "\"},\"Action\":\"kms:Decrypt\""
+            + (effect.equals("Allow") ? ",\"Condition\":" + condition : "")
+            + "}"
+            + (effect.equals("Deny")
+                ? ",{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"kms:*\",\"Condition\":"
+                    + condition
+                    + "}"
+                : "")
+            + "]}");
+  }
+
+  @Test
+  void encryptionContextConditions_allowOnlyTheMatchingContext() {
+    KeyPolicy p =
+        withCondition("Allow", "{\"StringEquals\":{\"kms:EncryptionContext:tenant\":\"acme\"}}");
+    assertEquals(Decision.ALLOW, p.evaluate(VENDOR, "kms:Decrypt", Map.of("tenant", "acme")));
+    assertEquals(
+        Decision.IMPLICIT_DENY, p.evaluate(VENDOR, "kms:Decrypt", Map.of("tenant", "other")));
+    assertEquals(Decision.IMPLICIT_DENY, p.evaluate(VENDOR, "kms:Decrypt", Map.of()));
+    KeyPolicy like =
+        withCondition("Allow", "{\"StringLike\":{\"kms:EncryptionContext:tenant\":\"ac*\"}}");
+    assertEquals(Decision.ALLOW, like.evaluate(VENDOR, "kms:Decrypt", Map.of("tenant", "acme")));
+    assertEquals(
+        Decision.IMPLICIT_DENY, like.evaluate(VENDOR, "kms:Decrypt", Map.of("tenant", "bcme")));
+  }
+
+  @Test
+  void forAllValuesOnContextKeys_limitsWhichKeysMayAppear_andHoldsForNoKeys() {
+    KeyPolicy p =
+        withCondition(
+            "Allow",
+            "{\"ForAllValues:StringEquals\":{\"kms:EncryptionContextKeys\":[\"tenant\",\"class\"]}}");
+    assertEquals(
+        Decision.ALLOW, p.evaluate(VENDOR, "kms:Decrypt", Map.of("tenant", "a", "class", "mail")));
+    assertEquals(
+        Decision.IMPLICIT_DENY,
+        p.evaluate(VENDOR, "kms:Decrypt", Map.of("tenant", "a", "extra", "x")));
+    assertEquals(Decision.ALLOW, p.evaluate(VENDOR, "kms:Decrypt", Map.of()));
+  }
+
+  @Test
+  void aConditionalDeny_deniesOnlyWhenItsConditionHolds_andMatchesRoleSessionsByPrincipalArn() {
+    KeyPolicy p =
+        withCondition(
+            "Deny",
+            "{\"StringLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::999988887777:role/PanOps*\"},"
+                + "\"StringEquals\":{\"kms:EncryptionContext:tenant\":\"acme\"}}");
+    String session = "arn:aws:sts::999988887777:assumed-role/PanOpsServiceRole/w-1";
+    assertEquals(
+        Decision.EXPLICIT_DENY, p.evaluate(session, "kms:Decrypt", Map.of("tenant", "acme")));
+    assertEquals(Decision.ALLOW, p.evaluate(session, "kms:Decrypt", Map.of("tenant", "other")));
+    KeyPolicy notEquals =
+        withCondition("Deny", "{\"StringNotEquals\":{\"kms:EncryptionContext:tenant\":\"acme\"}}");
+    assertEquals(Decision.EXPLICIT_DENY, notEquals.evaluate(VENDOR, "kms:Decrypt", Map.of()));
+    assertEquals(
+        Decision.ALLOW, notEquals.evaluate(VENDOR, "kms:Decrypt", Map.of("tenant", "acme")));
+  }
+
+  @Test
+  void unsupportedConditionOperatorsAndKeysMakeThePolicyMalformed() {
+    for (String c :
+        new String[] {
+          "{\"NumericLessThan\":{\"kms:EncryptionContext:n\":\"1\"}}",
+          "{\"StringEquals\":{\"aws:SourceIp\":\"127.0.0.1\"}}",
+          "{\"ForSomeValues:StringEquals\":{\"kms:EncryptionContextKeys\":\"a\"}}",
+          "{\"StringEquals\":{}}"
+        }) {
+      assertThrows(IllegalArgumentException.class, () -> withCondition("Allow", c), c);
     }
   }
 }
