@@ -77,10 +77,14 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * <p>Starts LocalKms (in process), S3Mock and PostgreSQL 16 with TLS (child processes), all on
  * 127.0.0.1; creates the customer's key with the seed's key policy; ingests {@value #MESSAGES}
  * synthetic messages (encrypted columns, a blind-indexed sender, encrypted attachments in S3);
- * reads everything back; then disables the key, re-enables it, schedules its deletion and cancels
- * it, measuring how quickly reads stop and resume while every data key is cached; and finally
- * reconciles the library's audit events with the customer's CloudTrail (LocalKms's trail) by
- * request id. Every expectation is printed as it is checked; {@link #run} throws {@link
+ * reads everything back; then, with three worker instances coordinated through PostgreSQL
+ * (panops-crypto-fleet), counts the fleet's probes in the trail, disables the key, re-enables it,
+ * schedules its deletion and cancels it, measuring how quickly reads stop and resume while every
+ * data key is cached, against limits derived from the probe settings and round trips measured just
+ * before; runs the three customer kill switches once more at the library's default probe interval
+ * ({@link DefaultIntervalScenes}, alongside); and finally reconciles the library's audit events
+ * with the customer's CloudTrail (LocalKms's trail) by request id and checks the trail's latched
+ * windows for data calls. Every expectation is printed as it is checked; {@link #run} throws {@link
  * DemoFailedException} naming the ones that failed. The servers are stopped in every case.
  *
  * <p>Prints no key material and no message body; subject lines of the synthetic data appear.
@@ -269,9 +273,10 @@ public final class Walkthrough {
         "A mail connector stores a customer's messages in PostgreSQL and their attachments in");
     con.line(
         "S3, encrypted under data keys from the customer's own KMS key. The customer can stop");
-    con.line("the vendor at any time by disabling that key or scheduling its deletion. This run");
-    con.line("shows that happening, with the data keys cached, and what the customer's CloudTrail");
-    con.line("records. Everything runs on 127.0.0.1; the data is synthetic.");
+    con.line("the vendor at any time by disabling that key, scheduling its deletion or removing");
+    con.line("the vendor from its key policy. This run shows that happening, with the data keys");
+    con.line("cached, and what the customer's CloudTrail records. Everything runs on 127.0.0.1;");
+    con.line("the data is synthetic.");
     con.step(0, "Start the customer's KMS, S3 and PostgreSQL (embedded, nothing to install)");
     Result result;
     try (DemoServers servers = DemoServers.start(con)) {
