@@ -58,8 +58,7 @@ class DemoUnderLoadIT {
           burnt.toMillis() / 1e3,
           wall.toMillis() / 1e3,
           burnt.toMillis() / (double) wall.toMillis());
-      // it really loaded the machine: on average at least three quarters of a core (other builds
-      // share the machine)
+      // it really loaded the machine: on average at least half a core (other processes share it)
       assertTrue(
           burnt.toMillis() >= wall.toMillis() / 2,
           "the burner used only " + burnt + " of CPU in " + wall);
