@@ -144,6 +144,28 @@ class FleetProcessIT {
         .count();
   }
 
+  /**
+   * Asserts each of {@code ws} probes every key itself at the standalone rate: at least 4 probes of
+   * each in 4.5 intervals from now (a worker that only fell back on the engine's own rules, a probe
+   * when the proof is 1.75 to 2 intervals old, would make 2 or 3).
+   */
+  static void assertProbesEveryKeyEveryInterval(List<WorkerProcess> ws, String what)
+      throws Exception {
+    long from = now();
+    long to = from + INTERVAL.multipliedBy(9).dividedBy(2).toMillis();
+    Thread.sleep(to - from + 200); // the last lines on their way
+    for (WorkerProcess w : ws) {
+      StringBuilder counts = new StringBuilder();
+      for (int k = 0; k < K; k++) {
+        counts.append(k).append(':').append(w.probes(k, from, to)).append(' ');
+      }
+      record(w.name + " probes per key in 4.5 intervals " + what + ": " + counts);
+      for (int k = 0; k < K; k++) {
+        assertTrue(w.probes(k, from, to) >= 4, w.name + " " + what + ": " + counts);
+      }
+    }
+  }
+
   /** Asserts every live worker refuses {@code key} within {@code bound} of {@code t0}. */
   static void assertRefusedBy(List<WorkerProcess> ws, int key, long t0, Duration bound, String what)
       throws Exception {
@@ -256,6 +278,7 @@ class FleetProcessIT {
       for (int k = 0; k < K; k++) {
         assertTrue(w0.probes(k, tp, bound) > 0, "w0 did not probe key " + k + " itself within 2 I");
       }
+      assertProbesEveryKeyEveryInterval(List.of(w0), "while its LISTEN connection stalls");
       for (WorkerProcess w : workers.subList(1, W)) {
         assertEquals("true", w.current("HEALTHY", -1), w.name + " is unaffected");
       }
@@ -293,6 +316,7 @@ class FleetProcessIT {
         assertTrue(w.probes(k, ts, bound) > 0, w.name + " did not probe key " + k + " on its own");
       }
     }
+    assertProbesEveryKeyEveryInterval(alive(), "while PostgreSQL is down");
     int key = 2;
     long t0 = now();
     kms.disableKey(keys.get(key));
@@ -348,6 +372,20 @@ class FleetProcessIT {
     }
     record("key taken over " + (first - tk) + " ms after its prober was killed");
     assertTrue(first <= bound, "no survivor probed the key within two intervals");
+    // ...because the fleet reassigned it (not only the engine's fallback on a stale proof)
+    Line reassigned = null;
+    for (WorkerProcess w : survivors) {
+      Line l =
+          w.await(
+              tk,
+              bound,
+              x -> x.kind().equals("ASSIGNED") && x.key() == key && x.value().equals("true"));
+      if (l != null && (reassigned == null || l.ms() < reassigned.ms())) {
+        reassigned = l;
+      }
+    }
+    assertNotNull(reassigned, "no survivor was assigned the dead prober's key within 2 intervals");
+    record("key reassigned " + (reassigned.ms() - tk) + " ms after its prober was killed");
     enableAndAwaitServed(key);
     converge();
   }
