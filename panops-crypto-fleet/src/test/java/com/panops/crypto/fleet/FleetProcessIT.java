@@ -203,7 +203,7 @@ class FleetProcessIT {
   @Order(1)
   void probeDecryptsInTheTrail_areAtMost1point1TimesKeysTimesIntervals() throws Exception {
     converge();
-    int n = 8;
+    int n = 10;
     Thread.sleep(INTERVAL.toMillis());
     Instant from = Instant.now();
     Thread.sleep(INTERVAL.multipliedBy(n).toMillis());
@@ -327,7 +327,7 @@ class FleetProcessIT {
     enableAndAwaitServed(key);
     converge();
     record("coordination resumed " + (now() - tr) + " ms after the restart began");
-    int n = 4;
+    int n = 8;
     Thread.sleep(INTERVAL.toMillis());
     Instant from = Instant.now();
     Thread.sleep(INTERVAL.multipliedBy(n).toMillis());

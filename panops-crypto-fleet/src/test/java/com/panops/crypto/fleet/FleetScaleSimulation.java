@@ -123,12 +123,17 @@ public final class FleetScaleSimulation {
       double meanLoad) {}
 
   /**
-   * By hand: {@code ./mvnw -o -q -pl panops-crypto-fleet -am test-compile} (under the build lock),
-   * then {@code java -cp "$(cat cp.txt):panops-crypto-fleet/target/classes:
-   * panops-crypto-fleet/target/test-classes" com.panops.crypto.fleet.FleetScaleSimulation} with the
-   * test class path ({@code dependency:build-classpath -Dmdep.outputFile=cp.txt
-   * -Dmdep.includeScope=test}); {@code -Dmembers=100 -Dkeys=10000 -DmembersPerKey=3 -DintervalS=5
-   * -Dintervals=6} are the defaults. {@link FleetScaleIT} runs a scaled-down run in the build.
+   * By hand, from the repository root (the first command under the build lock):
+   *
+   * <pre>
+   * ./mvnw -o -q -pl panops-crypto-fleet -am test-compile dependency:build-classpath \
+   *     -Dmdep.outputFile=cp.txt -Dmdep.includeScope=test
+   * java -cp "$(cat panops-crypto-fleet/cp.txt):panops-crypto-fleet/target/classes:\
+   * panops-crypto-fleet/target/test-classes" com.panops.crypto.fleet.FleetScaleSimulation
+   * </pre>
+   *
+   * <p>Defaults {@code -Dmembers=100 -Dkeys=10000 -DmembersPerKey=3 -DintervalS=5 -Dintervals=6}
+   * (about a minute). {@link FleetScaleIT} runs 20 × 1,000 at 1 s in the build.
    */
   public static void main(String[] args) throws Exception {
     int members = Integer.parseInt(System.getProperty("members", "100"));
