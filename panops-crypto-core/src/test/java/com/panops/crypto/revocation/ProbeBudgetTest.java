@@ -59,6 +59,50 @@ class ProbeBudgetTest {
     assertTrue(b.tryTake(1, 400 * MS + 1_100 * MS), "debt is capped at one second's worth");
   }
 
+  /**
+   * Racing takers (the scheduler) and chargers (request threads) on one bucket at one instant:
+   * guards the interleavings of refill/take/charge from several threads. No refill happens (same
+   * time), so exactly the bucket's 5 tokens are taken, however the threads interleave, and charges
+   * never let a taker through.
+   */
+  @Test
+  void racingTakersAndChargers_neverTakeMoreThanTheBucketHolds() throws Exception {
+    for (int round = 0; round < 50; round++) {
+      ProbeBudget b = new ProbeBudget(50, 0);
+      java.util.concurrent.atomic.AtomicInteger taken =
+          new java.util.concurrent.atomic.AtomicInteger();
+      java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(8);
+      List<Thread> threads = new ArrayList<>();
+      for (int t = 0; t < 8; t++) {
+        boolean charger = t % 4 == 3;
+        Thread th =
+            new Thread(
+                () -> {
+                  try {
+                    start.await();
+                  } catch (Exception e) {
+                    throw new AssertionError(e);
+                  }
+                  for (int i = 0; i < 200; i++) {
+                    if (charger) {
+                      b.charge(1, 10 * MS);
+                    } else if (b.tryTake(1, 10 * MS)) {
+                      taken.incrementAndGet();
+                    }
+                  }
+                });
+        threads.add(th);
+        th.start();
+      }
+      for (Thread th : threads) {
+        th.join(10_000);
+      }
+      // The bucket starts full (5) and the first refill to 10 ms adds 0.5 tokens, capped at 5.
+      assertTrue(taken.get() <= 5, "round " + round + ": " + taken.get() + " taken");
+      assertFalse(b.tryTake(1, 10 * MS), "nothing left");
+    }
+  }
+
   // ---- the engine ----
 
   PanopsCrypto crypto;
