@@ -27,6 +27,17 @@ import java.util.Objects;
  * bounded by {@code timeout} (default 5 s); a request whose probe fails or does not finish in time
  * fails closed.
  *
+ * <p><b>Budget.</b> {@link #withBudget(double)} caps this worker's scheduled probes at a number of
+ * KMS requests per second (a token bucket holding a tenth of a second's worth, at least 2): a probe
+ * is one {@code Decrypt}, plus one {@code Encrypt} when its canary is new. A probe due while the
+ * bucket is empty waits, the longest-waiting first, and is counted ({@code
+ * CryptoMetrics.probeDeferred}; a warning in the log at most once per interval). The budget never
+ * weakens the kill switch: a key whose probes keep waiting is not served from cache once its proof
+ * of life is two intervals old; the request thread then probes it itself (charged to the budget but
+ * never delayed by it) and fails closed if that probe fails. Default: no budget. Size it as this
+ * worker's share of the regional KMS quota; with a {@link ProbeCoordinator} a worker probes about
+ * {@code keys / workers} keys per interval.
+ *
  * <p>{@link #off()} disables scheduled probing: revocation is then only observed on a cache miss
  * (up to the cache's max age late) and a latch is lifted only by {@link PanopsCrypto#probe(String)}
  * (settling applies to those probes too). Use it for benchmarks and tests of other behaviour, not
@@ -44,6 +55,7 @@ public final class ProbeSettings {
   private final Duration timeout;
   private final int settleProbes;
   private final Duration settleTime;
+  private final double budget;
 
   private ProbeSettings(
       Duration interval,
@@ -51,13 +63,15 @@ public final class ProbeSettings {
       int maxThreads,
       Duration timeout,
       int settleProbes,
-      Duration settleTime) {
+      Duration settleTime,
+      double budget) {
     this.interval = interval;
     this.idleTimeout = idleTimeout;
     this.maxThreads = maxThreads;
     this.timeout = timeout;
     this.settleProbes = settleProbes;
     this.settleTime = settleTime;
+    this.budget = budget;
   }
 
   /** Probes every 5 seconds, idle after 10 minutes; see the class comment for the rest. */
@@ -85,7 +99,8 @@ public final class ProbeSettings {
         DEFAULT_MAX_THREADS,
         DEFAULT_TIMEOUT,
         DEFAULT_SETTLE_PROBES,
-        DEFAULT_SETTLE_TIME);
+        DEFAULT_SETTLE_TIME,
+        0);
   }
 
   /** No scheduled probing. See the class comment for what that gives up. */
@@ -96,7 +111,8 @@ public final class ProbeSettings {
         DEFAULT_MAX_THREADS,
         DEFAULT_TIMEOUT,
         DEFAULT_SETTLE_PROBES,
-        DEFAULT_SETTLE_TIME);
+        DEFAULT_SETTLE_TIME,
+        0);
   }
 
   /** The same settings with another idle timeout (at least two intervals). */
@@ -108,7 +124,7 @@ public final class ProbeSettings {
     if (idle.isNegative() || idle.isZero()) {
       throw new IllegalArgumentException("idle timeout must be positive");
     }
-    return new ProbeSettings(interval, idle, maxThreads, timeout, settleProbes, settleTime);
+    return new ProbeSettings(interval, idle, maxThreads, timeout, settleProbes, settleTime, budget);
   }
 
   /**
@@ -119,7 +135,7 @@ public final class ProbeSettings {
     if (n < 1 || n > 256) {
       throw new IllegalArgumentException("probe threads must be 1..256");
     }
-    return new ProbeSettings(interval, idleTimeout, n, timeout, settleProbes, settleTime);
+    return new ProbeSettings(interval, idleTimeout, n, timeout, settleProbes, settleTime, budget);
   }
 
   /**
@@ -131,7 +147,8 @@ public final class ProbeSettings {
     if (t.compareTo(Duration.ofMillis(10)) < 0 || t.compareTo(Duration.ofSeconds(60)) > 0) {
       throw new IllegalArgumentException("probe timeout must be 10 ms .. 60 s");
     }
-    return new ProbeSettings(interval, idleTimeout, maxThreads, t, settleProbes, settleTime);
+    return new ProbeSettings(
+        interval, idleTimeout, maxThreads, t, settleProbes, settleTime, budget);
   }
 
   /**
@@ -148,7 +165,25 @@ public final class ProbeSettings {
     if (time.isNegative() || time.compareTo(Duration.ofHours(1)) > 0) {
       throw new IllegalArgumentException("settle time must be 0 .. 1 hour");
     }
-    return new ProbeSettings(interval, idleTimeout, maxThreads, timeout, probes, time);
+    return new ProbeSettings(interval, idleTimeout, maxThreads, timeout, probes, time, budget);
+  }
+
+  /**
+   * The same settings with a KMS request budget for scheduled probes: at most {@code
+   * requestsPerSecond} (0.1 .. 100,000) on average, see the class comment. Without one (the
+   * default) every due probe starts at once.
+   */
+  public ProbeSettings withBudget(double requestsPerSecond) {
+    if (!(requestsPerSecond >= 0.1 && requestsPerSecond <= 100_000)) {
+      throw new IllegalArgumentException("probe budget must be 0.1 .. 100,000 requests per second");
+    }
+    return new ProbeSettings(
+        interval, idleTimeout, maxThreads, timeout, settleProbes, settleTime, requestsPerSecond);
+  }
+
+  /** The KMS request budget of scheduled probes per second, or 0 for none. */
+  public double budget() {
+    return budget;
   }
 
   /** Whether scheduled probing is on. */
@@ -199,6 +234,7 @@ public final class ProbeSettings {
             + " threads, timeout "
             + timeout
             + settle
+            + (budget > 0 ? ", budget " + budget + " requests/s" : "")
             + "]"
         : "ProbeSettings[off, timeout " + timeout + settle + "]";
   }

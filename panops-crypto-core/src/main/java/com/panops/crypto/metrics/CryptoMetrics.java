@@ -27,6 +27,12 @@ public interface CryptoMetrics {
   /** A liveness probe finished. */
   default void probe(boolean success, Duration latency) {}
 
+  /**
+   * A scheduled probe that was due had to wait for the probe budget ({@code
+   * ProbeSettings.withBudget}); counted once per key per wait.
+   */
+  default void probeDeferred() {}
+
   /** Metrics that go nowhere. */
   static CryptoMetrics none() {
     return new CryptoMetrics() {};

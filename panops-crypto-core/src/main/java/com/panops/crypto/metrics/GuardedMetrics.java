@@ -96,4 +96,13 @@ public final class GuardedMetrics implements CryptoMetrics {
       failed(e);
     }
   }
+
+  @Override
+  public void probeDeferred() {
+    try {
+      delegate.probeDeferred();
+    } catch (Throwable e) {
+      failed(e);
+    }
+  }
 }

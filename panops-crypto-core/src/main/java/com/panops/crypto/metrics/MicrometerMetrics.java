@@ -11,7 +11,8 @@ import java.util.Objects;
  * {@link CryptoMetrics} on a Micrometer {@link MeterRegistry}: {@code panops.crypto.cache} (tags
  * side, result), {@code panops.crypto.kms.calls} (timer; tags operation, purpose, outcome), {@code
  * panops.crypto.revocations} (tag reason), {@code panops.crypto.restorations}, {@code
- * panops.crypto.probe} (timer; tag outcome). Thread-safe.
+ * panops.crypto.probe} (timer; tag outcome), {@code panops.crypto.probe.deferred} (probes that
+ * waited for the probe budget). Thread-safe.
  */
 public final class MicrometerMetrics implements CryptoMetrics {
   private final MeterRegistry registry;
@@ -79,5 +80,10 @@ public final class MicrometerMetrics implements CryptoMetrics {
         .tag("outcome", success ? "success" : "failure")
         .register(registry)
         .record(latency);
+  }
+
+  @Override
+  public void probeDeferred() {
+    Counter.builder("panops.crypto.probe.deferred").register(registry).increment();
   }
 }

@@ -73,6 +73,10 @@ public final class KeyState {
   volatile long lastAliveNanos;
   volatile boolean active;
   volatile long nextProbeNanos;
+
+  /** Whether this key's due probe is waiting for the probe budget (the scheduler's thread only). */
+  boolean waitingForBudget;
+
   final AtomicReference<Probe> probeInFlight = new AtomicReference<>();
 
   /**

@@ -17,6 +17,7 @@ import com.panops.crypto.metrics.GuardedMetrics;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -78,6 +79,12 @@ import org.slf4j.LoggerFactory;
  * and latches. A key idle for longer than the idle timeout stops being probed and its cached data
  * keys are dropped, so nothing is ever served from cache for a key that is not being probed.
  *
+ * Budget (optional, ProbeSettings.withBudget). Scheduled probes take tokens from a bucket
+ * (ProbeBudget); when it is empty the due probes wait, longest-waiting first (strictly in order of
+ * their due time, so no key starves), each counted once per wait. A request-thread probe is charged
+ * but never waits. The budget changes only when background probes start, never what is served: a
+ * key whose proof of life is two intervals old is probed on the request thread as always.
+ *
  * Fleet coordination (optional, ProbeCoordinator). With a coordinator, the scheduler probes a key
  * only if (a) it holds a latch set by this worker's own KMS call (only this worker's probe may lift
  * it), or (b) the coordinator assigns the key to this worker (every key while it is unhealthy), or
@@ -124,6 +131,10 @@ public final class Revocations implements AutoCloseable {
 
   private final ProbeCoordinator coordinator;
   private final long fallbackNanos;
+  private final ProbeBudget budget;
+  private final double budgetPerSecond;
+  private final AtomicLong deferrals = new AtomicLong();
+  private long lastBudgetWarning; // the scheduler's thread only
   private final ConcurrentHashMap<String, KeyState> states = new ConcurrentHashMap<>();
   private final AtomicLong marks = new AtomicLong();
   private final ScheduledExecutorService scanner;
@@ -184,6 +195,10 @@ public final class Revocations implements AutoCloseable {
                 Math.min(intervalNanos / 50, TimeUnit.MILLISECONDS.toNanos(100)))
             : 0;
     this.fallbackNanos = probing ? intervalNanos / 4 * 7 : Long.MAX_VALUE;
+    this.budgetPerSecond = settings.budget();
+    this.budget =
+        probing && budgetPerSecond > 0 ? new ProbeBudget(budgetPerSecond, ticker.read()) : null;
+    this.lastBudgetWarning = ticker.read() - intervalNanos;
     if (probing) {
       AtomicInteger n = new AtomicInteger();
       ThreadPoolExecutor p =
@@ -453,6 +468,9 @@ public final class Revocations implements AutoCloseable {
         KeyState.Probe mine =
             new KeyState.Probe(new CompletableFuture<>(), marks.incrementAndGet());
         if (s.probeInFlight.compareAndSet(null, mine)) {
+          if (budget != null) {
+            budget.charge(s.canary == null ? 2 : 1, ticker.read());
+          }
           return runProbe(s, mine);
         }
         continue;
@@ -615,6 +633,7 @@ public final class Revocations implements AutoCloseable {
     try {
       long now = ticker.read();
       int live = 0;
+      List<Due> waiting = null;
       for (KeyState s : states.values()) {
         if (now - s.lastUsedNanos > idleNanos) {
           if (s.active) {
@@ -639,11 +658,22 @@ public final class Revocations implements AutoCloseable {
           // A probe starts within one scan period after it is due; due again one interval minus
           // one scan period after that start, so that two probes of a key never start more than
           // one interval apart (their average period is a little shorter).
-          s.nextProbeNanos = now + intervalNanos - scanNanos;
-          if (s.probeInFlight.get() == null && probesHere(s, now)) {
+          if (s.probeInFlight.get() != null || !probesHere(s, now)) {
+            s.nextProbeNanos = now + intervalNanos - scanNanos;
+            s.waitingForBudget = false;
+          } else if (budget == null) {
+            s.nextProbeNanos = now + intervalNanos - scanNanos;
             pool.execute(() -> backgroundProbe(s));
+          } else {
+            if (waiting == null) {
+              waiting = new ArrayList<>();
+            }
+            waiting.add(new Due(s, due));
           }
         }
+      }
+      if (waiting != null) {
+        startWithinBudget(waiting, now);
       }
       resize(live);
     } catch (RejectedExecutionException e) {
@@ -651,6 +681,53 @@ public final class Revocations implements AutoCloseable {
     } catch (Throwable t) {
       LOG.error("probe scheduler failed", t);
     }
+  }
+
+  /** A due probe and its due time (read once: the sort must not see it change). */
+  private record Due(KeyState state, long due) {}
+
+  /**
+   * Starts the due probes the budget allows, in order of their due time; the others stay due (so
+   * they come first at the next pass) and are counted once per wait.
+   */
+  private void startWithinBudget(List<Due> due, long now) {
+    due.sort((a, b) -> Long.compare(a.due() - now, b.due() - now));
+    int left = 0;
+    boolean empty = false;
+    for (Due d : due) {
+      KeyState s = d.state();
+      if (!empty && budget.tryTake(s.canary == null ? 2 : 1, now)) {
+        s.nextProbeNanos = now + intervalNanos - scanNanos;
+        s.waitingForBudget = false;
+        pool.execute(() -> backgroundProbe(s));
+        continue;
+      }
+      empty = true; // strictly in order: a cheaper probe behind does not overtake
+      left++;
+      if (!s.waitingForBudget) {
+        s.waitingForBudget = true;
+        deferrals.incrementAndGet();
+        metrics.probeDeferred();
+      }
+    }
+    if (left > 0 && now - lastBudgetWarning >= intervalNanos) {
+      lastBudgetWarning = now;
+      LOG.warn(
+          "probe budget of {} KMS requests/s exhausted: {} due probes wait; a key whose proof of"
+              + " life is two probe intervals old is probed on the request thread",
+          budgetPerSecond,
+          left);
+    }
+  }
+
+  /** Scheduled probes that had to wait for the budget so far (once per key per wait). */
+  public long probesDeferred() {
+    return deferrals.get();
+  }
+
+  /** Whether every probe handed to the pool has finished (for tests). */
+  boolean probePoolIdleForTests() {
+    return pool == null || pool.getCompletedTaskCount() == pool.getTaskCount();
   }
 
   /** Stops the background scheduler only (tests drive {@link #scan} and the decisions). */

@@ -75,6 +75,7 @@ public final class PostgresProbeCoordinator implements ProbeCoordinator {
   private static final long PUBLISH_LOCK = 0x70616e6f7073L; // "panops"
 
   private final TlsEnforcingDataSource dataSource;
+  private final TlsEnforcingDataSource listenDataSource;
   private final String memberId;
   private final SecretKeySpec macKey;
   private final AtomicBoolean started = new AtomicBoolean();
@@ -124,6 +125,7 @@ public final class PostgresProbeCoordinator implements ProbeCoordinator {
 
   private PostgresProbeCoordinator(Builder b) {
     this.dataSource = b.dataSource;
+    this.listenDataSource = b.listenDataSource != null ? b.listenDataSource : b.dataSource;
     this.memberId = b.memberId;
     this.macKey = new SecretKeySpec(b.key, "HmacSHA256");
     Arrays.fill(b.key, (byte) 0);
@@ -226,7 +228,9 @@ public final class PostgresProbeCoordinator implements ProbeCoordinator {
               return t;
             });
     this.worker = w;
-    w.scheduleWithFixedDelay(this::tick, 0, heartbeatMs, TimeUnit.MILLISECONDS);
+    // A random first beat: workers started together do not write in step.
+    long first = new SecureRandom().nextInt((int) Math.max(1, heartbeatMs / 2));
+    w.scheduleWithFixedDelay(this::tick, first, heartbeatMs, TimeUnit.MILLISECONDS);
     Thread l = new Thread(this::listenLoop, "panops-fleet-listen-" + memberId);
     l.setDaemon(true);
     this.listener = l;
@@ -660,7 +664,7 @@ public final class PostgresProbeCoordinator implements ProbeCoordinator {
     while (!closed) {
       try {
         if (listen == null) {
-          Connection c = dataSource.getConnection();
+          Connection c = listenDataSource.getConnection();
           try {
             c.setNetworkTimeout(Runnable::run, (int) Math.max(1000, 2 * intervalMs));
             c.setAutoCommit(true);
@@ -841,6 +845,7 @@ public final class PostgresProbeCoordinator implements ProbeCoordinator {
    */
   public static final class Builder {
     private TlsEnforcingDataSource dataSource;
+    private TlsEnforcingDataSource listenDataSource;
     private byte[] key;
     private String memberId = UUID.randomUUID().toString();
 
@@ -853,6 +858,15 @@ public final class PostgresProbeCoordinator implements ProbeCoordinator {
      */
     public Builder dataSource(TlsEnforcingDataSource ds) {
       this.dataSource = Objects.requireNonNull(ds, "dataSource");
+      return this;
+    }
+
+    /**
+     * Where the dedicated LISTEN connection goes, if not to {@link #dataSource} (the same database,
+     * e.g. through another route or proxy). Optional; verify-full TLS as for the other.
+     */
+    public Builder listenDataSource(TlsEnforcingDataSource ds) {
+      this.listenDataSource = Objects.requireNonNull(ds, "listenDataSource");
       return this;
     }
 

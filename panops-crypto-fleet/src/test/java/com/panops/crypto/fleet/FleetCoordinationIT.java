@@ -296,6 +296,74 @@ class FleetCoordinationIT {
     assertTrue(throttledStandalone > 0, "standalone probes exceed the quota");
   }
 
+  /**
+   * The probe budget holds under a KMS quota: 3 standalone workers × 10 keys at 1 s need 30
+   * probes/s; LocalKms throttles above 20 requests/s (burst 8). With a budget of 5 requests/s per
+   * worker (15/s for the fleet) nothing is throttled after the warm-up, the trail shows at most the
+   * budget, no key is latched, and the shortfall is reported (the deferral metric). Without a
+   * budget the same fleet is throttled (and throttling latches: fail closed).
+   */
+  @Test
+  void aProbeBudget_keepsTheFleetUnderTheKmsQuota_andReportsTheShortfall() throws Exception {
+    int w = 3;
+    int k = 10;
+    double budget = 5;
+    int seconds = 5;
+    kms.requestRate(20, 8);
+    fleet =
+        new TestFleet(kms, k)
+            .withBudget(budget)
+            .tolerateWarmUpFailures()
+            .start(pg, w, false, Duration.ofMillis(100));
+    Thread.sleep(INTERVAL.toMillis());
+    Instant from = Instant.now();
+    Thread.sleep(Duration.ofSeconds(seconds).toMillis());
+    Instant to = Instant.now();
+    long probeCalls =
+        kms.trail().stream()
+            .filter(e -> "liveness-probe".equals(e.encryptionContext().get("panops:purpose")))
+            .filter(e -> !e.eventTime().isBefore(from) && e.eventTime().isBefore(to))
+            .count();
+    long throttledBudget = throttled(from, to);
+    long deferred = fleet.workers.stream().mapToLong(x -> x.deferred.get()).sum();
+    long latched = 0;
+    for (Worker x : fleet.workers) {
+      for (String arn : fleet.keys) {
+        latched += x.crypto.isRevoked(arn) ? 1 : 0;
+      }
+    }
+    fleet.close();
+
+    fleet =
+        new TestFleet(kms, k).tolerateWarmUpFailures().start(pg, w, false, Duration.ofMillis(100));
+    Thread.sleep(INTERVAL.toMillis());
+    Instant from2 = Instant.now();
+    Thread.sleep(Duration.ofSeconds(seconds).toMillis());
+    long throttledNoBudget = throttled(from2, Instant.now());
+    record(
+        String.format(
+            "budget %.0f requests/s per worker, %d standalone workers x %d keys at 1 s (demand %d"
+                + " probes/s), quota 20/s: %d probe KMS calls in %d s (%.1f/s), %d throttled, %d"
+                + " probes deferred, %d keys latched at the end; without the budget %d throttled",
+            budget,
+            w,
+            k,
+            w * k,
+            probeCalls,
+            seconds,
+            probeCalls / (double) seconds,
+            throttledBudget,
+            deferred,
+            latched,
+            throttledNoBudget));
+    // each worker: its rate plus one bucket (2 tokens) plus one probe in flight at each end
+    assertTrue(probeCalls <= Math.round(w * (budget * seconds + 2 + 1)), "calls " + probeCalls);
+    assertEquals(0, throttledBudget, "within the budget the fleet stays under the quota");
+    assertEquals(0, latched, "no key latched");
+    assertTrue(deferred > 0, "the shortfall is reported");
+    assertTrue(throttledNoBudget > 0, "without the budget the same fleet is throttled");
+  }
+
   long throttled(Instant from, Instant to) {
     return kms.trail().stream()
         .filter(e -> "ThrottlingException".equals(e.errorCode()))

@@ -15,13 +15,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The issue's scale simulation, run by hand ({@code main}; not part of the build: it loads the
- * machine for about a minute). M real {@link PostgresProbeCoordinator}s (each with its own writer
- * and its own LISTEN connection, verify-full TLS) on one embedded PostgreSQL, K keys, each key used
- * by R members plus a few hot keys used by all. The engine is a stub that applies the engine's
- * scheduling rules (one probe per key per interval on a random phase when assigned, or when the
- * fleet's proof is older than 1.75 intervals) and counts probes instead of calling KMS. Reports KMS
- * probes per interval, database writes per second, NOTIFY fan-out latency and assignment skew.
+ * The issue's scale simulation: 100 × 10,000 by hand ({@code main}, see there; it loads the machine
+ * for about a minute), 20 × 1,000 in the build ({@link FleetScaleIT}). M real {@link
+ * PostgresProbeCoordinator}s (each with its own writer and its own LISTEN connection, verify-full
+ * TLS) on one embedded PostgreSQL, K keys, each key used by R members plus a few hot keys used by
+ * all. The engine is a stub that applies the engine's scheduling rules (one probe per key per
+ * interval on a random phase when assigned, or when the fleet's proof is older than 1.75 intervals)
+ * and counts probes instead of calling KMS. Reports KMS probes per interval, database writes per
+ * second, NOTIFY fan-out latency and assignment skew.
  */
 public final class FleetScaleSimulation {
   static final class StubEngine implements ProbeCoordinator.Fleet {
@@ -102,13 +103,73 @@ public final class FleetScaleSimulation {
     public void restored(String keyArn) {}
   }
 
+  /** What one run measured. */
+  record Result(
+      int members,
+      int keys,
+      double probesPerInterval,
+      long assignedProbes,
+      long fallbackProbes,
+      double writesPerSecond,
+      double writesPerMemberPerInterval,
+      int deliveries,
+      int expectedDeliveries,
+      double p50Ms,
+      double p99Ms,
+      double maxMs,
+      int minLoad,
+      int medianLoad,
+      int maxLoad,
+      double meanLoad) {}
+
+  /**
+   * By hand, from the repository root (the first command under the build lock):
+   *
+   * <pre>
+   * ./mvnw -o -q -pl panops-crypto-fleet -am test-compile dependency:build-classpath \
+   *     -Dmdep.outputFile=cp.txt -Dmdep.includeScope=test
+   * java -cp "$(cat panops-crypto-fleet/cp.txt):panops-crypto-fleet/target/classes:\
+   * panops-crypto-fleet/target/test-classes" com.panops.crypto.fleet.FleetScaleSimulation
+   * </pre>
+   *
+   * <p>Defaults {@code -Dmembers=100 -Dkeys=10000 -DmembersPerKey=3 -DintervalS=5 -Dintervals=6}
+   * (about a minute). {@link FleetScaleIT} runs 20 × 1,000 at 1 s in the build.
+   */
   public static void main(String[] args) throws Exception {
     int members = Integer.parseInt(System.getProperty("members", "100"));
     int keyCount = Integer.parseInt(System.getProperty("keys", "10000"));
     int perKey = Integer.parseInt(System.getProperty("membersPerKey", "3"));
-    int hot = 20;
     Duration interval = Duration.ofSeconds(Long.parseLong(System.getProperty("intervalS", "5")));
     int intervals = Integer.parseInt(System.getProperty("intervals", "6"));
+    Result r = run(members, keyCount, perKey, 20, interval, intervals);
+    System.out.printf(
+        "[scale] %d members, %d keys (%d hot keys used by all, others by %d members),"
+            + " interval %s, %d intervals measured%n",
+        members, keyCount, 20, perKey, interval, intervals);
+    print(r);
+    System.exit(0);
+  }
+
+  static void print(Result r) {
+    System.out.printf(
+        "[scale] KMS probes per interval: %.0f (assigned %d, fallback %d over the window)%n",
+        r.probesPerInterval(), r.assignedProbes(), r.fallbackProbes());
+    System.out.printf(
+        "[scale] DB writes/s (heartbeat upserts + events): %.1f; per member per interval %.2f%n",
+        r.writesPerSecond(), r.writesPerMemberPerInterval());
+    System.out.printf(
+        "[scale] NOTIFY fan-out to %d members: %d deliveries of %d, p50 %.1f ms, p99 %.1f ms,"
+            + " max %.1f ms%n",
+        r.members() - 1, r.deliveries(), r.expectedDeliveries(), r.p50Ms(), r.p99Ms(), r.maxMs());
+    System.out.printf(
+        "[scale] assigned keys per member: min %d, median %d, max %d (mean %.1f)%n",
+        r.minLoad(), r.medianLoad(), r.maxLoad(), r.meanLoad());
+  }
+
+  /** One run: see the class comment. */
+  static Result run(
+      int members, int keyCount, int perKey, int hot, Duration interval, int intervals)
+      throws Exception {
     Random rnd = new Random(13);
     try (TlsPostgres pg =
         TlsPostgres.builder()
@@ -210,35 +271,26 @@ public final class FleetScaleSimulation {
       }
       int[] sorted = load.clone();
       Arrays.sort(sorted);
-      System.out.printf(
-          "[scale] %d members, %d keys (%d hot keys used by all, others by %d members),"
-              + " interval %s, %d intervals measured%n",
-          members, keyCount, hot, perKey, interval, intervals);
-      System.out.printf(
-          "[scale] KMS probes per interval: %.0f (assigned %d, fallback %d over the window)%n",
-          perInterval, a1 - a0, f1 - f0);
-      System.out.printf(
-          "[scale] DB writes/s (heartbeat upserts + events): %.1f; per member per interval %.2f%n",
+      sched.shutdownNow();
+      coordinators.forEach(PostgresProbeCoordinator::close);
+      return new Result(
+          members,
+          keyCount,
+          perInterval,
+          a1 - a0,
+          f1 - f0,
           (writes1 - writes0) / secs,
-          (writes1 - writes0) / (secs / interval.toSeconds()) / members);
-      System.out.printf(
-          "[scale] NOTIFY fan-out to %d members: %d deliveries, p50 %.1f ms, p99 %.1f ms,"
-              + " max %.1f ms%n",
-          members - 1,
+          (writes1 - writes0) / (secs / interval.toSeconds()) / members,
           l.length,
+          hot * (members - 1),
           l.length == 0 ? -1 : l[l.length / 2] / 1e6,
           l.length == 0 ? -1 : l[Math.min(l.length - 1, (int) (l.length * 0.99))] / 1e6,
-          l.length == 0 ? -1 : l[l.length - 1] / 1e6);
-      System.out.printf(
-          "[scale] assigned keys per member: min %d, median %d, max %d (mean %.1f)%n",
+          l.length == 0 ? -1 : l[l.length - 1] / 1e6,
           sorted[0],
           sorted[members / 2],
           sorted[members - 1],
           Arrays.stream(load).average().orElse(0));
-      sched.shutdownNow();
-      coordinators.forEach(PostgresProbeCoordinator::close);
     }
-    System.exit(0);
   }
 
   /** Heartbeat upserts and published events, counted by the writers themselves. */

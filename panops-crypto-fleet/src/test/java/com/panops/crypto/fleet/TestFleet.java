@@ -11,6 +11,7 @@ import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
 import com.panops.crypto.jdbc.TlsEnforcingDataSource;
+import com.panops.crypto.metrics.CryptoMetrics;
 import com.panops.crypto.testkit.LocalKms;
 import com.panops.crypto.testkit.postgres.TlsPostgres;
 import java.time.Duration;
@@ -23,6 +24,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.postgresql.ds.PGSimpleDataSource;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kms.KmsClient;
@@ -49,13 +51,15 @@ final class TestFleet implements AutoCloseable {
     final PanopsCrypto crypto;
     final BlockingQueue<Seen> events = new LinkedBlockingQueue<>();
     final List<AuditEvent> audit = new CopyOnWriteArrayList<>();
+    final AtomicLong deferred = new AtomicLong();
 
     Worker(
         String name,
         LocalKms kms,
         TlsPostgres pg,
         Map<String, TenantKeys> tenants,
-        boolean coordinated) {
+        boolean coordinated,
+        double budget) {
       this.name = name;
       this.client =
           KmsClient.builder()
@@ -75,15 +79,24 @@ final class TestFleet implements AutoCloseable {
                   .memberId(name)
                   .build()
               : null;
+      ProbeSettings settings =
+          ProbeSettings.every(INTERVAL).withSettle(3, SETTLE).withTimeout(Duration.ofSeconds(2));
+      if (budget > 0) {
+        settings = settings.withBudget(budget);
+      }
       PanopsCrypto.Builder b =
           PanopsCrypto.builder()
               .kmsClient(client)
               .allowInsecureLocalKmsEndpoint()
               .tenantDirectory(TenantDirectory.of(tenants))
-              .probeSettings(
-                  ProbeSettings.every(INTERVAL)
-                      .withSettle(3, SETTLE)
-                      .withTimeout(Duration.ofSeconds(2)))
+              .probeSettings(settings)
+              .metrics(
+                  new CryptoMetrics() {
+                    @Override
+                    public void probeDeferred() {
+                      deferred.incrementAndGet();
+                    }
+                  })
               .addRevocationListener(e -> events.add(new Seen(e, System.nanoTime())))
               .auditSink(audit::add);
       if (coordinator != null) {
@@ -156,7 +169,7 @@ final class TestFleet implements AutoCloseable {
   /** Starts {@code count} workers and warms each on every key, one KMS call per {@code pace}. */
   TestFleet start(TlsPostgres pg, int count, boolean coordinated, Duration pace) {
     for (int i = 0; i < count; i++) {
-      workers.add(new Worker("w" + i, kms, pg, tenants, coordinated));
+      workers.add(new Worker("w" + i, kms, pg, tenants, coordinated, budget));
     }
     for (Worker w : workers) {
       for (int i = 0; i < keys.size(); i++) {
@@ -180,6 +193,14 @@ final class TestFleet implements AutoCloseable {
     }
     return this;
   }
+
+  /** Workers started from now on keep their scheduled probes within this KMS request budget. */
+  TestFleet withBudget(double requestsPerSecond) {
+    this.budget = requestsPerSecond;
+    return this;
+  }
+
+  double budget;
 
   /** Counts warm-up calls that failed instead of throwing (for the standalone quota run). */
   TestFleet tolerateWarmUpFailures() {

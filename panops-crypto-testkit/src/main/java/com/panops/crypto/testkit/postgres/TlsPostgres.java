@@ -73,7 +73,9 @@ public final class TlsPostgres implements AutoCloseable {
   private final List<String> runAs;
   private final int port;
   private final TestCertificateAuthority ca;
-  private final Process process;
+  private final Map<String, String> config;
+  private final Duration startupTimeout;
+  private volatile Process process;
   private volatile boolean closed;
 
   private TlsPostgres(Builder b) throws IOException {
@@ -139,6 +141,8 @@ public final class TlsPostgres implements AutoCloseable {
       config.put("full_page_writes", "off");
       config.put("max_connections", "60");
       config.putAll(b.serverConfig);
+      this.config = config;
+      this.startupTimeout = b.startupTimeout;
 
       Process p = null;
       int chosen = -1;
@@ -239,13 +243,42 @@ public final class TlsPostgres implements AutoCloseable {
     }
   }
 
-  /** Stops the server (fast shutdown, bounded) and deletes its files. Idempotent. */
-  @Override
-  public synchronized void close() {
+  /**
+   * Stops the server (fast shutdown: open sessions are terminated) but keeps its data, so that
+   * {@link #restart()} brings the same database back on the same port: for tests of a database
+   * outage. Idempotent while stopped.
+   */
+  public synchronized void stop() {
     if (closed) {
+      throw new IllegalStateException("closed");
+    }
+    if (process == null) {
       return;
     }
-    closed = true;
+    try {
+      pgCtlStop();
+    } finally {
+      process = null;
+    }
+  }
+
+  /** Starts the server stopped by {@link #stop()} again, on the same port with the same data. */
+  public synchronized void restart() {
+    if (closed) {
+      throw new IllegalStateException("closed");
+    }
+    if (process != null) {
+      return;
+    }
+    try {
+      process = startServer(port, config, startupTimeout);
+    } catch (IOException e) {
+      throw new IllegalStateException("PostgreSQL did not restart: " + e.getMessage(), e);
+    }
+  }
+
+  private void pgCtlStop() {
+    Process p = process;
     try {
       try {
         run(
@@ -263,14 +296,29 @@ public final class TlsPostgres implements AutoCloseable {
       } catch (IOException | RuntimeException e) {
         // fall through to killing the process
       }
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        process.waitFor(10, TimeUnit.SECONDS);
+      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        p.waitFor(10, TimeUnit.SECONDS);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      process.destroyForcibly();
+      p.destroyForcibly();
+    }
+  }
+
+  /** Stops the server (fast shutdown, bounded) and deletes its files. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      if (process != null) {
+        pgCtlStop();
+      }
     } finally {
+      process = null;
       deleteRecursively(baseDir);
     }
   }
