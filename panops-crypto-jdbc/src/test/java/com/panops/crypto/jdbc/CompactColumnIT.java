@@ -195,6 +195,52 @@ class CompactColumnIT {
     }
   }
 
+  @Test
+  void columnRotation_overAMixedColumn_rewrapsVersion1Values_andLeavesCompactOnesAlone()
+      throws Exception {
+    String oldCmk = JdbcTestEnvironment.newKey("mixed-old");
+    String newCmk = JdbcTestEnvironment.newKey("mixed-new");
+    java.util.concurrent.atomic.AtomicReference<TenantKeys> keys =
+        new java.util.concurrent.atomic.AtomicReference<>(TenantKeys.of(oldCmk));
+    JdbcTestEnvironment.exec(
+        "DROP TABLE IF EXISTS cc_mixed",
+        "CREATE TABLE cc_mixed (id text PRIMARY KEY, subject bytea)");
+    try (PanopsCrypto crypto =
+        CompactTestSupport.crypto(id -> id.equals("acme") ? keys.get() : null, 1L << 24)) {
+      EncryptedColumn compact =
+          EncryptedColumn.builder(crypto, "acme").table("cc_mixed").column("subject").build();
+      EncryptedColumn v1 =
+          EncryptedColumn.builder(crypto, "acme")
+              .table("cc_mixed")
+              .column("subject")
+              .compact(false)
+              .build();
+      for (int i = 0; i < 6; i++) {
+        put(
+            "cc_mixed",
+            "subject",
+            "k" + i,
+            (i % 2 == 0 ? compact : v1)
+                .encrypt(("v" + i).getBytes(StandardCharsets.UTF_8), "k" + i));
+      }
+      byte[] compactBefore = get("cc_mixed", "subject", "k0");
+      keys.set(TenantKeys.of(newCmk, java.util.List.of(oldCmk)));
+      ColumnRotation.RotationProgress p =
+          ColumnRotation.builder(ds, crypto, "acme")
+              .table("cc_mixed")
+              .primaryKey("id")
+              .column(compact)
+              .build()
+              .run();
+      assertEquals(3, p.rewrapped());
+      assertEquals(3, p.alreadyCurrent(), "compact values are skipped");
+      assertArrayEquals(compactBefore, get("cc_mixed", "subject", "k0"), "untouched");
+      for (int i = 0; i < 6; i++) {
+        assertEquals("v" + i, compact.getString(rsOf("cc_mixed", "subject", "k" + i), 1, "k" + i));
+      }
+    }
+  }
+
   interface SqlCall {
     Object call() throws SQLException;
   }
