@@ -120,6 +120,35 @@ final class CanonicalPairs {
     }
   }
 
+  /** The pairs of an encoding, or {@code null} if it is not well-formed (no trailing bytes). */
+  static Map<String, String> decode(byte[] b) {
+    if (b == null || b.length < 2) {
+      return null;
+    }
+    int n = ((b[0] & 0xFF) << 8) | (b[1] & 0xFF);
+    int p = 2;
+    java.util.LinkedHashMap<String, String> m = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < n; i++) {
+      String[] kv = new String[2];
+      for (int j = 0; j < 2; j++) {
+        if (p + 2 > b.length) {
+          return null;
+        }
+        int len = ((b[p] & 0xFF) << 8) | (b[p + 1] & 0xFF);
+        p += 2;
+        if (p + len > b.length) {
+          return null;
+        }
+        kv[j] = new String(b, p, len, StandardCharsets.UTF_8);
+        p += len;
+      }
+      if (m.put(kv[0], kv[1]) != null) {
+        return null;
+      }
+    }
+    return p == b.length ? m : null;
+  }
+
   private static void writeU16(ByteArrayOutputStream out, int v) {
     out.write(v >>> 8);
     out.write(v);

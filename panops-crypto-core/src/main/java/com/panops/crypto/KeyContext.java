@@ -57,6 +57,25 @@ public final class KeyContext {
     return new KeyContext(pairs);
   }
 
+  /**
+   * The key context whose canonical encoding is {@code canonical}, or {@code null} if those bytes
+   * are not exactly the canonical encoding of a valid key context (a registry row that was
+   * altered).
+   */
+  static KeyContext fromCanonical(byte[] canonical) {
+    java.util.Map<String, String> m = CanonicalPairs.decode(canonical);
+    if (m == null) {
+      return null;
+    }
+    KeyContext kc;
+    try {
+      kc = from(m);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    return Arrays.equals(kc.canonical, canonical) ? kc : null;
+  }
+
   /** The pairs, sorted, unmodifiable. */
   public Map<String, String> asMap() {
     return pairs;

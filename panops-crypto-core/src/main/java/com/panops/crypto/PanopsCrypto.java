@@ -41,6 +41,11 @@ public final class PanopsCrypto implements AutoCloseable {
   final ProbeSettings probeSettings;
   final CryptoMetrics metrics;
   final int frameSize;
+  final Clock clock;
+
+  /** The compact values' registry rows, or {@code null} when no registry is configured. */
+  final RegistryRows rows;
+
   private final ConcurrentHashMap<String, TenantCrypto> tenants = new ConcurrentHashMap<>();
 
   private PanopsCrypto(Builder b) {
@@ -82,6 +87,8 @@ public final class PanopsCrypto implements AutoCloseable {
             b.coordinator);
     this.directory = b.directory;
     this.frameSize = b.frameSize;
+    this.clock = b.clock;
+    this.rows = b.registry == null ? null : new RegistryRows(b.registry, b.ticker);
   }
 
   /** A new builder. */
@@ -145,6 +152,11 @@ public final class PanopsCrypto implements AutoCloseable {
     return s != null && s.isRevoked();
   }
 
+  /** Whether a {@link DataKeyRegistry} is configured (compact values can be written and read). */
+  public boolean hasDataKeyRegistry() {
+    return rows != null;
+  }
+
   boolean isClosed() {
     return revocations.isClosed();
   }
@@ -158,6 +170,9 @@ public final class PanopsCrypto implements AutoCloseable {
   public void close() {
     revocations.close();
     cache.close();
+    if (rows != null) {
+      rows.clear();
+    }
   }
 
   @Override
@@ -189,8 +204,19 @@ public final class PanopsCrypto implements AutoCloseable {
     private int frameSize = MessageFormat.DEFAULT_FRAME_SIZE;
     private boolean allowInsecureLocalEndpoint;
     private ProbeCoordinator coordinator;
+    private DataKeyRegistry registry;
 
     private Builder() {}
+
+    /**
+     * Where the data keys of compact values are registered (docs/FORMAT.md, "Compact values");
+     * default none, and then {@link TenantCrypto#encryptCompact} is refused and compact values do
+     * not decrypt. The JDBC module's {@code PostgresDataKeyRegistry} is one.
+     */
+    public Builder dataKeyRegistry(DataKeyRegistry r) {
+      this.registry = Objects.requireNonNull(r, "registry");
+      return this;
+    }
 
     /** The KMS client for every key. It must have an HTTPS endpoint (see below). */
     public Builder kmsClient(KmsClient client) {

@@ -5,6 +5,7 @@ import static com.panops.crypto.format.MessageFormat.SUITE_AES256_GCM_COMMIT;
 import com.panops.crypto.cache.DataKeyCache;
 import com.panops.crypto.cache.DecryptKey;
 import com.panops.crypto.cache.EncryptionKey;
+import com.panops.crypto.format.CompactFormat;
 import com.panops.crypto.format.DecryptingInputStream;
 import com.panops.crypto.format.EncryptingOutputStream;
 import com.panops.crypto.format.FrameCipher;
@@ -20,6 +21,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -90,7 +92,7 @@ public final class TenantCrypto {
     int fs = root.frameSize;
     long frames = plaintext.length == 0 ? 1 : (plaintext.length + (long) fs - 1) / fs;
     KeyState s = root.revocations.state(keys.currentKeyArn(), tenantId);
-    EncryptionKey ek = acquire(s, keyContext, plaintext.length, frames);
+    EncryptionKey ek = acquire(s, keyContext, plaintext.length, frames, false);
     try {
       return FrameCipher.encrypt(
           ek.key(),
@@ -122,6 +124,9 @@ public final class TenantCrypto {
     Objects.requireNonNull(ciphertext, "ciphertext");
     Objects.requireNonNull(keyContext, "keyContext");
     Objects.requireNonNull(aad, "aad");
+    if (ciphertext.length > 0 && (ciphertext[0] & 0xFF) == CompactFormat.VERSION) {
+      return decryptCompact(ciphertext, keyContext, aad);
+    }
     MessageHeader h = MessageHeader.parse(ciphertext, 0, ciphertext.length);
     KeyState s = stateForHeader(h);
     root.revocations.beforeUse(s);
@@ -135,6 +140,11 @@ public final class TenantCrypto {
     } finally {
       fk.release();
     }
+    return releaseUnlessLatched(s, out);
+  }
+
+  /** After a decryption: the plaintext, unless the key was latched (or closed) meanwhile. */
+  private byte[] releaseUnlessLatched(KeyState s, byte[] out) {
     KeyRevokedException latched = s.revocation(); // one read: the latch may be lifted meanwhile
     if (latched != null || root.isClosed()) {
       Arrays.fill(out, (byte) 0); // latched (or closed) while we worked: release nothing
@@ -144,6 +154,185 @@ public final class TenantCrypto {
       root.revocations.checkOpen(); // closed: throws (a close is never undone)
     }
     return out;
+  }
+
+  // ------------------------------------------------------------------ compact values
+
+  /** Whether this tenant's {@link PanopsCrypto} has a {@link DataKeyRegistry} (compact values). */
+  public boolean compactAvailable() {
+    return root.rows != null;
+  }
+
+  /**
+   * Encrypts {@code plaintext} (at most {@value CompactFormat#MAX_PLAINTEXT} bytes) as a compact
+   * value (docs/FORMAT.md, "Compact values"): {@value CompactFormat#OVERHEAD} bytes of overhead;
+   * the value refers to its data key by a key id registered in the {@link DataKeyRegistry}. When
+   * the cache needs a new data key, it is registered (one registry insert) before any value uses
+   * it. Decrypt with {@link #decrypt}, which reads both formats.
+   *
+   * @throws IllegalStateException if no registry is configured
+   * @throws IllegalArgumentException if the plaintext is too long for a compact value
+   * @throws KeyRevokedException if the current CMK is latched as revoked
+   * @throws KmsUnavailableException if a data key was needed and KMS could not give one
+   * @throws DataKeyRegistryException if a data key was needed and could not be registered
+   */
+  public byte[] encryptCompact(byte[] plaintext, KeyContext keyContext, MessageAad aad) {
+    Objects.requireNonNull(plaintext, "plaintext");
+    Objects.requireNonNull(keyContext, "keyContext");
+    Objects.requireNonNull(aad, "aad");
+    if (root.rows == null) {
+      throw new IllegalStateException("compact values need a DataKeyRegistry (builder)");
+    }
+    if (plaintext.length > CompactFormat.MAX_PLAINTEXT) {
+      throw new IllegalArgumentException(
+          "a compact value holds at most " + CompactFormat.MAX_PLAINTEXT + " bytes");
+    }
+    KeyState s = root.revocations.state(keys.currentKeyArn(), tenantId);
+    EncryptionKey ek = acquire(s, keyContext, plaintext.length, 1, true);
+    try {
+      return CompactFormat.seal(
+          ek.key(), ek.keyId(), ek.compactContext(), aad.canonical, plaintext, 0, plaintext.length);
+    } finally {
+      ek.key().release();
+    }
+  }
+
+  /**
+   * A registry row was refused in a way a newer version of the row may cure (it names a CMK this
+   * tenant no longer uses, or that CMK is latched while the row may have been re-wrapped since).
+   */
+  private static final class StaleRow extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final transient RuntimeException failure;
+
+    StaleRow(RuntimeException failure) {
+      super(null, null, false, false);
+      this.failure = failure;
+    }
+  }
+
+  private byte[] decryptCompact(byte[] value, KeyContext kc, MessageAad aad) {
+    long keyId = CompactFormat.keyId(value);
+    RegistryRows rows = root.rows;
+    if (rows == null) {
+      throw new IntegrityException(); // cannot be authenticated here
+    }
+    root.revocations.checkOpen();
+    RegistryRows.Row r = rows.get(tenantId, keyId);
+    if (r == null) {
+      throw new RegisteredKeyException(keyId, true, null, null);
+    }
+    try {
+      return decryptWithRow(r, keyId, value, kc, aad);
+    } catch (StaleRow stale) {
+      // The cached row may be older than the registry's (re-wrapped to a new CMK by a migration,
+      // or repaired): read it once more. An unchanged row fails as it did.
+      RegistryRows.Row again = rows.fresh(tenantId, keyId);
+      if (again == null) {
+        throw new RegisteredKeyException(keyId, true, null, null);
+      }
+      if (again.row.sameAs(r.row)) {
+        throw stale.failure;
+      }
+      try {
+        return decryptWithRow(again, keyId, value, kc, aad);
+      } catch (StaleRow s2) {
+        throw s2.failure;
+      }
+    }
+  }
+
+  private byte[] decryptWithRow(
+      RegistryRows.Row r, long keyId, byte[] value, KeyContext kc, MessageAad aad) {
+    RegisteredDataKey row = r.row;
+    if (!row.tenantId().equals(tenantId)
+        || row.keyId() != keyId
+        || row.suite() != CompactFormat.SUITE) {
+      throw new StaleRow(
+          new RegisteredKeyException(keyId, false, "tenant, key id or suite differs", null));
+    }
+    if (!Arrays.equals(row.keyContextRef(), kc.canonical)) {
+      throw new IntegrityException(); // presented under another key context (no KMS call)
+    }
+    KeyState s = stateForArn(row.keyArn());
+    if (s == null) {
+      throw new StaleRow(
+          new RegisteredKeyException(
+              keyId, false, "it names a KMS key this tenant may not use", null));
+    }
+    boolean current = row.keyArn().equals(keys.currentKeyArn());
+    FrameKey fk;
+    try {
+      root.revocations.beforeUse(s);
+      byte[] edk = row.edkRef();
+      fk = leaseDecryptionKey(s, kc, CompactFormat.SUITE, edk, 0, edk.length);
+    } catch (KeyRevokedException e) {
+      if (current) {
+        throw e; // the kill switch: a row under the current CMK is not re-read
+      }
+      throw new StaleRow(e);
+    } catch (IntegrityException e) {
+      throw new StaleRow(
+          new RegisteredKeyException(
+              keyId, false, "KMS refused its wrapped data key while the CMK is alive", e));
+    }
+    byte[] out;
+    try {
+      if (r.verifiedFor != fk) {
+        byte[] c = CompactFormat.commitment(fk, keyId, r.context);
+        if (!CompactFormat.commitmentEquals(c, row.commitmentRef())) {
+          throw new StaleRow(
+              new RegisteredKeyException(
+                  keyId, false, "its data key does not match its commitment", null));
+        }
+        r.verifiedFor = fk;
+      }
+      out = CompactFormat.open(fk, value, r.context, aad.canonical);
+    } finally {
+      fk.release();
+    }
+    return releaseUnlessLatched(s, out);
+  }
+
+  /**
+   * Re-wraps a registry row's data key under the tenant's current CMK with KMS {@code ReEncrypt}
+   * (the data key never enters this process) and returns the new row (same key id, key context and
+   * commitment; new CMK and wrapped key). Returns {@code row} itself when it is already under the
+   * current CMK. Every value referring to the row stays readable without being touched.
+   *
+   * @throws RegisteredKeyException if the row is not this tenant's, names a CMK the tenant may not
+   *     use, or its key context is malformed
+   * @throws KeyRevokedException if either CMK is latched or refuses the call
+   */
+  public RegisteredDataKey rewrapRegisteredKey(RegisteredDataKey row) {
+    Objects.requireNonNull(row, "row");
+    if (!row.tenantId().equals(tenantId) || row.suite() != CompactFormat.SUITE) {
+      throw new RegisteredKeyException(row.keyId(), false, "tenant or suite differs", null);
+    }
+    KeyState src = stateForArn(row.keyArn());
+    if (src == null) {
+      throw new RegisteredKeyException(
+          row.keyId(), false, "it names a KMS key this tenant may not use", null);
+    }
+    KeyContext kc = KeyContext.fromCanonical(row.keyContextRef());
+    if (kc == null) {
+      throw new RegisteredKeyException(row.keyId(), false, "malformed key context", null);
+    }
+    if (row.keyArn().equals(keys.currentKeyArn())) {
+      return row;
+    }
+    byte[] edk = reEncrypt(src, row.edkRef(), kc);
+    return row.withKeyReference(keys.currentKeyArn(), edk);
+  }
+
+  private KeyState stateForArn(String arn) {
+    List<String> all = keys.allKeyArns();
+    for (int i = 0; i < all.size(); i++) {
+      if (all.get(i).equals(arn)) {
+        return root.revocations.state(all.get(i), tenantId);
+      }
+    }
+    return null;
   }
 
   // ------------------------------------------------------------------ streams
@@ -159,7 +348,7 @@ public final class TenantCrypto {
     Objects.requireNonNull(keyContext, "keyContext");
     Objects.requireNonNull(aad, "aad");
     KeyState s = root.revocations.state(keys.currentKeyArn(), tenantId);
-    EncryptionKey ek = acquire(s, keyContext, 0, 0);
+    EncryptionKey ek = acquire(s, keyContext, 0, 0, false);
     try {
       return new EncryptingOutputStream(
           out,
@@ -274,19 +463,18 @@ public final class TenantCrypto {
     if (header.keyArnEquals(currentArnUtf8)) {
       return header.toByteArray();
     }
+    byte[] edk = reEncrypt(src, header.encryptedDataKey(), keyContext);
+    return header.withKeyReference(currentArnUtf8, edk);
+  }
+
+  /** KMS {@code ReEncrypt} of {@code edk} from {@code src} to the current CMK. */
+  private byte[] reEncrypt(KeyState src, byte[] edk, KeyContext keyContext) {
     KeyState dst = root.revocations.state(keys.currentKeyArn(), tenantId);
     root.revocations.beforeUse(src);
     root.revocations.beforeUse(dst);
-    byte[] edk;
     try {
-      edk =
-          root.kms.reEncrypt(
-              tenantId,
-              src.arn(),
-              dst.arn(),
-              header.encryptedDataKey(),
-              kmsContext(keyContext),
-              "re-wrap");
+      return root.kms.reEncrypt(
+          tenantId, src.arn(), dst.arn(), edk, kmsContext(keyContext), "re-wrap");
     } catch (KmsCallException e) {
       // ReEncrypt does not say which key refused: probe both (fresh probes, bounded), and let
       // the probes latch. Then: a latched key is a revocation; a refusal of this one ciphertext
@@ -304,7 +492,6 @@ public final class TenantCrypto {
       }
       throw new KmsUnavailableException("KMS ReEncrypt failed (" + e.errorCode() + ")", cause);
     }
-    return header.withKeyReference(currentArnUtf8, edk);
   }
 
   /** The header of a message whose first bytes are {@code prefix}; see {@link MessageHeader}. */
@@ -334,15 +521,17 @@ public final class TenantCrypto {
    * one message of {@code bytes} and {@code frames}. Entries from an older revocation epoch, spent
    * entries and entries retired by a purge are dropped and another is loaded.
    */
-  private EncryptionKey acquire(KeyState s, KeyContext kc, long bytes, long frames) {
+  private EncryptionKey acquire(
+      KeyState s, KeyContext kc, long bytes, long frames, boolean compact) {
     root.revocations.beforeUse(s);
-    DataKeyCache.EncryptSlot slot = new DataKeyCache.EncryptSlot(tenantId, s.arn(), kc);
+    DataKeyCache.EncryptSlot slot =
+        new DataKeyCache.EncryptSlot(tenantId, s.arn(), compact ? new CompactSlot(kc) : kc);
     for (int attempt = 0; attempt < 8; attempt++) {
       EncryptionKey ek = root.cache.encryptKeyIfPresent(slot);
       if (ek == null) {
         root.metrics.cacheMiss("encrypt");
         try {
-          ek = root.cache.encryptKey(slot, k -> loadEncryptionKey(s, kc));
+          ek = root.cache.encryptKey(slot, k -> loadEncryptionKey(s, kc, compact));
         } catch (LoadFailure f) {
           throw root.revocations.onDataKeyFailure(s, f.kms, false);
         }
@@ -359,7 +548,7 @@ public final class TenantCrypto {
     // zeroed when the caller releases its lease.
     EncryptionKey own;
     try {
-      own = loadEncryptionKey(s, kc);
+      own = loadEncryptionKey(s, kc, compact);
     } catch (LoadFailure f) {
       throw root.revocations.onDataKeyFailure(s, f.kms, false);
     }
@@ -371,7 +560,10 @@ public final class TenantCrypto {
     return own;
   }
 
-  private EncryptionKey loadEncryptionKey(KeyState s, KeyContext kc) {
+  /** The encrypt-side slot of compact keys: separate from version 1 keys of the same context. */
+  private record CompactSlot(KeyContext keyContext) {}
+
+  private EncryptionKey loadEncryptionKey(KeyState s, KeyContext kc, boolean compact) {
     root.revocations.checkOpen();
     s.checkNotRevoked();
     long epoch = s.epoch();
@@ -384,6 +576,9 @@ public final class TenantCrypto {
     try {
       checkLoaded(s, epoch);
       FrameKey fk = FrameKey.of(dk.plaintext(), SUITE_AES256_GCM_COMMIT);
+      if (compact) {
+        return registerCompact(s, kc, fk, dk.encrypted(), epoch);
+      }
       byte[] template =
           MessageHeader.encodeTemplate(
               root.frameSize,
@@ -416,6 +611,70 @@ public final class TenantCrypto {
     } finally {
       KmsGateway.wipe(dk.plaintext());
     }
+  }
+
+  /**
+   * Registers a data key just generated for compact values (one registry insert, a fresh random key
+   * id per attempt) and makes its encrypt-side entry; seeds the decrypt side and the row cache so
+   * that reading back what this process wrote needs neither KMS nor the registry. Called at the
+   * data-key load point only.
+   */
+  private EncryptionKey registerCompact(
+      KeyState s, KeyContext kc, FrameKey fk, byte[] edk, long epoch) {
+    byte[] ctx = CompactFormat.context(tenantUtf8, kc.canonical);
+    RegisteredDataKey row = null;
+    try {
+      byte[] idBytes = new byte[CompactFormat.KEY_ID_LENGTH];
+      for (int attempt = 0; attempt < 4 && row == null; attempt++) {
+        FrameCipher.randomBytes(idBytes, 0, idBytes.length);
+        long id = 0;
+        for (byte b : idBytes) {
+          id = (id << 8) | (b & 0xFF);
+        }
+        RegisteredDataKey candidate =
+            new RegisteredDataKey(
+                tenantId,
+                id,
+                s.arn(),
+                edk,
+                kc.canonical,
+                CompactFormat.SUITE,
+                CompactFormat.commitment(fk, id, ctx),
+                root.clock.instant());
+        if (root.rows.register(candidate)) {
+          row = candidate;
+        }
+      }
+      if (row == null) {
+        throw new DataKeyRegistryException("no free key id after 4 attempts", null);
+      }
+    } catch (RuntimeException e) {
+      fk.retire();
+      throw e;
+    }
+    root.rows.seed(row);
+    root.cache.seedDecrypt(
+        DecryptKey.view(
+                tenantId,
+                s.arn(),
+                CompactFormat.SUITE,
+                kc.canonical,
+                kc.hashCode(),
+                edk,
+                0,
+                edk.length)
+            .owned(),
+        new DataKeyCache.DecryptEntry(fk.copy(), epoch));
+    return new EncryptionKey(
+        fk,
+        new byte[0],
+        0,
+        s.arn(),
+        root.cacheSettings.encryptMaxMessages(),
+        root.cacheSettings.encryptMaxBytes(),
+        epoch,
+        row.keyId(),
+        ctx);
   }
 
   /**
@@ -455,16 +714,14 @@ public final class TenantCrypto {
    * flight).
    */
   private FrameKey leaseDecryptionKey(KeyState s, MessageHeader h, KeyContext kc) {
+    return leaseDecryptionKey(
+        s, kc, SUITE_AES256_GCM_COMMIT, h.array(), h.edkOffset(), h.edkLength());
+  }
+
+  private FrameKey leaseDecryptionKey(
+      KeyState s, KeyContext kc, int suite, byte[] buf, int off, int len) {
     DecryptKey view =
-        DecryptKey.view(
-            tenantId,
-            s.arn(),
-            SUITE_AES256_GCM_COMMIT,
-            kc.canonical,
-            kc.hashCode(),
-            h.array(),
-            h.edkOffset(),
-            h.edkLength());
+        DecryptKey.view(tenantId, s.arn(), suite, kc.canonical, kc.hashCode(), buf, off, len);
     for (int attempt = 0; attempt < 8; attempt++) {
       DataKeyCache.DecryptEntry e = root.cache.decryptKeyIfPresent(view);
       if (e != null) {

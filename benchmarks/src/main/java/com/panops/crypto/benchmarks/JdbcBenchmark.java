@@ -1,13 +1,20 @@
 package com.panops.crypto.benchmarks;
 
+import com.panops.crypto.AuditSink;
 import com.panops.crypto.PanopsCrypto;
+import com.panops.crypto.ProbeSettings;
+import com.panops.crypto.TenantDirectory;
+import com.panops.crypto.TenantKeys;
 import com.panops.crypto.jdbc.EncryptedColumn;
+import com.panops.crypto.jdbc.PostgresDataKeyRegistry;
+import com.panops.crypto.jdbc.TlsEnforcingDataSource;
 import com.panops.crypto.testkit.postgres.TlsPostgres;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -26,6 +33,8 @@ import org.postgresql.ds.PGSimpleDataSource;
  * JDBC ({@code text} columns) on the same embedded PostgreSQL 16 over the same TLS connection
  * ({@code sslmode=verify-full}): one operation is a batch insert of 1,000 rows in one transaction,
  * or a select of 1,000 rows reading (and decrypting) both columns. PostgreSQL is started per fork.
+ * {@code compactInsert}/{@code compactSelect} are the same with compact values (format version 2,
+ * data keys in a {@link PostgresDataKeyRegistry} on the same database) instead of version 1.
  *
  * <pre>{@code
  * java -jar benchmarks/target/benchmarks.jar JdbcBenchmark -f 1 -wi 3 -w 1s -i 3 -r 2s \
@@ -48,6 +57,9 @@ public class JdbcBenchmark {
   private AuxLog.KmsCalls calls;
   private long next;
   private long ops;
+  private PanopsCrypto compactPanops;
+  private EncryptedColumn[] compactWrite;
+  private EncryptedColumn[] compactRead;
 
   @Setup(Level.Trial)
   public void setUp() throws SQLException {
@@ -77,13 +89,69 @@ public class JdbcBenchmark {
     connection.setAutoCommit(false);
     insertPlain("plain_read", "r");
     insertEncrypted("enc_read", "r");
+    PostgresDataKeyRegistry registry =
+        PostgresDataKeyRegistry.on(TlsEnforcingDataSource.requireVerifyFull(ds));
+    registry.createTableIfMissing();
+    compactPanops =
+        PanopsCrypto.builder()
+            .kmsClient(kms.client())
+            .allowInsecureLocalKmsEndpoint() // an in-process fake: no HTTP to check
+            .tenantDirectory(TenantDirectory.of(Map.of(Fixtures.TENANT, TenantKeys.of(kms.arn()))))
+            .probeSettings(ProbeSettings.off())
+            .auditSink(AuditSink.none())
+            .dataKeyRegistry(registry)
+            .build();
+    try (Statement s = connection.createStatement()) {
+      s.execute("CREATE TABLE cmp_msg (id text PRIMARY KEY, sender bytea, text bytea)");
+      s.execute("CREATE TABLE cmp_read (id text PRIMARY KEY, sender bytea, text bytea)");
+    }
+    connection.commit();
+    compactWrite = compactColumns("cmp_msg");
+    compactRead = compactColumns("cmp_read");
+    insertWith(compactRead, "cmp_read", "r");
     calls = new AuxLog.KmsCalls(kms.client());
+  }
+
+  private EncryptedColumn[] compactColumns(String table) {
+    EncryptedColumn[] c = new EncryptedColumn[2];
+    c[0] =
+        EncryptedColumn.builder(compactPanops.tenant(Fixtures.TENANT))
+            .table(table)
+            .column("sender")
+            .build();
+    c[1] =
+        EncryptedColumn.builder(compactPanops.tenant(Fixtures.TENANT))
+            .table(table)
+            .column("text")
+            .build();
+    if (!c[0].compact()) {
+      throw new IllegalStateException("compact columns expected");
+    }
+    return c;
+  }
+
+  private int insertWith(EncryptedColumn[] cols, String table, String prefix) throws SQLException {
+    try (PreparedStatement ps =
+        connection.prepareStatement(
+            "INSERT INTO " + table + " (id, sender, text) VALUES (?, ?, ?)")) {
+      for (int i = 0; i < ROWS; i++) {
+        long n = next++;
+        String id = prefix + n;
+        ps.setString(1, id);
+        cols[0].bind(ps, 2, senderOf(n), id);
+        cols[1].bind(ps, 3, textOf(n), id);
+        ps.addBatch();
+      }
+      int[] r = ps.executeBatch();
+      connection.commit();
+      return r.length;
+    }
   }
 
   @Setup(Level.Iteration)
   public void beginIteration() throws SQLException {
     try (Statement s = connection.createStatement()) {
-      s.execute("TRUNCATE plain_msg, enc_msg");
+      s.execute("TRUNCATE plain_msg, enc_msg, cmp_msg");
     }
     connection.commit();
     calls.mark();
@@ -99,6 +167,7 @@ public class JdbcBenchmark {
     AuxLog.write(params, ops, calls, null);
     connection.close();
     panops.close();
+    compactPanops.close();
     postgres.close();
   }
 
@@ -209,6 +278,30 @@ public class JdbcBenchmark {
         n += id.length();
         n += s.getString(rs, 2, id).length();
         n += t.getString(rs, 3, id).length();
+      }
+    }
+    connection.commit();
+    return n;
+  }
+
+  @Benchmark
+  public int compactInsert() throws SQLException {
+    ops++;
+    return insertWith(compactWrite, "cmp_msg", "c");
+  }
+
+  @Benchmark
+  public long compactSelect() throws SQLException {
+    ops++;
+    long n = 0;
+    try (PreparedStatement ps =
+            connection.prepareStatement("SELECT id, sender, text FROM cmp_read");
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        String id = rs.getString(1);
+        n += id.length();
+        n += compactRead[0].getString(rs, 2, id).length();
+        n += compactRead[1].getString(rs, 3, id).length();
       }
     }
     connection.commit();

@@ -27,6 +27,8 @@ public final class EncryptionKey {
   private final LongAdder bytes = new LongAdder();
   private final LongAdder invocations = new LongAdder();
   private final long epoch;
+  private final long keyId;
+  private final byte[] compactContext;
   private volatile boolean retired;
 
   /**
@@ -40,6 +42,27 @@ public final class EncryptionKey {
       long maxMessages,
       long maxBytes,
       long epoch) {
+    this(key, template, boundLength, keyArn, maxMessages, maxBytes, epoch, 0, null);
+  }
+
+  /**
+   * A key registered for compact values (docs/FORMAT.md, "Compact values").
+   *
+   * @param keyId the registered key id
+   * @param compactContext {@code u16 tenantLen || tenant || keyContext}, bound into every value
+   */
+  public EncryptionKey(
+      FrameKey key,
+      byte[] template,
+      int boundLength,
+      String keyArn,
+      long maxMessages,
+      long maxBytes,
+      long epoch,
+      long keyId,
+      byte[] compactContext) {
+    this.keyId = keyId;
+    this.compactContext = compactContext;
     this.epoch = epoch;
     this.key = key;
     this.template = template;
@@ -117,6 +140,16 @@ public final class EncryptionKey {
   /** Length of the bound part of the template. */
   public int boundLength() {
     return boundLength;
+  }
+
+  /** The registered key id (compact keys only). */
+  public long keyId() {
+    return keyId;
+  }
+
+  /** The compact context bound into every value, or {@code null} for a version-1 key. */
+  public byte[] compactContext() {
+    return compactContext;
   }
 
   /** The CMK that wraps the data key. */

@@ -81,6 +81,11 @@ public final class FrameCipher {
 
   private static final ThreadLocal<Randomness> RANDOM = ThreadLocal.withInitial(Randomness::new);
 
+  /** This thread's AES-GCM cipher (for {@link CompactFormat}). */
+  static Cipher cipher() {
+    return CIPHER.get();
+  }
+
   /** Fills {@code len} bytes of {@code dst} at {@code off} from this thread's DRBG. */
   public static void randomBytes(byte[] dst, int off, int len) {
     RANDOM.get().next(dst, off, len);

@@ -148,6 +148,26 @@ public final class FrameKey implements SecretKey {
     }
   }
 
+  /**
+   * The compact format's commitment (docs/FORMAT.md, "Compact values"): the first 32 bytes of
+   * {@code SHA-512(0x00000001 || dataKey || label || fixedInfo)}. The caller must hold a lease.
+   */
+  byte[] deriveCommitment(byte[] label, byte[] fixedInfo) {
+    if ((int) REFS.getVolatile(this) <= 0) {
+      throw new IllegalStateException("data key used without a lease");
+    }
+    try {
+      MessageDigest sha512 = MessageDigest.getInstance("SHA-512");
+      sha512.update(new byte[] {0, 0, 0, 1});
+      sha512.update(key);
+      sha512.update(label);
+      sha512.update(fixedInfo);
+      return Arrays.copyOf(sha512.digest(), MessageFormat.COMMITMENT_LENGTH);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("SHA-512 unavailable", e);
+    }
+  }
+
   /** The 32-byte key commitment (a copy). */
   public byte[] commitment() {
     return commitment.clone();

@@ -15,4 +15,9 @@ public final class FormatTestAccess {
     return FrameCipher.encryptWithMessageId(
         key, template, boundLength, frameSize, messageAad, plaintext, messageId);
   }
+
+  public static byte[] compactWithNonce(
+      FrameKey key, long keyId, byte[] context, byte[] messageAad, byte[] plaintext, byte[] nonce) {
+    return CompactFormat.sealWithNonce(key, keyId, context, messageAad, plaintext, nonce);
+  }
 }

@@ -5,6 +5,7 @@ import com.panops.crypto.KeyContext;
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.PanopsCryptoException;
 import com.panops.crypto.TenantCrypto;
+import com.panops.crypto.format.CompactFormat;
 import com.panops.crypto.format.MessageFormat;
 import com.panops.crypto.format.MessageHeader;
 import java.nio.charset.StandardCharsets;
@@ -72,6 +73,10 @@ import javax.sql.DataSource;
  * must already encrypt under the new CMK before the run (values written under the old one behind
  * the cursor are caught by the next run, which is why a migration ends with a run that rewraps
  * nothing); a value that fails to parse stops the run with {@link SqlStates#INTEGRITY}.
+ *
+ * <p>Compact values (format version 2) are skipped and counted as already current: their data keys
+ * live in the data-key registry and move with {@link PostgresDataKeyRegistry#rewrap}, which touches
+ * no data row.
  *
  * <p>Not thread-safe: run one rotation per table and tenant at a time.
  */
@@ -317,6 +322,9 @@ public final class ColumnRotation {
   private byte[][] rewrap(TenantCrypto t, byte[] currentArn, byte[] prefix, int columnIndex)
       throws SQLException {
     String where = "column " + table + "." + columns.get(columnIndex);
+    if (prefix.length > 0 && (prefix[0] & 0xFF) == CompactFormat.VERSION) {
+      return null; // a compact value: its data key moves with the registry (no row is touched)
+    }
     try {
       MessageHeader h = TenantCrypto.parseHeader(prefix, 0, prefix.length);
       if (h.keyArnEquals(currentArn)) {

@@ -5,9 +5,12 @@ import com.panops.crypto.MessageAad;
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.PanopsCryptoException;
 import com.panops.crypto.TenantCrypto;
+import com.panops.crypto.format.CompactFormat;
+import java.io.ByteArrayInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PushbackInputStream;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -64,6 +67,15 @@ import java.util.Objects;
  * tenant's keys from the tenant directory on every call, so after a CMK migration every instance
  * encrypts under the new CMK and reads values under both; built with {@link #builder(TenantCrypto)}
  * it keeps that snapshot of the tenant's keys for its life (rebuild it after a migration).
+ *
+ * <p><b>Compact values.</b> When the {@link PanopsCrypto} has a {@link
+ * com.panops.crypto.DataKeyRegistry} (the {@link PostgresDataKeyRegistry}), new values of up to
+ * {@value CompactFormat#MAX_PLAINTEXT} bytes are written in the compact format by default: {@value
+ * CompactFormat#OVERHEAD} bytes of overhead instead of the few hundred of a version-1 message
+ * (which carries the wrapped data key), and a CMK migration re-wraps the registry's rows instead of
+ * every value ({@link PostgresDataKeyRegistry#rewrap}). Longer values and {@link #bindStream} write
+ * version 1. Reading accepts both, so existing columns keep working; {@link Builder#compact}
+ * chooses explicitly.
  */
 public final class EncryptedColumn {
   static final String AAD_TENANT = "jdbc.tenant";
@@ -77,8 +89,11 @@ public final class EncryptedColumn {
   private final KeyContext baseKeyContext;
   private final KeyContext keyContext;
   private final String where;
+  private final boolean compact;
 
-  private EncryptedColumn(TenantRef tenant, String table, String column, KeyContext base) {
+  private EncryptedColumn(
+      TenantRef tenant, String table, String column, KeyContext base, boolean compact) {
+    this.compact = compact;
     this.tenant = tenant;
     this.table = table;
     this.column = column;
@@ -108,12 +123,13 @@ public final class EncryptedColumn {
 
   /** The same column for another tenant, pinned to that snapshot of its keys. */
   public EncryptedColumn withTenant(TenantCrypto other) {
-    return new EncryptedColumn(TenantRef.pinned(other), table, column, baseKeyContext);
+    return new EncryptedColumn(TenantRef.pinned(other), table, column, baseKeyContext, compact);
   }
 
   /** The same column for another tenant, resolved per call from {@code crypto}. */
   public EncryptedColumn withTenant(PanopsCrypto crypto, String tenantId) {
-    return new EncryptedColumn(TenantRef.live(crypto, tenantId), table, column, baseKeyContext);
+    return new EncryptedColumn(
+        TenantRef.live(crypto, tenantId), table, column, baseKeyContext, compact);
   }
 
   /** The tenant's keys as this column uses them now. */
@@ -128,6 +144,11 @@ public final class EncryptedColumn {
 
   TenantRef tenantRef() {
     return tenant;
+  }
+
+  /** Whether new values (up to the compact limit) are written as compact values. */
+  public boolean compact() {
+    return compact;
   }
 
   /** The table name bound into every value. */
@@ -174,6 +195,9 @@ public final class EncryptedColumn {
     }
     MessageAad aad = aad(rowKey);
     try {
+      if (compact && value.length <= CompactFormat.MAX_PLAINTEXT) {
+        return tenant.get().encryptCompact(value, keyContext, aad);
+      }
       return tenant.get().encrypt(value, keyContext, aad);
     } catch (PanopsCryptoException e) {
       throw SqlErrors.of(e, where);
@@ -317,7 +341,17 @@ public final class EncryptedColumn {
     MessageAad aad = aad(rowKey);
     InputStream plain;
     try {
-      plain = tenant.get().decryptingStream(stored, keyContext, aad);
+      PushbackInputStream peek = new PushbackInputStream(stored, 1);
+      int first = peek.read();
+      if (first >= 0) {
+        peek.unread(first);
+      }
+      if (first == CompactFormat.VERSION) {
+        // a compact value is at most one GCM invocation: read it whole, then authenticate it
+        byte[] all = peek.readNBytes(CompactFormat.OVERHEAD + CompactFormat.MAX_PLAINTEXT + 1);
+        return new ByteArrayInputStream(decrypt(all, rowKey));
+      }
+      plain = tenant.get().decryptingStream(peek, keyContext, aad);
     } catch (PanopsCryptoException e) {
       throw SqlErrors.of(e, where);
     } catch (IOException e) {
@@ -382,6 +416,7 @@ public final class EncryptedColumn {
     private String table;
     private String column;
     private KeyContext keyContext;
+    private Boolean compact;
 
     private Builder(TenantRef tenant) {
       this.tenant = tenant;
@@ -412,6 +447,18 @@ public final class EncryptedColumn {
     }
 
     /**
+     * Whether new values are written as compact values (docs/FORMAT.md, "Compact values"); default
+     * {@code true} exactly when the {@link PanopsCrypto} has a data-key registry. Reading accepts
+     * both formats either way.
+     *
+     * @throws IllegalStateException at {@link #build()} if {@code true} and there is no registry
+     */
+    public Builder compact(boolean compact) {
+      this.compact = compact;
+      return this;
+    }
+
+    /**
      * Builds.
      *
      * @throws IllegalStateException if the table or column is missing
@@ -421,7 +468,12 @@ public final class EncryptedColumn {
         throw new IllegalStateException("table and column must be set");
       }
       KeyContext kc = keyContext != null ? keyContext : KeyContext.of("table", table);
-      return new EncryptedColumn(tenant, table, column, kc);
+      boolean available = tenant.get().compactAvailable();
+      if (compact != null && compact && !available) {
+        throw new IllegalStateException(
+            "compact values need a DataKeyRegistry on the PanopsCrypto (PostgresDataKeyRegistry)");
+      }
+      return new EncryptedColumn(tenant, table, column, kc, compact != null ? compact : available);
     }
   }
 }

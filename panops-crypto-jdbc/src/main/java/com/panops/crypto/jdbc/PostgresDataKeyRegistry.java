@@ -1,0 +1,329 @@
+package com.panops.crypto.jdbc;
+
+import com.panops.crypto.DataKeyRegistry;
+import com.panops.crypto.DataKeyRegistryException;
+import com.panops.crypto.PanopsCrypto;
+import com.panops.crypto.PanopsCryptoException;
+import com.panops.crypto.RegisteredDataKey;
+import com.panops.crypto.TenantCrypto;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+import javax.sql.DataSource;
+
+/**
+ * The {@link DataKeyRegistry} of compact values, in a PostgreSQL table beside the values it serves
+ * ({@value #TABLE}), so that backups and restores carry both.
+ *
+ * <pre>
+ * CREATE TABLE panops_data_keys (
+ *   tenant_id          text        NOT NULL,
+ *   key_id             bigint      NOT NULL,  -- the 8-byte id every value carries
+ *   cmk_arn            text        NOT NULL,  -- the CMK that wraps the data key
+ *   encrypted_data_key bytea       NOT NULL,  -- KMS CiphertextBlob
+ *   key_context        bytea       NOT NULL,  -- canonical pairs (docs/FORMAT.md)
+ *   suite              smallint    NOT NULL,
+ *   commitment         bytea       NOT NULL,  -- 32 bytes, checked after every unwrap
+ *   created_at         timestamptz NOT NULL,
+ *   rewrapped_at       timestamptz,
+ *   PRIMARY KEY (tenant_id, key_id))
+ * </pre>
+ *
+ * <p>{@link #register} inserts once ({@code ON CONFLICT DO NOTHING}) on its own auto-committed
+ * connection, so a row is durable before any value refers to it and a rollback of the caller's
+ * transaction cannot lose it. {@link #lookup} reads one row; the core caches rows, so a warm reader
+ * does not query this table. Both borrow a connection from this registry's DataSource: on a pool,
+ * leave room for them (a cold read inside a transaction that holds the pool's last connection would
+ * wait for the pool's timeout), or give the registry a DataSource of its own. Use a {@link
+ * TlsEnforcingDataSource} (or a pool over one), as for the values.
+ *
+ * <p>{@link #rewrap} moves every row of a tenant to its current CMK with KMS {@code ReEncrypt}: one
+ * KMS call per data key, no data row touched. Rows are never deleted by this library: a row whose
+ * values are all gone is a few hundred bytes.
+ *
+ * <p>Thread-safe.
+ */
+public final class PostgresDataKeyRegistry implements DataKeyRegistry {
+  /** The registry table's name. */
+  public static final String TABLE = "panops_data_keys";
+
+  /** The table's DDL, for a migration tool (Flyway, Liquibase) or {@link #createTableIfMissing}. */
+  public static final String DDL =
+      "CREATE TABLE IF NOT EXISTS "
+          + TABLE
+          + " (tenant_id text NOT NULL, key_id bigint NOT NULL, cmk_arn text NOT NULL,"
+          + " encrypted_data_key bytea NOT NULL, key_context bytea NOT NULL,"
+          + " suite smallint NOT NULL, commitment bytea NOT NULL,"
+          + " created_at timestamptz NOT NULL, rewrapped_at timestamptz,"
+          + " PRIMARY KEY (tenant_id, key_id))";
+
+  private static final String COLUMNS =
+      "key_id, cmk_arn, encrypted_data_key, key_context, suite, commitment, created_at";
+
+  private final DataSource dataSource;
+
+  private PostgresDataKeyRegistry(DataSource dataSource) {
+    this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+  }
+
+  /** A registry over {@code dataSource} (a {@link TlsEnforcingDataSource}, or a pool over one). */
+  public static PostgresDataKeyRegistry on(DataSource dataSource) {
+    return new PostgresDataKeyRegistry(dataSource);
+  }
+
+  /** Creates the table if it does not exist ({@link #DDL}). Idempotent. */
+  public void createTableIfMissing() throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(DDL);
+    }
+  }
+
+  @Override
+  public boolean register(RegisteredDataKey key) {
+    Objects.requireNonNull(key, "key");
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(true);
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "INSERT INTO "
+                  + TABLE
+                  + " (tenant_id, "
+                  + COLUMNS
+                  + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+        ps.setString(1, key.tenantId());
+        ps.setLong(2, key.keyId());
+        ps.setString(3, key.keyArn());
+        ps.setBytes(4, key.encryptedDataKey());
+        ps.setBytes(5, key.keyContext());
+        ps.setShort(6, (short) key.suite());
+        ps.setBytes(7, key.commitment());
+        ps.setTimestamp(8, Timestamp.from(key.created()));
+        return ps.executeUpdate() == 1;
+      }
+    } catch (SQLException e) {
+      throw new DataKeyRegistryException(
+          "data-key registry insert failed (SQLState " + e.getSQLState() + ")", e);
+    }
+  }
+
+  @Override
+  public RegisteredDataKey lookup(String tenantId, long keyId) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT " + COLUMNS + " FROM " + TABLE + " WHERE tenant_id = ? AND key_id = ?")) {
+      ps.setString(1, tenantId);
+      ps.setLong(2, keyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? row(tenantId, rs) : null;
+      }
+    } catch (SQLException e) {
+      throw new DataKeyRegistryException(
+          "data-key registry lookup failed (SQLState " + e.getSQLState() + ")", e);
+    }
+  }
+
+  private static RegisteredDataKey row(String tenantId, ResultSet rs) throws SQLException {
+    try {
+      return new RegisteredDataKey(
+          tenantId,
+          rs.getLong(1),
+          rs.getString(2),
+          rs.getBytes(3),
+          rs.getBytes(4),
+          rs.getShort(5),
+          rs.getBytes(6),
+          rs.getTimestamp(7).toInstant());
+    } catch (IllegalArgumentException | NullPointerException e) {
+      // a row whose fields cannot even form a row (altered): the core reports it as such
+      throw new DataKeyRegistryException("malformed data-key registry row", e);
+    }
+  }
+
+  /**
+   * A re-wrap of every registry row of tenant {@code tenantId} to its current CMK (as {@code
+   * crypto}'s tenant directory names it): the CMK migration of compact values, in O(data keys).
+   */
+  public Rewrap rewrap(PanopsCrypto crypto, String tenantId) {
+    return new Rewrap(this, TenantRef.live(crypto, tenantId));
+  }
+
+  @Override
+  public String toString() {
+    return "PostgresDataKeyRegistry[" + TABLE + "]";
+  }
+
+  /** Totals of a {@link Rewrap} so far. */
+  public record RewrapProgress(long batches, long rewrapped, long changedConcurrently) {}
+
+  /**
+   * Re-wraps registry rows to the tenant's current CMK, in batches, resumably, with
+   * compare-and-set; no data row is touched and no row is ever unreadable.
+   *
+   * <pre>{@code
+   * // the directory now says: current = new CMK, decrypt-only = [old CMK]
+   * registry.rewrap(crypto, "acme").batchSize(100).run();
+   * // when a run re-wraps nothing, drop the old CMK from the directory
+   * }</pre>
+   *
+   * <p>Each batch reads up to {@code batchSize} rows still under another CMK ({@code SELECT ...
+   * WHERE tenant_id = ? AND cmk_arn <> current ORDER BY key_id LIMIT n}, no transaction, no lock),
+   * re-wraps each with {@link TenantCrypto#rewrapRegisteredKey} (one KMS {@code ReEncrypt}, holding
+   * no connection), then in one short transaction updates each row only if it still holds the CMK
+   * and wrapped key that were read (compare-and-set; a row changed meanwhile is left alone and
+   * counted), commits and tells the progress listener. A crash or an interruption loses at most the
+   * batch in flight; running again picks up exactly the rows not yet moved. A revoked CMK stops the
+   * run ({@link SqlStates#KEY_REVOKED}); a row that does not verify stops it with {@link
+   * SqlStates#INTEGRITY}.
+   *
+   * <p>Values keep working throughout: a reader whose cached row names the old CMK uses it while
+   * the old CMK is allowed and alive, and reads the row again once when it is not.
+   *
+   * <p>Not thread-safe: run one re-wrap per tenant at a time.
+   */
+  public static final class Rewrap {
+    private final PostgresDataKeyRegistry registry;
+    private final TenantRef tenant;
+    private int batchSize = 100;
+    private Consumer<RewrapProgress> listener;
+
+    private Rewrap(PostgresDataKeyRegistry registry, TenantRef tenant) {
+      this.registry = registry;
+      this.tenant = tenant;
+    }
+
+    /** Rows per batch (1..10000, default 100). */
+    public Rewrap batchSize(int n) {
+      if (n < 1 || n > 10_000) {
+        throw new IllegalArgumentException("batch size must be 1..10000");
+      }
+      this.batchSize = n;
+      return this;
+    }
+
+    /** Called after each committed batch; what it throws stops the run (the batch stays done). */
+    public Rewrap progressListener(Consumer<RewrapProgress> l) {
+      this.listener = Objects.requireNonNull(l, "listener");
+      return this;
+    }
+
+    /**
+     * Runs until no row of the tenant is under another CMK (rows a writer changed meanwhile
+     * excepted: run again).
+     *
+     * @throws SQLException on a database error or a {@link SqlStates} failure
+     */
+    public RewrapProgress run() throws SQLException {
+      long batches = 0;
+      long rewrapped = 0;
+      long changed = 0;
+      Long last = null;
+      while (true) {
+        TenantCrypto t = tenant.get();
+        String current = t.keys().currentKeyArn();
+        List<RegisteredDataKey> rows = new ArrayList<>();
+        try (Connection c = registry.dataSource.getConnection()) {
+          c.setAutoCommit(true);
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT "
+                      + COLUMNS
+                      + " FROM "
+                      + TABLE
+                      + " WHERE tenant_id = ? AND cmk_arn <> ?"
+                      + (last == null ? "" : " AND key_id > ?")
+                      + " ORDER BY key_id LIMIT "
+                      + batchSize)) {
+            ps.setString(1, tenant.id());
+            ps.setString(2, current);
+            if (last != null) {
+              ps.setLong(3, last);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                try {
+                  rows.add(row(tenant.id(), rs));
+                } catch (DataKeyRegistryException e) {
+                  throw SqlErrors.of(e, "data-key registry");
+                }
+              }
+            }
+          }
+        }
+        if (rows.isEmpty()) {
+          break;
+        }
+        last = rows.get(rows.size() - 1).keyId();
+        List<RegisteredDataKey[]> changes = new ArrayList<>();
+        for (RegisteredDataKey r : rows) {
+          try {
+            changes.add(new RegisteredDataKey[] {r, t.rewrapRegisteredKey(r)});
+          } catch (PanopsCryptoException e) {
+            throw SqlErrors.of(e, "data-key registry, key " + r.keyIdHex());
+          }
+        }
+        try (Connection c = registry.dataSource.getConnection()) {
+          c.setAutoCommit(false);
+          try (PreparedStatement up =
+              c.prepareStatement(
+                  "UPDATE "
+                      + TABLE
+                      + " SET cmk_arn = ?, encrypted_data_key = ?, rewrapped_at = now()"
+                      + " WHERE tenant_id = ? AND key_id = ? AND cmk_arn = ?"
+                      + " AND encrypted_data_key = ?")) {
+            for (RegisteredDataKey[] ch : changes) {
+              up.setString(1, ch[1].keyArn());
+              up.setBytes(2, ch[1].encryptedDataKey());
+              up.setString(3, tenant.id());
+              up.setLong(4, ch[0].keyId());
+              up.setString(5, ch[0].keyArn());
+              up.setBytes(6, ch[0].encryptedDataKey());
+              up.addBatch();
+            }
+            int[] counts = up.executeBatch();
+            if (counts.length != changes.size()) {
+              throw new SQLException(
+                  "data-key registry: batch returned " + counts.length + " counts",
+                  SqlStates.CRYPTO_FAILURE);
+            }
+            for (int n : counts) {
+              if (n == 1) {
+                rewrapped++;
+              } else if (n == 0) {
+                changed++;
+              } else {
+                throw new SQLException(
+                    "data-key registry: the driver did not report an update count (" + n + ")",
+                    SqlStates.CRYPTO_FAILURE);
+              }
+            }
+            c.commit();
+          } catch (SQLException | RuntimeException e) {
+            try {
+              c.rollback();
+            } catch (SQLException r) {
+              e.addSuppressed(r);
+            }
+            throw e;
+          }
+        }
+        batches++;
+        if (listener != null) {
+          listener.accept(new RewrapProgress(batches, rewrapped, changed));
+        }
+        if (rows.size() < batchSize) {
+          break;
+        }
+      }
+      return new RewrapProgress(batches, rewrapped, changed);
+    }
+  }
+}
