@@ -26,7 +26,7 @@ import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
 
 /**
  * Refresh ahead racing the kill switch: workers encrypt and decrypt under one CMK with limits so
- * small that every key is refreshed ahead (age 150 ms, 16 messages; decrypt entries 200 ms), while
+ * small that every key is refreshed ahead (16 messages, age 1 s; decrypt entries 200 ms), while
  * a chaos thread disables and re-enables the key (probes latch and restore it) and purges the cache
  * as the idle sweep does. KMS answers are decided first and delivered up to 2 ms later, so a
  * successor decided before a disable arrives after the latch.
@@ -117,7 +117,7 @@ class RefreshAheadStressTest {
                     .withTimeout(Duration.ofSeconds(1)))
             .cacheSettings(
                 CacheSettings.builder()
-                    .encryptMaxAge(Duration.ofMillis(150))
+                    .encryptMaxAge(Duration.ofSeconds(1))
                     .encryptMaxMessages(LIMIT)
                     .decryptMaxAge(Duration.ofMillis(200))
                     .decryptMaxEntries(64)
