@@ -44,6 +44,7 @@ if [[ -n "${QUICK:-}" ]]; then
   RESULTS="$ROOT/benchmarks/target/quick-results"
   REPORT="$ROOT/benchmarks/target/RESULTS-quick.md"
   ON_BUSY=mark
+  LOAD_WAIT=0
 fi
 
 if [[ "${1:-}" == "--report" ]]; then
@@ -128,7 +129,7 @@ if [[ -n "${QUICK:-}" ]]; then
   CLAIM_1K=(-f 1 -wi 1 -w 1s -i 1 -r 1s)
   CLAIM_LARGE=(-f 1 -wi 1 -w 1s -i 1 -r 1s)
   INFO=(-f 1 -wi 1 -w 1s -i 1 -r 1s)
-  TENANTS=(-f 1 -wi 1 -w 1s -i 1 -r 1s -p tenants=500 -p capacity=100)
+  TENANTS=(-f 1 -wi 1 -w 1s -i 1 -r 1s)
   TAIL=(-f 1 -wi 1 -w 1s -i 1 -r 1s)
   COLD_JVM=(-f 1 -wi 0 -i 1)
   COLD_MISS=(-f 1 -wi 2 -i 3)

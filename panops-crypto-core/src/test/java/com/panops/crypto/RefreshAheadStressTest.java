@@ -26,8 +26,8 @@ import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
 
 /**
  * Refresh ahead racing the kill switch: workers encrypt and decrypt under one CMK with limits so
- * small that every key is refreshed ahead (16 messages, age 1 s; decrypt entries 200 ms), while
- * a chaos thread disables and re-enables the key (probes latch and restore it) and purges the cache
+ * small that every key is refreshed ahead (16 messages, age 1 s; decrypt entries 200 ms), while a
+ * chaos thread disables and re-enables the key (probes latch and restore it) and purges the cache
  * as the idle sweep does. KMS answers are decided first and delivered up to 2 ms later, so a
  * successor decided before a disable arrives after the latch.
  *

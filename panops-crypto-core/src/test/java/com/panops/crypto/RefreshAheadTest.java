@@ -122,6 +122,14 @@ class RefreshAheadTest {
     }
   }
 
+  /** Waits until {@code n} GenerateDataKeys were decided (the background one starts later). */
+  void awaitGenerated(int n) throws InterruptedException {
+    for (int i = 0; i < 10_000 && kms.generated.size() < n; i++) {
+      Thread.sleep(1);
+    }
+    assertEquals(n, kms.generated.size(), "GenerateDataKeys decided");
+  }
+
   static String edk(byte[] ct) {
     return HexFormat.of().formatHex(TenantCrypto.parseHeader(ct, 0, ct.length).encryptedDataKey());
   }
@@ -139,6 +147,7 @@ class RefreshAheadTest {
     ticker.advance(AGE.minus(LEAD).plusSeconds(1));
     byte[] inLead = returns(() -> t.encrypt(new byte[10], KC, AAD));
     assertEquals(edk(first), edk(inLead));
+    awaitGenerated(2); // the successor's, decided and held at the gate
     assertFalse(c.cache.awaitRefreshes(Duration.ofMillis(20)), "the successor's load is held");
     assertEquals(2, kms.gdkEntered.get(), "the successor was asked for once");
     // More requests while the successor is loading: served, no second GenerateDataKey.
@@ -209,7 +218,7 @@ class RefreshAheadTest {
     kms.closeGdk();
     ticker.advance(AGE.minus(LEAD).plusSeconds(1));
     returns(() -> t.encrypt(new byte[10], KC, AAD)); // asks for the successor: decided, held
-    assertEquals(2, kms.gdkEntered.get());
+    awaitGenerated(2);
     String latePlusOne = kms.generated.get(1);
     // The customer disables the key; a probe latches it while the successor's answer is held.
     fake.disable(arn);
@@ -235,6 +244,7 @@ class RefreshAheadTest {
     kms.closeGdk();
     ticker.advance(AGE.minus(LEAD).plusSeconds(1));
     returns(() -> t.encrypt(new byte[10], KC, AAD));
+    awaitGenerated(2);
     String successor = kms.generated.get(1);
     c.cache.purge(arn); // as the idle sweep does
     kms.openGdk();

@@ -231,8 +231,7 @@ public final class DataKeyCache {
    * Either way the caller looks the slot up again.
    */
   public boolean handOver(EncryptSlot slot, EncryptionKey entry) {
-    Object n = entry.successor.get();
-    if (n instanceof EncryptionKey.Pending p) {
+    if (entry.successor.get() instanceof EncryptionKey.Pending p) {
       // Its successor is being loaded: wait for that one KMS call rather than make a second.
       try {
         p.get();
@@ -241,15 +240,29 @@ public final class DataKeyCache {
       } catch (java.util.concurrent.ExecutionException e) {
         // completed normally always; nothing to do
       }
-      n = entry.successor.get();
     }
-    if (n instanceof EncryptionKey next
-        && entry.successor.compareAndSet(next, EncryptionKey.TAKEN)) {
-      if (encrypt.asMap().replace(slot, entry, next)) {
-        return true; // entry retired by the removal listener (REPLACED)
-      }
-      next.key().retire();
-      next.dropSuccessor();
+    // The swap happens inside the map's compute, so that requests finding the same spent key
+    // serialize: the first installs the successor, the others see it installed (none of them
+    // removes the slot under the first's feet, which would waste the successor).
+    boolean[] lookAgain = {false};
+    encrypt
+        .asMap()
+        .computeIfPresent(
+            slot,
+            (k, v) -> {
+              if (v != entry) {
+                lookAgain[0] = true; // already replaced
+                return v;
+              }
+              if (entry.successor.get() instanceof EncryptionKey next
+                  && entry.successor.compareAndSet(next, EncryptionKey.TAKEN)) {
+                lookAgain[0] = true;
+                return next; // the entry is retired by the removal listener (REPLACED)
+              }
+              return v;
+            });
+    if (lookAgain[0]) {
+      return true;
     }
     retire(slot, entry);
     return false;

@@ -136,7 +136,9 @@ public final class EncryptionKey {
   /** This key left the cache: a successor that is ready (or arrives later) is retired. */
   void dropSuccessor() {
     Object n = successor.getAndSet(DEAD);
-    if (n instanceof EncryptionKey f) {
+    if (n instanceof Pending p) {
+      p.complete(null); // a request waiting for it looks again (its load, if it runs, is retired)
+    } else if (n instanceof EncryptionKey f) {
       f.key().retire();
       f.dropSuccessor();
     }
