@@ -538,10 +538,18 @@ public final class TenantCrypto {
       } else {
         root.metrics.cacheHit("encrypt");
       }
-      if (ek.epoch() == s.epoch() && ek.tryUse(bytes, frames) && ek.key().tryLease()) {
+      long now = root.cache.now();
+      boolean current = ek.epoch() == s.epoch();
+      if (current && !ek.expired(now) && ek.tryUse(bytes, frames) && ek.key().tryLease()) {
+        // refresh ahead: near a limit, the successor is loaded in the background
+        root.cache.refreshIfDue(slot, ek, now, () -> refreshEncryptionKey(s, kc, compact));
         return ek;
       }
-      root.cache.retire(slot, ek);
+      if (current) {
+        root.cache.handOver(slot, ek); // its successor takes over if ready, else it is dropped
+      } else {
+        root.cache.retire(slot, ek); // from before a latch: never served, nor its successor
+      }
     }
     // Limits so small (or purges so frequent) that concurrent threads keep exhausting fresh keys:
     // use a key of our own, not cached. Its owner reference is given up at once, so its bytes are
@@ -562,6 +570,41 @@ public final class TenantCrypto {
 
   /** The encrypt-side slot of compact keys: separate from version 1 keys of the same context. */
   private record CompactSlot(KeyContext keyContext) {}
+
+  /**
+   * The background load of an encrypt-side key's successor (refresh ahead): the same rules as a
+   * request's load (a latched key is not loaded; an answer after a latch is discarded; a KMS
+   * failure is handled, and latches, as a request's would), but nothing is thrown: {@code null}
+   * instead.
+   */
+  private EncryptionKey refreshEncryptionKey(KeyState s, KeyContext kc, boolean compact) {
+    if (s.isRevoked() || root.isClosed()) {
+      return null;
+    }
+    try {
+      return loadEncryptionKey(s, kc, compact);
+    } catch (LoadFailure f) {
+      root.revocations.onDataKeyFailure(s, f.kms, false);
+      return null;
+    } catch (RuntimeException latchedOrClosed) {
+      return null;
+    }
+  }
+
+  /** As {@link #refreshEncryptionKey}, for a decrypt-side entry (KMS {@code Decrypt} again). */
+  private DataKeyCache.DecryptEntry refreshDecryptionKey(KeyState s, DecryptKey k, KeyContext kc) {
+    if (s.isRevoked() || root.isClosed()) {
+      return null;
+    }
+    try {
+      return loadDecryptionKey(s, k, kc);
+    } catch (LoadFailure f) {
+      root.revocations.onDataKeyFailure(s, f.kms, true);
+      return null;
+    } catch (RuntimeException latchedOrClosed) {
+      return null;
+    }
+  }
 
   private EncryptionKey loadEncryptionKey(KeyState s, KeyContext kc, boolean compact) {
     root.revocations.checkOpen();
@@ -735,6 +778,7 @@ public final class TenantCrypto {
         }
       }
       if (e.epoch() == s.epoch() && e.key().tryLease()) {
+        root.cache.refreshIfDue(view, e, k -> refreshDecryptionKey(s, k, kc));
         return e.key();
       }
       root.cache.discard(view, e); // from before a latch, or retired by a purge: never served

@@ -9,6 +9,16 @@ public interface Envelope extends AutoCloseable {
 
   byte[] decrypt(byte[] ciphertext) throws Exception;
 
+  /** A stream encrypting into {@code sink} (implementations with a streaming API only). */
+  default java.io.OutputStream encryptingStream(java.io.OutputStream sink) throws Exception {
+    throw new UnsupportedOperationException();
+  }
+
+  /** A stream of the plaintext of the message in {@code source} (streaming API only). */
+  default java.io.InputStream decryptingStream(java.io.InputStream source) throws Exception {
+    throw new UnsupportedOperationException();
+  }
+
   /** Releases what the instance owns (a {@code PanopsCrypto} it built). */
   @Override
   default void close() {}
@@ -23,6 +33,10 @@ public interface Envelope extends AutoCloseable {
     RAW_GCM("rawGcm"),
     /** AWS Encryption SDK 3.x, legacy caching CMM over the SDK-v2 KMS master key provider. */
     ESDK_CACHING("esdkCaching"),
+    /** The same caching CMM, the SDK configured with 64 KiB frames (ours). */
+    ESDK_CACHING_64K("esdkCaching64k"),
+    /** The same caching CMM and 64 KiB frames, through the SDK's streaming API. */
+    ESDK_STREAM("esdkStream"),
     /** AWS Encryption SDK 3.x with the MPL AWS KMS keyring, no cache. */
     ESDK_KEYRING("esdkKeyring"),
     /** Google Tink's {@code KmsEnvelopeAead} (AES-256-GCM data keys), KMS per message. */

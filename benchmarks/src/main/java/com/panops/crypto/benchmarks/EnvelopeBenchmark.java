@@ -195,6 +195,42 @@ public class EnvelopeBenchmark {
   }
 
   @Benchmark
+  public byte[] esdkCaching64kEncrypt(Shared s, PerThread t) throws Exception {
+    t.ops++;
+    return s.shared.encrypt(t.plaintext);
+  }
+
+  @Benchmark
+  public byte[] esdkCaching64kDecrypt(Shared s, PerThread t) throws Exception {
+    t.ops++;
+    return s.shared.decrypt(t.ciphertext);
+  }
+
+  @Benchmark
+  public int esdkStreamEncrypt(Shared s, PerThread t) throws Exception {
+    t.ops++;
+    t.sink.reset();
+    try (OutputStream out = s.shared.encryptingStream(t.sink)) {
+      out.write(t.plaintext);
+    }
+    return t.sink.size();
+  }
+
+  @Benchmark
+  public long esdkStreamDecrypt(Shared s, PerThread t) throws Exception {
+    t.ops++;
+    t.source.reset();
+    long n = 0;
+    try (InputStream in = s.shared.decryptingStream(t.source)) {
+      int r;
+      while ((r = in.read(t.buffer)) > 0) {
+        n += r;
+      }
+    }
+    return n;
+  }
+
+  @Benchmark
   public byte[] esdkKeyringEncrypt(Shared s, PerThread t) throws Exception {
     t.ops++;
     return s.shared.encrypt(t.plaintext);

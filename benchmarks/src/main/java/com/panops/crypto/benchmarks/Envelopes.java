@@ -54,7 +54,11 @@ public final class Envelopes {
       case RAW_GCM:
         return new RawGcm(FIXED_KEY);
       case ESDK_CACHING:
-        return esdkCaching(kms);
+        return esdkCaching(kms, 0);
+      case ESDK_CACHING_64K:
+        return esdkCaching(kms, 64 * 1024);
+      case ESDK_STREAM:
+        return esdkStream(kms);
       case ESDK_KEYRING:
         return esdkKeyring(kms);
       case TINK:
@@ -140,33 +144,97 @@ public final class Envelopes {
 
   /** The SDK configured with the suite closest to ours: committing, no signature. */
   static AwsCrypto awsCrypto() {
-    return AwsCrypto.builder()
-        .withCommitmentPolicy(CommitmentPolicy.RequireEncryptRequireDecrypt)
-        .withEncryptionAlgorithm(CryptoAlgorithm.ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY)
-        .build();
+    return awsCrypto(0);
+  }
+
+  /** As {@link #awsCrypto()}, with {@code frameSize} bytes per frame (0: the SDK's default). */
+  static AwsCrypto awsCrypto(int frameSize) {
+    AwsCrypto.Builder b =
+        AwsCrypto.builder()
+            .withCommitmentPolicy(CommitmentPolicy.RequireEncryptRequireDecrypt)
+            .withEncryptionAlgorithm(CryptoAlgorithm.ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY);
+    if (frameSize > 0) {
+      b.withEncryptionFrameSize(frameSize);
+    }
+    return b.build();
+  }
+
+  /**
+   * The legacy caching CMM over the fake's CMK with {@code capacity} entries and panops-crypto's
+   * default limits (5 minutes, 2^24 messages, 64 GiB per data key), sharing {@code cache} if not
+   * null.
+   */
+  static CryptoMaterialsManager esdkCachingCmm(
+      KmsClient kms, String arn, LocalCryptoMaterialsCache cache, String partition) {
+    KmsMasterKeyProvider provider =
+        KmsMasterKeyProvider.builder()
+            .customRegionalClientSupplier(region -> kms)
+            .defaultRegion(Region.US_EAST_1)
+            .buildStrict(arn);
+    CacheSettings ours = CacheSettings.defaults();
+    CachingCryptoMaterialsManager.Builder b =
+        CachingCryptoMaterialsManager.newBuilder()
+            .withMasterKeyProvider(provider)
+            .withCache(cache)
+            .withMaxAge(ours.encryptMaxAge().toMillis(), TimeUnit.MILLISECONDS)
+            .withMessageUseLimit(ours.encryptMaxMessages())
+            .withByteUseLimit(ours.encryptMaxBytes());
+    if (partition != null) {
+      b.withPartitionId(partition);
+    }
+    return b.build();
+  }
+
+  /**
+   * The caching CMM (64 KiB frames) through the SDK's streaming API: {@code createEncryptingStream}
+   * / {@code createDecryptingStream} over in-memory streams.
+   */
+  static Envelope esdkStream(Fixtures.Kms kms) {
+    AwsCrypto crypto = awsCrypto(64 * 1024);
+    CryptoMaterialsManager cmm =
+        esdkCachingCmm(kms.client(), kms.arn(), new LocalCryptoMaterialsCache(1000), null);
+    return new Envelope() {
+      @Override
+      public byte[] encrypt(byte[] plaintext) throws java.io.IOException {
+        java.io.ByteArrayOutputStream sink =
+            new java.io.ByteArrayOutputStream(plaintext.length + 1024);
+        try (java.io.OutputStream out =
+            crypto.createEncryptingStream(cmm, sink, Fixtures.CONTEXT)) {
+          out.write(plaintext);
+        }
+        return sink.toByteArray();
+      }
+
+      @Override
+      public byte[] decrypt(byte[] ciphertext) throws java.io.IOException {
+        try (java.io.InputStream in =
+            crypto.createDecryptingStream(cmm, new java.io.ByteArrayInputStream(ciphertext))) {
+          return in.readAllBytes();
+        }
+      }
+
+      @Override
+      public java.io.OutputStream encryptingStream(java.io.OutputStream sink) {
+        return crypto.createEncryptingStream(cmm, sink, Fixtures.CONTEXT);
+      }
+
+      @Override
+      public java.io.InputStream decryptingStream(java.io.InputStream source) {
+        return crypto.createDecryptingStream(cmm, source);
+      }
+    };
   }
 
   /**
    * The legacy caching CMM (a {@link LocalCryptoMaterialsCache}) over the SDK-v2 KMS master key
    * provider whose client supplier returns the fake, with panops-crypto's default limits (5
-   * minutes, 2^24 messages, 64 GiB per data key).
+   * minutes, 2^24 messages, 64 GiB per data key); {@code frameSize} 0 is the SDK's default (4 KiB),
+   * else that many bytes per frame.
    */
-  static Envelope esdkCaching(Fixtures.Kms kms) {
-    AwsCrypto crypto = awsCrypto();
-    KmsMasterKeyProvider provider =
-        KmsMasterKeyProvider.builder()
-            .customRegionalClientSupplier(region -> kms.client())
-            .defaultRegion(Region.US_EAST_1)
-            .buildStrict(kms.arn());
-    CacheSettings ours = CacheSettings.defaults();
+  static Envelope esdkCaching(Fixtures.Kms kms, int frameSize) {
+    AwsCrypto crypto = awsCrypto(frameSize);
     CryptoMaterialsManager cmm =
-        CachingCryptoMaterialsManager.newBuilder()
-            .withMasterKeyProvider(provider)
-            .withCache(new LocalCryptoMaterialsCache(1000))
-            .withMaxAge(ours.encryptMaxAge().toMillis(), TimeUnit.MILLISECONDS)
-            .withMessageUseLimit(ours.encryptMaxMessages())
-            .withByteUseLimit(ours.encryptMaxBytes())
-            .build();
+        esdkCachingCmm(kms.client(), kms.arn(), new LocalCryptoMaterialsCache(1000), null);
     return new Envelope() {
       @Override
       public byte[] encrypt(byte[] plaintext) {

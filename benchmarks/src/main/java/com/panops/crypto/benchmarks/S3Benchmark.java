@@ -29,13 +29,16 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.encryption.s3.S3EncryptionClient;
+import software.amazon.encryption.s3.materials.KmsKeyring;
 
 /**
- * The S3 adapter ({@link EncryptingS3Client}, default settings: single {@code PutObject} up to 16
- * MiB, multipart in 8 MiB parts above) beside a plain {@link S3Client} on the same local S3Mock
- * (plain HTTP on 127.0.0.1, static credentials): put and get of one object, bodies streamed from
- * and into memory. Peak heap ({@link HeapSampler}) and KMS calls go to the aux log. S3Mock is
- * started per fork unless system property {@code panops.bench.s3.endpoint} names a running one.
+ * The S3 adapter ({@link EncryptingS3Client}, default settings: single {@code PutObject} up to 100
+ * MiB, multipart in 8 MiB parts above) beside a plain {@link S3Client} and the Amazon S3 Encryption
+ * Client 4.x (KMS keyring over its own fake KMS, default settings) on the same S3Mock (plain HTTP
+ * on 127.0.0.1, static credentials): put and get of one object, bodies streamed from and into
+ * memory. Peak heap ({@link HeapSampler}) and KMS calls go to the aux log. S3Mock is started per
+ * fork unless system property {@code panops.bench.s3.endpoint} names a running one.
  *
  * <pre>{@code
  * java -jar benchmarks/target/benchmarks.jar S3Benchmark -f 1 -wi 2 -w 2s -i 3 -r 3s -prof gc \
@@ -54,12 +57,15 @@ public class S3Benchmark {
   private S3MockServer server;
   private S3Client plain;
   private S3Client encrypting;
+  private S3Client s3ec;
+  private Fixtures.Kms s3ecKms;
   private Fixtures.Kms kms;
   private PanopsCrypto panops;
   private byte[] body;
   private final byte[] buffer = new byte[64 * 1024];
   private final AtomicLong ops = new AtomicLong();
   private AuxLog.KmsCalls calls;
+  private AuxLog.KmsCalls s3ecCalls;
   private HeapSampler heap;
 
   @Setup(Level.Trial)
@@ -94,10 +100,29 @@ public class S3Benchmark {
             .keyContext(Fixtures.KEY_CONTEXT)
             .allowInsecureLocalS3Endpoint()
             .build();
+    // The peer: the Amazon S3 Encryption Client 4.x on the same S3Mock, its KMS keyring over a
+    // fake KMS of its own (same latency, 0 ms). Every client it could build points at S3Mock.
+    s3ecKms = Fixtures.kms(0);
+    s3ec =
+        S3EncryptionClient.builderV4()
+            .wrappedClient(client(endpoint))
+            .keyring(
+                KmsKeyring.builder()
+                    .kmsClient(s3ecKms.client())
+                    .wrappingKeyId(s3ecKms.arn())
+                    .build())
+            .endpointOverride(endpoint)
+            .forcePathStyle(true)
+            .region(Region.US_EAST_1)
+            .credentialsProvider(
+                StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
+            .build();
     body = Fixtures.plaintext(objectSize, 11);
     plain.putObject(r -> r.bucket(BUCKET).key(getKey("plain")), body(body));
     encrypting.putObject(r -> r.bucket(BUCKET).key(getKey("panops")), body(body));
+    s3ec.putObject(r -> r.bucket(BUCKET).key(getKey("s3ec")), body(body));
     calls = new AuxLog.KmsCalls(kms.client());
+    s3ecCalls = new AuxLog.KmsCalls(s3ecKms.client());
     heap = new HeapSampler();
     heap.start();
   }
@@ -125,18 +150,22 @@ public class S3Benchmark {
   @Setup(Level.Iteration)
   public void beginIteration() {
     calls.mark();
+    s3ecCalls.mark();
   }
 
   @TearDown(Level.Iteration)
   public void endIteration() {
     calls.accumulate();
+    s3ecCalls.accumulate();
   }
 
   @TearDown(Level.Trial)
   public void tearDown(BenchmarkParams params) {
     heap.close();
     Map<String, Long> extra = heap.result();
-    AuxLog.write(params, ops.get(), calls, extra);
+    boolean peer = params.getBenchmark().contains(".s3ec");
+    AuxLog.write(params, ops.get(), peer ? s3ecCalls : calls, extra);
+    s3ec.close();
     encrypting.close();
     plain.close();
     panops.close();
@@ -164,6 +193,21 @@ public class S3Benchmark {
   public Object panopsPut() {
     ops.incrementAndGet();
     return encrypting.putObject(r -> r.bucket(BUCKET).key("panops-put-" + objectSize), body(body));
+  }
+
+  @Benchmark
+  public Object s3ecPut() {
+    ops.incrementAndGet();
+    return s3ec.putObject(r -> r.bucket(BUCKET).key("s3ec-put-" + objectSize), body(body));
+  }
+
+  @Benchmark
+  public long s3ecGet() throws IOException {
+    ops.incrementAndGet();
+    try (ResponseInputStream<GetObjectResponse> in =
+        s3ec.getObject(r -> r.bucket(BUCKET).key(getKey("s3ec")))) {
+      return drain(in);
+    }
   }
 
   @Benchmark

@@ -7,7 +7,14 @@ import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.panops.crypto.format.FrameKey;
 import java.time.Duration;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The data-key cache, on Caffeine: an encrypt side keyed by (tenant, CMK, key context) and a
@@ -25,6 +32,22 @@ import java.util.function.Function;
  * <p>Every entry carries the revocation epoch its load started in; callers discard an entry whose
  * epoch is older than the key's current one (it was loaded while a latch was being set, and the
  * purge may have missed it). Thread-safe. Internal.
+ *
+ * <p>Refresh ahead: no request waits for KMS when a warm key reaches a limit. The request that
+ * finds an encrypt-side key within its refresh lead of its maximum age, or past 3/4 of its message,
+ * byte or frame limit, asks for a successor (one per key: single flight), which a background thread
+ * loads through the same loader rules (a latched key is not loaded; a load that answers after a
+ * latch is discarded by the epoch check). The successor is installed only when the current key can
+ * serve no more (spent, or at its maximum age): so a key rolled by a usage limit costs exactly one
+ * {@code GenerateDataKey}, as without refresh, and a key rolled by age lives its age minus the lead
+ * (the lead is {@code min(maxAge / 16, 5 s)}). A request that finds a key spent while its successor
+ * is still loading waits for that one load rather than starting a second. The old key is retired
+ * through its leases when the successor replaces it; a successor whose key leaves the cache first
+ * (purge, eviction, close) is retired with it. Encrypt-side entries stay in Caffeine for one lead
+ * past their age so that the hand-over can happen; the age itself is enforced on every use ({@link
+ * EncryptionKey#expired}). On the decrypt side, a hit within the lead of the entry's age reloads it
+ * in the background ({@code Decrypt} of the same encrypted data key) and replaces it if it is still
+ * cached; the same epoch rules apply.
  */
 public final class DataKeyCache {
   /** Encrypt-side cache key. */
@@ -34,6 +57,12 @@ public final class DataKeyCache {
   public static final class DecryptEntry {
     private final FrameKey key;
     private final long epoch;
+
+    /** Ticker time of the load (stamped when the entry enters the cache). */
+    volatile long bornNanos = Long.MAX_VALUE;
+
+    final java.util.concurrent.atomic.AtomicBoolean refreshing =
+        new java.util.concurrent.atomic.AtomicBoolean();
 
     public DecryptEntry(FrameKey key, long epoch) {
       this.key = key;
@@ -58,6 +87,20 @@ public final class DataKeyCache {
 
   private final Cache<EncryptSlot, EncryptionKey> encrypt;
   private final Cache<DecryptKey, DecryptEntry> decrypt;
+  private final Ticker ticker;
+  private final long encryptMaxAgeNanos;
+  private final long encryptLeadNanos;
+  private final long decryptMaxAgeNanos;
+  private final long decryptLeadNanos;
+  private final ThreadPoolExecutor refresher;
+  private final AtomicInteger refreshesInFlight = new AtomicInteger();
+  private final AtomicLong refreshesStarted = new AtomicLong();
+  private volatile boolean closed;
+
+  /** The refresh lead for a maximum age: {@code min(maxAge / 16, 5 s)}. */
+  static long lead(Duration maxAge) {
+    return Math.min(maxAge.toNanos() / 16, TimeUnit.SECONDS.toNanos(5));
+  }
 
   public DataKeyCache(
       Duration encryptMaxAge,
@@ -65,10 +108,30 @@ public final class DataKeyCache {
       Duration decryptMaxAge,
       long decryptMaxEntries,
       Ticker ticker) {
+    this.ticker = ticker;
+    this.encryptMaxAgeNanos = encryptMaxAge.toNanos();
+    this.encryptLeadNanos = lead(encryptMaxAge);
+    this.decryptMaxAgeNanos = decryptMaxAge.toNanos();
+    this.decryptLeadNanos = lead(decryptMaxAge);
+    AtomicInteger n = new AtomicInteger();
+    this.refresher =
+        new ThreadPoolExecutor(
+            4,
+            4,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> {
+              Thread t = new Thread(r, "panops-crypto-refresh-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    refresher.allowCoreThreadTimeOut(true);
     RemovalListener<EncryptSlot, EncryptionKey> retireEncrypt =
         (k, v, cause) -> {
           if (v != null) {
             v.key().retire();
+            v.dropSuccessor();
           }
         };
     RemovalListener<DecryptKey, DecryptEntry> retireDecrypt =
@@ -82,7 +145,8 @@ public final class DataKeyCache {
             .ticker(ticker)
             .executor(Runnable::run)
             .scheduler(Scheduler.systemScheduler())
-            .expireAfterWrite(encryptMaxAge)
+            // one lead past the age, for the hand-over; the age is enforced on every use
+            .expireAfterWrite(encryptMaxAge.plusNanos(encryptLeadNanos))
             .maximumSize(encryptMaxEntries)
             .removalListener(retireEncrypt)
             .build();
@@ -107,7 +171,101 @@ public final class DataKeyCache {
    * cache's compute: it must not touch this cache (no purge) and should not wait on other work.
    */
   public EncryptionKey encryptKey(EncryptSlot slot, Function<EncryptSlot, EncryptionKey> loader) {
-    return encrypt.get(slot, loader);
+    return encrypt.get(
+        slot,
+        k -> {
+          EncryptionKey e = loader.apply(k);
+          if (e != null) {
+            e.born(ticker.read(), encryptMaxAgeNanos, encryptLeadNanos);
+          }
+          return e;
+        });
+  }
+
+  /** The cache's clock (ticker time). */
+  public long now() {
+    return ticker.read();
+  }
+
+  /**
+   * Called after a request reserved a message on {@code entry} (the entry cached at {@code slot}):
+   * if the entry nears a limit and no successor was asked for, asks for one, loaded by {@code load}
+   * on a background thread. {@code load} returns the new key, or {@code null} if it could not (it
+   * must itself apply the latch, epoch and failure rules). Never blocks on KMS.
+   */
+  public void refreshIfDue(
+      EncryptSlot slot, EncryptionKey entry, long now, Supplier<EncryptionKey> load) {
+    if (!entry.refreshDue(now) || closed) {
+      return;
+    }
+    EncryptionKey.Pending pending = new EncryptionKey.Pending();
+    if (!entry.successor.compareAndSet(null, pending)) {
+      return;
+    }
+    submit(
+        () -> {
+          EncryptionKey next = null;
+          try {
+            next = load.get();
+          } finally {
+            if (next == null) {
+              entry.successor.compareAndSet(pending, EncryptionKey.FAILED);
+            } else {
+              next.born(ticker.read(), encryptMaxAgeNanos, encryptLeadNanos);
+              if (!entry.successor.compareAndSet(pending, next)) {
+                next.key().retire(); // the entry left the cache meanwhile
+              }
+            }
+            pending.complete(null);
+          }
+        },
+        () -> {
+          entry.successor.compareAndSet(pending, EncryptionKey.FAILED);
+          pending.complete(null);
+        });
+  }
+
+  /**
+   * {@code entry} (cached at {@code slot}) can serve no more: installs its successor if one is
+   * ready and returns true; otherwise removes (and so retires) {@code entry} and returns false.
+   * Either way the caller looks the slot up again.
+   */
+  public boolean handOver(EncryptSlot slot, EncryptionKey entry) {
+    if (entry.successor.get() instanceof EncryptionKey.Pending p) {
+      // Its successor is being loaded: wait for that one KMS call rather than make a second.
+      try {
+        p.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (java.util.concurrent.ExecutionException e) {
+        // completed normally always; nothing to do
+      }
+    }
+    // The swap happens inside the map's compute, so that requests finding the same spent key
+    // serialize: the first installs the successor, the others see it installed (none of them
+    // removes the slot under the first's feet, which would waste the successor).
+    boolean[] lookAgain = {false};
+    encrypt
+        .asMap()
+        .computeIfPresent(
+            slot,
+            (k, v) -> {
+              if (v != entry) {
+                lookAgain[0] = true; // already replaced
+                return v;
+              }
+              if (entry.successor.get() instanceof EncryptionKey next
+                  && entry.successor.compareAndSet(next, EncryptionKey.TAKEN)) {
+                lookAgain[0] = true;
+                return next; // the entry is retired by the removal listener (REPLACED)
+              }
+              return v;
+            });
+    if (lookAgain[0]) {
+      return true;
+    }
+    retire(slot, entry);
+    return false;
   }
 
   /** Removes (and so retires) {@code entry} if it is still the one cached at {@code slot}. */
@@ -125,7 +283,81 @@ public final class DataKeyCache {
    * look-up key. Same loader rules as {@link #encryptKey}.
    */
   public DecryptEntry decryptKey(DecryptKey view, Function<DecryptKey, DecryptEntry> loader) {
-    return decrypt.get(view.owned(), loader);
+    return decrypt.get(
+        view.owned(),
+        k -> {
+          DecryptEntry e = loader.apply(k);
+          if (e != null) {
+            e.bornNanos = ticker.read();
+          }
+          return e;
+        });
+  }
+
+  /**
+   * Called after a hit on {@code entry} for {@code view}: if the entry is within the refresh lead
+   * of its maximum age, reloads it on a background thread with {@code load} (same rules as the
+   * loader of {@link #decryptKey}; {@code null} if it could not) and replaces it if it is still the
+   * one cached. Never blocks on KMS.
+   */
+  public void refreshIfDue(
+      DecryptKey view, DecryptEntry entry, Function<DecryptKey, DecryptEntry> load) {
+    long born = entry.bornNanos;
+    if (born == Long.MAX_VALUE
+        || ticker.read() - (born + decryptMaxAgeNanos - decryptLeadNanos) < 0
+        || closed
+        || !entry.refreshing.compareAndSet(false, true)) {
+      return;
+    }
+    DecryptKey owned = view.owned();
+    submit(
+        () -> {
+          DecryptEntry fresh = load.apply(owned);
+          if (fresh != null) {
+            fresh.bornNanos = ticker.read();
+            if (!decrypt.asMap().replace(owned, entry, fresh)) {
+              fresh.key().retire(); // gone (expired, purged) or replaced meanwhile
+            }
+          }
+        },
+        () -> {});
+  }
+
+  private void submit(Runnable task, Runnable onRejected) {
+    refreshesInFlight.incrementAndGet();
+    refreshesStarted.incrementAndGet();
+    try {
+      refresher.execute(
+          () -> {
+            try {
+              task.run();
+            } catch (RuntimeException e) {
+              // the loader applied the failure rules (latch, ...); the request path will retry
+            } finally {
+              refreshesInFlight.decrementAndGet();
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      refreshesInFlight.decrementAndGet();
+      onRejected.run();
+    }
+  }
+
+  /** Background refreshes started so far (encrypt and decrypt side). */
+  public long refreshesStarted() {
+    return refreshesStarted.get();
+  }
+
+  /** Waits up to {@code timeout} until no background refresh is running; true if none is. */
+  public boolean awaitRefreshes(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (refreshesInFlight.get() > 0) {
+      if (System.nanoTime() - deadline > 0) {
+        return false;
+      }
+      Thread.sleep(1);
+    }
+    return true;
   }
 
   /** Removes (and so retires) {@code entry} if it is still the one cached for {@code view}. */
@@ -139,6 +371,7 @@ public final class DataKeyCache {
    * FrameKey#copy()}); if the slot is taken, the key is retired here.
    */
   public void seedDecrypt(DecryptKey owned, DecryptEntry entry) {
+    entry.bornNanos = ticker.read();
     if (decrypt.asMap().putIfAbsent(owned, entry) != null) {
       entry.key().retire();
     }
@@ -156,6 +389,7 @@ public final class DataKeyCache {
             e -> {
               if (e.getKey().keyArn().equals(keyArn)) {
                 e.getValue().key().retire();
+                e.getValue().dropSuccessor();
                 return true;
               }
               return false;
@@ -180,7 +414,16 @@ public final class DataKeyCache {
 
   /** Drops and retires everything. */
   public void close() {
-    encrypt.asMap().values().forEach(e -> e.key().retire());
+    closed = true;
+    refresher.shutdownNow();
+    encrypt
+        .asMap()
+        .values()
+        .forEach(
+            e -> {
+              e.key().retire();
+              e.dropSuccessor();
+            });
     decrypt.asMap().values().forEach(e -> e.key().retire());
     encrypt.invalidateAll();
     decrypt.invalidateAll();

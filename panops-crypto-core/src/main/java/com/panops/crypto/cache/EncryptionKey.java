@@ -1,6 +1,7 @@
 package com.panops.crypto.cache;
 
 import com.panops.crypto.format.FrameKey;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -30,6 +31,35 @@ public final class EncryptionKey {
   private final long keyId;
   private final byte[] compactContext;
   private volatile boolean retired;
+
+  // ---- refresh ahead (see DataKeyCache): when this key nears a limit, its successor is loaded in
+  // the background and takes over once this key can serve no more. State of the successor:
+  // null (none asked for), a Pending (a load is in flight; a request that finds this key spent
+  // waits for it rather than loading a second key), FAILED (the load failed: no second try on
+  // this key), an EncryptionKey (ready), TAKEN (installed in the cache), DEAD (this key left the
+  // cache: a successor arriving now is retired at once).
+  static final class Pending extends java.util.concurrent.CompletableFuture<Void> {}
+
+  static final Object FAILED = new Object();
+  static final Object TAKEN = new Object();
+  static final Object DEAD = new Object();
+
+  final AtomicReference<Object> successor = new AtomicReference<>();
+
+  /** Reaching any of these (3/4 of each limit) asks for the successor. */
+  private final long refreshMessages;
+
+  private final long refreshBytes;
+  private static final long REFRESH_INVOCATIONS = MAX_INVOCATIONS / 4 * 3;
+
+  /** Set once a usage threshold is reached. */
+  private volatile boolean refreshWanted;
+
+  /** Ticker time when the data key was generated, and from when it is past its age; set once. */
+  volatile long bornNanos;
+
+  volatile long expiresNanos = Long.MAX_VALUE;
+  volatile long refreshAtNanos = Long.MAX_VALUE;
 
   /**
    * @param epoch the revocation epoch of the CMK when the load of this key started
@@ -70,6 +100,8 @@ public final class EncryptionKey {
     this.keyArn = keyArn;
     this.maxMessages = maxMessages;
     this.maxBytes = maxBytes;
+    this.refreshMessages = maxMessages - Math.max(1, maxMessages / 4);
+    this.refreshBytes = maxBytes - Math.max(1, maxBytes / 4);
   }
 
   /**
@@ -94,7 +126,45 @@ public final class EncryptionKey {
     messages.increment();
     bytes.add(plaintextBytes);
     invocations.add(frames);
+    if (!refreshWanted
+        && (used + 1 >= refreshMessages
+            || usedBytes + plaintextBytes >= refreshBytes
+            || invocations.sum() >= REFRESH_INVOCATIONS)) {
+      refreshWanted = true;
+    }
     return true;
+  }
+
+  /**
+   * Whether this key's successor should be asked for now: none was asked for yet, and a usage
+   * threshold (3/4 of the message, byte or frame limit) was reached or the key is within the
+   * refresh lead of its maximum age.
+   */
+  boolean refreshDue(long now) {
+    return successor.get() == null && (refreshWanted || now - refreshAtNanos >= 0);
+  }
+
+  /** Whether the key is at or past its maximum age at {@code now} (ticker time). */
+  public boolean expired(long now) {
+    return now - expiresNanos >= 0;
+  }
+
+  /** Stamps the key's generation time; its age limit and refresh point follow from it. */
+  void born(long now, long maxAgeNanos, long leadNanos) {
+    bornNanos = now;
+    refreshAtNanos = now + maxAgeNanos - leadNanos;
+    expiresNanos = now + maxAgeNanos;
+  }
+
+  /** This key left the cache: a successor that is ready (or arrives later) is retired. */
+  void dropSuccessor() {
+    Object n = successor.getAndSet(DEAD);
+    if (n instanceof Pending p) {
+      p.complete(null); // a request waiting for it looks again (its load, if it runs, is retired)
+    } else if (n instanceof EncryptionKey f) {
+      f.key().retire();
+      f.dropSuccessor();
+    }
   }
 
   /**
@@ -111,8 +181,12 @@ public final class EncryptionKey {
       return false;
     }
     bytes.add(plaintextBytes);
-    if (bytes.sum() >= maxBytes) {
+    long b = bytes.sum();
+    if (b >= maxBytes) {
       retired = true;
+    }
+    if (!refreshWanted && (b >= refreshBytes || invocations.sum() >= REFRESH_INVOCATIONS)) {
+      refreshWanted = true;
     }
     return true;
   }

@@ -105,7 +105,11 @@ class DataKeyCacheTest {
     }
     assertEquals(3, kms.generateDataKeyCalls.get());
     t.encrypt(new byte[5000], KC, AAD); // larger than the limit: a fresh key of its own
-    assertEquals(4, kms.generateDataKeyCalls.get());
+    // ... which it spends at once: the next message needs another key. Refresh ahead loads that
+    // one in the background (and the next message waits for it if it is not there yet), so the
+    // count is the same as without refresh.
+    t.encrypt(new byte[10], KC, AAD);
+    assertEquals(5, kms.generateDataKeyCalls.get());
   }
 
   @Test

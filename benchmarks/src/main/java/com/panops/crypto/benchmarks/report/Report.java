@@ -35,7 +35,14 @@ public final class Report {
   static final String PKG = "com.panops.crypto.benchmarks.";
   static final int[] SIZES = {64, 1024, 65536, 1048576};
   static final String[] IMPLS = {
-    "ours", "oursStream", "rawGcm", "esdkCaching", "esdkKeyring", "tink"
+    "ours",
+    "oursStream",
+    "rawGcm",
+    "esdkCaching",
+    "esdkCaching64k",
+    "esdkStream",
+    "esdkKeyring",
+    "tink"
   };
   static final Map<String, String> IMPL_NAMES = new LinkedHashMap<>();
 
@@ -43,7 +50,9 @@ public final class Report {
     IMPL_NAMES.put("ours", "panops-crypto `byte[]`");
     IMPL_NAMES.put("oursStream", "panops-crypto streams");
     IMPL_NAMES.put("rawGcm", "raw JDK AES-GCM (ceiling)");
-    IMPL_NAMES.put("esdkCaching", "AWS ESDK 3.x caching CMM");
+    IMPL_NAMES.put("esdkCaching", "AWS ESDK 3.x caching CMM (4 KiB frames, its default)");
+    IMPL_NAMES.put("esdkCaching64k", "AWS ESDK 3.x caching CMM, 64 KiB frames");
+    IMPL_NAMES.put("esdkStream", "AWS ESDK 3.x streaming API, caching CMM, 64 KiB frames");
     IMPL_NAMES.put("esdkKeyring", "AWS ESDK 3.x KMS keyring");
     IMPL_NAMES.put("tink", "Tink KmsEnvelopeAead");
   }
@@ -82,6 +91,15 @@ public final class Report {
       return Double.isNaN(error) || score == 0 ? Double.NaN : error / score;
     }
 
+    double[] forks() {
+      return Stats.forkScores(raw);
+    }
+
+    /** Largest spread of the measured iterations within one fork (warm-up check). */
+    double spread() {
+      return Stats.worstForkSpread(raw);
+    }
+
     Double kmsPerOp() {
       Double calls = aux.get("kmsCalls");
       Double ops = aux.get("ops");
@@ -90,6 +108,7 @@ public final class Report {
   }
 
   private final List<Row> rows = new ArrayList<>();
+  private final Map<String, Integer> auxLines = new LinkedHashMap<>();
   private final Properties machine = new Properties();
   private final StringBuilder out = new StringBuilder();
   private int pass;
@@ -106,7 +125,18 @@ public final class Report {
     }
     Files.writeString(target, r.render(), StandardCharsets.UTF_8);
     System.out.println(
-        "wrote " + target + ": " + r.pass + " PASS, " + r.miss + " MISS, " + r.notRun + " NOT RUN");
+        "wrote "
+            + target
+            + ": "
+            + r.pass
+            + " PASS, "
+            + r.miss
+            + " MISS, "
+            + r.unresolved
+            + " NOT RESOLVED, "
+            + r.notRun
+            + " NOT RUN; "
+            + (r.problems().isEmpty() ? "valid run" : "INVALID RUN: " + r.problems()));
   }
 
   /** Reads every {@code *.json}, its {@code .aux.jsonl} and {@code machine.properties}. */
@@ -127,7 +157,16 @@ public final class Report {
     for (Path f : files) {
       String name = f.getFileName().toString();
       String dataset = name.substring(0, name.length() - ".json".length());
-      Map<String, Map<String, Double>> aux = readAux(json, dir.resolve(dataset + ".aux.jsonl"));
+      Path auxFile = dir.resolve(dataset + ".aux.jsonl");
+      Map<String, Map<String, Double>> aux = readAux(json, auxFile);
+      if (Files.exists(auxFile)) {
+        r.auxLines.put(
+            dataset,
+            (int)
+                Files.readAllLines(auxFile, StandardCharsets.UTF_8).stream()
+                    .filter(l -> !l.isBlank())
+                    .count());
+      }
       JsonNode arr;
       try (InputStream in = Files.newInputStream(f)) {
         arr = json.readTree(in);
@@ -278,6 +317,7 @@ public final class Report {
     pass = 0;
     miss = 0;
     notRun = 0;
+    unresolved = 0;
     line("# Benchmark results");
     line();
     line(
@@ -286,23 +326,29 @@ public final class Report {
             + "); how to read it: `benchmarks/README.md`. "
             + "Figures are **medians** of the measurement iterations; *noise* is JMH's 99.9% "
             + "score error as a percentage of the score, and the min–max of the iterations. "
-            + "MB/s are 10^6 bytes of plaintext per second.");
+            + "MB/s are 10^6 bytes of plaintext per second. Every ratio is of two results of"
+            + " this run, with its 95% confidence interval in brackets (from the per-fork scores,"
+            + " see `Stats`), and *not resolved* where the interval contains 1.0.");
     line();
     machineSection();
     StringBuilder body = new StringBuilder();
     StringBuilder saved = new StringBuilder(out);
     out.setLength(0);
+    validitySection();
     throughputSection();
     threadsSection();
     latencySection();
     killSwitchSection();
+    manyTenantsSection();
+    tailLatencySection();
+    rollSection();
     coldStartSection();
     s3Section();
     jdbcSection();
     noiseSection();
     body.append(out);
     out.setLength(0);
-    targetsSection();
+    claimsSection();
     StringBuilder targets = new StringBuilder(out);
     out.setLength(0);
     out.append(saved).append(targets);
@@ -377,133 +423,466 @@ public final class Report {
     return l;
   }
 
-  private void targetsSection() {
-    line("## Targets (issue 6)");
+  // ------------------------------------------------------------------ validity (no splicing)
+
+  /** Why this run's figures cannot carry claims; empty if none. */
+  List<String> problems() {
+    List<String> p = new ArrayList<>();
+    String run = machine.getProperty("run.id");
+    if (run == null) {
+      p.add("no run id in machine.properties (not written by run-all.sh)");
+    }
+    TreeSet<String> datasets = new TreeSet<>();
+    for (Row r : rows) {
+      datasets.add(r.dataset);
+    }
+    for (String d : datasets) {
+      String dr = machine.getProperty("dataset." + d);
+      if (run != null && !run.equals(dr)) {
+        p.add("`" + d + "` is not from this run (run " + dr + ", report " + run + "): spliced");
+      }
+      String invalid = machine.getProperty("invalid." + d);
+      if (invalid != null) {
+        p.add("`" + d + "` was measured on a busy machine: " + invalid);
+      }
+      long expected = 0;
+      for (Row r : rows) {
+        if (r.dataset.equals(d)) {
+          expected += r.raw.path("forks").asInt(1);
+        }
+      }
+      Integer aux = auxLines.get(d);
+      if (aux != null && aux != expected) {
+        p.add(
+            "`"
+                + d
+                + "`: "
+                + aux
+                + " aux records for "
+                + expected
+                + " forks (rows added or re-run after the fact)");
+      }
+    }
+    return p;
+  }
+
+  private void validitySection() {
+    List<String> p = problems();
+    line("## Validity of this run");
     line();
+    line(
+        "Load average threshold: 1-minute load ≤ "
+            + machine.getProperty("load.threshold", "?")
+            + " before each benchmark (run-all.sh waits for it, then refuses or marks the set"
+            + " invalid). Steady: every fork's measured iterations within 10% of their median.");
+    line();
+    if (p.isEmpty()) {
+      line(
+          "Every set is from run `"
+              + machine.getProperty("run.id")
+              + "`, below the load threshold, with one aux record per fork.");
+    } else {
+      line("**This run cannot carry claims:**");
+      line();
+      for (String x : p) {
+        line("- " + x);
+      }
+    }
+    line();
+    List<Row> unsteady = select(r -> !r.mode.equals("ss") && r.spread() > 0.10);
+    line(
+        String.format(
+            Locale.ROOT,
+            "Results whose iterations within a fork spread more than 10%% (not warm or noisy): %d"
+                + " of %d.",
+            unsteady.size(),
+            select(r -> !r.mode.equals("ss")).size()));
+    line();
+    if (!unsteady.isEmpty()) {
+      for (Row r : unsteady) {
+        line(
+            String.format(
+                Locale.ROOT,
+                "- `%s` %s.%s %s, %d thread(s): %.0f%%",
+                r.dataset,
+                r.cls,
+                r.method,
+                r.params,
+                r.threads,
+                r.spread() * 100));
+      }
+      line();
+    }
+  }
+
+  // ------------------------------------------------------------------ claims (issue 15)
+
+  /** A ratio of two results with its interval (see {@link Stats}). */
+  static Stats.Ratio ratioOf(Row num, Row den) {
+    if (num == null || den == null) {
+      return new Stats.Ratio(Double.NaN, Double.NaN, Double.NaN);
+    }
+    return Stats.ratio(num.forks(), den.forks());
+  }
+
+  static String ci(Row num, Row den) {
+    return ratioOf(num, den).format();
+  }
+
+  private void claimsSection() {
+    boolean valid = problems().isEmpty();
+    line("## Claims and targets (issue 15)");
+    line();
+    line(
+        "Each target with the measured ratio and its 95% confidence interval from the per-fork"
+            + " scores (`Stats`: Welch's t on the logarithms of the fork means). **PASS**: the"
+            + " whole interval meets the target; **MISS**: the whole interval misses it; **NOT"
+            + " RESOLVED**: the interval straddles the target, there are fewer than 2 forks, a"
+            + " result is not steady, or the run is invalid.");
+    line();
+    line("| Claim | Target | Measured | Verdict |");
+    line("|---|---|---|---|");
     for (String op : new String[] {"Encrypt", "Decrypt"}) {
-      Row o = envelope("ours" + op, 1024, 1, 0);
-      Row e = envelope("esdkCaching" + op, 1024, 1, 0);
-      check("1 KiB cached " + lc(op) + " ≥ 8× the ESDK caching CMM", o, e, 8.0);
+      for (String peer : new String[] {"esdkCaching", "esdkCaching64k"}) {
+        claim(
+            "1 KiB cached " + lc(op) + " vs " + IMPL_NAMES.get(peer),
+            envelope("ours" + op, 1024, 1, 0),
+            envelope(peer + op, 1024, 1, 0),
+            8.0,
+            true,
+            valid);
+      }
     }
     for (String op : new String[] {"Encrypt", "Decrypt"}) {
-      Row o = envelope("ours" + op, 1024, 1, 0);
-      Row g = envelope("rawGcm" + op, 1024, 1, 0);
-      check("1 KiB " + lc(op) + " ≥ 0.5× raw GCM", o, g, 0.5);
+      claim(
+          "1 KiB " + lc(op) + " vs raw AES-GCM",
+          envelope("ours" + op, 1024, 1, 0),
+          envelope("rawGcm" + op, 1024, 1, 0),
+          0.8,
+          true,
+          valid);
     }
     for (int size : new int[] {65536, 1048576}) {
       for (String op : new String[] {"Encrypt", "Decrypt"}) {
-        Row o = envelope("ours" + op, size, 1, 0);
-        Row g = envelope("rawGcm" + op, size, 1, 0);
-        check(size(size) + " " + lc(op) + " MB/s ≥ 0.9× raw GCM", o, g, 0.9);
+        claim(
+            size(size) + " " + lc(op) + " vs raw AES-GCM, after warm-up",
+            envelope("ours" + op, size, 1, 0),
+            envelope("rawGcm" + op, size, 1, 0),
+            0.9,
+            true,
+            valid);
       }
     }
-    for (int size : SIZES) {
-      for (String op : new String[] {"Encrypt", "Decrypt"}) {
-        Row two = envelope("ours" + op, size, 2, 0);
-        Row one = envelope("ours" + op, size, 1, 0);
-        check(size(size) + " " + lc(op) + ": 2 threads ≥ 1.8× one thread", two, one, 1.8);
+    claim(
+        "many tenants (10,000, Zipf s=1, capacity below the key count) vs the ESDK caching CMM",
+        manyTenants("ours"),
+        manyTenants("esdkCaching"),
+        5.0,
+        true,
+        valid);
+    for (String op : new String[] {"Encrypt", "Decrypt"}) {
+      Row r = find("TailLatencyBenchmark", "ours" + op, null, null);
+      String what = "p99.9 ÷ p50 of warm 1 KiB " + lc(op) + " across data-key expiry, 5 ms KMS";
+      if (r == null) {
+        line("| " + what + " | ≤ 2× | – | NOT RUN |");
+        continue;
       }
-    }
-    for (int size : SIZES) {
-      for (String op : new String[] {"Encrypt", "Decrypt"}) {
-        Row o = envelope("ours" + op, size, 1, 0);
-        String what = size(size) + " `byte[]` " + lc(op) + " allocates ≤ payload + 512 B";
-        if (o == null || o.allocPerOp == null) {
-          verdict(null, what, "not measured (run with `-prof gc`)");
-        } else {
-          double a = o.allocPerOp;
-          verdict(
-              a <= size + 512,
-              what,
-              String.format(Locale.ROOT, "%,.0f B/op (payload + %,.0f B)", a, a - size));
-        }
+      double[] p50 = Stats.forkPercentiles(r.raw, 0.5);
+      double[] p999 = Stats.forkPercentiles(r.raw, 0.999);
+      double[] q = new double[Math.min(p50.length, p999.length)];
+      for (int i = 0; i < q.length; i++) {
+        q[i] = p999[i] / p50[i];
       }
+      Stats.Ratio m = Stats.mean(q, true);
+      String verdict;
+      if (!valid || !m.hasInterval()) {
+        verdict = "NOT RESOLVED";
+      } else if (m.hi() <= 2.0) {
+        verdict = "PASS";
+      } else if (m.lo() > 2.0) {
+        verdict = "MISS";
+      } else {
+        verdict = "NOT RESOLVED";
+      }
+      count(verdict);
+      line(
+          "| "
+              + what
+              + " (mean of per-fork ratios) | ≤ 2× | "
+              + m.format()
+              + " | "
+              + verdict
+              + " |");
     }
     for (String op : new String[] {"Encrypt", "Decrypt"}) {
-      Row slow = envelope("ours" + op, 1024, 1, 5);
-      Row fast = envelope("ours" + op, 1024, 1, 0);
-      check("1 KiB " + lc(op) + ": 5 ms KMS latency costs < 5% on the warm path", slow, fast, 0.95);
+      claim(
+          "1 KiB " + lc(op) + ", warm: 5 ms KMS latency ÷ 0 ms",
+          envelope("ours" + op, 1024, 1, 5),
+          envelope("ours" + op, 1024, 1, 0),
+          0.95,
+          true,
+          valid);
     }
     for (String size : new String[] {"1048576", "67108864"}) {
       for (String op : new String[] {"Put", "Get"}) {
-        Row o = find("S3Benchmark", "panops" + op, "objectSize", size);
-        Row p = find("S3Benchmark", "plain" + op, "objectSize", size);
-        check(
-            "S3 " + lc(op) + " of " + size(Integer.parseInt(size)) + " ≥ 0.9× plain `S3Client`",
-            o,
-            p,
-            0.9);
+        claim(
+            "S3 " + lc(op) + " of " + size(Integer.parseInt(size)) + " vs plain `S3Client`",
+            find("S3Benchmark", "panops" + op, "objectSize", size),
+            find("S3Benchmark", "plain" + op, "objectSize", size),
+            0.9,
+            true,
+            valid);
+        claim(
+            "S3 "
+                + lc(op)
+                + " of "
+                + size(Integer.parseInt(size))
+                + " vs the S3 Encryption Client 4.x (ahead)",
+            find("S3Benchmark", "panops" + op, "objectSize", size),
+            find("S3Benchmark", "s3ec" + op, "objectSize", size),
+            1.0,
+            false,
+            valid);
       }
-    }
-    for (String op : new String[] {"Put", "Get"}) {
-      Row o = find("S3Benchmark", "panops" + op, "objectSize", "67108864");
-      Row p = find("S3Benchmark", "plain" + op, "objectSize", "67108864");
-      String what =
-          "S3 "
-              + lc(op)
-              + " of 64 MiB: heap bounded (peak live heap over plain `S3Client` ≤ 16 MiB:"
-              + " one 8 MiB multipart part and a few 64 KiB frames, not the object)";
-      Double ho = o == null ? null : o.aux.get("heapPeakAfterGcBytes");
-      Double hp = p == null ? null : p.aux.get("heapPeakAfterGcBytes");
-      if (ho == null || hp == null) {
-        verdict(null, what, "not measured");
-      } else {
-        double extra = ho - hp;
-        verdict(
-            extra <= 16 * 1024 * 1024,
-            what,
-            String.format(
-                Locale.ROOT,
-                "%s after GC vs %s plain (%+.1f MiB)",
-                mib(ho),
-                mib(hp),
-                extra / 1048576.0));
-      }
-    }
-    for (String op : new String[] {"Insert", "Select"}) {
-      Row o = find("JdbcBenchmark", "encrypted" + op, null, null);
-      Row p = find("JdbcBenchmark", "plain" + op, null, null);
-      check("JDBC batch " + lc(op) + " of 1,000 rows ≥ 0.8× plaintext", o, p, 0.8);
     }
     line();
     line(
         String.format(
             Locale.ROOT,
-            "**%d PASS, %d MISS, %d NOT RUN.** A ratio is of medians; where the noise columns"
-                + " below show a wide spread, a ratio within a few percent of its threshold is not"
-                + " conclusive.",
+            "**%d PASS, %d MISS, %d NOT RESOLVED, %d NOT RUN.**",
             pass,
             miss,
+            unresolved,
             notRun));
     line();
   }
 
-  private void check(String what, Row num, Row den, double threshold) {
-    if (num == null || den == null || !(den.median > 0)) {
-      verdict(null, what, "not run");
-      return;
+  private int unresolved;
+
+  private void count(String verdict) {
+    switch (verdict) {
+      case "PASS" -> pass++;
+      case "MISS" -> miss++;
+      case "NOT RUN" -> notRun++;
+      default -> unresolved++;
     }
-    double r = num.median / den.median;
-    verdict(
-        r >= threshold,
-        what,
-        String.format(
-            Locale.ROOT, "%.2f× (%s vs %s %s)", r, fmt(num.median), fmt(den.median), den.unit));
   }
 
-  private void verdict(Boolean ok, String what, String detail) {
-    String tag;
-    if (ok == null) {
-      tag = "NOT RUN";
-      notRun++;
-    } else if (ok) {
-      tag = "PASS";
-      pass++;
-    } else {
-      tag = "MISS";
-      miss++;
+  /**
+   * One claim row: {@code num ÷ den} against {@code threshold}; {@code atLeast}: the ratio must be
+   * ≥ the threshold, else strictly above it.
+   */
+  private void claim(
+      String what, Row num, Row den, double threshold, boolean atLeast, boolean valid) {
+    String target = (atLeast ? "≥ " : "> ") + String.format(Locale.ROOT, "%.2f×", threshold);
+    if (num == null || den == null) {
+      count("NOT RUN");
+      line("| " + what + " | " + target + " | – | NOT RUN |");
+      return;
     }
-    line("- **" + tag + "** " + what + ": " + detail);
+    Stats.Ratio r = ratioOf(num, den);
+    boolean steady = num.spread() <= 0.10 && den.spread() <= 0.10;
+    String verdict;
+    if (!valid || !steady || !r.hasInterval()) {
+      verdict = "NOT RESOLVED";
+    } else if (atLeast ? r.lo() >= threshold : r.lo() > threshold) {
+      verdict = "PASS";
+    } else if (atLeast ? r.hi() < threshold : r.hi() <= threshold) {
+      verdict = "MISS";
+    } else {
+      verdict = "NOT RESOLVED";
+    }
+    count(verdict);
+    String why = !valid ? " (invalid run)" : !steady ? " (not steady)" : "";
+    line(
+        "| "
+            + what
+            + " | "
+            + target
+            + " | "
+            + r.format()
+            + " ("
+            + fmt(num.median)
+            + " vs "
+            + fmt(den.median)
+            + " "
+            + den.unit
+            + ") | "
+            + verdict
+            + why
+            + " |");
+  }
+
+  private Row manyTenants(String impl) {
+    return find("ManyTenantsBenchmark", "mixed", "impl", impl);
+  }
+
+  // ------------------------------------------------------------------ issue 15 sections
+
+  private void manyTenantsSection() {
+    List<Row> mt = select(r -> r.cls.equals("ManyTenantsBenchmark"));
+    if (mt.isEmpty()) {
+      return;
+    }
+    line("## Many tenants: Zipf over 10,000 CMKs, cache below the key count");
+    line();
+    line(
+        "Half encryptions, half decryptions of 1 KiB; hit ratio = 1 − data-key KMS calls per"
+            + " operation; retained heap per cached key = live heap after the run minus after"
+            + " set-up (full GCs), ÷ capacity. *vs ESDK* is this row ÷ the ESDK caching CMM.");
+    line();
+    line(
+        "| Implementation | tenants | capacity | KMS latency | ops/s | vs ESDK | hit ratio | KMS"
+            + " calls/s | retained B per cached key | noise |");
+    line("|---|---:|---:|---:|---:|---|---:|---:|---:|---|");
+    Row esdk = manyTenants("esdkCaching");
+    for (Row r : mt) {
+      Double calls = r.aux.get("dataKeyCalls");
+      Double ops = r.aux.get("ops");
+      Double nanos = r.aux.get("measuredNanos");
+      String hit =
+          calls == null || ops == null || ops == 0
+              ? "–"
+              : String.format(Locale.ROOT, "%.3f", 1 - calls / ops);
+      String perSec =
+          calls == null || nanos == null || nanos == 0 ? "–" : fmt(calls / (nanos / 1e9));
+      Double heap = r.aux.get("retainedBytesPerCachedKey");
+      line(
+          "| "
+              + r.param("impl")
+              + " | "
+              + r.param("tenants")
+              + " | "
+              + r.param("capacity")
+              + " | "
+              + r.param("kmsLatencyMs")
+              + " ms | "
+              + fmt(r.median)
+              + " | "
+              + (r == esdk ? "" : ci(r, esdk))
+              + " | "
+              + hit
+              + " | "
+              + perSec
+              + " | "
+              + (heap == null ? "–" : fmt(heap))
+              + " | "
+              + noise(r)
+              + " |");
+    }
+    line();
+    Row probe = manyTenants("ours+probe");
+    if (probe != null && probe.aux.get("probeLagP50Ms") != null) {
+      line(
+          String.format(
+              Locale.ROOT,
+              "With probing (every 5 s, 5 ms KMS latency): probe lag (time since each key's last"
+                  + " successful probe, sampled every 100 ms) p50 %s ms, p99 %s ms, max %s ms over"
+                  + " %s keys probed; probes run on request threads: %s; requests whose key's last"
+                  + " probe was older than two intervals (an upper bound of the requests that"
+                  + " waited for a probe): %s of %s.",
+              fmt(probe.aux.get("probeLagP50Ms")),
+              fmt(probe.aux.get("probeLagP99Ms")),
+              fmt(probe.aux.get("probeLagMaxMs")),
+              fmt(probe.aux.getOrDefault("keysProbed", Double.NaN)),
+              fmt(probe.aux.getOrDefault("probesOnRequestThreads", Double.NaN)),
+              fmt(probe.aux.getOrDefault("requestsOnStaleKeys", Double.NaN)),
+              fmt(probe.aux.getOrDefault("ops", Double.NaN))));
+      line();
+    }
+  }
+
+  private void tailLatencySection() {
+    List<Row> tl = select(r -> r.cls.equals("TailLatencyBenchmark"));
+    if (tl.isEmpty()) {
+      return;
+    }
+    line("## Tail latency across data-key expiry (sample mode, 1 KiB, one thread)");
+    line();
+    line(
+        "Data keys expire every `maxAgeMs`; KMS answers after `kmsLatencyMs`. Percentiles pool"
+            + " every fork's samples; *> 1 ms* counts samples slower than 1 ms (a request that"
+            + " waited for KMS); GenerateDataKey per second against 1 / age shows what refreshing"
+            + " ahead costs in KMS calls.");
+    line();
+    line(
+        "| Implementation | Op | age | KMS | p50 µs | p99 µs | p99.9 µs | max µs | > 1 ms |"
+            + " GenerateDataKey/s | Decrypt/s | 1 / age |");
+    line("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (Row r : tl) {
+      JsonNode pct = r.raw.path("primaryMetric").path("scorePercentiles");
+      double scale = r.unit.startsWith("ms") ? 1000 : r.unit.startsWith("ns") ? 0.001 : 1;
+      Double nanos = r.aux.get("measuredNanos");
+      double secs = nanos == null ? Double.NaN : nanos / 1e9;
+      line(
+          "| "
+              + IMPL_NAMES.getOrDefault(
+                  r.method.replace("Encrypt", "").replace("Decrypt", ""), r.method)
+              + " | "
+              + (r.method.endsWith("Encrypt") ? "encrypt" : "decrypt")
+              + " | "
+              + r.param("maxAgeMs")
+              + " ms | "
+              + r.param("kmsLatencyMs")
+              + " ms | "
+              + fmt(num(pct.path("50.0")) * scale)
+              + " | "
+              + fmt(num(pct.path("99.0")) * scale)
+              + " | "
+              + fmt(num(pct.path("99.9")) * scale)
+              + " | "
+              + fmt(num(pct.path("100.0")) * scale)
+              + " | "
+              + Stats.samplesAbove(r.raw, 1000 / scale)
+              + " | "
+              + fmt(r.aux.getOrDefault("kmsGenerateDataKey", Double.NaN) / secs)
+              + " | "
+              + fmt(r.aux.getOrDefault("kmsDecrypt", Double.NaN) / secs)
+              + " | "
+              + fmt(1000.0 / Double.parseDouble(r.param("maxAgeMs")))
+              + " |");
+    }
+    line();
+  }
+
+  private void rollSection() {
+    List<Row> rl = select(r -> r.cls.equals("RollBenchmark"));
+    if (rl.isEmpty()) {
+      return;
+    }
+    line("## Miss path: keys rolling by message limit, threads contending (1 KiB encrypt)");
+    line();
+    line(
+        "Single flight holds if messages per GenerateDataKey ≈ the message limit (a key is"
+            + " loaded once, by one thread, however many threads find it spent).");
+    line();
+    line(
+        "| Implementation | threads | limit | KMS | ops/s | GenerateDataKeys | messages per"
+            + " GenerateDataKey | noise |");
+    line("|---|---:|---:|---:|---:|---:|---:|---|");
+    for (Row r : rl) {
+      Double g = r.aux.get("kmsGenerateDataKey");
+      Double ops = r.aux.get("ops");
+      line(
+          "| "
+              + IMPL_NAMES.getOrDefault(r.method.replace("Encrypt", ""), r.method)
+              + " | "
+              + r.threads
+              + " | "
+              + r.param("maxMessages")
+              + " | "
+              + r.param("kmsLatencyMs")
+              + " ms | "
+              + fmt(r.median)
+              + " | "
+              + (g == null ? "–" : fmt(g))
+              + " | "
+              + (g == null || ops == null || g == 0 ? "–" : fmt(ops / g))
+              + " | "
+              + noise(r)
+              + " |");
+    }
+    line();
   }
 
   private void throughputSection() {
@@ -545,7 +924,7 @@ public final class Report {
                   + " | "
                   + kms(r)
                   + " | "
-                  + (ours == null ? "–" : ratio(ours.median / r.median))
+                  + (ours == null ? "–" : ci(ours, r))
                   + " |");
         }
       }
@@ -592,7 +971,7 @@ public final class Report {
                   + " | "
                   + fmt(t2.median)
                   + " | "
-                  + (t1 == null ? "–" : ratio(t2.median / t1.median))
+                  + (t1 == null ? "–" : ci(t2, t1))
                   + " | "
                   + noise(t2)
                   + " |");
@@ -637,7 +1016,7 @@ public final class Report {
                   + " | "
                   + fmt(s.median)
                   + " | "
-                  + (f == null ? "–" : ratio(s.median / f.median))
+                  + (f == null ? "–" : ci(s, f))
                   + " | "
                   + kms(s)
                   + " | "
@@ -672,7 +1051,7 @@ public final class Report {
               + " | "
               + fmt(on.median)
               + " | "
-              + ratio(on.median / off.median)
+              + ci(on, off)
               + " | "
               + kms(on)
               + " | "
@@ -762,14 +1141,15 @@ public final class Report {
             + " collection (close to what the client holds on to).");
     line();
     line(
-        "| Object | Op | Client | MB/s | panops ÷ plain | noise (MB/s) | B/op | peak heap sampled | peak heap after GC | KMS/op |");
+        "| Object | Op | Client | MB/s | ÷ plain (95% CI) | noise (MB/s) | B/op | peak heap sampled | peak heap after GC | KMS/op |");
     line("|---|---|---|---:|---:|---|---:|---:|---:|---:|");
     for (String size : new String[] {"1048576", "67108864"}) {
       for (String op : new String[] {"Put", "Get"}) {
         Row p = find("S3Benchmark", "plain" + op, "objectSize", size);
         Row o = find("S3Benchmark", "panops" + op, "objectSize", size);
+        Row e = find("S3Benchmark", "s3ec" + op, "objectSize", size);
         double bytes = Double.parseDouble(size);
-        for (Row r : new Row[] {p, o}) {
+        for (Row r : new Row[] {p, o, e}) {
           if (r == null) {
             continue;
           }
@@ -779,11 +1159,11 @@ public final class Report {
                   + " | "
                   + lc(op)
                   + " | "
-                  + (r == p ? "plain" : "panops")
+                  + (r == p ? "plain" : r == o ? "panops" : "S3 Encryption Client 4.x")
                   + " | "
                   + fmt(r.median * bytes / 1e6)
                   + " | "
-                  + (r == o && p != null ? ratio(o.median / p.median) : "")
+                  + (r != p && p != null ? ci(r, p) : "")
                   + " | "
                   + noise(r, bytes / 1e6)
                   + " | "
@@ -829,7 +1209,7 @@ public final class Report {
               + " | "
               + fmt(o.median * 1000)
               + " | "
-              + ratio(o.median / p.median)
+              + ci(o, p)
               + " | "
               + noise(o, 1000)
               + " | "
@@ -920,10 +1300,6 @@ public final class Report {
       return String.format(Locale.ROOT, "%.1f", v);
     }
     return String.format(Locale.ROOT, "%.2f", v);
-  }
-
-  private static String ratio(double r) {
-    return Double.isNaN(r) || Double.isInfinite(r) ? "–" : String.format(Locale.ROOT, "%.2f×", r);
   }
 
   private static String mib(Double bytes) {

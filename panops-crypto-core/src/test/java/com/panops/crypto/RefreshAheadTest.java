@@ -1,0 +1,279 @@
+package com.panops.crypto;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.panops.crypto.testkit.FakeKmsClient;
+import com.panops.crypto.testkit.ForwardingKmsClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.kms.model.DecryptRequest;
+import software.amazon.awssdk.services.kms.model.DecryptResponse;
+import software.amazon.awssdk.services.kms.model.GenerateDataKeyRequest;
+import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
+
+/**
+ * Refresh ahead in the data-key cache, on a fake clock and a fake KMS whose answers can be held at
+ * a gate: a request never waits for {@code GenerateDataKey} when a warm key reaches its age or
+ * usage limit, the number of {@code GenerateDataKey} calls is the one without refresh, and the kill
+ * switch's rules hold (a latched key is not refreshed; a refresh answered after a latch is thrown
+ * away). "Does not wait" is asserted by holding the KMS answer at a closed gate: a request that
+ * needed it could not return.
+ */
+class RefreshAheadTest {
+  static final KeyContext KC = KeyContext.of("class", "mail");
+  static final MessageAad AAD = MessageAad.of("row", "1");
+  static final Duration AGE = Duration.ofMinutes(5);
+  static final Duration LEAD = Duration.ofSeconds(5); // min(5 min / 16, 5 s)
+
+  /** A fake KMS whose GenerateDataKey and Decrypt answers wait at gates (decided first). */
+  static final class GatedKms extends ForwardingKmsClient {
+    final Semaphore gdkGate = new Semaphore(1_000_000);
+    final Semaphore decryptGate = new Semaphore(1_000_000);
+    final AtomicInteger gdkEntered = new AtomicInteger();
+    final AtomicInteger dataKeyDecrypts = new AtomicInteger();
+    final List<String> generated = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    GatedKms(FakeKmsClient fake) {
+      super(fake);
+    }
+
+    void closeGdk() {
+      gdkGate.drainPermits();
+    }
+
+    void openGdk() {
+      gdkGate.drainPermits();
+      gdkGate.release(1_000_000);
+    }
+
+    @Override
+    public GenerateDataKeyResponse generateDataKey(GenerateDataKeyRequest r) {
+      gdkEntered.incrementAndGet();
+      GenerateDataKeyResponse answer = delegate.generateDataKey(r); // decided before the gate
+      generated.add(HexFormat.of().formatHex(answer.ciphertextBlob().asByteArray()));
+      gdkGate.acquireUninterruptibly();
+      gdkGate.release();
+      return answer;
+    }
+
+    @Override
+    public DecryptResponse decrypt(DecryptRequest r) {
+      DecryptResponse answer = delegate.decrypt(r);
+      if ("liveness-probe".equals(r.encryptionContext().get("panops:purpose"))) {
+        return answer; // a probe's canary: neither counted nor held
+      }
+      dataKeyDecrypts.incrementAndGet();
+      decryptGate.acquireUninterruptibly();
+      decryptGate.release();
+      return answer;
+    }
+  }
+
+  final FakeKmsClient fake = new FakeKmsClient();
+  final GatedKms kms = new GatedKms(fake);
+  final FakeTicker ticker = new FakeTicker();
+  final String arn = fake.createKey("a");
+  final ExecutorService requests = Executors.newCachedThreadPool();
+  final List<PanopsCrypto> opened = new ArrayList<>();
+
+  PanopsCrypto crypto(CacheSettings cache) {
+    PanopsCrypto c =
+        PanopsCrypto.builder()
+            .kmsClient(kms)
+            .allowInsecureLocalKmsEndpoint()
+            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
+            .cacheSettings(cache)
+            // probes only when asked (crypto.probe): a latch lifts on one successful probe
+            .probeSettings(ProbeSettings.every(Duration.ofMinutes(5)).withSettle(1, Duration.ZERO))
+            .ticker(ticker)
+            .auditSink(AuditSink.none())
+            .build();
+    opened.add(c);
+    return c;
+  }
+
+  @AfterEach
+  void close() {
+    kms.openGdk();
+    opened.forEach(PanopsCrypto::close);
+    requests.shutdownNow();
+  }
+
+  /** Runs {@code r} on another thread; fails if it does not return (it waits at a closed gate). */
+  <T> T returns(java.util.concurrent.Callable<T> r) throws Exception {
+    Future<T> f = requests.submit(r);
+    try {
+      return f.get(20, TimeUnit.SECONDS); // a hang guard, not a speed check
+    } catch (java.util.concurrent.TimeoutException e) {
+      fail("the request waited for a KMS answer held at the gate");
+      return null;
+    }
+  }
+
+  /** Waits until {@code n} GenerateDataKeys were decided (the background one starts later). */
+  void awaitGenerated(int n) throws InterruptedException {
+    for (int i = 0; i < 10_000 && kms.generated.size() < n; i++) {
+      Thread.sleep(1);
+    }
+    assertEquals(n, kms.generated.size(), "GenerateDataKeys decided");
+  }
+
+  static String edk(byte[] ct) {
+    return HexFormat.of().formatHex(TenantCrypto.parseHeader(ct, 0, ct.length).encryptedDataKey());
+  }
+
+  @Test
+  void aWarmKeyReachingItsAge_doesNotMakeARequestWaitForGenerateDataKey() throws Exception {
+    PanopsCrypto c = crypto(CacheSettings.builder().encryptMaxAge(AGE).build());
+    TenantCrypto t = c.tenant("t");
+    byte[] first = t.encrypt(new byte[10], KC, AAD);
+    assertEquals(1, kms.gdkEntered.get());
+
+    // Inside the refresh lead: the request is served by the current key and asks for the
+    // successor, whose GenerateDataKey is held at the gate.
+    kms.closeGdk();
+    ticker.advance(AGE.minus(LEAD).plusSeconds(1));
+    byte[] inLead = returns(() -> t.encrypt(new byte[10], KC, AAD));
+    assertEquals(edk(first), edk(inLead));
+    awaitGenerated(2); // the successor's, decided and held at the gate
+    assertFalse(c.cache.awaitRefreshes(Duration.ofMillis(20)), "the successor's load is held");
+    assertEquals(2, kms.gdkEntered.get(), "the successor was asked for once");
+    // More requests while the successor is loading: served, no second GenerateDataKey.
+    for (int i = 0; i < 5; i++) {
+      returns(() -> t.encrypt(new byte[10], KC, AAD));
+    }
+    assertEquals(2, kms.gdkEntered.get(), "single flight");
+    kms.openGdk();
+    assertTrue(c.cache.awaitRefreshes(Duration.ofSeconds(10)));
+
+    // Past the age: the successor takes over; no KMS call (the gate is closed again).
+    kms.closeGdk();
+    ticker.advance(LEAD);
+    byte[] after = returns(() -> t.encrypt(new byte[10], KC, AAD));
+    assertNotEquals(edk(first), edk(after), "the old key is not used past its age");
+    assertEquals(kms.generated.get(1), edk(after), "the successor is the key refreshed ahead");
+    assertEquals(2, fake.generateDataKeyCalls.get(), "as many GenerateDataKeys as without refresh");
+    // Both messages read back.
+    assertArrayEquals(new byte[10], t.decrypt(first, KC, AAD));
+    assertArrayEquals(new byte[10], t.decrypt(after, KC, AAD));
+  }
+
+  @Test
+  void aKeyRolledByItsMessageLimit_isReplacedWithoutWaiting_andWithoutExtraCalls()
+      throws Exception {
+    PanopsCrypto c = crypto(CacheSettings.builder().encryptMaxMessages(4).build());
+    TenantCrypto t = c.tenant("t");
+    Map<String, Integer> perKey = new HashMap<>();
+    perKey.merge(edk(t.encrypt(new byte[1], KC, AAD)), 1, Integer::sum); // GenerateDataKey #1
+    for (int i = 0; i < 11; i++) {
+      // every successor is loaded while its predecessor still serves; then the gate closes, so a
+      // request that needed KMS could not return
+      assertTrue(c.cache.awaitRefreshes(Duration.ofSeconds(10)));
+      kms.closeGdk();
+      byte[] ct = returns(() -> t.encrypt(new byte[1], KC, AAD));
+      perKey.merge(edk(ct), 1, Integer::sum);
+      kms.openGdk();
+    }
+    assertTrue(c.cache.awaitRefreshes(Duration.ofSeconds(10)));
+    // 12 messages at 4 per key: 3 keys used, each exactly 4 times; the fourth key is the
+    // successor loaded ahead for the 13th message (the same as a miss would load then).
+    perKey.merge(edk(t.encrypt(new byte[0], KC, AAD)), 0, Integer::sum); // 13th, read its key
+    assertEquals(4, perKey.size(), perKey.toString());
+    assertEquals(
+        List.of(4, 4, 4), perKey.values().stream().filter(v -> v > 0).sorted().limit(3).toList());
+    assertEquals(4, fake.generateDataKeyCalls.get(), "one GenerateDataKey per key used");
+  }
+
+  @Test
+  void aLatchedKey_isNeverRefreshed() throws Exception {
+    PanopsCrypto c = crypto(CacheSettings.builder().encryptMaxAge(AGE).build());
+    TenantCrypto t = c.tenant("t");
+    t.encrypt(new byte[10], KC, AAD);
+    fake.disable(arn);
+    assertFalse(c.probe(arn));
+    assertTrue(c.isRevoked(arn));
+    ticker.advance(AGE.minus(LEAD).plusSeconds(1));
+    assertThrows(KeyRevokedException.class, () -> t.encrypt(new byte[10], KC, AAD));
+    assertTrue(c.cache.awaitRefreshes(Duration.ofSeconds(10)));
+    assertEquals(1, kms.gdkEntered.get(), "no GenerateDataKey for a latched key");
+  }
+
+  @Test
+  void aRefreshAnsweredAfterALatch_isThrownAway() throws Exception {
+    PanopsCrypto c = crypto(CacheSettings.builder().encryptMaxAge(AGE).build());
+    TenantCrypto t = c.tenant("t");
+    byte[] first = t.encrypt(new byte[10], KC, AAD);
+    kms.closeGdk();
+    ticker.advance(AGE.minus(LEAD).plusSeconds(1));
+    returns(() -> t.encrypt(new byte[10], KC, AAD)); // asks for the successor: decided, held
+    awaitGenerated(2);
+    String latePlusOne = kms.generated.get(1);
+    // The customer disables the key; a probe latches it while the successor's answer is held.
+    fake.disable(arn);
+    assertFalse(c.probe(arn));
+    kms.openGdk(); // the late answer arrives after the latch
+    assertTrue(c.cache.awaitRefreshes(Duration.ofSeconds(10)));
+    assertThrows(KeyRevokedException.class, () -> t.encrypt(new byte[10], KC, AAD));
+    // Restored: the key answers again and one probe lifts the latch.
+    fake.enable(arn);
+    assertTrue(c.probe(arn));
+    ticker.advance(LEAD);
+    byte[] after = t.encrypt(new byte[10], KC, AAD);
+    assertNotEquals(latePlusOne, edk(after), "the refresh answered after the latch was used");
+    assertNotEquals(edk(first), edk(after), "a key from before the latch was used");
+    assertEquals(3, fake.generateDataKeyCalls.get());
+  }
+
+  @Test
+  void aPurgeWhileTheSuccessorLoads_dropsBoth() throws Exception {
+    PanopsCrypto c = crypto(CacheSettings.builder().encryptMaxAge(AGE).build());
+    TenantCrypto t = c.tenant("t");
+    byte[] first = t.encrypt(new byte[10], KC, AAD);
+    kms.closeGdk();
+    ticker.advance(AGE.minus(LEAD).plusSeconds(1));
+    returns(() -> t.encrypt(new byte[10], KC, AAD));
+    awaitGenerated(2);
+    String successor = kms.generated.get(1);
+    c.cache.purge(arn); // as the idle sweep does
+    kms.openGdk();
+    assertTrue(c.cache.awaitRefreshes(Duration.ofSeconds(10)));
+    byte[] after = t.encrypt(new byte[10], KC, AAD);
+    assertNotEquals(successor, edk(after), "a successor of a purged key was installed");
+    assertNotEquals(edk(first), edk(after));
+    assertEquals(3, fake.generateDataKeyCalls.get());
+  }
+
+  @Test
+  void aWarmDecryptKeyReachingItsAge_isReloadedAhead() throws Exception {
+    Duration age = Duration.ofMinutes(2);
+    PanopsCrypto writer = crypto(CacheSettings.defaults());
+    byte[] ct = writer.tenant("t").encrypt(new byte[10], KC, AAD);
+    PanopsCrypto c = crypto(CacheSettings.builder().decryptMaxAge(age).build());
+    TenantCrypto t = c.tenant("t");
+    t.decrypt(ct, KC, AAD); // KMS Decrypt #1
+    long decrypts = kms.dataKeyDecrypts.get();
+    kms.decryptGate.drainPermits();
+    ticker.advance(age.minus(LEAD).plusSeconds(1)); // lead: min(2 min / 16, 5 s)
+    assertArrayEquals(new byte[10], returns(() -> t.decrypt(ct, KC, AAD)));
+    kms.decryptGate.release(1_000_000);
+    assertTrue(c.cache.awaitRefreshes(Duration.ofSeconds(10)));
+    assertEquals(decrypts + 1, kms.dataKeyDecrypts.get(), "reloaded once, ahead");
+    kms.decryptGate.drainPermits();
+    ticker.advance(Duration.ofSeconds(30)); // past the first load's age
+    assertArrayEquals(new byte[10], returns(() -> t.decrypt(ct, KC, AAD)));
+    kms.decryptGate.release(1_000_000);
+    assertEquals(decrypts + 1, kms.dataKeyDecrypts.get(), "served by the entry reloaded ahead");
+  }
+}
