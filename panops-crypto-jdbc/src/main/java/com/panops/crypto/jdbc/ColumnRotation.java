@@ -398,7 +398,13 @@ public final class ColumnRotation {
       long rewrapped,
       long alreadyCurrent,
       Object lastPrimaryKey,
-      long changedConcurrently) {}
+      long changedConcurrently) {
+    /** The 0.1.0 constructor, kept for binary compatibility: no value changed concurrently. */
+    public RotationProgress(
+        long batches, long rows, long rewrapped, long alreadyCurrent, Object lastPrimaryKey) {
+      this(batches, rows, rewrapped, alreadyCurrent, lastPrimaryKey, 0);
+    }
+  }
 
   /** Builds a {@link ColumnRotation}. Not thread-safe. */
   public static final class Builder {

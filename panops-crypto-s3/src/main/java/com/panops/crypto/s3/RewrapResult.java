@@ -29,6 +29,20 @@ public record RewrapResult(
     stillUnderOldKeys = List.copyOf(stillUnderOldKeys);
   }
 
+  /**
+   * The 0.1.0 constructor, kept for binary compatibility: a result with nothing listed as still
+   * under old keys.
+   */
+  public RewrapResult(
+      long examined,
+      long rewrapped,
+      long alreadyCurrent,
+      long notEncrypted,
+      List<String> failedKeys,
+      String lastKey) {
+    this(examined, rewrapped, alreadyCurrent, notEncrypted, failedKeys, lastKey, List.of());
+  }
+
   /** Objects whose re-wrap failed. */
   public long failed() {
     return failedKeys.size();
