@@ -9,7 +9,10 @@ package com.panops.crypto.revocation;
  * 2} (holding the debt cap plus the bucket), and a charge beyond the allowance is not counted. So
  * however many request-thread probes run, scheduled probes keep at least half the budget on average
  * and a due probe always starts eventually (no key starves, in particular not a latched key, whose
- * latch only a probe can lift). Times are the engine's ticker (nanoseconds). Thread-safe.
+ * latch only a probe can lift). The scheduler takes tokens every scan period (at most 100 ms), so
+ * the bucket (a tenth of a second's worth) loses no refill between scans, and charges timed just
+ * before each scan cannot take the scheduled half either. Times are the engine's ticker
+ * (nanoseconds). Thread-safe.
  */
 final class ProbeBudget {
   /** The share of the budget that request-thread charges may take at most, on average. */

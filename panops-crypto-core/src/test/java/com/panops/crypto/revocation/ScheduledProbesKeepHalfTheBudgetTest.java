@@ -55,6 +55,31 @@ class ScheduledProbesKeepHalfTheBudgetTest {
     assertTrue(taken <= perSecond * 20 + b.capacity(), "never more than the budget: " + taken);
   }
 
+  /**
+   * The adversarial timing: charges (request threads) made just before each scan of the scheduler
+   * (every 100 ms, the longest scan period). The bucket holds a scan period's worth, so the refill
+   * is not lost between scans and the scheduler still gets half the rate, less the initial
+   * allowance and at most one token per scan lost to the bucket's top.
+   */
+  @Test
+  void chargesTimedJustBeforeEachScan_leaveScheduledTakersAtLeastHalfTheRate() {
+    double perSecond = 100;
+    long scan = 100 * MS;
+    ProbeBudget b = new ProbeBudget(perSecond, 0);
+    int taken = 0;
+    int scans = 0;
+    for (long t = scan; t <= 20 * S; t += scan) {
+      b.charge((int) (perSecond * scan / 1e9), t - 1); // a scan period's worth of charges
+      while (b.tryTake(1, t)) {
+        taken++;
+      }
+      scans++;
+    }
+    double floor =
+        perSecond * ProbeBudget.CHARGED_SHARE * 20 - (b.maxDebt() + b.capacity()) - scans;
+    assertTrue(taken >= floor, "scheduled took " + taken + " in 20 s, at least " + floor);
+  }
+
   // ---- the engine ----
 
   static final int KEYS = 20;
