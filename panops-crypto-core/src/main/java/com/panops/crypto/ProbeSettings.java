@@ -34,9 +34,11 @@ import java.util.Objects;
  * CryptoMetrics.probeDeferred}; a warning in the log at most once per interval). The budget never
  * weakens the kill switch: a key whose probes keep waiting is not served from cache once its proof
  * of life is two intervals old; the request thread then probes it itself (charged to the budget but
- * never delayed by it) and fails closed if that probe fails. Default: no budget. Size it as this
- * worker's share of the regional KMS quota; with a {@link ProbeCoordinator} a worker probes about
- * {@code keys / workers} keys per interval.
+ * never delayed by it) and fails closed if that probe fails. Those charges may take at most half
+ * the budget, so scheduled probes keep at least half of it however much traffic probes on request
+ * threads, and no key starves (see {@link #withBudget(double)}). Default: no budget. Size it as
+ * this worker's share of the regional KMS quota; with a {@link ProbeCoordinator} a worker probes
+ * about {@code keys / workers} keys per interval.
  *
  * <p>{@link #off()} disables scheduled probing: revocation is then only observed on a cache miss
  * (up to the cache's max age late) and a latch is lifted only by {@link PanopsCrypto#probe(String)}
@@ -172,6 +174,19 @@ public final class ProbeSettings {
    * The same settings with a KMS request budget for scheduled probes: at most {@code
    * requestsPerSecond} (0.1 .. 100,000) on average, see the class comment. Without one (the
    * default) every due probe starts at once.
+   *
+   * <p>The rule: due probes start in order of their due time as the bucket allows. Probes run on
+   * request threads (a key in use whose proof of life is two intervals old) are charged to the
+   * bucket but never wait; their charges may take at most half of {@code requestsPerSecond} on
+   * average (plus a one-off allowance of one second's worth and the bucket), and charges beyond
+   * that are not counted. So scheduled probes always keep at least half the budget and no key
+   * starves: with {@code k} keys and a budget of {@code r}, a due probe starts within about {@code
+   * (2k + 2.2r + 4) / (r / 2)} seconds (the other keys' probes ahead of it, at half the rate, after
+   * the most debt and allowance charges can run up), even under traffic that probes every other key
+   * on request threads. In particular a key latched by a transient failure (throttling, timeouts),
+   * whose requests fail fast without probing, is lifted by its next scheduled probe. The budget
+   * never lets a key be served without proof of life within two intervals, and never lifts a latch
+   * without a probe.
    */
   public ProbeSettings withBudget(double requestsPerSecond) {
     if (!(requestsPerSecond >= 0.1 && requestsPerSecond <= 100_000)) {

@@ -81,8 +81,11 @@ import org.slf4j.LoggerFactory;
  *
  * Budget (optional, ProbeSettings.withBudget). Scheduled probes take tokens from a bucket
  * (ProbeBudget); when it is empty the due probes wait, longest-waiting first (strictly in order of
- * their due time, so no key starves), each counted once per wait. A request-thread probe is charged
- * but never waits. The budget changes only when background probes start, never what is served: a
+ * their due time), each counted once per wait. A request-thread probe is charged but never waits;
+ * charges may take at most half the budget (beyond that they are not counted), so scheduled probes
+ * keep at least half of it whatever the traffic and no key starves: a due probe waits at most for
+ * the other keys' probes ahead of it, at half the rate. That matters most for a latched key, whose
+ * requests fail fast without probing: only a probe may lift its latch. The budget changes only when background probes start, never what is served: a
  * key whose proof of life is two intervals old is probed on the request thread as always.
  *
  * Fleet coordination (optional, ProbeCoordinator). With a coordinator, the scheduler probes a key
@@ -626,7 +629,7 @@ public final class Revocations implements AutoCloseable {
   }
 
   /**
-   * The scheduler: every {@code interval / 20} (10..250 ms) starts the probes that are due. Each
+   * The scheduler: every {@code interval / 50} (10..100 ms) starts the probes that are due. Each
    * key is probed once per interval on its own phase, so probes spread across the interval.
    */
   void scan() {
