@@ -95,14 +95,20 @@ public final class EncryptionKey {
     long usedBytes = bytes.sum();
     // A first message larger than the byte limit still gets a fresh key to itself.
     if (used >= maxMessages
-        || (used > 0 && (usedBytes + plaintextBytes > maxBytes || usedBytes >= maxBytes))
-        || invocations.sum() + frames > MAX_INVOCATIONS) {
+        || (used > 0 && (usedBytes + plaintextBytes > maxBytes || usedBytes >= maxBytes))) {
+      retired = true;
+      return false;
+    }
+    // The hard ceiling: add first, then check (as tryFrame does), and undo on failure. Checking
+    // before adding would let two racing messages both see room for one and together cross it.
+    invocations.add(frames);
+    if (invocations.sum() > MAX_INVOCATIONS) {
+      invocations.add(-frames);
       retired = true;
       return false;
     }
     messages.increment();
     bytes.add(plaintextBytes);
-    invocations.add(frames);
     if (!refreshWanted
         && (used + 1 >= refreshMessages
             || usedBytes + plaintextBytes >= refreshBytes
