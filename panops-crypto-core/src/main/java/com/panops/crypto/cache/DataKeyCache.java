@@ -382,29 +382,11 @@ public final class DataKeyCache {
    * the operations that hold leases on it finish).
    */
   public void purge(String keyArn) {
-    encrypt
-        .asMap()
-        .entrySet()
-        .removeIf(
-            e -> {
-              if (e.getKey().keyArn().equals(keyArn)) {
-                e.getValue().key().retire();
-                e.getValue().dropSuccessor();
-                return true;
-              }
-              return false;
-            });
-    decrypt
-        .asMap()
-        .entrySet()
-        .removeIf(
-            e -> {
-              if (e.getKey().keyArn.equals(keyArn)) {
-                e.getValue().key().retire();
-                return true;
-              }
-              return false;
-            });
+    // By key, not by (key, value), and the removal listener retires: an entry replaced in between
+    // (a hand-over installing the successor, a decrypt-side reload) is removed too, and no value
+    // is retired without being removed.
+    encrypt.asMap().keySet().removeIf(k -> k.keyArn().equals(keyArn));
+    decrypt.asMap().keySet().removeIf(k -> k.keyArn.equals(keyArn));
   }
 
   /** Number of entries (encrypt side, decrypt side), approximately. */
