@@ -171,6 +171,7 @@ public final class DataKeyCache {
    * cache's compute: it must not touch this cache (no purge) and should not wait on other work.
    */
   public EncryptionKey encryptKey(EncryptSlot slot, Function<EncryptSlot, EncryptionKey> loader) {
+    checkOpen();
     return encrypt.get(
         slot,
         k -> {
@@ -180,6 +181,12 @@ public final class DataKeyCache {
           }
           return e;
         });
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the data-key cache is closed");
+    }
   }
 
   /** The cache's clock (ticker time). */
@@ -231,6 +238,7 @@ public final class DataKeyCache {
    * Either way the caller looks the slot up again.
    */
   public boolean handOver(EncryptSlot slot, EncryptionKey entry) {
+    checkOpen();
     if (entry.successor.get() instanceof EncryptionKey.Pending p) {
       // Its successor is being loaded: wait for that one KMS call rather than make a second.
       try {
@@ -283,6 +291,7 @@ public final class DataKeyCache {
    * look-up key. Same loader rules as {@link #encryptKey}.
    */
   public DecryptEntry decryptKey(DecryptKey view, Function<DecryptKey, DecryptEntry> loader) {
+    checkOpen();
     return decrypt.get(
         view.owned(),
         k -> {
@@ -323,23 +332,48 @@ public final class DataKeyCache {
         () -> {});
   }
 
+  /**
+   * A background refresh. Exactly one of {@link #run} and {@link #reject} ends it: a task never run
+   * (refused by the executor, or dropped from its queue by {@link #close()}) is rejected, which
+   * fails its pending load, so that no request waits for it and {@link #awaitRefreshes} drains.
+   */
+  private final class Task implements Runnable {
+    private final Runnable task;
+    private final Runnable onRejected;
+
+    Task(Runnable task, Runnable onRejected) {
+      this.task = task;
+      this.onRejected = onRejected;
+    }
+
+    @Override
+    public void run() {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        // the loader applied the failure rules (latch, ...); the request path will retry
+      } finally {
+        refreshesInFlight.decrementAndGet();
+      }
+    }
+
+    void reject() {
+      try {
+        onRejected.run();
+      } finally {
+        refreshesInFlight.decrementAndGet();
+      }
+    }
+  }
+
   private void submit(Runnable task, Runnable onRejected) {
     refreshesInFlight.incrementAndGet();
     refreshesStarted.incrementAndGet();
+    Task t = new Task(task, onRejected);
     try {
-      refresher.execute(
-          () -> {
-            try {
-              task.run();
-            } catch (RuntimeException e) {
-              // the loader applied the failure rules (latch, ...); the request path will retry
-            } finally {
-              refreshesInFlight.decrementAndGet();
-            }
-          });
+      refresher.execute(t);
     } catch (RejectedExecutionException e) {
-      refreshesInFlight.decrementAndGet();
-      onRejected.run();
+      t.reject();
     }
   }
 
@@ -394,10 +428,16 @@ public final class DataKeyCache {
     return new long[] {encrypt.estimatedSize(), decrypt.estimatedSize()};
   }
 
-  /** Drops and retires everything. */
+  /**
+   * Drops and retires everything; a refresh still queued is failed (a request waiting for it looks
+   * again). From then on the cache refuses loads and hand-overs with {@link IllegalStateException}.
+   */
   public void close() {
     closed = true;
-    refresher.shutdownNow();
+    // the tasks still queued are never run: fail each (its pending load completes, its count drops)
+    for (Runnable dropped : refresher.shutdownNow()) {
+      ((Task) dropped).reject();
+    }
     encrypt
         .asMap()
         .values()

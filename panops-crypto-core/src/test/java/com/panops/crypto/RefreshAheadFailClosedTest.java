@@ -1,0 +1,145 @@
+package com.panops.crypto;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.panops.crypto.cache.DataKeyCache;
+import com.panops.crypto.testkit.FakeKmsClient;
+import com.panops.crypto.testkit.ForwardingKmsClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.kms.model.DecryptRequest;
+import software.amazon.awssdk.services.kms.model.DecryptResponse;
+import software.amazon.awssdk.services.kms.model.InvalidCiphertextException;
+
+/**
+ * Refresh ahead fails closed and never parks a request: a spent key's successor load queued behind
+ * other keys' reloads is taken over by the request that needs it; close() fails every refresh still
+ * queued; a reload ahead that KMS refuses drops the cached data key. On a fake clock and a fake KMS
+ * (our own logic) whose data-key Decrypts can be held at a gate or refused.
+ */
+class RefreshAheadFailClosedTest {
+  static final MessageAad AAD = MessageAad.of("row", "1");
+  static final Duration DAGE = Duration.ofMinutes(2);
+  static final Duration DLEAD = Duration.ofSeconds(5); // min(2 min / 16, 5 s)
+
+  /** Fake KMS: data-key Decrypts held at a gate, or refused (InvalidCiphertext) when told. */
+  static final class GatedKms extends ForwardingKmsClient {
+    final Semaphore decryptGate = new Semaphore(1_000_000);
+    final Semaphore decryptsHeld = new Semaphore(0);
+    volatile boolean refuseDataKeys;
+
+    GatedKms(FakeKmsClient fake) {
+      super(fake);
+    }
+
+    @Override
+    public DecryptResponse decrypt(DecryptRequest r) {
+      if ("liveness-probe".equals(r.encryptionContext().get("panops:purpose"))) {
+        return delegate.decrypt(r); // a probe's canary: never held nor refused
+      }
+      if (refuseDataKeys) {
+        throw InvalidCiphertextException.builder().message("refused for this ciphertext").build();
+      }
+      DecryptResponse answer = delegate.decrypt(r);
+      decryptsHeld.release();
+      decryptGate.acquireUninterruptibly();
+      decryptGate.release();
+      return answer;
+    }
+  }
+
+  final FakeKmsClient fake = new FakeKmsClient();
+  final GatedKms kms = new GatedKms(fake);
+  final FakeTicker ticker = new FakeTicker();
+  final String arn = fake.createKey("a");
+  final ExecutorService requests = Executors.newCachedThreadPool();
+  final List<PanopsCrypto> opened = new ArrayList<>();
+
+  PanopsCrypto crypto(CacheSettings cache) {
+    PanopsCrypto c =
+        PanopsCrypto.builder()
+            .kmsClient(kms)
+            .allowInsecureLocalKmsEndpoint()
+            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
+            .cacheSettings(cache)
+            .probeSettings(ProbeSettings.every(Duration.ofMinutes(5)).withSettle(1, Duration.ZERO))
+            .ticker(ticker)
+            .auditSink(AuditSink.none())
+            .build();
+    opened.add(c);
+    return c;
+  }
+
+  @AfterEach
+  void close() {
+    kms.decryptGate.release(1_000_000);
+    opened.forEach(PanopsCrypto::close);
+    requests.shutdownNow();
+  }
+
+  static KeyContext kc(int i) {
+    return KeyContext.of("class", "m" + i);
+  }
+
+  /**
+   * Four decrypt-side entries whose reloads ahead are held at the Decrypt gate, occupying all four
+   * refresher threads; then an encrypt key of 4 messages with 4 spent, whose successor's load
+   * (asked for at message 3) is queued behind them.
+   */
+  TenantCrypto saturateRefresherAndSpendAKey(PanopsCrypto c) throws Exception {
+    PanopsCrypto writer = crypto(CacheSettings.defaults());
+    byte[][] cts = new byte[4][];
+    for (int i = 0; i < 4; i++) {
+      cts[i] = writer.tenant("t").encrypt(new byte[10], kc(i), AAD);
+    }
+    TenantCrypto t = c.tenant("t");
+    for (int i = 0; i < 4; i++) {
+      t.decrypt(cts[i], kc(i), AAD);
+    }
+    kms.decryptGate.drainPermits();
+    kms.decryptsHeld.drainPermits();
+    ticker.advance(DAGE.minus(DLEAD).plusSeconds(1));
+    for (int i = 0; i < 4; i++) {
+      int n = i;
+      // served from cache; each asks for a reload, held at the gate
+      requests.submit(() -> t.decrypt(cts[n], kc(n), AAD)).get(10, TimeUnit.SECONDS);
+    }
+    assertTrue(kms.decryptsHeld.tryAcquire(4, 10, TimeUnit.SECONDS), "4 reloads held at KMS");
+    for (int i = 0; i < 4; i++) {
+      t.encrypt(new byte[1], kc(9), AAD); // #1 loads (GenerateDataKey is not held); #3 asks
+    }
+    return t;
+  }
+
+  /**
+   * Interleaving guarded: close() while a successor's load is still queued behind held reloads.
+   * shutdownNow() drops the queued task; it must be failed (its pending load completed, its count
+   * dropped), so that nothing waits for it and awaitRefreshes drains; the closed instance refuses.
+   */
+  @Test
+  void closeWithAQueuedSuccessorLoad_failsIt_andRefuses() throws Exception {
+    PanopsCrypto c =
+        crypto(CacheSettings.builder().decryptMaxAge(DAGE).encryptMaxMessages(4).build());
+    TenantCrypto t = saturateRefresherAndSpendAKey(c);
+    c.close();
+    kms.decryptGate.release(1_000_000); // the held reloads finish now
+    assertTrue(
+        c.cache.awaitRefreshes(Duration.ofSeconds(10)),
+        "a refresh dropped by close() is still counted in flight");
+    assertThrows(IllegalStateException.class, () -> t.encrypt(new byte[1], kc(9), AAD));
+    assertThrows(
+        IllegalStateException.class,
+        () ->
+            c.cache.encryptKey(
+                new DataKeyCache.EncryptSlot("t", arn, kc(9)),
+                s -> fail("a closed cache loaded a key")));
+  }
+}
