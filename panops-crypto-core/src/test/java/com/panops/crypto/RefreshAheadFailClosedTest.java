@@ -11,8 +11,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.kms.model.DecryptRequest;
@@ -117,6 +119,28 @@ class RefreshAheadFailClosedTest {
       t.encrypt(new byte[1], kc(9), AAD); // #1 loads (GenerateDataKey is not held); #3 asks
     }
     return t;
+  }
+
+  /**
+   * Interleaving guarded: key K is spent while its successor's load is still queued on the shared
+   * refresher behind four other keys' reloads, each held at KMS for up to a whole call timeout. The
+   * request that needs K's successor takes that queued load over and runs it itself; it never waits
+   * behind unrelated work (KMS answers GenerateDataKey at once here; the Decrypts stay held).
+   */
+  @Test
+  void aSpentKeysQueuedSuccessorLoad_isTakenOverByTheRequest() throws Exception {
+    PanopsCrypto c =
+        crypto(CacheSettings.builder().decryptMaxAge(DAGE).encryptMaxMessages(4).build());
+    TenantCrypto t = saturateRefresherAndSpendAKey(c);
+    long gdk = fake.generateDataKeyCalls.get();
+    Future<byte[]> fifth = requests.submit(() -> t.encrypt(new byte[1], kc(9), AAD));
+    try {
+      byte[] ct = fifth.get(10, TimeUnit.SECONDS); // a hang guard, not a speed check
+      assertArrayEquals(new byte[1], c.tenant("t").decrypt(ct, kc(9), AAD));
+    } catch (TimeoutException e) {
+      fail("encrypt #5 waited for its successor's load queued behind 4 reloads held at KMS");
+    }
+    assertEquals(gdk + 1, fake.generateDataKeyCalls.get(), "the successor, loaded once");
   }
 
   /**

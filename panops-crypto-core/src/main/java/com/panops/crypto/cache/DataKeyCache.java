@@ -41,13 +41,15 @@ import java.util.function.Supplier;
  * serve no more (spent, or at its maximum age): so a key rolled by a usage limit costs exactly one
  * {@code GenerateDataKey}, as without refresh, and a key rolled by age lives its age minus the lead
  * (the lead is {@code min(maxAge / 16, 5 s)}). A request that finds a key spent while its successor
- * is still loading waits for that one load rather than starting a second. The old key is retired
- * through its leases when the successor replaces it; a successor whose key leaves the cache first
- * (purge, eviction, close) is retired with it. Encrypt-side entries stay in Caffeine for one lead
- * past their age so that the hand-over can happen; the age itself is enforced on every use ({@link
- * EncryptionKey#expired}). On the decrypt side, a hit within the lead of the entry's age reloads it
- * in the background ({@code Decrypt} of the same encrypted data key) and replaces it if it is still
- * cached; the same epoch rules apply.
+ * is still loading takes that one load over if it is still queued (it runs it itself, never behind
+ * other keys' refreshes), or waits for it at most the probe timeout if it is running (else {@link
+ * com.panops.crypto.KmsUnavailableException}), rather than starting a second. The old key is
+ * retired through its leases when the successor replaces it; a successor whose key leaves the cache
+ * first (purge, eviction, close) is retired with it. Encrypt-side entries stay in Caffeine for one
+ * lead past their age so that the hand-over can happen; the age itself is enforced on every use
+ * ({@link EncryptionKey#expired}). On the decrypt side, a hit within the lead of the entry's age
+ * reloads it in the background ({@code Decrypt} of the same encrypted data key) and replaces it if
+ * it is still cached; the same epoch rules apply.
  */
 public final class DataKeyCache {
   /** Encrypt-side cache key. */
@@ -206,10 +208,7 @@ public final class DataKeyCache {
       return;
     }
     EncryptionKey.Pending pending = new EncryptionKey.Pending();
-    if (!entry.successor.compareAndSet(null, pending)) {
-      return;
-    }
-    submit(
+    pending.body =
         () -> {
           EncryptionKey next = null;
           try {
@@ -225,10 +224,23 @@ public final class DataKeyCache {
             }
             pending.complete(null);
           }
+        };
+    if (!entry.successor.compareAndSet(null, pending)) {
+      return;
+    }
+    // Whoever claims the load first runs it: a refresher thread, or a request that finds the key
+    // spent while the load is still queued (behind other keys' refreshes: it does not wait there).
+    submit(
+        () -> {
+          if (pending.claim()) {
+            pending.body.run();
+          }
         },
         () -> {
-          entry.successor.compareAndSet(pending, EncryptionKey.FAILED);
-          pending.complete(null);
+          if (pending.claim()) {
+            entry.successor.compareAndSet(pending, EncryptionKey.FAILED);
+            pending.complete(null);
+          }
         });
   }
 
@@ -236,17 +248,33 @@ public final class DataKeyCache {
    * {@code entry} (cached at {@code slot}) can serve no more: installs its successor if one is
    * ready and returns true; otherwise removes (and so retires) {@code entry} and returns false.
    * Either way the caller looks the slot up again.
+   *
+   * <p>If the successor's load is still queued, the caller runs it here (one KMS call, as the
+   * refresher would have made; it never waits behind other keys' refreshes). If it is running on a
+   * refresher thread, the caller waits for it at most {@code maxWait} (the probe timeout).
+   *
+   * @throws com.panops.crypto.KmsUnavailableException if the running load did not finish within
+   *     {@code maxWait}, or the wait was interrupted (fail closed; the load goes on)
+   * @throws IllegalStateException if the cache is closed
    */
-  public boolean handOver(EncryptSlot slot, EncryptionKey entry) {
+  public boolean handOver(EncryptSlot slot, EncryptionKey entry, Duration maxWait) {
     checkOpen();
     if (entry.successor.get() instanceof EncryptionKey.Pending p) {
-      // Its successor is being loaded: wait for that one KMS call rather than make a second.
-      try {
-        p.get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (java.util.concurrent.ExecutionException e) {
-        // completed normally always; nothing to do
+      if (p.claim()) {
+        p.body.run(); // still queued: load it here
+      } else {
+        try {
+          p.get(maxWait.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new com.panops.crypto.KmsUnavailableException(
+              "interrupted while waiting for a data key of " + entry.keyArn(), e);
+        } catch (java.util.concurrent.TimeoutException e) {
+          throw new com.panops.crypto.KmsUnavailableException(
+              "KMS did not give a data key for " + entry.keyArn() + " within " + maxWait, null);
+        } catch (java.util.concurrent.ExecutionException e) {
+          // completed normally always; nothing to do
+        }
       }
     }
     // The swap happens inside the map's compute, so that requests finding the same spent key

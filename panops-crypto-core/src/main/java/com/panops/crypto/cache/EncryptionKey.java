@@ -36,7 +36,21 @@ public final class EncryptionKey {
   // waits for it rather than loading a second key), FAILED (the load failed: no second try on
   // this key), an EncryptionKey (ready), TAKEN (installed in the cache), DEAD (this key left the
   // cache: a successor arriving now is retired at once).
-  static final class Pending extends java.util.concurrent.CompletableFuture<Void> {}
+  static final class Pending extends java.util.concurrent.CompletableFuture<Void> {
+    private final java.util.concurrent.atomic.AtomicBoolean claimed =
+        new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** The load; set before the Pending is published to a refresher or a request. */
+    volatile Runnable body;
+
+    /**
+     * True for the one caller that runs the load: a refresher thread, or a request that found the
+     * key spent while the load was still queued.
+     */
+    boolean claim() {
+      return body != null && claimed.compareAndSet(false, true);
+    }
+  }
 
   static final Object FAILED = new Object();
   static final Object TAKEN = new Object();

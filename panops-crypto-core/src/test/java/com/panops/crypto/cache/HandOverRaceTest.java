@@ -72,7 +72,7 @@ class HandOverRaceTest {
           two.submit(
               () -> {
                 go.await();
-                return cache.handOver(slot, k0);
+                return cache.handOver(slot, k0, Duration.ofSeconds(5));
               });
       Future<?> b =
           two.submit(
@@ -112,13 +112,13 @@ class HandOverRaceTest {
           two.submit(
               () -> {
                 go.await();
-                return cache.handOver(slot, k0);
+                return cache.handOver(slot, k0, Duration.ofSeconds(5));
               });
       Future<Boolean> b =
           two.submit(
               () -> {
                 go.await();
-                return cache.handOver(slot, k0);
+                return cache.handOver(slot, k0, Duration.ofSeconds(5));
               });
       assertTrue(a.get(5, TimeUnit.SECONDS), "the successor took over");
       assertTrue(b.get(5, TimeUnit.SECONDS), "the successor took over");
@@ -130,5 +130,43 @@ class HandOverRaceTest {
       cache.retire(slot, k1);
     }
     assertEquals(0, wasted, wasted + " of " + ROUNDS + " hand-overs threw the successor away");
+  }
+
+  /**
+   * Interleaving guarded: the successor's load has started on a refresher thread and KMS does not
+   * answer. A request finding the key spent waits at most its bound (the probe timeout in
+   * production), then fails closed with KmsUnavailableException; it never parks without limit.
+   */
+  @Test
+  void aHandOverWaitingForARunningLoad_isBounded_andFailsClosed() throws Exception {
+    DataKeyCache.EncryptSlot slot = new DataKeyCache.EncryptSlot("t", "arn", "hang");
+    EncryptionKey k0 = cache.encryptKey(slot, s -> key(1));
+    assertTrue(k0.tryUse(0, 0));
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch kms = new java.util.concurrent.CountDownLatch(1);
+    cache.refreshIfDue(
+        slot,
+        k0,
+        cache.now(),
+        () -> {
+          started.countDown();
+          try {
+            kms.await(); // KMS does not answer until the test lets it
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return key(1);
+        });
+    assertTrue(started.await(10, TimeUnit.SECONDS), "setup: the load runs on a refresher");
+    Future<Boolean> request = two.submit(() -> cache.handOver(slot, k0, Duration.ofMillis(50)));
+    java.util.concurrent.ExecutionException e =
+        assertThrows(
+            java.util.concurrent.ExecutionException.class, () -> request.get(10, TimeUnit.SECONDS));
+    assertInstanceOf(com.panops.crypto.KmsUnavailableException.class, e.getCause());
+    assertSame(k0, cache.encryptKeyIfPresent(slot), "nothing installed");
+    kms.countDown();
+    assertTrue(cache.awaitRefreshes(Duration.ofSeconds(10)));
+    assertTrue(cache.handOver(slot, k0, Duration.ofSeconds(5)), "the late successor takes over");
+    assertNotSame(k0, cache.encryptKeyIfPresent(slot));
   }
 }
