@@ -166,4 +166,31 @@ class RefreshAheadFailClosedTest {
                 new DataKeyCache.EncryptSlot("t", arn, kc(9)),
                 s -> fail("a closed cache loaded a key")));
   }
+
+  /**
+   * Interleaving guarded: a decrypt-side entry is reloaded ahead; KMS refuses that ciphertext's
+   * data key (InvalidCiphertext) while a probe shows the key alive. No Decrypt failure is ignored
+   * or answered from cache: the cached entry is dropped, so the next decrypt asks KMS and fails as
+   * a cold reader does.
+   */
+  @Test
+  void aReloadRefusedByKms_dropsTheCachedKey() throws Exception {
+    PanopsCrypto writer = crypto(CacheSettings.defaults());
+    byte[] ct = writer.tenant("t").encrypt(new byte[10], kc(1), AAD);
+    PanopsCrypto c = crypto(CacheSettings.builder().decryptMaxAge(DAGE).build());
+    TenantCrypto t = c.tenant("t");
+    assertArrayEquals(new byte[10], t.decrypt(ct, kc(1), AAD)); // cached
+    kms.refuseDataKeys = true;
+    // reference: what KMS's refusal means on the request path (a cold reader)
+    PanopsCrypto cold = crypto(CacheSettings.builder().decryptMaxAge(DAGE).build());
+    assertThrows(IntegrityException.class, () -> cold.tenant("t").decrypt(ct, kc(1), AAD));
+    ticker.advance(DAGE.minus(DLEAD).plusSeconds(1));
+    t.decrypt(ct, kc(1), AAD); // in the lead: served, asks for the reload; KMS refuses it
+    assertTrue(c.cache.awaitRefreshes(Duration.ofSeconds(10)));
+    assertFalse(c.isRevoked(arn), "the probe succeeded: a per-ciphertext refusal");
+    assertThrows(
+        IntegrityException.class,
+        () -> t.decrypt(ct, kc(1), AAD),
+        "KMS refused this ciphertext's data key, yet the cached key still decrypts it");
+  }
 }

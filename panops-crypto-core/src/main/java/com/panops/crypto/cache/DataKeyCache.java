@@ -49,7 +49,8 @@ import java.util.function.Supplier;
  * lead past their age so that the hand-over can happen; the age itself is enforced on every use
  * ({@link EncryptionKey#expired}). On the decrypt side, a hit within the lead of the entry's age
  * reloads it in the background ({@code Decrypt} of the same encrypted data key) and replaces it if
- * it is still cached; the same epoch rules apply.
+ * it is still cached; the same epoch rules apply. A reload that fails, whatever KMS answered, drops
+ * the entry (no Decrypt failure is answered from cache).
  */
 public final class DataKeyCache {
   /** Encrypt-side cache key. */
@@ -349,7 +350,17 @@ public final class DataKeyCache {
     DecryptKey owned = view.owned();
     submit(
         () -> {
-          DecryptEntry fresh = load.apply(owned);
+          DecryptEntry fresh = null;
+          try {
+            fresh = load.apply(owned);
+          } finally {
+            if (fresh == null) {
+              // The reload failed (KMS refused this ciphertext, the key is latched, closed): no
+              // Decrypt failure is ignored nor answered from cache, so the entry is dropped and the
+              // next request asks KMS (and meets the per-ciphertext rules there).
+              decrypt.asMap().remove(owned, entry);
+            }
+          }
           if (fresh != null) {
             fresh.bornNanos = ticker.read();
             if (!decrypt.asMap().replace(owned, entry, fresh)) {
