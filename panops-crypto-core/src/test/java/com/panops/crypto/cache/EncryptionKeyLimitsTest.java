@@ -59,7 +59,7 @@ class EncryptionKeyLimitsTest {
   void racingMessages_neverCrossTheFrameCeiling() throws Exception {
     long quarter = EncryptionKey.MAX_INVOCATIONS / 4;
     int keysPerRound = 512;
-    int rounds = 200;
+    int rounds = 1_000;
     int racers = 2;
     java.util.concurrent.atomic.AtomicReference<EncryptionKey[]> current =
         new java.util.concurrent.atomic.AtomicReference<>();
