@@ -546,7 +546,9 @@ public final class TenantCrypto {
         return ek;
       }
       if (current) {
-        root.cache.handOver(slot, ek); // its successor takes over if ready, else it is dropped
+        // its successor takes over if ready (its load is run here if still queued, or waited for
+        // at most the probe timeout if running), else it is dropped
+        root.cache.handOver(slot, ek, root.probeSettings.timeout());
       } else {
         root.cache.retire(slot, ek); // from before a latch: never served, nor its successor
       }

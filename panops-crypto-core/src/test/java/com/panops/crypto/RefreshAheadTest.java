@@ -62,7 +62,10 @@ class RefreshAheadTest {
     public GenerateDataKeyResponse generateDataKey(GenerateDataKeyRequest r) {
       gdkEntered.incrementAndGet();
       GenerateDataKeyResponse answer = delegate.generateDataKey(r); // decided before the gate
-      generated.add(HexFormat.of().formatHex(answer.ciphertextBlob().asByteArray()));
+      synchronized (generated) {
+        generated.add(HexFormat.of().formatHex(answer.ciphertextBlob().asByteArray()));
+        generated.notifyAll(); // awaitGenerated: the answer is recorded, readable now
+      }
       gdkGate.acquireUninterruptibly();
       gdkGate.release();
       return answer;
@@ -122,12 +125,24 @@ class RefreshAheadTest {
     }
   }
 
-  /** Waits until {@code n} GenerateDataKeys were decided (the background one starts later). */
+  /**
+   * Waits (bounded, 10 s) until {@code n} GenerateDataKey answers are recorded in {@code
+   * kms.generated}. Not {@code gdkEntered}: the fake bumps that counter before the background
+   * call's answer is decided and recorded, so reading {@code generated.get(n - 1)} right after
+   * seeing the counter could find the list one short.
+   */
   void awaitGenerated(int n) throws InterruptedException {
-    for (int i = 0; i < 10_000 && kms.generated.size() < n; i++) {
-      Thread.sleep(1);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    synchronized (kms.generated) {
+      while (kms.generated.size() < n) {
+        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (left <= 0) {
+          break;
+        }
+        kms.generated.wait(left);
+      }
+      assertEquals(n, kms.generated.size(), "GenerateDataKey answers recorded");
     }
-    assertEquals(n, kms.generated.size(), "GenerateDataKeys decided");
   }
 
   static String edk(byte[] ct) {

@@ -41,13 +41,16 @@ import java.util.function.Supplier;
  * serve no more (spent, or at its maximum age): so a key rolled by a usage limit costs exactly one
  * {@code GenerateDataKey}, as without refresh, and a key rolled by age lives its age minus the lead
  * (the lead is {@code min(maxAge / 16, 5 s)}). A request that finds a key spent while its successor
- * is still loading waits for that one load rather than starting a second. The old key is retired
- * through its leases when the successor replaces it; a successor whose key leaves the cache first
- * (purge, eviction, close) is retired with it. Encrypt-side entries stay in Caffeine for one lead
- * past their age so that the hand-over can happen; the age itself is enforced on every use ({@link
- * EncryptionKey#expired}). On the decrypt side, a hit within the lead of the entry's age reloads it
- * in the background ({@code Decrypt} of the same encrypted data key) and replaces it if it is still
- * cached; the same epoch rules apply.
+ * is still loading takes that one load over if it is still queued (it runs it itself, never behind
+ * other keys' refreshes), or waits for it at most the probe timeout if it is running (else {@link
+ * com.panops.crypto.KmsUnavailableException}), rather than starting a second. The old key is
+ * retired through its leases when the successor replaces it; a successor whose key leaves the cache
+ * first (purge, eviction, close) is retired with it. Encrypt-side entries stay in Caffeine for one
+ * lead past their age so that the hand-over can happen; the age itself is enforced on every use
+ * ({@link EncryptionKey#expired}). On the decrypt side, a hit within the lead of the entry's age
+ * reloads it in the background ({@code Decrypt} of the same encrypted data key) and replaces it if
+ * it is still cached; the same epoch rules apply. A reload that fails, whatever KMS answered, drops
+ * the entry (no Decrypt failure is answered from cache).
  */
 public final class DataKeyCache {
   /** Encrypt-side cache key. */
@@ -171,6 +174,7 @@ public final class DataKeyCache {
    * cache's compute: it must not touch this cache (no purge) and should not wait on other work.
    */
   public EncryptionKey encryptKey(EncryptSlot slot, Function<EncryptSlot, EncryptionKey> loader) {
+    checkOpen();
     return encrypt.get(
         slot,
         k -> {
@@ -180,6 +184,12 @@ public final class DataKeyCache {
           }
           return e;
         });
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the data-key cache is closed");
+    }
   }
 
   /** The cache's clock (ticker time). */
@@ -199,10 +209,7 @@ public final class DataKeyCache {
       return;
     }
     EncryptionKey.Pending pending = new EncryptionKey.Pending();
-    if (!entry.successor.compareAndSet(null, pending)) {
-      return;
-    }
-    submit(
+    pending.body =
         () -> {
           EncryptionKey next = null;
           try {
@@ -218,10 +225,23 @@ public final class DataKeyCache {
             }
             pending.complete(null);
           }
+        };
+    if (!entry.successor.compareAndSet(null, pending)) {
+      return;
+    }
+    // Whoever claims the load first runs it: a refresher thread, or a request that finds the key
+    // spent while the load is still queued (behind other keys' refreshes: it does not wait there).
+    submit(
+        () -> {
+          if (pending.claim()) {
+            pending.body.run();
+          }
         },
         () -> {
-          entry.successor.compareAndSet(pending, EncryptionKey.FAILED);
-          pending.complete(null);
+          if (pending.claim()) {
+            entry.successor.compareAndSet(pending, EncryptionKey.FAILED);
+            pending.complete(null);
+          }
         });
   }
 
@@ -229,16 +249,33 @@ public final class DataKeyCache {
    * {@code entry} (cached at {@code slot}) can serve no more: installs its successor if one is
    * ready and returns true; otherwise removes (and so retires) {@code entry} and returns false.
    * Either way the caller looks the slot up again.
+   *
+   * <p>If the successor's load is still queued, the caller runs it here (one KMS call, as the
+   * refresher would have made; it never waits behind other keys' refreshes). If it is running on a
+   * refresher thread, the caller waits for it at most {@code maxWait} (the probe timeout).
+   *
+   * @throws com.panops.crypto.KmsUnavailableException if the running load did not finish within
+   *     {@code maxWait}, or the wait was interrupted (fail closed; the load goes on)
+   * @throws IllegalStateException if the cache is closed
    */
-  public boolean handOver(EncryptSlot slot, EncryptionKey entry) {
+  public boolean handOver(EncryptSlot slot, EncryptionKey entry, Duration maxWait) {
+    checkOpen();
     if (entry.successor.get() instanceof EncryptionKey.Pending p) {
-      // Its successor is being loaded: wait for that one KMS call rather than make a second.
-      try {
-        p.get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (java.util.concurrent.ExecutionException e) {
-        // completed normally always; nothing to do
+      if (p.claim()) {
+        p.body.run(); // still queued: load it here
+      } else {
+        try {
+          p.get(maxWait.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new com.panops.crypto.KmsUnavailableException(
+              "interrupted while waiting for a data key of " + entry.keyArn(), e);
+        } catch (java.util.concurrent.TimeoutException e) {
+          throw new com.panops.crypto.KmsUnavailableException(
+              "KMS did not give a data key for " + entry.keyArn() + " within " + maxWait, null);
+        } catch (java.util.concurrent.ExecutionException e) {
+          // completed normally always; nothing to do
+        }
       }
     }
     // The swap happens inside the map's compute, so that requests finding the same spent key
@@ -283,6 +320,7 @@ public final class DataKeyCache {
    * look-up key. Same loader rules as {@link #encryptKey}.
    */
   public DecryptEntry decryptKey(DecryptKey view, Function<DecryptKey, DecryptEntry> loader) {
+    checkOpen();
     return decrypt.get(
         view.owned(),
         k -> {
@@ -312,7 +350,17 @@ public final class DataKeyCache {
     DecryptKey owned = view.owned();
     submit(
         () -> {
-          DecryptEntry fresh = load.apply(owned);
+          DecryptEntry fresh = null;
+          try {
+            fresh = load.apply(owned);
+          } finally {
+            if (fresh == null) {
+              // The reload failed (KMS refused this ciphertext, the key is latched, closed): no
+              // Decrypt failure is ignored nor answered from cache, so the entry is dropped and the
+              // next request asks KMS (and meets the per-ciphertext rules there).
+              decrypt.asMap().remove(owned, entry);
+            }
+          }
           if (fresh != null) {
             fresh.bornNanos = ticker.read();
             if (!decrypt.asMap().replace(owned, entry, fresh)) {
@@ -323,23 +371,48 @@ public final class DataKeyCache {
         () -> {});
   }
 
+  /**
+   * A background refresh. Exactly one of {@link #run} and {@link #reject} ends it: a task never run
+   * (refused by the executor, or dropped from its queue by {@link #close()}) is rejected, which
+   * fails its pending load, so that no request waits for it and {@link #awaitRefreshes} drains.
+   */
+  private final class Task implements Runnable {
+    private final Runnable task;
+    private final Runnable onRejected;
+
+    Task(Runnable task, Runnable onRejected) {
+      this.task = task;
+      this.onRejected = onRejected;
+    }
+
+    @Override
+    public void run() {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        // the loader applied the failure rules (latch, ...); the request path will retry
+      } finally {
+        refreshesInFlight.decrementAndGet();
+      }
+    }
+
+    void reject() {
+      try {
+        onRejected.run();
+      } finally {
+        refreshesInFlight.decrementAndGet();
+      }
+    }
+  }
+
   private void submit(Runnable task, Runnable onRejected) {
     refreshesInFlight.incrementAndGet();
     refreshesStarted.incrementAndGet();
+    Task t = new Task(task, onRejected);
     try {
-      refresher.execute(
-          () -> {
-            try {
-              task.run();
-            } catch (RuntimeException e) {
-              // the loader applied the failure rules (latch, ...); the request path will retry
-            } finally {
-              refreshesInFlight.decrementAndGet();
-            }
-          });
+      refresher.execute(t);
     } catch (RejectedExecutionException e) {
-      refreshesInFlight.decrementAndGet();
-      onRejected.run();
+      t.reject();
     }
   }
 
@@ -382,29 +455,11 @@ public final class DataKeyCache {
    * the operations that hold leases on it finish).
    */
   public void purge(String keyArn) {
-    encrypt
-        .asMap()
-        .entrySet()
-        .removeIf(
-            e -> {
-              if (e.getKey().keyArn().equals(keyArn)) {
-                e.getValue().key().retire();
-                e.getValue().dropSuccessor();
-                return true;
-              }
-              return false;
-            });
-    decrypt
-        .asMap()
-        .entrySet()
-        .removeIf(
-            e -> {
-              if (e.getKey().keyArn.equals(keyArn)) {
-                e.getValue().key().retire();
-                return true;
-              }
-              return false;
-            });
+    // By key, not by (key, value), and the removal listener retires: an entry replaced in between
+    // (a hand-over installing the successor, a decrypt-side reload) is removed too, and no value
+    // is retired without being removed.
+    encrypt.asMap().keySet().removeIf(k -> k.keyArn().equals(keyArn));
+    decrypt.asMap().keySet().removeIf(k -> k.keyArn.equals(keyArn));
   }
 
   /** Number of entries (encrypt side, decrypt side), approximately. */
@@ -412,10 +467,16 @@ public final class DataKeyCache {
     return new long[] {encrypt.estimatedSize(), decrypt.estimatedSize()};
   }
 
-  /** Drops and retires everything. */
+  /**
+   * Drops and retires everything; a refresh still queued is failed (a request waiting for it looks
+   * again). From then on the cache refuses loads and hand-overs with {@link IllegalStateException}.
+   */
   public void close() {
     closed = true;
-    refresher.shutdownNow();
+    // the tasks still queued are never run: fail each (its pending load completes, its count drops)
+    for (Runnable dropped : refresher.shutdownNow()) {
+      ((Task) dropped).reject();
+    }
     encrypt
         .asMap()
         .values()

@@ -38,7 +38,21 @@ public final class EncryptionKey {
   // waits for it rather than loading a second key), FAILED (the load failed: no second try on
   // this key), an EncryptionKey (ready), TAKEN (installed in the cache), DEAD (this key left the
   // cache: a successor arriving now is retired at once).
-  static final class Pending extends java.util.concurrent.CompletableFuture<Void> {}
+  static final class Pending extends java.util.concurrent.CompletableFuture<Void> {
+    private final java.util.concurrent.atomic.AtomicBoolean claimed =
+        new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** The load; set before the Pending is published to a refresher or a request. */
+    volatile Runnable body;
+
+    /**
+     * True for the one caller that runs the load: a refresher thread, or a request that found the
+     * key spent while the load was still queued.
+     */
+    boolean claim() {
+      return body != null && claimed.compareAndSet(false, true);
+    }
+  }
 
   static final Object FAILED = new Object();
   static final Object TAKEN = new Object();
@@ -118,14 +132,20 @@ public final class EncryptionKey {
     long usedBytes = bytes.sum();
     // A first message larger than the byte limit still gets a fresh key to itself.
     if (used >= maxMessages
-        || (used > 0 && (usedBytes + plaintextBytes > maxBytes || usedBytes >= maxBytes))
-        || invocations.sum() + frames > MAX_INVOCATIONS) {
+        || (used > 0 && (usedBytes + plaintextBytes > maxBytes || usedBytes >= maxBytes))) {
+      retired = true;
+      return false;
+    }
+    // The hard ceiling: add first, then check (as tryFrame does), and undo on failure. Checking
+    // before adding would let two racing messages both see room for one and together cross it.
+    invocations.add(frames);
+    if (invocations.sum() > MAX_INVOCATIONS) {
+      invocations.add(-frames);
       retired = true;
       return false;
     }
     messages.increment();
     bytes.add(plaintextBytes);
-    invocations.add(frames);
     if (!refreshWanted
         && (used + 1 >= refreshMessages
             || usedBytes + plaintextBytes >= refreshBytes

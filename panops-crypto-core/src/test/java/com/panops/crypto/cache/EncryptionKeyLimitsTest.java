@@ -47,4 +47,81 @@ class EncryptionKeyLimitsTest {
     assertTrue(used.tryUse(60, 1));
     assertFalse(used.tryUse(60, 1), "would cross the byte limit");
   }
+
+  /**
+   * Racing one-shot messages at the ceiling (interleaving: thread A and thread B both read the
+   * frame count with room for exactly one more message of 2^29 frames, then both add: 2^31 + 2^29
+   * GCM invocations under one key). Every key starts 3/4 full; per round two racers, released
+   * together by a spin flag, walk the same 512 keys in the same order and each tries one message of
+   * 1/4 on every key: at most one may succeed per key, and the count never passes 2^31.
+   */
+  @Test
+  void racingMessages_neverCrossTheFrameCeiling() throws Exception {
+    long quarter = EncryptionKey.MAX_INVOCATIONS / 4;
+    int keysPerRound = 512;
+    int rounds = 1_000;
+    int racers = 2;
+    java.util.concurrent.atomic.AtomicReference<EncryptionKey[]> current =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.atomic.AtomicReference<java.util.concurrent.atomic.AtomicIntegerArray>
+        wins = new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.atomic.AtomicInteger round =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger done =
+        new java.util.concurrent.atomic.AtomicInteger();
+    Thread[] ts = new Thread[racers];
+    for (int t = 0; t < racers; t++) {
+      ts[t] =
+          new Thread(
+              () -> {
+                for (int r = 1; r <= rounds; r++) {
+                  while (round.get() < r) {
+                    Thread.onSpinWait();
+                  }
+                  EncryptionKey[] keys = current.get();
+                  java.util.concurrent.atomic.AtomicIntegerArray w = wins.get();
+                  for (int i = 0; i < keys.length; i++) {
+                    if (keys[i].tryUse(0, quarter)) {
+                      w.incrementAndGet(i);
+                    }
+                  }
+                  done.incrementAndGet();
+                }
+              });
+      ts[t].setDaemon(true);
+      ts[t].start();
+    }
+    int crossed = 0;
+    int won = 0;
+    for (int r = 1; r <= rounds; r++) {
+      EncryptionKey[] keys = new EncryptionKey[keysPerRound];
+      for (int i = 0; i < keysPerRound; i++) {
+        keys[i] = key(1L << 30, Long.MAX_VALUE);
+        assertTrue(keys[i].tryUse(0, 3 * quarter));
+      }
+      java.util.concurrent.atomic.AtomicIntegerArray w =
+          new java.util.concurrent.atomic.AtomicIntegerArray(keysPerRound);
+      current.set(keys);
+      wins.set(w);
+      done.set(0);
+      round.set(r);
+      long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+      while (done.get() < racers) {
+        assertTrue(System.nanoTime() < end, "a racer hung"); // a hang guard
+        Thread.sleep(0, 100_000);
+      }
+      for (int i = 0; i < keysPerRound; i++) {
+        won += w.get(i);
+        if (w.get(i) > 1) {
+          crossed++; // more than 2^31 invocations under one key
+        }
+        assertFalse(keys[i].tryUse(0, 1), "the key is full (or retired) after the race");
+      }
+    }
+    for (Thread t : ts) {
+      t.join(30_000);
+    }
+    assertEquals(0, crossed, crossed + " keys crossed 2^31 invocations");
+    assertTrue(won > 0, "some message got the last quarter");
+  }
 }
