@@ -101,14 +101,22 @@ class CompactValuesTest {
   @Test
   void newDataKeys_areRegisteredOnce_withTheirFields() {
     PanopsCrypto small = build(Map.of("t", TenantKeys.of(arn)), 3);
+    java.util.Set<Long> used = new java.util.HashSet<>();
     try (small) {
       for (int i = 0; i < 9; i++) {
-        small.tenant("t").encryptCompact(sample(i), KC, MessageAad.of("row", "" + i));
+        used.add(
+            CompactFormat.keyId(
+                small.tenant("t").encryptCompact(sample(i), KC, MessageAad.of("row", "" + i))));
       }
+      // refresh ahead loads the third key's successor in the background before it is spent: let
+      // it finish, so the count below is exact
+      assertTrue(small.cache.awaitRefreshes(java.time.Duration.ofSeconds(10)));
     }
     List<RegisteredDataKey> rows = registry.all();
-    assertEquals(3, rows.size(), "9 values, 3 per data key");
-    assertEquals(3, kms.generateDataKeyCalls.get());
+    assertEquals(3, used.size(), "9 values, 3 per data key");
+    assertEquals(4, rows.size(), "3 data keys used + the successor loaded ahead, each registered");
+    assertEquals(4, kms.generateDataKeyCalls.get(), "one registry row per GenerateDataKey");
+    assertTrue(rows.stream().map(RegisteredDataKey::keyId).toList().containsAll(used));
     for (RegisteredDataKey r : rows) {
       assertEquals("t", r.tenantId());
       assertEquals(arn, r.keyArn());
