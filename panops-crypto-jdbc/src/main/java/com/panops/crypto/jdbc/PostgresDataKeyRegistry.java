@@ -131,6 +131,12 @@ public final class PostgresDataKeyRegistry implements DataKeyRegistry {
     }
   }
 
+  /**
+   * The row at {@code rs}'s cursor.
+   *
+   * @throws IllegalArgumentException if its fields cannot form a row (altered): {@link #lookup}'s
+   *     caller, the core, reports it as a {@code RegisteredKeyException} naming the key id
+   */
   private static RegisteredDataKey row(String tenantId, ResultSet rs) throws SQLException {
     try {
       return new RegisteredDataKey(
@@ -142,9 +148,9 @@ public final class PostgresDataKeyRegistry implements DataKeyRegistry {
           rs.getShort(5),
           rs.getBytes(6),
           rs.getTimestamp(7).toInstant());
-    } catch (IllegalArgumentException | NullPointerException e) {
-      // a row whose fields cannot even form a row (altered): the core reports it as such
-      throw new DataKeyRegistryException("malformed data-key registry row", e);
+    } catch (NullPointerException e) {
+      // the table's columns are NOT NULL: only an altered table gets here
+      throw new IllegalArgumentException("malformed data-key registry row (a null field)", e);
     }
   }
 
