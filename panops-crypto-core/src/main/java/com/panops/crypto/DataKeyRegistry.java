@@ -27,6 +27,10 @@ public interface DataKeyRegistry {
    * The row of {@code tenantId} with {@code keyId}, or {@code null} if there is none.
    *
    * @throws DataKeyRegistryException if the store cannot answer
+   * @throws IllegalArgumentException if the row exists but its fields cannot form a {@link
+   *     RegisteredDataKey} (as its constructor throws; e.g. a commitment that is not 32 bytes): the
+   *     core reports such a row as altered, with a {@link RegisteredKeyException} naming {@code
+   *     keyId}
    */
   RegisteredDataKey lookup(String tenantId, long keyId);
 }

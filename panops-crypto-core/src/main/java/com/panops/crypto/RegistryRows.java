@@ -79,6 +79,9 @@ final class RegistryRows {
       r = registry.lookup(tenant, keyId);
     } catch (PanopsCryptoException e) {
       throw e;
+    } catch (IllegalArgumentException e) {
+      // the row exists but cannot form a RegisteredDataKey: altered, as SECURITY.md says
+      throw new RegisteredKeyException(keyId, false, "malformed registry row", e);
     } catch (RuntimeException e) {
       throw new DataKeyRegistryException(
           "data-key registry lookup failed (" + e.getClass().getSimpleName() + ")", e);

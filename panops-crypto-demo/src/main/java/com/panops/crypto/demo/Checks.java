@@ -197,6 +197,24 @@ final class Checks {
         values + " values searched, " + leaks + " with plaintext");
   }
 
+  /** The largest overhead a compact value may have (issue 14's target). */
+  static final int COMPACT_OVERHEAD_LIMIT = 40;
+
+  /**
+   * Every compact value's overhead (stored length minus plaintext) is at most {@value
+   * #COMPACT_OVERHEAD_LIMIT} bytes, and the version-1 values measured beside them cost more.
+   */
+  static Verdict compactOverhead(long compactValues, int compactMax, int v1Values, long v1Total) {
+    double v1 = v1Values == 0 ? 0 : (double) v1Total / v1Values;
+    return new Verdict(
+        compactValues > 0
+            && compactMax <= COMPACT_OVERHEAD_LIMIT
+            && v1Values > 0
+            && v1 > compactMax,
+        String.format(
+            "at most %d bytes per compact value, %.0f per version-1 value", compactMax, v1));
+  }
+
   /** Objects read with a plain S3 client are panops messages without the attachment's bytes. */
   static Verdict objectsSealed(int objects, int leaks, int marked) {
     return new Verdict(

@@ -18,6 +18,7 @@ import com.panops.crypto.fleet.PostgresProbeCoordinator;
 import com.panops.crypto.jdbc.BlindIndex;
 import com.panops.crypto.jdbc.BlindIndexKeyStore;
 import com.panops.crypto.jdbc.EncryptedColumn;
+import com.panops.crypto.jdbc.PostgresDataKeyRegistry;
 import com.panops.crypto.jdbc.SqlStates;
 import com.panops.crypto.jdbc.TlsEnforcingDataSource;
 import com.panops.crypto.s3.EncryptingS3Client;
@@ -338,8 +339,11 @@ public final class Walkthrough {
       Future<DefaultIntervalScenes.Outcome> scenesRun = side.submit(scenes::run);
       TlsEnforcingDataSource ds = dataSource();
       PostgresProbeCoordinator.createTables(ds);
+      // compact values: each data key's wrapped key once in panops_data_keys, beside the values
+      PostgresDataKeyRegistry registry = PostgresDataKeyRegistry.on(ds);
+      registry.createTableIfMissing();
       this.coordinator = coordinator(ds, "worker-1");
-      try (PanopsCrypto c = workerCrypto(vendorKms, coordinator)) {
+      try (PanopsCrypto c = workerCrypto(vendorKms, coordinator, registry)) {
         this.crypto = c;
         this.rawS3 = raw;
         printWorkerSetup(ds);
@@ -518,10 +522,12 @@ public final class Walkthrough {
         .build();
   }
 
-  private PanopsCrypto workerCrypto(KmsClient vendorKms, PostgresProbeCoordinator c) {
+  private PanopsCrypto workerCrypto(
+      KmsClient vendorKms, PostgresProbeCoordinator c, PostgresDataKeyRegistry registry) {
     return PanopsCrypto.builder()
         .kmsClient(vendorKms)
         .tenantDirectory(directory())
+        .dataKeyRegistry(registry) // EncryptedColumns default to compact values
         .allowInsecureLocalKmsEndpoint() // LocalKms speaks plain HTTP on 127.0.0.1
         .probeSettings(probeSettings())
         .probeCoordinator(c)
@@ -782,7 +788,14 @@ public final class Walkthrough {
     recipientsCol = column(tenant, "mail_message", "recipients");
     subjectCol = column(tenant, "mail_message", "subject");
     bodyCol = column(tenant, "mail_message", "body");
-    fileNameCol = column(tenant, "mail_attachment", "file_name");
+    // one column kept in version 1 (self-describing values), to show the overhead side by side
+    fileNameCol =
+        EncryptedColumn.builder(tenant)
+            .table("mail_attachment")
+            .column("file_name")
+            .keyContext(MAIL)
+            .compact(false)
+            .build();
     senderIdx =
         BlindIndex.builder(tenant, keyStore)
             .table("mail_message")
@@ -984,6 +997,7 @@ public final class Walkthrough {
     int leaks = 0;
     long stored = 0;
     long plain = 0;
+    int compactMax = 0;
     try (Statement s = worker.createStatement();
         ResultSet rs =
             s.executeQuery("SELECT id, sender, recipients, subject, body FROM mail_message")) {
@@ -998,10 +1012,24 @@ public final class Walkthrough {
           byte[] p = plaintexts[i].getBytes(StandardCharsets.UTF_8);
           stored += raw.length;
           plain += p.length;
+          compactMax = Math.max(compactMax, raw.length - p.length);
           if (Checks.indexOf(raw, Arrays.copyOf(p, Math.min(p.length, 24))) >= 0) {
             leaks++;
           }
         }
+      }
+    }
+    Map<String, String> fileNames = new HashMap<>();
+    corpus.attachments().forEach(a -> fileNames.put(a.id(), a.fileName()));
+    int v1Values = 0;
+    long v1Overhead = 0;
+    try (Statement s = worker.createStatement();
+        ResultSet rs = s.executeQuery("SELECT id, file_name FROM mail_attachment")) {
+      while (rs.next()) {
+        v1Values++;
+        v1Overhead +=
+            rs.getBytes(2).length
+                - fileNames.get(rs.getString(1)).getBytes(StandardCharsets.UTF_8).length;
       }
     }
     int objects = 0;
@@ -1028,6 +1056,18 @@ public final class Walkthrough {
             + " of ciphertext for "
             + Console.bytes(plain)
             + " of text (header, tag and per-value overhead)");
+    long compactValues = rows * 4L;
+    con.kv(
+        "  overhead per value",
+        String.format(
+            "compact (mail_message): %.1f bytes on average, %d at most; version 1"
+                + " (mail_attachment.file_name, .compact(false)): %.1f bytes",
+            compactValues == 0 ? 0.0 : (double) (stored - plain) / compactValues,
+            compactMax,
+            v1Values == 0 ? 0.0 : (double) v1Overhead / v1Values));
+    checks.expect(
+        "compact values cost at most 40 bytes each (version 1 carries the wrapped key in each)",
+        Checks.compactOverhead(compactValues, compactMax, v1Values, v1Overhead));
     checks.expect(
         "no plaintext in the database's encrypted columns",
         Checks.noPlaintext(rows, MESSAGES, rows * 4, leaks));

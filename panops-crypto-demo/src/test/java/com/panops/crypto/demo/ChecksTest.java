@@ -197,6 +197,17 @@ class ChecksTest {
   }
 
   @Test
+  void compactOverhead_failsAbove40BytesOrWithoutBothMeasurements() {
+    holds(Checks.compactOverhead(1200, 38, 160, 160L * 250));
+    holds(Checks.compactOverhead(1200, 40, 160, 160L * 250));
+    fails(Checks.compactOverhead(1200, 41, 160, 160L * 250)); // one value over the target
+    fails(Checks.compactOverhead(1200, 250, 160, 160L * 250)); // columns silently still v1
+    fails(Checks.compactOverhead(0, 0, 160, 160L * 250)); // nothing measured
+    fails(Checks.compactOverhead(1200, 38, 0, 0)); // no version-1 value beside it
+    fails(Checks.compactOverhead(1200, 38, 160, 160L * 38)); // the v1 column is compact too
+  }
+
+  @Test
   void readBackAndLookup_failOnAnyDifference() {
     holds(Checks.readBack(300, 0, 300, 160, 0, 160));
     fails(Checks.readBack(299, 1, 300, 160, 0, 160));

@@ -2,6 +2,8 @@ package com.panops.crypto.jdbc;
 
 import com.panops.crypto.DataKeyRegistry;
 import com.panops.crypto.DataKeyRegistryException;
+import com.panops.crypto.IntegrityException;
+import com.panops.crypto.KeyRevokedException;
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.PanopsCryptoException;
 import com.panops.crypto.RegisteredDataKey;
@@ -9,6 +11,7 @@ import com.panops.crypto.TenantCrypto;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLDataException;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
@@ -131,6 +134,12 @@ public final class PostgresDataKeyRegistry implements DataKeyRegistry {
     }
   }
 
+  /**
+   * The row at {@code rs}'s cursor.
+   *
+   * @throws IllegalArgumentException if its fields cannot form a row (altered): {@link #lookup}'s
+   *     caller, the core, reports it as a {@code RegisteredKeyException} naming the key id
+   */
   private static RegisteredDataKey row(String tenantId, ResultSet rs) throws SQLException {
     try {
       return new RegisteredDataKey(
@@ -142,9 +151,9 @@ public final class PostgresDataKeyRegistry implements DataKeyRegistry {
           rs.getShort(5),
           rs.getBytes(6),
           rs.getTimestamp(7).toInstant());
-    } catch (IllegalArgumentException | NullPointerException e) {
-      // a row whose fields cannot even form a row (altered): the core reports it as such
-      throw new DataKeyRegistryException("malformed data-key registry row", e);
+    } catch (NullPointerException e) {
+      // the table's columns are NOT NULL: only an altered table gets here
+      throw new IllegalArgumentException("malformed data-key registry row (a null field)", e);
     }
   }
 
@@ -161,8 +170,78 @@ public final class PostgresDataKeyRegistry implements DataKeyRegistry {
     return "PostgresDataKeyRegistry[" + TABLE + "]";
   }
 
-  /** Totals of a {@link Rewrap} so far. */
-  public record RewrapProgress(long batches, long rewrapped, long changedConcurrently) {}
+  /**
+   * Totals of a {@link Rewrap} so far.
+   *
+   * @param batches batches committed
+   * @param rewrapped rows moved to the current CMK
+   * @param changedConcurrently rows a writer changed between read and update (left alone: run
+   *     again)
+   * @param failedCount rows that could not be re-wrapped and were skipped (see {@link
+   *     RewrapIncompleteException})
+   * @param failedKeyIds the key ids of the first {@value #MAX_FAILED_KEY_IDS} such rows, in key-id
+   *     order
+   */
+  public record RewrapProgress(
+      long batches,
+      long rewrapped,
+      long changedConcurrently,
+      long failedCount,
+      List<Long> failedKeyIds) {
+    /** How many failed key ids a progress report lists at most. */
+    public static final int MAX_FAILED_KEY_IDS = 1000;
+
+    public RewrapProgress {
+      failedKeyIds = List.copyOf(failedKeyIds);
+    }
+
+    /** Whether every row read was moved or found changed meanwhile (no row was skipped). */
+    public boolean complete() {
+      return failedCount == 0;
+    }
+  }
+
+  /**
+   * A {@link Rewrap} run that skipped rows it could not re-wrap: every other row was moved, but the
+   * rows in {@link #progress()}{@code .failedKeyIds()} still name another CMK (or are malformed),
+   * so the old CMK must not be retired yet. The SQLState is that of the first failure ({@link
+   * SqlStates#INTEGRITY} for a row that is malformed, names a KMS key the tenant may not use, or
+   * whose wrapped key KMS refuses); it is the cause. The message names key ids only.
+   */
+  public static final class RewrapIncompleteException extends SQLException {
+    private static final long serialVersionUID = 1L;
+
+    private final transient RewrapProgress progress;
+
+    RewrapIncompleteException(String tenantId, RewrapProgress progress, SQLException first) {
+      super(
+          "data-key registry re-wrap of tenant "
+              + tenantId
+              + ": "
+              + progress.failedCount()
+              + " row(s) could not be re-wrapped and were skipped (key ids "
+              + hexList(progress.failedKeyIds(), 10)
+              + "); "
+              + progress.rewrapped()
+              + " other row(s) were re-wrapped. Keep the old CMK until a run completes.",
+          first.getSQLState(),
+          first);
+      this.progress = progress;
+    }
+
+    /** The run's totals, with the skipped key ids. */
+    public RewrapProgress progress() {
+      return progress;
+    }
+
+    private static String hexList(List<Long> ids, int max) {
+      StringBuilder b = new StringBuilder();
+      for (int i = 0; i < ids.size() && i < max; i++) {
+        b.append(i == 0 ? "" : ", ").append(String.format("%016x", ids.get(i)));
+      }
+      return ids.size() > max ? b + ", ..." : b.toString();
+    }
+  }
 
   /**
    * Re-wraps registry rows to the tenant's current CMK, in batches, resumably, with
@@ -171,18 +250,31 @@ public final class PostgresDataKeyRegistry implements DataKeyRegistry {
    * <pre>{@code
    * // the directory now says: current = new CMK, decrypt-only = [old CMK]
    * registry.rewrap(crypto, "acme").batchSize(100).run();
-   * // when a run re-wraps nothing, drop the old CMK from the directory
+   * // when a run completes (no RewrapIncompleteException) and re-wraps nothing, drop the old CMK
    * }</pre>
    *
    * <p>Each batch reads up to {@code batchSize} rows still under another CMK ({@code SELECT ...
-   * WHERE tenant_id = ? AND cmk_arn <> current ORDER BY key_id LIMIT n}, no transaction, no lock),
-   * re-wraps each with {@link TenantCrypto#rewrapRegisteredKey} (one KMS {@code ReEncrypt}, holding
-   * no connection), then in one short transaction updates each row only if it still holds the CMK
-   * and wrapped key that were read (compare-and-set; a row changed meanwhile is left alone and
-   * counted), commits and tells the progress listener. A crash or an interruption loses at most the
-   * batch in flight; running again picks up exactly the rows not yet moved. A revoked CMK stops the
-   * run ({@link SqlStates#KEY_REVOKED}); a row that does not verify stops it with {@link
-   * SqlStates#INTEGRITY}.
+   * WHERE tenant_id = ? AND cmk_arn <> current AND key_id > last ORDER BY key_id LIMIT n}, no
+   * transaction, no lock), re-wraps each with {@link TenantCrypto#rewrapRegisteredKey} (one KMS
+   * {@code ReEncrypt}, holding no connection), then in one short transaction updates each row only
+   * if it still holds the CMK and wrapped key that were read (compare-and-set; a row changed
+   * meanwhile is left alone and counted), commits and tells the progress listener. A crash or an
+   * interruption loses at most the batch in flight; running again picks up exactly the rows not yet
+   * moved.
+   *
+   * <p>A row that cannot be re-wrapped — malformed, naming a KMS key the tenant may not use (e.g. a
+   * CMK no longer in the directory), refused by KMS, or under a decrypt-only CMK that is revoked —
+   * is skipped and its key id recorded; the run goes on with the next row, so one bad row (say, one
+   * written by a party who can write the registry) cannot block the migration. If any row was
+   * skipped, {@link #run} ends with a {@link RewrapIncompleteException} listing them after every
+   * other row was moved. A revoked <em>current</em> CMK ({@link SqlStates#KEY_REVOKED}) or KMS
+   * being unavailable stops the run at once: every row would fail.
+   *
+   * <p>Re-wrapping does not check a row's commitment: the data key never enters this process
+   * ({@code ReEncrypt} happens inside KMS), so a row whose wrapped key was swapped for another data
+   * key of the same tenant and key context is re-wrapped as it is. Such a row still fails when a
+   * value is read ({@link SqlStates#INTEGRITY}, {@code RegisteredKeyException}): the commitment is
+   * checked after every unwrap at read time, and re-wrapping neither creates nor hides that.
    *
    * <p>Values keep working throughout: a reader whose cached row names the old CMK uses it while
    * the old CMK is allowed and alive, and reads the row again once when it is not.
@@ -217,19 +309,27 @@ public final class PostgresDataKeyRegistry implements DataKeyRegistry {
 
     /**
      * Runs until no row of the tenant is under another CMK (rows a writer changed meanwhile
-     * excepted: run again).
+     * excepted: run again; rows that could not be re-wrapped skipped and reported).
      *
-     * @throws SQLException on a database error or a {@link SqlStates} failure
+     * @return the totals; {@link RewrapProgress#complete()} is then always true
+     * @throws RewrapIncompleteException if some rows were skipped (every other row was moved)
+     * @throws SQLException on a database error or a {@link SqlStates} failure that stops the run
      */
     public RewrapProgress run() throws SQLException {
       long batches = 0;
       long rewrapped = 0;
       long changed = 0;
+      long failedCount = 0;
+      List<Long> failedIds = new ArrayList<>();
+      SQLException firstFailure = null;
       Long last = null;
       while (true) {
         TenantCrypto t = tenant.get();
         String current = t.keys().currentKeyArn();
         List<RegisteredDataKey> rows = new ArrayList<>();
+        List<Long> malformed = new ArrayList<>(); // key ids of rows that cannot form a row
+        List<IllegalArgumentException> malformedWhy = new ArrayList<>();
+        int read = 0;
         try (Connection c = registry.dataSource.getConnection()) {
           c.setAutoCommit(true);
           try (PreparedStatement ps =
@@ -249,81 +349,132 @@ public final class PostgresDataKeyRegistry implements DataKeyRegistry {
             }
             try (ResultSet rs = ps.executeQuery()) {
               while (rs.next()) {
+                read++;
+                last = rs.getLong(1);
                 try {
                   rows.add(row(tenant.id(), rs));
-                } catch (DataKeyRegistryException e) {
-                  throw SqlErrors.of(e, "data-key registry");
+                } catch (IllegalArgumentException e) {
+                  malformed.add(last);
+                  malformedWhy.add(e);
                 }
               }
             }
           }
         }
-        if (rows.isEmpty()) {
+        if (read == 0) {
           break;
         }
-        last = rows.get(rows.size() - 1).keyId();
+        List<Long> batchFailed = new ArrayList<>();
+        for (int i = 0; i < malformed.size(); i++) {
+          batchFailed.add(malformed.get(i));
+          if (firstFailure == null) {
+            firstFailure =
+                new SQLDataException(
+                    "data-key registry, key "
+                        + String.format("%016x", malformed.get(i))
+                        + ": malformed row",
+                    SqlStates.INTEGRITY,
+                    malformedWhy.get(i));
+          }
+        }
         List<RegisteredDataKey[]> changes = new ArrayList<>();
         for (RegisteredDataKey r : rows) {
           try {
             changes.add(new RegisteredDataKey[] {r, t.rewrapRegisteredKey(r)});
+          } catch (KeyRevokedException e) {
+            SQLException s = SqlErrors.of(e, "data-key registry, key " + r.keyIdHex());
+            if (current.equals(e.keyArn())) {
+              throw s; // the target CMK: every row would fail
+            }
+            batchFailed.add(r.keyId()); // a decrypt-only CMK this row names is revoked
+            firstFailure = firstFailure == null ? s : firstFailure;
+          } catch (IntegrityException e) {
+            // malformed key context, a KMS key the tenant may not use, or KMS refused the key
+            batchFailed.add(r.keyId());
+            if (firstFailure == null) {
+              firstFailure = SqlErrors.of(e, "data-key registry, key " + r.keyIdHex());
+            }
           } catch (PanopsCryptoException e) {
             throw SqlErrors.of(e, "data-key registry, key " + r.keyIdHex());
           }
         }
-        try (Connection c = registry.dataSource.getConnection()) {
-          c.setAutoCommit(false);
-          try (PreparedStatement up =
-              c.prepareStatement(
-                  "UPDATE "
-                      + TABLE
-                      + " SET cmk_arn = ?, encrypted_data_key = ?, rewrapped_at = now()"
-                      + " WHERE tenant_id = ? AND key_id = ? AND cmk_arn = ?"
-                      + " AND encrypted_data_key = ?")) {
-            for (RegisteredDataKey[] ch : changes) {
-              up.setString(1, ch[1].keyArn());
-              up.setBytes(2, ch[1].encryptedDataKey());
-              up.setString(3, tenant.id());
-              up.setLong(4, ch[0].keyId());
-              up.setString(5, ch[0].keyArn());
-              up.setBytes(6, ch[0].encryptedDataKey());
-              up.addBatch();
-            }
-            int[] counts = up.executeBatch();
-            if (counts.length != changes.size()) {
-              throw new SQLException(
-                  "data-key registry: batch returned " + counts.length + " counts",
-                  SqlStates.CRYPTO_FAILURE);
-            }
-            for (int n : counts) {
-              if (n == 1) {
-                rewrapped++;
-              } else if (n == 0) {
-                changed++;
-              } else {
-                throw new SQLException(
-                    "data-key registry: the driver did not report an update count (" + n + ")",
-                    SqlStates.CRYPTO_FAILURE);
-              }
-            }
-            c.commit();
-          } catch (SQLException | RuntimeException e) {
-            try {
-              c.rollback();
-            } catch (SQLException r) {
-              e.addSuppressed(r);
-            }
-            throw e;
+        batchFailed.sort(null);
+        failedCount += batchFailed.size();
+        for (Long id : batchFailed) {
+          if (failedIds.size() < RewrapProgress.MAX_FAILED_KEY_IDS) {
+            failedIds.add(id);
           }
+        }
+        if (!changes.isEmpty()) {
+          long[] counted = update(changes);
+          rewrapped += counted[0];
+          changed += counted[1];
         }
         batches++;
         if (listener != null) {
-          listener.accept(new RewrapProgress(batches, rewrapped, changed));
+          listener.accept(new RewrapProgress(batches, rewrapped, changed, failedCount, failedIds));
         }
-        if (rows.size() < batchSize) {
+        if (read < batchSize) {
           break;
         }
       }
-      return new RewrapProgress(batches, rewrapped, changed);
+      RewrapProgress p = new RewrapProgress(batches, rewrapped, changed, failedCount, failedIds);
+      if (failedCount > 0) {
+        throw new RewrapIncompleteException(tenant.id(), p, firstFailure);
+      }
+      return p;
+    }
+
+    /** Compare-and-set of {@code changes} in one transaction: {rewrapped, changed meanwhile}. */
+    private long[] update(List<RegisteredDataKey[]> changes) throws SQLException {
+      long rewrapped = 0;
+      long changed = 0;
+      try (Connection c = registry.dataSource.getConnection()) {
+        c.setAutoCommit(false);
+        try (PreparedStatement up =
+            c.prepareStatement(
+                "UPDATE "
+                    + TABLE
+                    + " SET cmk_arn = ?, encrypted_data_key = ?, rewrapped_at = now()"
+                    + " WHERE tenant_id = ? AND key_id = ? AND cmk_arn = ?"
+                    + " AND encrypted_data_key = ?")) {
+          for (RegisteredDataKey[] ch : changes) {
+            up.setString(1, ch[1].keyArn());
+            up.setBytes(2, ch[1].encryptedDataKey());
+            up.setString(3, tenant.id());
+            up.setLong(4, ch[0].keyId());
+            up.setString(5, ch[0].keyArn());
+            up.setBytes(6, ch[0].encryptedDataKey());
+            up.addBatch();
+          }
+          int[] counts = up.executeBatch();
+          if (counts.length != changes.size()) {
+            throw new SQLException(
+                "data-key registry: batch returned " + counts.length + " counts",
+                SqlStates.CRYPTO_FAILURE);
+          }
+          for (int n : counts) {
+            if (n == 1) {
+              rewrapped++;
+            } else if (n == 0) {
+              changed++;
+            } else {
+              throw new SQLException(
+                  "data-key registry: the driver did not report an update count (" + n + ")",
+                  SqlStates.CRYPTO_FAILURE);
+            }
+          }
+          c.commit();
+        } catch (SQLException | RuntimeException e) {
+          try {
+            c.rollback();
+          } catch (SQLException r) {
+            e.addSuppressed(r);
+          }
+          throw e;
+        }
+      }
+      return new long[] {rewrapped, changed};
     }
   }
 }

@@ -288,6 +288,22 @@ class CompactColumnIT {
             + " FROM 32 FOR 1) WHERE key_id = "
             + id
       },
+      // malformed rows (fields that cannot form a row) are altered rows too, naming the key id
+      {
+        "commitment cut to 31 bytes",
+        "UPDATE " + t + " SET commitment = substring(commitment FROM 1 FOR 31) WHERE key_id = " + id
+      },
+      {
+        "key context cut to 1 byte",
+        "UPDATE "
+            + t
+            + " SET key_context = substring(key_context FROM 1 FOR 1) WHERE key_id = "
+            + id
+      },
+      {
+        "empty wrapped key",
+        "UPDATE " + t + " SET encrypted_data_key = ''::bytea WHERE key_id = " + id
+      },
       {"CMK", "UPDATE " + t + " SET cmk_arn = cmk_arn || 'x' WHERE key_id = " + id},
       {"suite", "UPDATE " + t + " SET suite = 1 WHERE key_id = " + id},
       {"deleted", "DELETE FROM " + t + " WHERE key_id = " + id},

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.format.CompactFormat;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -178,6 +180,93 @@ class RegistryRewrapIT {
           "registry re-wrap: %d rows, %d registry rows; insert %d ms; re-wrap of %d rows %d ms"
               + " (%d ReEncrypt calls); data rows touched: 0%n",
           ROWS, rows, fillMs, rows - 14, rewrapMs, rows);
+    }
+  }
+
+  /**
+   * One bad row must not block the migration (each run used to stop at the first row it could not
+   * re-wrap, and every run starts again from the smallest key id): a malformed row a registry
+   * writer inserted with key id {@code Long.MIN_VALUE}, and a row altered to name a CMK the
+   * directory does not have, are skipped and reported; every other row moves; the run still ends
+   * with an error so nobody retires the old CMK.
+   */
+  @Test
+  void rewrap_skipsRowsItCannotReWrap_movesTheOthers_andReportsTheSkippedKeyIds() throws Exception {
+    String oldCmk = JdbcTestEnvironment.newKey("rw-bad-old");
+    String newCmk = JdbcTestEnvironment.newKey("rw-bad-new");
+    String tenant = "rw-bad-" + UUID.randomUUID();
+    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
+    PostgresDataKeyRegistry registry = CompactTestSupport.registry();
+    String t = PostgresDataKeyRegistry.TABLE;
+    try (PanopsCrypto crypto =
+        CompactTestSupport.crypto(id -> id.equals(tenant) ? keys.get() : null, 2)) {
+      EncryptedColumn col =
+          EncryptedColumn.builder(crypto, tenant).table("rw_bad").column("subject").build();
+      List<byte[]> values = new java.util.ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        values.add(col.encrypt(("s" + i).getBytes(StandardCharsets.UTF_8), "r" + i));
+      }
+      long rows = registryRows(tenant, null);
+      assertTrue(rows >= 6, "registry rows: " + rows);
+      long altered = CompactFormat.keyId(values.get(5));
+      JdbcTestEnvironment.exec(
+          "INSERT INTO "
+              + t
+              + " (tenant_id, key_id, cmk_arn, encrypted_data_key, key_context, suite, commitment,"
+              + " created_at) SELECT tenant_id, "
+              + Long.MIN_VALUE
+              + ", cmk_arn, encrypted_data_key, key_context, suite,"
+              + " substring(commitment FROM 1 FOR 31), now() FROM "
+              + t
+              + " WHERE tenant_id = '"
+              + tenant
+              + "' AND key_id = "
+              + altered,
+          "UPDATE "
+              + t
+              + " SET cmk_arn = 'arn:aws:kms:us-east-1:111122223333:key/not-in-directory'"
+              + " WHERE tenant_id = '"
+              + tenant
+              + "' AND key_id = "
+              + altered);
+      List<Long> expected = List.of(Long.MIN_VALUE, altered);
+
+      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      List<PostgresDataKeyRegistry.RewrapProgress> seen = new java.util.ArrayList<>();
+      PostgresDataKeyRegistry.RewrapIncompleteException e =
+          assertThrows(
+              PostgresDataKeyRegistry.RewrapIncompleteException.class,
+              () -> registry.rewrap(crypto, tenant).batchSize(2).progressListener(seen::add).run());
+      assertEquals(SqlStates.INTEGRITY, e.getSQLState(), e.getMessage());
+      assertEquals(expected, e.progress().failedKeyIds());
+      assertEquals(2, e.progress().failedCount());
+      assertFalse(e.progress().complete());
+      assertEquals(rows - 1, e.progress().rewrapped(), "every other row moved");
+      assertTrue(e.getMessage().contains(String.format("%016x", altered)), e.getMessage());
+      assertTrue(e.getMessage().contains("8000000000000000"), e.getMessage());
+      assertEquals(expected, seen.get(seen.size() - 1).failedKeyIds(), "listener saw them");
+      assertEquals(rows - 1, registryRows(tenant, newCmk));
+
+      // the old CMK leaves: every value not under the altered row still reads
+      keys.set(TenantKeys.of(newCmk));
+      for (int i = 0; i < values.size(); i++) {
+        byte[] v = values.get(i);
+        String rowKey = "r" + i;
+        if (CompactFormat.keyId(v) == altered) {
+          SQLException bad = assertThrows(SQLException.class, () -> col.decrypt(v, rowKey));
+          assertEquals(SqlStates.INTEGRITY, bad.getSQLState(), bad.getMessage());
+        } else {
+          assertEquals("s" + i, new String(col.decrypt(v, rowKey), StandardCharsets.UTF_8));
+        }
+      }
+
+      // a second run retries only the bad rows, moves nothing, and still says so
+      PostgresDataKeyRegistry.RewrapIncompleteException again =
+          assertThrows(
+              PostgresDataKeyRegistry.RewrapIncompleteException.class,
+              () -> registry.rewrap(crypto, tenant).run());
+      assertEquals(expected, again.progress().failedKeyIds());
+      assertEquals(0, again.progress().rewrapped());
     }
   }
 
