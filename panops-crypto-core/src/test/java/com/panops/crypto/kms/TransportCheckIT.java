@@ -188,7 +188,9 @@ class TransportCheckIT {
         assertNotNull(c.tenant("t").encrypt(new byte[1], KC, AAD));
       }
     }
-    assertEquals(50, http.uris.size());
+    // one GenerateDataKey per message (a key per message), plus at most one successor that refresh
+    // ahead may have loaded for the last key before close()
+    assertTrue(http.uris.size() == 50 || http.uris.size() == 51, "requests: " + http.uris.size());
     assertTrue(http.uris.stream().allMatch(u -> u.startsWith("https://")), http.uris.get(0));
   }
 
