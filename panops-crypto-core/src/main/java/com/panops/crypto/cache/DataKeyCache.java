@@ -7,6 +7,9 @@ import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.panops.crypto.format.FrameKey;
 import java.time.Duration;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -18,9 +21,10 @@ import java.util.function.Supplier;
 
 /**
  * The data-key cache, on Caffeine: an encrypt side keyed by (tenant, CMK, key context) and a
- * decrypt side keyed by {@link DecryptKey}. Both are bounded in size and age; Caffeine's {@code
- * get(key, loader)} gives single flight (one KMS call for N threads missing on one key). Tenants
- * are part of every key, so a tenant is never served another tenant's data key.
+ * decrypt side keyed by {@link DecryptKey}. Both are bounded in size and age; a load is single
+ * flight (one KMS call for N threads missing on one key) and holds no lock of the map while KMS
+ * answers (see {@link #load}). Tenants are part of every key, so a tenant is never served another
+ * tenant's data key.
  *
  * <p>Lifetime: every entry owns its own {@link FrameKey} (the two sides never share one), and every
  * removal — expiry, size eviction, a revocation purge, {@link #close()} — retires it, so its bytes
@@ -90,6 +94,10 @@ public final class DataKeyCache {
 
   private final Cache<EncryptSlot, EncryptionKey> encrypt;
   private final Cache<DecryptKey, DecryptEntry> decrypt;
+  private final ConcurrentHashMap<EncryptSlot, CompletableFuture<EncryptionKey>> encryptLoads =
+      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<DecryptKey, CompletableFuture<DecryptEntry>> decryptLoads =
+      new ConcurrentHashMap<>();
   private final Ticker ticker;
   private final long encryptMaxAgeNanos;
   private final long encryptLeadNanos;
@@ -170,12 +178,14 @@ public final class DataKeyCache {
   }
 
   /**
-   * The encrypt-side entry, loaded once (single flight) if absent. The loader runs inside the
-   * cache's compute: it must not touch this cache (no purge) and should not wait on other work.
+   * The encrypt-side entry, loaded once (single flight) if absent. The loader holds no lock of the
+   * map (see {@link #load}); it must not load the same slot again (it would wait for itself).
    */
   public EncryptionKey encryptKey(EncryptSlot slot, Function<EncryptSlot, EncryptionKey> loader) {
     checkOpen();
-    return encrypt.get(
+    return load(
+        encrypt,
+        encryptLoads,
         slot,
         k -> {
           EncryptionKey e = loader.apply(k);
@@ -183,7 +193,83 @@ public final class DataKeyCache {
             e.born(ticker.read(), encryptMaxAgeNanos, encryptLeadNanos);
           }
           return e;
+        },
+        e -> {
+          e.key().retire();
+          e.dropSuccessor();
         });
+  }
+
+  /**
+   * Single flight without holding a lock during the KMS call. Caffeine's {@code get(key, loader)}
+   * runs the loader inside {@code ConcurrentHashMap.compute}, which holds the lock of the key's
+   * hash bin for the whole call: every write to another key of that bin waits for KMS meanwhile. A
+   * revocation purge removes entries of the latched CMK, so it could wait (up to the KMS timeout)
+   * behind an unrelated load that happened to share a bin, stalling the latching thread (a probe
+   * thread, or the request that met the failure) and its REVOKED event; seen as a 10 s stall in
+   * about 2.5% of runs of {@code ProbeOrderingTest}, pinned by {@code
+   * DataKeyCacheLoadTest.aPurge_neverWaitsForALoadInFlight}. So the KMS call runs outside any map
+   * lock: the first thread to miss registers a future in {@code loads} and loads; the others wait
+   * for that future (and, if it fails or gives nothing, try again themselves, as they would have
+   * with Caffeine). The result is then inserted with {@code putIfAbsent}.
+   *
+   * <p>Why a purge cannot miss a key: the loader checks the key's revocation epoch after KMS
+   * answers and discards the key if a latch moved it. A latch that comes after that check and
+   * before the insertion finds nothing to purge, but the entry it misses carries the old epoch, and
+   * the caller that loaded it checks the epoch before use and removes it at once (every caller of
+   * {@link #encryptKey} and {@link #decryptKey} does). A latch after the insertion purges it. A
+   * close after the insertion is caught here: the entry is removed again.
+   */
+  private <K, V> V load(
+      Cache<K, V> cache,
+      ConcurrentHashMap<K, CompletableFuture<V>> loads,
+      K key,
+      Function<K, V> loader,
+      java.util.function.Consumer<V> discard) {
+    for (; ; ) {
+      V present = cache.getIfPresent(key);
+      if (present != null) {
+        return present;
+      }
+      CompletableFuture<V> mine = new CompletableFuture<>();
+      CompletableFuture<V> theirs = loads.putIfAbsent(key, mine);
+      if (theirs != null) {
+        try {
+          V v = theirs.join();
+          if (v != null) {
+            return v;
+          }
+        } catch (java.util.concurrent.CompletionException | CancellationException e) {
+          // their load failed: try again (this thread may load, and meet the failure rules itself)
+        }
+        continue;
+      }
+      V v = null;
+      try {
+        // a load that finished between the look-up above and our registration
+        v = cache.getIfPresent(key);
+        if (v == null) {
+          v = loader.apply(key);
+          if (v != null) {
+            V other = cache.asMap().putIfAbsent(key, v);
+            if (other != null) {
+              discard.accept(v); // cannot happen with single flight; never leak a key if it does
+              v = other;
+            } else if (closed) {
+              cache.asMap().remove(key, v); // close() ran meanwhile: retired by the listener
+              checkOpen();
+            }
+          }
+        }
+        return v;
+      } catch (RuntimeException | Error e) {
+        mine.completeExceptionally(e);
+        throw e;
+      } finally {
+        loads.remove(key, mine);
+        mine.complete(v); // no effect if completed exceptionally
+      }
+    }
   }
 
   private void checkOpen() {
@@ -321,7 +407,13 @@ public final class DataKeyCache {
    */
   public DecryptEntry decryptKey(DecryptKey view, Function<DecryptKey, DecryptEntry> loader) {
     checkOpen();
-    return decrypt.get(
+    DecryptEntry hit = decrypt.getIfPresent(view);
+    if (hit != null) {
+      return hit;
+    }
+    return load(
+        decrypt,
+        decryptLoads,
         view.owned(),
         k -> {
           DecryptEntry e = loader.apply(k);
@@ -329,7 +421,8 @@ public final class DataKeyCache {
             e.bornNanos = ticker.read();
           }
           return e;
-        });
+        },
+        e -> e.key().retire());
   }
 
   /**
