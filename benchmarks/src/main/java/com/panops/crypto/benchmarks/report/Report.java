@@ -206,15 +206,37 @@ public final class Report {
                   values.put(e.getKey(), e.getValue().asDouble());
                 }
               });
-      // the same run twice (a re-run appended): the last one wins
-      m.put(
+      // one record per fork: counters add up, everything else (heap, probe lag) keeps the worst
+      m.merge(
           auxKey(
               n.path("benchmark").asText(),
               n.path("mode").asText(),
               n.path("threads").asInt(),
               params),
-          values);
+          values,
+          Report::mergeForks);
     }
+    return m;
+  }
+
+  /** Aux values that count something over a fork; summed over the forks. */
+  private static final java.util.Set<String> COUNTERS =
+      java.util.Set.of(
+          "ops",
+          "kmsGenerateDataKey",
+          "kmsDecrypt",
+          "kmsEncrypt",
+          "kmsReEncrypt",
+          "kmsCalls",
+          "dataKeyCalls",
+          "probeCalls",
+          "measuredNanos",
+          "probesOnRequestThreads",
+          "requestsOnStaleKeys");
+
+  private static Map<String, Double> mergeForks(Map<String, Double> a, Map<String, Double> b) {
+    Map<String, Double> m = new LinkedHashMap<>(a);
+    b.forEach((k, v) -> m.merge(k, v, COUNTERS.contains(k) ? Double::sum : Math::max));
     return m;
   }
 
@@ -580,6 +602,7 @@ public final class Report {
         5.0,
         true,
         valid);
+    probeLagClaim(valid);
     for (String op : new String[] {"Encrypt", "Decrypt"}) {
       Row r = find("TailLatencyBenchmark", "ours" + op, null, null);
       String what = "p99.9 ÷ p50 of warm 1 KiB " + lc(op) + " across data-key expiry, 5 ms KMS";
@@ -657,6 +680,25 @@ public final class Report {
     line();
   }
 
+  /**
+   * The probe machinery keeps every active key within its interval: the largest probe lag any fork
+   * sampled (10,000 keys, 5 s, 5 ms KMS) is at most the interval plus 100 ms (the probe's own round
+   * trip and the scheduler's wake-up). A maximum has no interval: PASS or MISS on the worst fork.
+   */
+  private void probeLagClaim(boolean valid) {
+    String what = "probe lag, max over every active key (10,000 CMKs, every 5 s, 5 ms KMS)";
+    Row probe = manyTenants("ours+probe");
+    Double max = probe == null ? null : probe.aux.get("probeLagMaxMs");
+    if (max == null) {
+      count("NOT RUN");
+      line("| " + what + " | ≤ 5,100 ms | – | NOT RUN |");
+      return;
+    }
+    String verdict = !valid ? "NOT RESOLVED" : max <= 5100 ? "PASS" : "MISS";
+    count(verdict);
+    line("| " + what + " | ≤ 5,100 ms | " + fmt(max) + " ms (worst fork) | " + verdict + " |");
+  }
+
   private int unresolved;
 
   private void count(String verdict) {
@@ -728,8 +770,11 @@ public final class Report {
     line();
     line(
         "Half encryptions, half decryptions of 1 KiB; hit ratio = 1 − data-key KMS calls per"
-            + " operation; retained heap per cached key = live heap after the run minus after"
-            + " set-up (full GCs), ÷ capacity. *vs ESDK* is this row ÷ the ESDK caching CMM.");
+            + " operation (KMS calls and operations summed over the forks); retained heap per"
+            + " cached key = live heap with the cache full (after the run, every tenant encrypts"
+            + " and decrypts once) minus live heap with the same instance built again empty (full"
+            + " GCs), ÷ capacity; the largest of the forks. *vs ESDK* is this row ÷ the ESDK"
+            + " caching CMM.");
     line();
     line(
         "| Implementation | tenants | capacity | KMS latency | ops/s | vs ESDK | hit ratio | KMS"
