@@ -1,0 +1,100 @@
+package com.panops.crypto.cache;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import com.panops.crypto.format.FrameKey;
+import com.panops.crypto.format.MessageFormat;
+import java.lang.reflect.Field;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attack harness (review of 7576ca7). Interleaving forced: eight threads wait (join) on a load in
+ * flight; {@link DataKeyCache#close()} runs; the load answers and is refused (closed). Each waiter
+ * then loops in {@code load} without checking {@code closed} and runs its own loader: one KMS call
+ * per waiter, serially, on a closed cache (TenantCrypto's loaders check Revocations.checkOpen
+ * first, so there it costs no KMS call; the cache on its own does not stop them).
+ */
+class WaitersAfterCloseTest {
+  @Test
+  void waitersOnALoadRefusedByClose_makeNoFurtherLoads() throws Exception {
+    DataKeyCache cache =
+        new DataKeyCache(
+            Duration.ofMinutes(5), 100, Duration.ofMinutes(5), 100, Ticker.systemTicker());
+    DataKeyCache.EncryptSlot slot = new DataKeyCache.EncryptSlot("t", "arn", "ctx");
+    ExecutorService pool = Executors.newCachedThreadPool();
+    CountDownLatch inKms = new CountDownLatch(1);
+    CountDownLatch answer = new CountDownLatch(1);
+    AtomicInteger callsAfterClose = new AtomicInteger();
+    List<Future<EncryptionKey>> all = new ArrayList<>();
+    try {
+      all.add(
+          pool.submit(
+              () ->
+                  cache.encryptKey(
+                      slot,
+                      s -> {
+                        inKms.countDown();
+                        try {
+                          answer.await(30, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                          throw new IllegalStateException(e);
+                        }
+                        return key();
+                      })));
+      assertTrue(inKms.await(10, TimeUnit.SECONDS));
+      for (int i = 0; i < 8; i++) {
+        all.add(
+            pool.submit(
+                () ->
+                    cache.encryptKey(
+                        slot,
+                        s -> {
+                          callsAfterClose.incrementAndGet();
+                          return key();
+                        })));
+      }
+      Field f = DataKeyCache.class.getDeclaredField("encryptLoads");
+      f.setAccessible(true);
+      CompletableFuture<?> inFlight = (CompletableFuture<?>) ((Map<?, ?>) f.get(cache)).get(slot);
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (inFlight.getNumberOfDependents() < 8 && System.nanoTime() < until) {
+        Thread.onSpinWait();
+      }
+      assertEquals(8, inFlight.getNumberOfDependents(), "setup: eight waiters joined");
+      cache.close();
+      answer.countDown();
+      for (Future<EncryptionKey> r : all) {
+        ExecutionException e =
+            assertThrows(ExecutionException.class, () -> r.get(10, TimeUnit.SECONDS));
+        assertInstanceOf(IllegalStateException.class, e.getCause());
+      }
+      assertEquals(0, callsAfterClose.get(), "loads (KMS calls) made by waiters after close");
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  static EncryptionKey key() {
+    return new EncryptionKey(
+        FrameKey.of(new byte[32], MessageFormat.SUITE_AES256_GCM_COMMIT),
+        new byte[0],
+        0,
+        "arn",
+        1_000,
+        1L << 42,
+        0);
+  }
+}
