@@ -633,7 +633,8 @@ public final class TenantCrypto {
               s.arn().getBytes(StandardCharsets.UTF_8),
               dk.encrypted());
       byte[] edk = dk.encrypted();
-      root.cache.seedDecrypt(
+      seedDecrypt(
+          s,
           DecryptKey.view(
                   tenantId,
                   s.arn(),
@@ -698,7 +699,8 @@ public final class TenantCrypto {
       throw e;
     }
     root.rows.seed(row);
-    root.cache.seedDecrypt(
+    seedDecrypt(
+        s,
         DecryptKey.view(
                 tenantId,
                 s.arn(),
@@ -720,6 +722,23 @@ public final class TenantCrypto {
         epoch,
         row.keyId(),
         ctx);
+  }
+
+  /**
+   * Seeds the decrypt side with a copy of a data key just generated, then checks the epoch again. A
+   * latch set after the load's own epoch check but before this insertion purged the cache before
+   * the copy was there, and nobody would ever look the copy up (its encrypted data key is in no
+   * ciphertext yet): it would keep live key bytes until its age. The epoch is volatile and a latch
+   * moves it before it purges, so either this check sees the new epoch and drops the copy, or the
+   * purge comes after the insertion and removes it. (For a compact key the window spans the
+   * registry insert, a database round trip; found by an attacker harness, {@code
+   * SeedAcrossLatchTest}.)
+   */
+  private void seedDecrypt(KeyState s, DecryptKey owned, DataKeyCache.DecryptEntry entry) {
+    root.cache.seedDecrypt(owned, entry);
+    if (s.epoch() != entry.epoch()) {
+      root.cache.discard(owned, entry);
+    }
   }
 
   /**

@@ -227,12 +227,22 @@ public final class DataKeyCache {
       Function<K, V> loader,
       java.util.function.Consumer<V> discard) {
     for (; ; ) {
+      checkOpen(); // a load refused by close() sends its waiters round again: they stop here
       V present = cache.getIfPresent(key);
       if (present != null) {
         return present;
       }
       CompletableFuture<V> mine = new CompletableFuture<>();
-      CompletableFuture<V> theirs = loads.putIfAbsent(key, mine);
+      CompletableFuture<V> theirs;
+      try {
+        theirs = loads.putIfAbsent(key, mine);
+      } catch (RuntimeException | Error e) {
+        // e.g. OutOfMemoryError while the map resizes, possibly after storing ours: never leave a
+        // future registered that nobody completes (every later miss would wait for it)
+        loads.remove(key, mine);
+        mine.completeExceptionally(e);
+        throw e;
+      }
       if (theirs != null) {
         try {
           V v = theirs.join();
@@ -253,7 +263,8 @@ public final class DataKeyCache {
           if (v != null) {
             V other = cache.asMap().putIfAbsent(key, v);
             if (other != null) {
-              discard.accept(v); // cannot happen with single flight; never leak a key if it does
+              // only a decrypt-side seed (a key this process just generated) can be there first
+              discard.accept(v);
               v = other;
             } else if (closed) {
               cache.asMap().remove(key, v); // close() ran meanwhile: retired by the listener
@@ -540,6 +551,8 @@ public final class DataKeyCache {
     entry.bornNanos = ticker.read();
     if (decrypt.asMap().putIfAbsent(owned, entry) != null) {
       entry.key().retire();
+    } else if (closed) {
+      decrypt.asMap().remove(owned, entry); // close() ran meanwhile: retired by the listener
     }
   }
 

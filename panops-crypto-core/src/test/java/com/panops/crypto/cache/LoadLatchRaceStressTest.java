@@ -21,18 +21,19 @@ import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 /**
- * Attack harness (review of 7576ca7): {@link DataKeyCache#encryptKey}'s lock-free single flight
- * raced against latches (epoch + purge), size eviction, refresh ahead and hand-over, loader
- * failures (RuntimeException, Error, null) and finally {@link DataKeyCache#close()}. Callers act as
- * TenantCrypto does: the loader reads the epoch before "KMS" and discards its key if it moved; the
- * caller serves an entry only if its epoch is current, else retires it.
+ * Found no defect when written by an attacker reviewing 7576ca7; kept as a specification: {@link
+ * DataKeyCache#encryptKey}'s lock-free single flight raced against latches (epoch + purge), size
+ * eviction, refresh ahead and hand-over, loader failures (RuntimeException, Error, null) and
+ * finally {@link DataKeyCache#close()}. Callers act as TenantCrypto does: the loader reads the
+ * epoch before "KMS" and discards its key if it moved; the caller serves an entry only if its epoch
+ * is current, else retires it.
  *
  * <p>Asserted: (1) never two loads of one slot at once (single flight, whatever fails); (2) no
  * entry is served whose epoch is older than a latch that had completed (purge returned) before the
  * request started; (3) no thread hangs; (4) at quiescence every cached entry is of the current
- * epoch and every other key ever made is retired, and 100 ms after a latch no entry of an older
- * epoch is cached (a loaded-across-the-latch key is retired by its caller, not left until expiry);
- * (5) after close every key is retired and the in-flight maps are empty.
+ * epoch and every other key ever made is retired (a key loaded across a latch is retired by its
+ * caller, not left until expiry); (5) after close every key is retired and the in-flight maps are
+ * empty.
  */
 class LoadLatchRaceStressTest {
   static final class LoaderError extends Error {
@@ -49,7 +50,6 @@ class LoadLatchRaceStressTest {
       new java.util.concurrent.ConcurrentHashMap<>();
   final AtomicLong served = new AtomicLong();
   final AtomicLong loads = new AtomicLong();
-  final AtomicLong staleSeen = new AtomicLong();
   final AtomicLong staleLoaded = new AtomicLong();
 
   EncryptionKey make(long ep) {
@@ -113,18 +113,9 @@ class LoadLatchRaceStressTest {
                 long e = epoch.incrementAndGet();
                 cache.purge("arn");
                 latchDone.set(e);
-                if (sparse) {
-                  // a key loaded across this latch is retired by its caller at once, not left
-                  // cached (with live bytes) until the next purge or expiry
-                  LockSupport.parkNanos(100_000_000);
-                  for (DataKeyCache.EncryptSlot s : slots) {
-                    EncryptionKey c = cache.encryptKeyIfPresent(s);
-                    if (c != null && c.epoch() < e) {
-                      staleSeen.incrementAndGet();
-                      violations.add("epoch " + c.epoch() + " cached 100 ms after latch " + e);
-                    }
-                  }
-                }
+                // (a key loaded across a latch must be retired by its caller, not left cached with
+                // live bytes until expiry: checked at quiescence below, not by a timed look here,
+                // which a loaded CI machine could fail without a defect)
               }
             },
             "latcher"));

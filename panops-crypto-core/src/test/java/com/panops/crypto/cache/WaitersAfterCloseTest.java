@@ -21,11 +21,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * Attack harness (review of 7576ca7). Interleaving forced: eight threads wait (join) on a load in
- * flight; {@link DataKeyCache#close()} runs; the load answers and is refused (closed). Each waiter
- * then loops in {@code load} without checking {@code closed} and runs its own loader: one KMS call
- * per waiter, serially, on a closed cache (TenantCrypto's loaders check Revocations.checkOpen
- * first, so there it costs no KMS call; the cache on its own does not stop them).
+ * Interleaving guarded (found by an attacker harness reviewing 7576ca7): eight threads wait for a
+ * load in flight; {@link DataKeyCache#close()} runs; the load answers and is refused (closed). Each
+ * waiter used to loop in {@code load} and run its own loader, one KMS call per waiter, serially, on
+ * a closed cache. Now each stops at the closed check.
  */
 class WaitersAfterCloseTest {
   @Test
