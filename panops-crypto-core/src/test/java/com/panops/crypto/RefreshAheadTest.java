@@ -185,6 +185,54 @@ class RefreshAheadTest {
     assertArrayEquals(new byte[10], t.decrypt(after, KC, AAD));
   }
 
+  /**
+   * Keys rolled by an age under Caffeine's write tolerance. Caffeine does not move an entry's write
+   * time when it is written again within 1 s of the last write ({@code EXPIRE_WRITE_TOLERANCE}:
+   * expiry is a maximum lifetime, not a minimum hold). With a 1 s age, successive hand-overs are
+   * about 940 ms apart, so the second successor kept the first one's write time and Caffeine
+   * evicted it about 60 ms after it took over: the next request waited for GenerateDataKey (seen in
+   * TailLatencyBenchmark as 7 request-thread GenerateDataKeys in 16 s). The encrypt side's Caffeine
+   * expiry now allows for the tolerance (the age itself is checked on every use).
+   */
+  @Test
+  void keysRolledByAShortAge_areEachHandedOverWithoutARequestWaiting() throws Exception {
+    Duration age = Duration.ofSeconds(1);
+    Duration lead = Duration.ofNanos(age.toNanos() / 16);
+    PanopsCrypto c = crypto(CacheSettings.builder().encryptMaxAge(age).build());
+    TenantCrypto t = c.tenant("t");
+    t.encrypt(new byte[10], KC, AAD);
+    long now = 0; // ticker time since the first key was born (the fake ticker stands still in KMS)
+    long born = 0;
+    long ms = 1_000_000;
+    for (int round = 1; round <= 6; round++) {
+      // inside the lead: the request asks for the successor, loaded in the background
+      now = advanceTo(now, born + age.toNanos() - lead.toNanos() + ms);
+      returns(() -> t.encrypt(new byte[10], KC, AAD));
+      assertTrue(c.cache.awaitRefreshes(Duration.ofSeconds(10)));
+      assertEquals(round + 1, kms.gdkEntered.get(), "one GenerateDataKey per key");
+      long successorBorn = now;
+      // KMS is closed from here: a request that needed it could not return. The key's age is
+      // reached: its successor takes over; then, halfway through the successor's life, it still
+      // serves (with the bug, Caffeine had evicted it by then)
+      kms.closeGdk();
+      now = advanceTo(now, born + age.toNanos() + ms);
+      returns(() -> t.encrypt(new byte[10], KC, AAD));
+      now = advanceTo(now, successorBorn + age.toNanos() / 2);
+      returns(() -> t.encrypt(new byte[10], KC, AAD));
+      kms.openGdk();
+      born = successorBorn;
+    }
+    assertEquals(7, kms.gdkEntered.get(), "no GenerateDataKey beyond one per key");
+  }
+
+  private long advanceTo(long now, long target) {
+    if (target > now) {
+      ticker.advance(Duration.ofNanos(target - now));
+      return target;
+    }
+    return now;
+  }
+
   @Test
   void aKeyRolledByItsMessageLimit_isReplacedWithoutWaiting_andWithoutExtraCalls()
       throws Exception {

@@ -108,6 +108,9 @@ public final class DataKeyCache {
   private final AtomicLong refreshesStarted = new AtomicLong();
   private volatile boolean closed;
 
+  /** Caffeine's {@code EXPIRE_WRITE_TOLERANCE} (package-private there): see the encrypt side. */
+  static final Duration CAFFEINE_WRITE_TOLERANCE = Duration.ofSeconds(1);
+
   /** The refresh lead for a maximum age: {@code min(maxAge / 16, 5 s)}. */
   static long lead(Duration maxAge) {
     return Math.min(maxAge.toNanos() / 16, TimeUnit.SECONDS.toNanos(5));
@@ -156,8 +159,13 @@ public final class DataKeyCache {
             .ticker(ticker)
             .executor(Runnable::run)
             .scheduler(Scheduler.systemScheduler())
-            // one lead past the age, for the hand-over; the age is enforced on every use
-            .expireAfterWrite(encryptMaxAge.plusNanos(encryptLeadNanos))
+            // one lead past the age, for the hand-over, plus Caffeine's write tolerance: a write
+            // within 1 s of the last one keeps the old write time (EXPIRE_WRITE_TOLERANCE), so a
+            // successor handed over less than 1 s after its predecessor could be evicted up to 1 s
+            // early and a request would wait for GenerateDataKey (keys aged under about 1.07 s).
+            // The age itself is enforced on every use (EncryptionKey#expired).
+            .expireAfterWrite(
+                encryptMaxAge.plusNanos(encryptLeadNanos).plus(CAFFEINE_WRITE_TOLERANCE))
             .maximumSize(encryptMaxEntries)
             .removalListener(retireEncrypt)
             .build();
