@@ -548,9 +548,21 @@ public final class KmsGateway {
 
   /**
    * Whether a failed call was abandoned because this thread was interrupted (the SDK throws {@code
-   * AbortedException}, or an I/O call saw the interrupt): not an answer from KMS.
+   * AbortedException}, or an I/O call saw the interrupt): not an answer from KMS. An answer from
+   * KMS anywhere in the cause chain ({@link AwsServiceException}) always counts as an answer,
+   * whatever the thread's interrupt flag says: a {@code Future.cancel(true)} that races KMS's
+   * {@code DisabledException} must not turn it into "KMS said nothing". The flag itself is left as
+   * it is, for the caller to see.
    */
   static boolean interrupted(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof AwsServiceException) {
+        return false;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
     if (Thread.currentThread().isInterrupted()) {
       return true;
     }
