@@ -102,6 +102,20 @@ public final class KmsGateway {
       throw new IllegalArgumentException(
           "KMS endpoint " + endpoint + " is plain HTTP and not a loopback address");
     }
+    String proxy = LocalHttpProxies.inTheWay(endpoint);
+    if (proxy != null) {
+      throw new IllegalArgumentException(
+          "KMS endpoint " + endpoint + " is plain HTTP, and " + proxy + LocalHttpProxies.ADVICE);
+    }
+  }
+
+  /**
+   * The proxy setting that could carry a plain-HTTP request to {@code endpoint} through a proxy
+   * that is not a literal loopback address (described by the setting's name and the proxy's host,
+   * never its credentials), or {@code null}. For the S3 adapter's plain-HTTP opt-in.
+   */
+  public static String localHttpProxy(URI endpoint) {
+    return LocalHttpProxies.inTheWay(endpoint);
   }
 
   /**

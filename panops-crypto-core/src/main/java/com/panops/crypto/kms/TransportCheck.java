@@ -59,6 +59,15 @@ final class TransportCheck implements SdkPlugin, ExecutionInterceptor {
       refused = r.protocol() + "://" + r.host() + ":" + r.port();
       throw refusal();
     }
+    if (!"https".equalsIgnoreCase(r.protocol())) {
+      // Plain HTTP to a literal loopback address, allowed: but not if the JVM's or the
+      // environment's proxy settings could carry it to a proxy reached by name or elsewhere.
+      String proxy = LocalHttpProxies.inTheWay(r.getUri());
+      if (proxy != null) {
+        refused = "proxy " + proxy;
+        throw refusal();
+      }
+    }
     transmitted = true;
   }
 
@@ -70,6 +79,12 @@ final class TransportCheck implements SdkPlugin, ExecutionInterceptor {
   }
 
   IllegalStateException refusal() {
+    if (refused.startsWith("proxy ")) {
+      return new IllegalStateException(
+          "refused to send a plain-HTTP KMS request: "
+              + refused.substring("proxy ".length())
+              + LocalHttpProxies.ADVICE);
+    }
     return new IllegalStateException(
         "refused to send a KMS request to "
             + refused

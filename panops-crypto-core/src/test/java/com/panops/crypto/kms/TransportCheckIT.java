@@ -108,6 +108,114 @@ class TransportCheckIT {
     }
   }
 
+  /**
+   * The JVM's standard proxy properties, which the SDK's default HTTP client reads when it is
+   * built: a plain-HTTP request to 127.0.0.1 would go to the proxy, reached by name. Refused before
+   * anything is sent, at build time (endpoint override) and per request (endpoint provider); a
+   * listener standing in for the proxy is never connected to.
+   */
+  @Test
+  void withTheLocalOptIn_aProxyReachedByName_isRefused_atBuildAndPerRequest_beforeAnythingIsSent()
+      throws Exception {
+    try (java.net.ServerSocket proxy =
+        new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      java.util.concurrent.atomic.AtomicInteger connections =
+          new java.util.concurrent.atomic.AtomicInteger();
+      Thread acceptor =
+          new Thread(
+              () -> {
+                while (!proxy.isClosed()) {
+                  try (java.net.Socket s = proxy.accept()) {
+                    connections.incrementAndGet();
+                  } catch (java.io.IOException closed) {
+                    return;
+                  }
+                }
+              });
+      acceptor.setDaemon(true);
+      acceptor.start();
+      System.setProperty("http.proxyHost", "localhost");
+      System.setProperty("http.proxyPort", String.valueOf(proxy.getLocalPort()));
+      try {
+        try (KmsClient overridden = com.panops.crypto.LocalKmsSupport.client(kms, kms.vendor())) {
+          IllegalArgumentException e =
+              assertThrows(
+                  IllegalArgumentException.class,
+                  () -> crypto(overridden, arn).allowInsecureLocalKmsEndpoint().build());
+          assertTrue(e.getMessage().contains("http.proxyHost (localhost)"), e.getMessage());
+        }
+        try (KmsClient client = viaEndpointProvider(kms.endpoint().toString());
+            PanopsCrypto c = crypto(client, arn).allowInsecureLocalKmsEndpoint().build()) {
+          int before = kms.trail().size();
+          IllegalStateException e =
+              assertThrows(
+                  IllegalStateException.class, () -> c.tenant("t").encrypt(new byte[1], KC, AAD));
+          assertTrue(e.getMessage().contains("http.proxyHost (localhost)"), e.getMessage());
+          assertTrue(e.getMessage().contains("never through a proxy"), e.getMessage());
+          assertEquals(before, kms.trail().size(), "LocalKms saw no request");
+          assertFalse(c.isRevoked(arn), "a configuration error is not a revocation");
+        }
+      } finally {
+        System.clearProperty("http.proxyHost");
+        System.clearProperty("http.proxyPort");
+      }
+      assertEquals(0, connections.get(), "nothing was sent to the proxy");
+    }
+  }
+
+  @Test
+  void
+      proxySettings_thatNameALiteralLoopbackProxyOrNone_pass_everyOtherIsReported_neverItsPassword() {
+    URI target = URI.create("http://127.0.0.1:4566/");
+    java.util.function.UnaryOperator<String> none = k -> null;
+    assertNull(LocalHttpProxies.inTheWay(target, none, none, null));
+    assertNull(
+        LocalHttpProxies.inTheWay(
+            target, k -> k.equals("http.proxyHost") ? "127.0.0.1" : null, none, null));
+    assertNull(
+        LocalHttpProxies.inTheWay(
+            target, none, k -> k.equals("HTTP_PROXY") ? "http://[::1]:3128" : null, null));
+    for (String prop : new String[] {"http.proxyHost", "https.proxyHost", "socksProxyHost"}) {
+      String m =
+          LocalHttpProxies.inTheWay(target, k -> k.equals(prop) ? "proxy.corp" : null, none, null);
+      assertNotNull(m, prop);
+      assertTrue(m.contains(prop + " (proxy.corp)"), m);
+    }
+    for (String var :
+        new String[] {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"}) {
+      String m =
+          LocalHttpProxies.inTheWay(
+              target,
+              none,
+              k -> k.equals(var) ? "http://svc:s3cr3t-pw@proxy.corp:3128" : null,
+              null);
+      assertNotNull(m, var);
+      assertTrue(m.contains(var + " (proxy.corp)"), m);
+      assertFalse(m.contains("s3cr3t-pw"), "a proxy password never reaches a message: " + m);
+    }
+    assertNotNull(
+        LocalHttpProxies.inTheWay(target, none, k -> k.equals("http_proxy") ? "::bad" : null, null),
+        "an unparsable proxy setting counts as a proxy");
+    java.net.ProxySelector named =
+        new java.net.ProxySelector() {
+          @Override
+          public List<java.net.Proxy> select(URI uri) {
+            return List.of(
+                new java.net.Proxy(
+                    java.net.Proxy.Type.HTTP,
+                    java.net.InetSocketAddress.createUnresolved("gateway.corp", 8080)));
+          }
+
+          @Override
+          public void connectFailed(URI uri, java.net.SocketAddress sa, java.io.IOException e) {}
+        };
+    String m = LocalHttpProxies.inTheWay(target, none, none, named);
+    assertTrue(m != null && m.contains("ProxySelector (gateway.corp)"), m);
+    assertNull(
+        LocalHttpProxies.inTheWay(target, none, none, java.net.ProxySelector.of(null)),
+        "a selector that goes direct");
+  }
+
   @Test
   void aClientThatBypassesTheSdkPipeline_isRefused_unlessTheLocalOptInIsSet() {
     FakeKmsClient fake = new FakeKmsClient();

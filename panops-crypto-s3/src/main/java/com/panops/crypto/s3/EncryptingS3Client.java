@@ -571,5 +571,16 @@ public final class EncryptingS3Client extends DelegatingS3Client {
       throw new IllegalArgumentException(
           "S3 endpoint " + endpoint + " is plain HTTP and not a loopback address");
     }
+    String proxy = com.panops.crypto.kms.KmsGateway.localHttpProxy(endpoint);
+    if (proxy != null) {
+      throw new IllegalArgumentException(
+          "S3 endpoint "
+              + endpoint
+              + " is plain HTTP, and "
+              + proxy
+              + "; with allowInsecureLocalS3Endpoint() plain HTTP goes only to a literal loopback"
+              + " address, never through a proxy: clear the proxy setting for this JVM, or point"
+              + " it at a literal loopback address such as 127.0.0.1");
+    }
   }
 }

@@ -100,6 +100,35 @@ class EncryptingS3ClientBuilderTest {
   }
 
   @Test
+  void httpEndpoint_withTheOptIn_isRefusedWhenTheJvmsProxySettingsNameAProxyByName() {
+    System.setProperty("http.proxyHost", "proxy.example.com");
+    try {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  EncryptingS3Client.builder()
+                      .s3Client(s3("http://127.0.0.1:9090"))
+                      .crypto(crypto)
+                      .tenant("t")
+                      .allowInsecureLocalS3Endpoint()
+                      .build());
+      assertTrue(e.getMessage().contains("http.proxyHost (proxy.example.com)"), e.getMessage());
+      System.setProperty("http.proxyHost", "127.0.0.1");
+      assertNotNull(
+          EncryptingS3Client.builder()
+              .s3Client(s3("http://127.0.0.1:9090"))
+              .crypto(crypto)
+              .tenant("t")
+              .allowInsecureLocalS3Endpoint()
+              .build(),
+          "a proxy at a literal loopback address is local");
+    } finally {
+      System.clearProperty("http.proxyHost");
+    }
+  }
+
+  @Test
   void httpsEndpoint_andTheDefaultEndpoint_areAccepted() {
     assertNotNull(
         EncryptingS3Client.builder()
