@@ -488,7 +488,23 @@ public final class TenantCrypto {
         throw new IntegrityException(cause);
       }
       if (e.reason().isCustomerAction()) {
-        throw new KeyRevokedException(src.arn(), e.reason(), cause);
+        // KMS says the customer acted (disabled, deleting, refused access), though both keys
+        // answered a probe since: a policy that grants Decrypt but not ReEncrypt*, a key enabled
+        // again meanwhile, a change still propagating. A customer action always latches, as a
+        // refused Decrypt does, and so it settles before it is lifted: the key KMS's message
+        // names, or both when it names neither (ReEncrypt does not say which one refused).
+        String said = String.valueOf(cause.getMessage());
+        boolean namesSrc = said.contains(src.arn());
+        boolean namesDst = said.contains(dst.arn());
+        RuntimeException thrown = null;
+        if (namesSrc || !namesDst) {
+          thrown = root.revocations.onCustomerRefusal(src, e);
+        }
+        if (namesDst || !namesSrc) {
+          RuntimeException d = root.revocations.onCustomerRefusal(dst, e);
+          thrown = thrown == null ? d : thrown;
+        }
+        throw thrown;
       }
       throw new KmsUnavailableException("KMS ReEncrypt failed (" + e.errorCode() + ")", cause);
     }

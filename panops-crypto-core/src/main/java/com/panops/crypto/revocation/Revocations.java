@@ -370,6 +370,20 @@ public final class Revocations implements AutoCloseable {
         "KMS unavailable for key " + s.arn + " (" + e.errorCode() + ")", cause);
   }
 
+  /**
+   * Latches {@code s} for a KMS refusal {@code e} that reports a customer action (a call that
+   * cannot tell which of its keys refused, such as {@code ReEncrypt}, attributes it first) and
+   * returns the exception to throw: the latch's.
+   */
+  public RuntimeException onCustomerRefusal(KeyState s, KmsCallException e) {
+    if (!e.reason().isCustomerAction()) {
+      throw new IllegalArgumentException("not a customer action: " + e.reason());
+    }
+    latch(s, e.reason(), e.getCause() != null ? e.getCause() : e, e.errorCode());
+    KeyState.Latch l = s.latch;
+    return l != null ? s.revoked(l) : new KeyRevokedException(s.arn, e.reason(), e.getCause());
+  }
+
   /** Whether {@code r} is a failure about one ciphertext, not about the key. */
   public static boolean isPerCiphertext(RevocationReason r) {
     return r == RevocationReason.INVALID_CIPHERTEXT || r == RevocationReason.INCORRECT_KEY;
