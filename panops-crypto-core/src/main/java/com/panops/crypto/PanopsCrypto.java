@@ -2,6 +2,7 @@ package com.panops.crypto;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.panops.crypto.cache.DataKeyCache;
+import com.panops.crypto.cache.RefusedCiphertexts;
 import com.panops.crypto.format.MessageFormat;
 import com.panops.crypto.kms.KmsGateway;
 import com.panops.crypto.metrics.CryptoMetrics;
@@ -37,6 +38,10 @@ public final class PanopsCrypto implements AutoCloseable {
   final DataKeyCache cache;
   final Revocations revocations;
   final TenantDirectory directory;
+
+  /** The encrypted data keys KMS refused as one ciphertext's failure. */
+  final RefusedCiphertexts refusals;
+
   final CacheSettings cacheSettings;
   final ProbeSettings probeSettings;
   final CryptoMetrics metrics;
@@ -85,6 +90,7 @@ public final class PanopsCrypto implements AutoCloseable {
             b.clock,
             probeSettings,
             b.coordinator);
+    this.refusals = new RefusedCiphertexts(metrics, b.ticker);
     this.directory = b.directory;
     this.frameSize = b.frameSize;
     this.clock = b.clock;
@@ -170,6 +176,7 @@ public final class PanopsCrypto implements AutoCloseable {
   public void close() {
     revocations.close();
     cache.close();
+    refusals.clear();
     if (rows != null) {
       rows.clear();
     }

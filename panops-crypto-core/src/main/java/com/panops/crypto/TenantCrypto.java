@@ -5,6 +5,7 @@ import static com.panops.crypto.format.MessageFormat.SUITE_AES256_GCM_COMMIT;
 import com.panops.crypto.cache.DataKeyCache;
 import com.panops.crypto.cache.DecryptKey;
 import com.panops.crypto.cache.EncryptionKey;
+import com.panops.crypto.cache.RefusedCiphertexts;
 import com.panops.crypto.format.CompactFormat;
 import com.panops.crypto.format.DecryptingInputStream;
 import com.panops.crypto.format.EncryptingOutputStream;
@@ -526,9 +527,17 @@ public final class TenantCrypto {
     private static final long serialVersionUID = 1L;
     final transient KmsCallException kms;
 
+    /** Whether {@link #kms} is a remembered refusal (see RefusedCiphertexts): no call was made. */
+    final boolean remembered;
+
     LoadFailure(KmsCallException kms) {
+      this(kms, false);
+    }
+
+    LoadFailure(KmsCallException kms, boolean remembered) {
       super(null, null, false, false);
       this.kms = kms;
+      this.remembered = remembered;
     }
   }
 
@@ -808,10 +817,22 @@ public final class TenantCrypto {
         root.metrics.cacheHit("decrypt");
       } else {
         root.metrics.cacheMiss("decrypt");
+        RefusedCiphertexts.Refusal known = root.refusals.find(view);
+        if (known != null && known.judged()) {
+          // KMS refused this very encrypted data key and a probe since said the key is fine:
+          // refuse again without asking KMS (the latch still comes first).
+          s.checkNotRevoked();
+          root.refusals.readRefused(view, true);
+          throw new IntegrityException(
+              "KMS refused this ciphertext's data key ("
+                  + known.refusal().errorCode()
+                  + "); remembered, not asked again",
+              null);
+        }
         try {
           e = root.cache.decryptKey(view, k -> loadDecryptionKey(s, k, kc));
         } catch (LoadFailure f) {
-          throw root.revocations.onDataKeyFailure(s, f.kms, true);
+          throw decryptRefused(s, view, f);
         }
       }
       if (e.epoch() == s.epoch() && e.key().tryLease()) {
@@ -825,9 +846,29 @@ public final class TenantCrypto {
         "no usable data key for KMS key " + s.arn() + " (purged repeatedly)", null);
   }
 
+  /**
+   * The exception for a failed data-key {@code Decrypt} of {@code view}'s ciphertext (or its
+   * remembered refusal): the revocation rules decide; a refusal they find to be about this
+   * ciphertext alone is judged so, and counted.
+   */
+  private RuntimeException decryptRefused(KeyState s, DecryptKey view, LoadFailure f) {
+    RuntimeException thrown = root.revocations.onDataKeyFailure(s, f.kms, true);
+    if (thrown instanceof IntegrityException && Revocations.isPerCiphertext(f.kms.reason())) {
+      root.refusals.judge(view);
+      root.refusals.readRefused(view, f.remembered);
+    }
+    return thrown;
+  }
+
   private DataKeyCache.DecryptEntry loadDecryptionKey(KeyState s, DecryptKey k, KeyContext kc) {
     root.revocations.checkOpen();
     s.checkNotRevoked();
+    RefusedCiphertexts.Refusal known = root.refusals.find(k);
+    if (known != null) {
+      // KMS refused this very encrypted data key a moment ago (the probe that judges it may
+      // still be running): its answer stands, and KMS is not asked again.
+      throw new LoadFailure(known.refusal(), true);
+    }
     long epoch = s.epoch();
     byte[] pt;
     try {
@@ -841,6 +882,9 @@ public final class TenantCrypto {
               PURPOSE,
               null);
     } catch (KmsCallException e) {
+      if (Revocations.isPerCiphertext(e.reason()) && !e.interrupted()) {
+        root.refusals.remember(k, e); // k is the owned copy the cache stores
+      }
       throw new LoadFailure(e);
     }
     try {

@@ -33,6 +33,14 @@ public interface CryptoMetrics {
    */
   default void probeDeferred() {}
 
+  /**
+   * A read of a ciphertext was refused because KMS refused its data key as that one ciphertext's
+   * failure (a tampered or misplaced value), not the key's; {@code fromMemory}: answered from the
+   * remembered refusal, without a KMS call. A steady count is a row that something keeps re-reading
+   * (a retry loop, a poison message).
+   */
+  default void ciphertextRefused(boolean fromMemory) {}
+
   /** Metrics that go nowhere. */
   static CryptoMetrics none() {
     return new CryptoMetrics() {};

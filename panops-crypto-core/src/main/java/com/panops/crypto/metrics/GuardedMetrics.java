@@ -105,4 +105,13 @@ public final class GuardedMetrics implements CryptoMetrics {
       failed(e);
     }
   }
+
+  @Override
+  public void ciphertextRefused(boolean fromMemory) {
+    try {
+      delegate.ciphertextRefused(fromMemory);
+    } catch (Throwable e) {
+      failed(e);
+    }
+  }
 }

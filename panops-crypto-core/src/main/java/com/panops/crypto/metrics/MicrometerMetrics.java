@@ -86,4 +86,12 @@ public final class MicrometerMetrics implements CryptoMetrics {
   public void probeDeferred() {
     Counter.builder("panops.crypto.probe.deferred").register(registry).increment();
   }
+
+  @Override
+  public void ciphertextRefused(boolean fromMemory) {
+    Counter.builder("panops.crypto.ciphertext.refused")
+        .tag("answered", fromMemory ? "memory" : "kms")
+        .register(registry)
+        .increment();
+  }
 }

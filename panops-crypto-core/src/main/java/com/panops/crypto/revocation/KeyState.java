@@ -79,6 +79,12 @@ public final class KeyState {
 
   final AtomicReference<Probe> probeInFlight = new AtomicReference<>();
 
+  /** A probe for failures about one ciphertext: when it started (ticker) and its outcome. */
+  record CiphertextProbe(long startNanos, CompletableFuture<Boolean> outcome) {}
+
+  /** The latest per-ciphertext probe of this key (see Revocations: they are spaced). */
+  final AtomicReference<CiphertextProbe> ciphertextProbe = new AtomicReference<>();
+
   /**
    * Events of this key not yet delivered, appended under this object's monitor in the order of the
    * transitions that made them; delivered in that order under {@link #delivery}. So a listener

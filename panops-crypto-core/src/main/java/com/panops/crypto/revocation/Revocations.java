@@ -48,11 +48,18 @@ import org.slf4j.LoggerFactory;
  *   - A transport failure (timeout, reset, 5xx, throttling after the SDK's retries) latches (fail
  *     closed) and the next successful probe lifts it.
  *   - A failure about one ciphertext (InvalidCiphertext, IncorrectKey, a plaintext of the wrong
- *     length) purges nothing: a probe that starts after the failure (bounded by the probe timeout)
- *     decides. If it fails, the key latches as usual; if it succeeds, the caller gets
- *     IntegrityException for that message and nothing else changes; if it does not finish in time
- *     the caller gets KmsUnavailableException (and the probe's outcome still applies).
- *   - No Decrypt failure is ever ignored, retried past or answered from cache.
+ *     length) purges nothing: a probe of the key decides. If it fails, the key latches as usual;
+ *     if it succeeds, the caller gets IntegrityException for that message and nothing else
+ *     changes; if it does not finish in time the caller gets KmsUnavailableException (and the
+ *     probe's outcome still applies). These probes are spaced: at most one is started per key per
+ *     CIPHERTEXT_PROBE_SPACING, and every per-ciphertext failure of the key that comes while it
+ *     runs, or less than that after it started, takes its outcome (so a flood of bad rows costs
+ *     one probe a second, not one per row). The refused encrypted data key is remembered
+ *     (cache.RefusedCiphertexts, by its every byte and its context): reading that ciphertext again
+ *     asks KMS nothing and, once a probe has judged it, throws IntegrityException after the latch
+ *     check, so one bad row re-read in a loop cannot spend the account's KMS quota.
+ *   - No Decrypt failure is ever ignored or retried past; only a refusal of one ciphertext is
+ *     remembered, and only as a refusal.
  * GenerateDataKey/Encrypt failures latch for customer actions and bad answers; other failures only
  * fail the call (KmsUnavailableException): encryption releases no plaintext.
  *
@@ -104,6 +111,9 @@ import org.slf4j.LoggerFactory;
 public final class Revocations implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Revocations.class);
   private static final long INITIAL_RTT_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+  /** At most one probe per key per this for failures about one ciphertext (see the rules). */
+  static final long CIPHERTEXT_PROBE_SPACING_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   /** Drops (and retires) every cached data key of a CMK. */
   @FunctionalInterface
@@ -343,8 +353,7 @@ public final class Revocations implements AutoCloseable {
           "KMS call for key " + s.arn + " abandoned: the thread was interrupted", cause);
     }
     if (decrypt && isPerCiphertext(r)) {
-      long mark = marks.incrementAndGet();
-      Boolean ok = awaitProbe(s, mark);
+      Boolean ok = ciphertextProbe(s);
       KeyState.Latch l = s.latch;
       if (l != null) {
         return s.revoked(l);
@@ -382,6 +391,34 @@ public final class Revocations implements AutoCloseable {
     latch(s, e.reason(), e.getCause() != null ? e.getCause() : e, e.errorCode());
     KeyState.Latch l = s.latch;
     return l != null ? s.revoked(l) : new KeyRevokedException(s.arn, e.reason(), e.getCause());
+  }
+
+  /**
+   * The outcome of the probe that decides whether a failure about one ciphertext is about the key
+   * (see the rules at the top): joins the key's latest per-ciphertext probe if it started less than
+   * {@link #CIPHERTEXT_PROBE_SPACING_NANOS} ago (running or finished), else starts one (a probe
+   * that starts after this call, joined with any probe in flight). {@code null} if no answer came
+   * within the wait bound.
+   */
+  private Boolean ciphertextProbe(KeyState s) {
+    long deadline = System.nanoTime() + waitNanos;
+    for (; ; ) {
+      KeyState.CiphertextProbe last = s.ciphertextProbe.get();
+      long now = ticker.read();
+      if (last != null && now - last.startNanos() < CIPHERTEXT_PROBE_SPACING_NANOS) {
+        return await(last.outcome(), deadline);
+      }
+      KeyState.CiphertextProbe mine = new KeyState.CiphertextProbe(now, new CompletableFuture<>());
+      if (s.ciphertextProbe.compareAndSet(last, mine)) {
+        Boolean ok = null;
+        try {
+          ok = awaitProbe(s, marks.incrementAndGet());
+        } finally {
+          mine.outcome().complete(ok);
+        }
+        return ok;
+      }
+    }
   }
 
   /** Whether {@code r} is a failure about one ciphertext, not about the key. */
