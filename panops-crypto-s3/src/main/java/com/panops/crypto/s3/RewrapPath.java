@@ -56,16 +56,17 @@ final class RewrapPath extends S3Path {
    * rewritten at the same key as the new header followed by the unchanged body bytes, streamed from
    * S3 into S3 without decryption. The rewrite is conditional on the object's ETag (a concurrent
    * writer wins; this object is then reported failed), keeps user metadata, content headers and
-   * tags, moves SSE-KMS to the current CMK when S3 held the object under one of the tenant's old
-   * CMKs, and is verified by reading the new header back before it counts as done.
+   * tags, moves server-side encryption under a KMS key ({@code aws:kms}, {@code aws:kms:dsse}) to
+   * the current CMK in the same mode when S3 held the object under one of the tenant's old CMKs,
+   * and is verified by reading the new header back before it counts as done.
    *
    * <p><b>Preconditions.</b> The {@link com.panops.crypto.TenantDirectory} must list the new CMK as
    * current and the old one as decrypt-only, and <em>every writer</em> must already use it: a
    * writer that still encrypts under the old CMK can write behind the listing cursor. The run
    * therefore ends with a check: objects under the prefix modified since shortly before the run
-   * began (and not rewritten by it) are read again, and any still under another CMK are listed in
-   * {@link RewrapResult#stillUnderOldKeys()}; {@link RewrapResult#complete()} is true only when
-   * that list and the failures are empty.
+   * began (and not rewritten by it) are read again, and any still under another CMK (in our header,
+   * or at rest in S3) are listed in {@link RewrapResult#stillUnderOldKeys()}; {@link
+   * RewrapResult#complete()} is true only when that list and the failures are empty.
    *
    * <p><b>Versioned buckets.</b> Only current versions are re-wrapped; each rewrite adds a version
    * and leaves the previous one, still under the old CMK, as a noncurrent version. The end-of-run
@@ -207,9 +208,14 @@ final class RewrapPath extends S3Path {
     return still;
   }
 
+  /**
+   * Whether the object is ours and still needs an old CMK: its header names another CMK than {@code
+   * cmk}, or S3 holds it (SSE-KMS or DSSE) under one of the tenant's old CMKs.
+   */
   boolean underAnotherKey(GetObjectRequest g, String cmk) {
     Prefix p = fetchPrefix(g);
-    return p.layout != null && !p.header.keyArn().equals(cmk);
+    return p.layout != null
+        && (!p.header.keyArn().equals(cmk) || sseUnderOldTenantKey(p.response, tenant.get()));
   }
 
   /**
@@ -279,9 +285,12 @@ final class RewrapPath extends S3Path {
       }
       put.tagging(tagsOf(bucket, key, versionId, r.tagCount(), Optional.empty()));
       if (sseKms || sseOld) {
-        // SSE-KMS follows the migration: an object left under the old CMK at rest would become
-        // unreadable to S3 itself once the customer disables that key
-        put.serverSideEncryption(ServerSideEncryption.AWS_KMS).ssekmsKeyId(cmk);
+        // SSE under a customer key follows the migration, in its own mode (single-layer or
+        // dual-layer): an object left under the old CMK at rest would become unreadable to S3
+        // itself once the customer disables that key
+        put.serverSideEncryption(
+                underKms(r) ? r.serverSideEncryption() : ServerSideEncryption.AWS_KMS)
+            .ssekmsKeyId(cmk);
         if (Boolean.TRUE.equals(r.bucketKeyEnabled())) {
           put.bucketKeyEnabled(true);
         }
@@ -339,12 +348,12 @@ final class RewrapPath extends S3Path {
   }
 
   /**
-   * Whether the stored object is SSE-KMS encrypted under one of the tenant's keys other than its
-   * current CMK (S3 reports the key as a full ARN; a bare key id is matched against the ARNs' key
-   * ids).
+   * Whether the stored object is SSE-KMS or DSSE-KMS encrypted under one of the tenant's keys other
+   * than its current CMK (S3 reports the key as a full ARN; a bare key id is matched against the
+   * ARNs' key ids).
    */
   static boolean sseUnderOldTenantKey(GetObjectResponse r, TenantCrypto t) {
-    if (r.serverSideEncryption() != ServerSideEncryption.AWS_KMS || r.ssekmsKeyId() == null) {
+    if (!underKms(r) || r.ssekmsKeyId() == null) {
       return false;
     }
     String stored = r.ssekmsKeyId();
@@ -358,6 +367,12 @@ final class RewrapPath extends S3Path {
       }
     }
     return false;
+  }
+
+  /** Whether S3 holds the object under a KMS key: SSE-KMS, single-layer or dual-layer (DSSE). */
+  static boolean underKms(GetObjectResponse r) {
+    ServerSideEncryption m = r.serverSideEncryption();
+    return m == ServerSideEncryption.AWS_KMS || m == ServerSideEncryption.AWS_KMS_DSSE;
   }
 
   static boolean sameKey(String stored, String arn) {

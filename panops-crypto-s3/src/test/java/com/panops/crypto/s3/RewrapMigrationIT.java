@@ -127,4 +127,93 @@ class RewrapMigrationIT {
           body, migrator.getObjectAsBytes(r -> r.bucket(bucket).key("s/1")).asByteArray());
     }
   }
+
+  /**
+   * Dual-layer SSE-KMS (DSSE) under the old CMK, by request: the re-wrap moves it to the new CMK as
+   * DSSE (never downgraded to single-layer, never left under the old key), a second run finds
+   * nothing to do, and the end-of-run check names a DSSE object still under the old key at rest
+   * even when our header already names the new CMK.
+   */
+  @Test
+  void
+      dualLayerSseUnderTheOldCmk_movesToTheNewOne_asDualLayer_andTheEndOfRunCheckSeesS3sEncryption() {
+    S3TestEnv env = S3TestEnv.get();
+    String oldCmk = env.freshKey();
+    String newCmk = env.freshKey();
+    String bucket = env.freshBucket();
+    DsseReportingStore store = new DsseReportingStore();
+    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
+    byte[] body = S3TestEnv.bytes(6, 30_000);
+    software.amazon.awssdk.services.s3.S3Client raw = env.s3Client(store).build();
+    try (PanopsCrypto crypto = env.crypto(id -> keys.get(), 4096);
+        EncryptingS3Client s3 =
+            EncryptingS3Client.builder()
+                .s3Client(raw)
+                .crypto(crypto)
+                .tenant("t")
+                .allowInsecureLocalS3Endpoint()
+                .build()) {
+      for (String k : new String[] {"d/1", "d/2"}) {
+        s3.putObject(
+            r ->
+                r.bucket(bucket)
+                    .key(k)
+                    .serverSideEncryption(
+                        software.amazon.awssdk.services.s3.model.ServerSideEncryption.AWS_KMS_DSSE)
+                    .ssekmsKeyId(oldCmk),
+            RequestBody.fromBytes(body));
+      }
+      HeadObjectResponse before = raw.headObject(r -> r.bucket(bucket).key("d/1"));
+      assertEquals(
+          "aws:kms:dsse",
+          before.serverSideEncryptionAsString(),
+          "the double reports DSSE: " + store.asked + " " + store.dsse);
+      assertTrue(oldCmk.endsWith(before.ssekmsKeyId()), before.ssekmsKeyId());
+
+      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      RewrapResult result = s3.rewrapPrefix(bucket, "d/", RewrapListener.none());
+      assertEquals(2, result.rewrapped());
+      assertTrue(result.complete(), result.toString());
+      for (String k : new String[] {"d/1", "d/2"}) {
+        HeadObjectResponse after = raw.headObject(r -> r.bucket(bucket).key(k));
+        assertEquals("aws:kms:dsse", after.serverSideEncryptionAsString(), k + ": still DSSE");
+        assertTrue(newCmk.endsWith(after.ssekmsKeyId()), k + " at rest: " + after.ssekmsKeyId());
+        assertEquals(newCmk, cmkOf(env, bucket, k));
+        assertArrayEquals(body, s3.getObjectAsBytes(r -> r.bucket(bucket).key(k)).asByteArray());
+      }
+      RewrapResult again = s3.rewrapPrefix(bucket, "d/", RewrapListener.none());
+      assertEquals(0, again.rewrapped());
+      assertEquals(2, again.alreadyCurrent());
+
+      // Our header on the new CMK, S3 holding it as DSSE under the old one (written so behind the
+      // cursor during a run, by a writer whose SSE setting still names the old key): the
+      // end-of-run check names it, and the next run moves it.
+      RewrapResult third =
+          s3.rewrapPrefix(
+              bucket,
+              "d/",
+              e -> {
+                if (e.key().equals("d/2")) {
+                  s3.putObject(
+                      r ->
+                          r.bucket(bucket)
+                              .key("d/0")
+                              .serverSideEncryption(
+                                  software.amazon.awssdk.services.s3.model.ServerSideEncryption
+                                      .AWS_KMS_DSSE)
+                              .ssekmsKeyId(oldCmk),
+                      RequestBody.fromBytes(body));
+                }
+              });
+      assertEquals(newCmk, cmkOf(env, bucket, "d/0"));
+      assertEquals(List.of("d/0"), third.stillUnderOldKeys(), third.toString());
+      assertFalse(third.complete());
+      RewrapResult fourth = s3.rewrapPrefix(bucket, "d/", RewrapListener.none());
+      assertEquals(1, fourth.rewrapped(), fourth.toString());
+      assertTrue(fourth.complete(), fourth.toString());
+      HeadObjectResponse moved = raw.headObject(r -> r.bucket(bucket).key("d/0"));
+      assertEquals("aws:kms:dsse", moved.serverSideEncryptionAsString());
+      assertTrue(newCmk.endsWith(moved.ssekmsKeyId()), moved.ssekmsKeyId());
+    }
+  }
 }
