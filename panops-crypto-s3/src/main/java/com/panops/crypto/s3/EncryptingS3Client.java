@@ -204,12 +204,17 @@ public final class EncryptingS3Client extends DelegatingS3Client {
   }
 
   /**
-   * Reads and decrypts an object into a new file at {@code destination}. The plaintext is written
-   * to a temporary file beside it and moved into place only once every frame has been
-   * authenticated: after a failure (tamper, truncation, revoked key) no file, and so no partial
-   * plaintext, is left at {@code destination}, and the temporary file is deleted.
+   * Reads and decrypts an object into a new file at {@code destination}. The destination is claimed
+   * first (created empty), so another process's create there meanwhile fails, not this download.
+   * The plaintext is written to a temporary file beside it and moved over the claimed file only
+   * once every frame has been authenticated: after a failure (tamper, truncation, revoked key) no
+   * file, and so no partial plaintext, is left at {@code destination}, and the temporary file is
+   * deleted. A claimed file that was replaced or written to meanwhile is left as it is, and the
+   * download fails.
    *
-   * @throws SdkClientException if {@code destination} exists (as the SDK's own file transformer)
+   * @throws SdkClientException if {@code destination} exists or was replaced or written to during
+   *     the download, caused by {@link java.nio.file.FileAlreadyExistsException} (as the SDK's own
+   *     file transformer)
    */
   @Override
   public GetObjectResponse getObject(GetObjectRequest request, Path destination) {

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Locale;
 import java.util.Objects;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
@@ -70,23 +71,36 @@ final class GetPath extends S3Path {
   }
 
   /**
-   * Reads and decrypts an object into a new file at {@code destination}. The plaintext is written
-   * to a temporary file beside it and moved into place only once every frame has been
-   * authenticated: after a failure (tamper, truncation, revoked key) no file, and so no partial
-   * plaintext, is left at {@code destination}, and the temporary file is deleted.
+   * Reads and decrypts an object into a new file at {@code destination}. The destination is claimed
+   * first (created empty, as the SDK's own file transformer creates it), so a file that another
+   * process creates there meanwhile fails that process's create, not this download. The plaintext
+   * is written to a temporary file beside it and moved over the claimed, still empty file only once
+   * every frame has been authenticated: after a failure (tamper, truncation, revoked key) no file,
+   * and so no partial plaintext, is left at {@code destination}, and the temporary file is deleted.
+   * If the claimed file was replaced or written to meanwhile, it is left as it is and the download
+   * fails.
    *
-   * @throws SdkClientException if {@code destination} exists (as the SDK's own file transformer)
+   * @throws SdkClientException if {@code destination} exists, or was replaced or written to during
+   *     the download (caused by {@link java.nio.file.FileAlreadyExistsException}, as the SDK's file
+   *     transformer reports an existing file)
    */
   public GetObjectResponse getObject(GetObjectRequest request, Path destination) {
     Objects.requireNonNull(destination, "destination");
     Path target = destination.toAbsolutePath();
-    if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-      throw SdkClientException.create("file already exists: " + destination);
+    Object claim;
+    try {
+      Files.createFile(target);
+      claim = fileKey(target);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      throw SdkClientException.create("file already exists: " + destination, e);
+    } catch (IOException e) {
+      throw SdkClientException.create("could not create " + destination, e);
     }
     Path tmp;
     try {
       tmp = Files.createTempFile(target.getParent(), ".panops-get-", ".part");
     } catch (IOException e) {
+      releaseClaim(target, claim);
       throw SdkClientException.create("could not create a file beside " + destination, e);
     }
     boolean moved = false;
@@ -100,10 +114,21 @@ final class GetPath extends S3Path {
                 }
                 return response;
               });
+      // Replace only our own empty claim. Between this check and the rename only a process that
+      // deletes or renames our file and puts another in its place within microseconds could lose
+      // its file; every create, and every write into the claimed file, is detected.
+      if (!stillOurClaim(target, claim)) {
+        throw SdkClientException.create(
+            "file already exists: "
+                + destination
+                + " was replaced or written to during the download; left as it is",
+            new java.nio.file.FileAlreadyExistsException(destination.toString()));
+      }
       try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(
+            tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, target);
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
       }
       moved = true;
       return r;
@@ -116,6 +141,37 @@ final class GetPath extends S3Path {
         } catch (IOException ignored) {
           // best effort; the name says what it is
         }
+        releaseClaim(target, claim);
+      }
+    }
+  }
+
+  /** The file's identity (inode) where the file system has one, else its creation time. */
+  private static Object fileKey(Path p) throws IOException {
+    BasicFileAttributes a =
+        Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    return a.fileKey() != null ? a.fileKey() : a.creationTime();
+  }
+
+  /** Whether {@code p} is still the empty file this download created. */
+  private static boolean stillOurClaim(Path p, Object claim) {
+    try {
+      BasicFileAttributes a =
+          Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      Object key = a.fileKey() != null ? a.fileKey() : a.creationTime();
+      return a.isRegularFile() && a.size() == 0 && key.equals(claim);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Deletes the claimed destination if it is still ours and empty. */
+  private static void releaseClaim(Path p, Object claim) {
+    if (stillOurClaim(p, claim)) {
+      try {
+        Files.deleteIfExists(p);
+      } catch (IOException ignored) {
+        // best effort: an empty file
       }
     }
   }

@@ -314,4 +314,100 @@ class TamperIT {
                 GetObjectRequest.builder().bucket(bucket).key("to-file-ok").build(), file));
     assertFalse(Arrays.equals(body, ok));
   }
+
+  /**
+   * Another process creates the destination while the object downloads (here: as S3's answer
+   * arrives). The destination was claimed first, so that create fails, as it would against the
+   * SDK's own file transformer; a process that instead writes into the claimed file keeps what it
+   * wrote, and the download fails with the SDK's exception, leaving no temporary file. Before, the
+   * final move replaced whatever was there.
+   */
+  @Test
+  void getObjectToAFile_neverReplacesAFileCreatedOrWrittenDuringTheDownload(@TempDir Path dir)
+      throws Exception {
+    byte[] body = put(bucket, "raced-file", 3 * F + 7);
+    Path file = dir.resolve("raced.bin");
+    List<String> theirCreate = new java.util.concurrent.CopyOnWriteArrayList<>();
+    software.amazon.awssdk.core.interceptor.ExecutionInterceptor otherProcess =
+        new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+          @Override
+          public void afterTransmission(
+              software.amazon.awssdk.core.interceptor.Context.AfterTransmission c,
+              software.amazon.awssdk.core.interceptor.ExecutionAttributes a) {
+            if (c.httpRequest().method() != software.amazon.awssdk.http.SdkHttpMethod.GET
+                || !theirCreate.isEmpty()) {
+              return;
+            }
+            try {
+              Files.write(file, "theirs".getBytes(), java.nio.file.StandardOpenOption.CREATE_NEW);
+              theirCreate.add("created");
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+              theirCreate.add("refused");
+              try {
+                Files.write(file, "theirs".getBytes()); // a writer that does not insist on new
+              } catch (java.io.IOException again) {
+                throw new java.io.UncheckedIOException(again);
+              }
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          }
+        };
+    try (EncryptingS3Client raced =
+        EncryptingS3Client.builder()
+            .s3Client(env.s3Client(otherProcess).build())
+            .crypto(crypto)
+            .tenant("t")
+            .allowInsecureLocalS3Endpoint()
+            .build()) {
+      SdkClientException e =
+          assertThrows(
+              SdkClientException.class,
+              () ->
+                  raced.getObject(
+                      GetObjectRequest.builder().bucket(bucket).key("raced-file").build(), file));
+      assertTrue(
+          e.getCause() instanceof java.nio.file.FileAlreadyExistsException,
+          "the SDK's cause for an existing file: " + e.getCause());
+    }
+    assertEquals(List.of("refused"), theirCreate, "their create-new failed: the path was claimed");
+    assertArrayEquals("theirs".getBytes(), Files.readAllBytes(file), "their file is left as it is");
+    try (Stream<Path> left = Files.list(dir)) {
+      assertEquals(List.of(file), left.collect(Collectors.toList()), "no temporary file left");
+    }
+    // and the plain SDK reports an existing destination with the same cause
+    Files.delete(file);
+    Files.write(file, "theirs".getBytes());
+    SdkClientException sdk =
+        assertThrows(
+            SdkClientException.class,
+            () ->
+                env.raw.getObject(
+                    GetObjectRequest.builder().bucket(bucket).key("raced-file").build(), file));
+    SdkClientException ours =
+        assertThrows(
+            SdkClientException.class,
+            () ->
+                s3.getObject(
+                    GetObjectRequest.builder().bucket(bucket).key("raced-file").build(), file));
+    assertTrue(rootIsFileAlreadyExists(sdk), chain(sdk));
+    assertTrue(rootIsFileAlreadyExists(ours), "as the SDK's own file transformer: " + chain(ours));
+    assertFalse(Arrays.equals(body, Files.readAllBytes(file)));
+  }
+
+  private static boolean rootIsFileAlreadyExists(Throwable t) {
+    Throwable root = t;
+    while (root.getCause() != null) {
+      root = root.getCause();
+    }
+    return root instanceof java.nio.file.FileAlreadyExistsException;
+  }
+
+  private static String chain(Throwable t) {
+    StringBuilder b = new StringBuilder();
+    for (; t != null; t = t.getCause()) {
+      b.append(t.getClass().getName()).append(": ").append(t.getMessage()).append(" <- ");
+    }
+    return b.toString();
+  }
 }
