@@ -64,7 +64,10 @@ import org.postgresql.util.PSQLException;
  * alone means {@code verify-full}; nothing means {@code prefer}), and also refuses a {@code
  * verify-full} that has been hollowed out by a custom {@code sslfactory} (such as {@code
  * NonValidatingFactory}) or {@code sslhostnameverifier}; pgjdbc's {@code LibPQFactory} (the
- * default) and {@code DefaultJavaSSLFactory} (the JVM trust store) are accepted.
+ * default) and {@code DefaultJavaSSLFactory} (the JVM trust store) are accepted. GSSAPI encryption,
+ * which pgjdbc would negotiate instead of TLS when a Kerberos ticket is at hand, is turned off
+ * ({@code gssEncMode=disable} under every other setting), and a URL that asks for it ({@code
+ * gssEncMode} other than {@code disable}) is refused.
  *
  * <p><b>Local tests.</b> {@link #allowInsecureLocalTestDatabase} accepts any {@code sslmode}, but
  * only for hosts that are loopback literals ({@code localhost}, {@code 127.0.0.0/8}, {@code ::1});
@@ -142,14 +145,9 @@ public final class TlsEnforcingDataSource implements DataSource {
   }
 
   private Connection connect(String user, String password) throws SQLException {
-    String url = delegate.getUrl(); // one snapshot of every setting: judged, then used
-    Properties info = new Properties();
-    if (user != null) {
-      info.setProperty(PGProperty.USER.getName(), user);
-    }
-    if (password != null) {
-      info.setProperty(PGProperty.PASSWORD.getName(), password);
-    }
+    // one snapshot of every setting: judged, then used
+    String url = withGssEncryptionOff(delegate.getUrl());
+    Properties info = connectionProperties(user, password);
     Properties effective = effectiveSettings(driverDefaults(), info, url);
     refuseIf(
         effective == null
@@ -161,6 +159,50 @@ public final class TlsEnforcingDataSource implements DataSource {
           "pgjdbc did not accept the data source's URL", SqlStates.INSECURE_TRANSPORT);
     }
     return c;
+  }
+
+  /**
+   * The connection properties this wrapper passes to pgjdbc: the credentials, and {@code
+   * gssEncMode=disable}. pgjdbc tries GSSAPI encryption before TLS when it is allowed and a
+   * Kerberos ticket is at hand, and a session it encrypts that way never checks the server's TLS
+   * certificate; so it is turned off here, under every driver default, and a URL that asks for it
+   * is refused ({@link #refusal}). Package-private for tests.
+   */
+  static Properties connectionProperties(String user, String password) {
+    Properties info = new Properties();
+    if (user != null) {
+      info.setProperty(PGProperty.USER.getName(), user);
+    }
+    if (password != null) {
+      info.setProperty(PGProperty.PASSWORD.getName(), password);
+    }
+    info.setProperty(PGProperty.GSS_ENC_MODE.getName(), "disable");
+    return info;
+  }
+
+  /**
+   * {@code url} (a {@link PGSimpleDataSource}'s, which lists every property, pgjdbc's default
+   * {@code gssEncMode=allow} included) with {@code gssEncMode=disable}, unless it asks for GSSAPI
+   * encryption outright ({@code prefer}, {@code require}: left as it is, and refused). pgjdbc's
+   * {@code allow} means "without GSSAPI encryption first, then with it", a fallback that would skip
+   * TLS. Package-private for tests.
+   */
+  static String withGssEncryptionOff(String url) {
+    if (url == null || !url.startsWith("jdbc:postgresql:")) {
+      return url;
+    }
+    PGSimpleDataSource copy = new PGSimpleDataSource();
+    try {
+      copy.setUrl(url);
+    } catch (RuntimeException unparsable) {
+      return url; // judged as it is: refused as unparsable
+    }
+    String asked = copy.getGssEncMode();
+    if ("prefer".equalsIgnoreCase(asked) || "require".equalsIgnoreCase(asked)) {
+      return url;
+    }
+    copy.setGssEncMode("disable");
+    return copy.getUrl();
   }
 
   /**
@@ -236,7 +278,14 @@ public final class TlsEnforcingDataSource implements DataSource {
     String factory = p.getProperty(PGProperty.SSL_FACTORY.getName());
     String verifier = p.getProperty(PGProperty.SSL_HOSTNAME_VERIFIER.getName());
     String problem = null;
-    if (mode != SslMode.VERIFY_FULL) {
+    String gss = p.getProperty(PGProperty.GSS_ENC_MODE.getName());
+    if (gss != null && !"disable".equalsIgnoreCase(gss.trim())) {
+      problem =
+          "gssEncMode="
+              + gss
+              + " asks for GSSAPI encryption, which replaces TLS and never checks the server's"
+              + " certificate; remove it (connections are opened with gssEncMode=disable)";
+    } else if (mode != SslMode.VERIFY_FULL) {
       problem =
           "sslmode="
               + mode.name().toLowerCase(Locale.ROOT).replace('_', '-')

@@ -80,6 +80,32 @@ class TlsEnforcementIT {
   }
 
   @Test
+  void gssEncryption_isRefusedInTheUrl_andEveryConnectionIsTlsNotGss() throws Exception {
+    String url = pg.jdbcUrl("postgres");
+    DataSource ds = TlsEnforcingDataSource.requireVerifyFull(pgWithUrl(url));
+    try (Connection c = ds.getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT g.encrypted, l.ssl FROM pg_stat_gssapi g JOIN pg_stat_ssl l"
+                    + " ON l.pid = g.pid WHERE g.pid = pg_backend_pid()")) {
+      assertTrue(rs.next());
+      assertFalse(rs.getBoolean(1), "not GSSAPI-encrypted");
+      assertTrue(rs.getBoolean(2), "TLS");
+    }
+    for (String mode : new String[] {"prefer", "require"}) {
+      SQLException e =
+          assertThrows(
+              SQLException.class,
+              () ->
+                  TlsEnforcingDataSource.requireVerifyFull(pgWithUrl(url + "&gssEncMode=" + mode))
+                      .getConnection());
+      assertRefusedByAdapter(e);
+      assertTrue(e.getMessage().contains("gssEncMode=" + mode), e.getMessage());
+    }
+  }
+
+  @Test
   void sslTrueAlone_meansVerifyFull_andConnects() throws SQLException {
     String url = pg.jdbcUrlWithoutTls("postgres") + "?ssl=true&sslrootcert=" + caParam();
     try (Connection c = TlsEnforcingDataSource.requireVerifyFull(pgWithUrl(url)).getConnection()) {

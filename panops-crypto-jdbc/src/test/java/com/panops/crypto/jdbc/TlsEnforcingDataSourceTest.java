@@ -141,6 +141,66 @@ class TlsEnforcingDataSourceTest {
   }
 
   @Test
+  void gssEncryption_isForcedOff_underEveryDriverDefault_andAUrlAskingForItIsRefused(
+      @TempDir Path dir) throws Exception {
+    Path config = dir.resolve("org/postgresql/driverconfig.properties");
+    Files.createDirectories(config.getParent());
+    Files.writeString(config, "gssEncMode=require\n");
+    Properties defaults;
+    try (URLClassLoader cl = new URLClassLoader(new URL[] {dir.toUri().toURL()}, null)) {
+      defaults = TlsEnforcingDataSource.loadDriverDefaults(cl);
+    }
+    String verifyFull = "jdbc:postgresql://db.example/app?sslmode=verify-full";
+    for (Properties d : new Properties[] {new Properties(), defaults}) {
+      Properties used =
+          TlsEnforcingDataSource.effectiveSettings(
+              d, TlsEnforcingDataSource.connectionProperties("app", "pw"), verifyFull);
+      assertEquals(
+          "disable",
+          org.postgresql.PGProperty.GSS_ENC_MODE.getOrDefault(used),
+          "what the wrapper connects with");
+      assertNull(TlsEnforcingDataSource.refusal(used, false));
+    }
+    // what a PGSimpleDataSource hands out: every property, pgjdbc's default gssEncMode=allow too
+    PGSimpleDataSource ds = new PGSimpleDataSource();
+    ds.setUrl(verifyFull);
+    assertTrue(ds.getUrl().contains("gssEncMode=allow"), ds.getUrl());
+    String forced = TlsEnforcingDataSource.withGssEncryptionOff(ds.getUrl());
+    Properties used =
+        TlsEnforcingDataSource.effectiveSettings(
+            defaults, TlsEnforcingDataSource.connectionProperties(null, null), forced);
+    assertEquals("disable", org.postgresql.PGProperty.GSS_ENC_MODE.getOrDefault(used));
+    assertEquals("verify-full", used.getProperty("sslmode"), "nothing else changed");
+    assertEquals("db.example", used.getProperty("PGHOST"));
+    assertNull(TlsEnforcingDataSource.refusal(used, false));
+    for (String mode : new String[] {"prefer", "require"}) {
+      ds = new PGSimpleDataSource(); // setUrl on a used one keeps what the last URL set
+      ds.setUrl(verifyFull + "&gssEncMode=" + mode);
+      assertTrue(ds.getUrl().contains("gssEncMode=" + mode), ds.getUrl());
+      assertEquals(
+          ds.getUrl(),
+          TlsEnforcingDataSource.withGssEncryptionOff(ds.getUrl()),
+          "asked outright: left as it is, to be refused");
+    }
+    for (String mode : new String[] {"allow", "prefer", "require"}) {
+      String r =
+          TlsEnforcingDataSource.refusal(
+              TlsEnforcingDataSource.effectiveSettings(
+                  new Properties(),
+                  TlsEnforcingDataSource.connectionProperties(null, null),
+                  verifyFull + "&gssEncMode=" + mode),
+              false);
+      assertNotNull(r, mode);
+      assertTrue(r.contains("gssEncMode=" + mode), r);
+    }
+    assertNull(strict(verifyFull + "&gssEncMode=disable"));
+    String local = TlsEnforcingDataSource.refusal(url(verifyFull + "&gssEncMode=require"), true);
+    assertTrue(
+        local != null && local.contains("gssEncMode=require"),
+        "the local opt-in does not cover a remote host: " + local);
+  }
+
+  @Test
   void aUrlThatIsNotPgjdbcs_hasNoEffectiveSettings() {
     assertNull(
         TlsEnforcingDataSource.effectiveSettings(
