@@ -1,13 +1,9 @@
 package com.panops.crypto.spring;
 
 import com.panops.crypto.jdbc.TlsEnforcingDataSource;
-import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.Map;
-import java.util.Properties;
 import javax.sql.DataSource;
-import org.postgresql.ds.PGSimpleDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.BeansException;
@@ -22,16 +18,17 @@ import org.springframework.beans.factory.config.BeanPostProcessor;
  * <p>Design: the check must see each physical connection's complete settings before the handshake,
  * so it sits between the pool and pgjdbc, never around the pool (a check around the pool would run
  * after an unverified handshake had already sent the password). Spring Boot's own pool, built from
- * {@code spring.datasource.*}, is a {@link HikariDataSource} that has a JDBC URL and no {@code
+ * {@code spring.datasource.*}, is a {@code HikariDataSource} that has a JDBC URL and no {@code
  * dataSource} yet, and does not start until its first connection: this processor (after the
- * properties are bound) gives it a {@link PGSimpleDataSource} built from that URL and the pool's
+ * properties are bound) gives it a {@code PGSimpleDataSource} built from that URL and the pool's
  * data-source properties, wrapped in {@code TlsEnforcingDataSource}, as its {@code dataSource}. The
  * pool keeps its user name and password and passes them on each physical connection.
  *
  * <p>Accepted as they are: a {@code TlsEnforcingDataSource} bean, and a {@code HikariDataSource}
  * whose {@code dataSource} is one. Anything else (another pool, a pool over another DataSource, a
  * pool already running, a non-PostgreSQL URL, a wrapper of unknown behaviour) fails the context
- * start: fail closed.
+ * start: fail closed. Without HikariCP on the class path only a {@code TlsEnforcingDataSource} bean
+ * is accepted; the HikariCP part is in {@link HikariPools}, loaded only when HikariCP is present.
  *
  * <p>With {@code verify-on-startup} (default), one physical connection per pool is opened through
  * the check (not through the pool) and closed during start-up, so settings that do not verify the
@@ -39,13 +36,14 @@ import org.springframework.beans.factory.config.BeanPostProcessor;
  * request. A refusal by the check opens no socket.
  */
 final class TlsUnderPoolPostProcessor implements BeanPostProcessor {
-  private static final Logger log = LoggerFactory.getLogger(TlsUnderPoolPostProcessor.class);
-  private static final String PROPERTY = "panops.crypto.jdbc.require-verify-full=true";
+  static final String PROPERTY = "panops.crypto.jdbc.require-verify-full=true";
 
   private final boolean verifyOnStartup;
+  private final boolean hikari;
 
-  TlsUnderPoolPostProcessor(boolean verifyOnStartup) {
+  TlsUnderPoolPostProcessor(boolean verifyOnStartup, boolean hikariPresent) {
     this.verifyOnStartup = verifyOnStartup;
+    this.hikari = hikariPresent;
   }
 
   @Override
@@ -57,74 +55,22 @@ final class TlsUnderPoolPostProcessor implements BeanPostProcessor {
       verify(beanName, tls, null, null);
       return bean;
     }
-    if (!(bean instanceof HikariDataSource pool)) {
+    if (!hikari) {
       throw refuse(
           beanName,
           "it is a "
               + bean.getClass().getName()
-              + ", whose physical connections cannot be checked; use spring.datasource.* (HikariCP)"
-              + " with a jdbc:postgresql: URL, or a HikariDataSource whose dataSource is"
+              + ", whose physical connections cannot be checked, and HikariCP is not on the class"
+              + " path: add com.zaxxer:HikariCP (spring-boot-starter-jdbc brings it) and use"
+              + " spring.datasource.* with a jdbc:postgresql: URL, or define the DataSource bean as"
               + " TlsEnforcingDataSource.requireVerifyFull(new PGSimpleDataSource())");
     }
-    DataSource physical = pool.getDataSource();
-    if (physical instanceof TlsEnforcingDataSource tls) {
-      verify(beanName, tls, pool.getUsername(), pool.getPassword());
-      return bean;
-    }
-    if (physical != null) {
-      throw refuse(
-          beanName,
-          "the pool's dataSource is a "
-              + physical.getClass().getName()
-              + ", not a TlsEnforcingDataSource; wrap the physical PGSimpleDataSource with"
-              + " TlsEnforcingDataSource.requireVerifyFull and give that to the pool");
-    }
-    if (pool.isRunning()) {
-      throw refuse(beanName, "the pool is already running: its connections were not checked");
-    }
-    if (pool.getDataSourceClassName() != null || pool.getDataSourceJNDI() != null) {
-      throw refuse(
-          beanName,
-          "the pool takes its connections from a dataSourceClassName or JNDI name, which cannot be"
-              + " checked; configure a jdbc:postgresql: URL instead");
-    }
-    String url = pool.getJdbcUrl();
-    if (url == null || !url.startsWith("jdbc:postgresql:")) {
-      throw refuse(
-          beanName,
-          "its JDBC URL is not a jdbc:postgresql: URL (only PostgreSQL connections can be"
-              + " checked)");
-    }
-    TlsEnforcingDataSource tls = TlsEnforcingDataSource.requireVerifyFull(physical(beanName, pool));
-    pool.setDataSource(tls);
-    log.info(
-        "DataSource '{}': TlsEnforcingDataSource (sslmode=verify-full) put under its HikariCP pool,"
-            + " on the physical connections",
-        beanName);
-    verify(beanName, tls, pool.getUsername(), pool.getPassword());
+    HikariPools.Checked checked = HikariPools.putCheckUnder(beanName, bean);
+    verify(beanName, checked.tls(), checked.user(), checked.password());
     return bean;
   }
 
-  private static PGSimpleDataSource physical(String beanName, HikariDataSource pool) {
-    PGSimpleDataSource pg = new PGSimpleDataSource();
-    pg.setUrl(pool.getJdbcUrl());
-    Properties props = pool.getDataSourceProperties();
-    for (Map.Entry<Object, Object> e : props.entrySet()) {
-      try {
-        pg.setProperty(String.valueOf(e.getKey()), String.valueOf(e.getValue()));
-      } catch (SQLException ex) {
-        throw refuse(
-            beanName,
-            "its data-source property '"
-                + e.getKey()
-                + "' is unknown to pgjdbc: "
-                + ex.getMessage());
-      }
-    }
-    return pg;
-  }
-
-  private void verify(String beanName, TlsEnforcingDataSource tls, String user, String password) {
+  void verify(String beanName, TlsEnforcingDataSource tls, String user, String password) {
     if (!verifyOnStartup) {
       return;
     }
@@ -146,8 +92,10 @@ final class TlsUnderPoolPostProcessor implements BeanPostProcessor {
     }
   }
 
-  private static BeanCreationException refuse(String beanName, String why) {
+  static BeanCreationException refuse(String beanName, String why) {
     return new BeanCreationException(
         beanName, PROPERTY + ": DataSource '" + beanName + "' cannot be verified: " + why);
   }
+
+  private static final Logger log = LoggerFactory.getLogger(TlsUnderPoolPostProcessor.class);
 }

@@ -10,6 +10,7 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.jdbc.datasource.SimpleDriverDataSource;
 
@@ -153,5 +154,93 @@ class PanopsCryptoJdbcAutoConfigurationTest {
             ctx ->
                 assertThat(ctx.getStartupFailure())
                     .hasStackTraceContaining("not a jdbc:postgresql: URL"));
+  }
+
+  // ---------------------------------------------------------------- what the check needs
+
+  @Test
+  void withoutThePanopsJdbcModule_theSettingFailsTheStart_namingTheDependencyToAdd() {
+    runner
+        .withClassLoader(new FilteredClassLoader(TlsEnforcingDataSource.class))
+        .withPropertyValues(
+            "spring.datasource.url=jdbc:postgresql://localhost:1/app?sslmode=disable",
+            "panops.crypto.jdbc.require-verify-full=true")
+        .run(
+            ctx -> {
+              assertThat(ctx).hasFailed();
+              assertThat(ctx.getStartupFailure())
+                  .hasStackTraceContaining("panops.crypto.jdbc.require-verify-full=true")
+                  .hasStackTraceContaining("com.panops.crypto:panops-crypto-jdbc")
+                  .hasStackTraceContaining("refused rather than connecting unchecked");
+            });
+  }
+
+  @Test
+  void withoutPgjdbc_theSettingFailsTheStart_namingTheDependencyToAdd() {
+    runner
+        .withClassLoader(new FilteredClassLoader(org.postgresql.ds.PGSimpleDataSource.class))
+        .withBean(DataSource.class, SimpleDriverDataSource::new)
+        .withPropertyValues("panops.crypto.jdbc.require-verify-full=true")
+        .run(
+            ctx ->
+                assertThat(ctx.getStartupFailure())
+                    .hasStackTraceContaining("org.postgresql:postgresql"));
+  }
+
+  @Test
+  void withoutHikari_anotherPool_failsTheStart_namingHikari() {
+    runner
+        .withClassLoader(new FilteredClassLoader(HikariDataSource.class))
+        .withBean(DataSource.class, SimpleDriverDataSource::new)
+        .withPropertyValues("panops.crypto.jdbc.require-verify-full=true")
+        .run(
+            ctx ->
+                assertThat(ctx.getStartupFailure())
+                    .hasStackTraceContaining("SimpleDriverDataSource")
+                    .hasStackTraceContaining("HikariCP is not on the class path")
+                    .hasStackTraceContaining("com.zaxxer:HikariCP"));
+  }
+
+  @Test
+  void withoutHikari_aTlsEnforcingDataSourceBean_isAccepted() {
+    runner
+        .withClassLoader(new FilteredClassLoader(HikariDataSource.class))
+        .withBean(
+            DataSource.class,
+            () -> {
+              org.postgresql.ds.PGSimpleDataSource pg = new org.postgresql.ds.PGSimpleDataSource();
+              pg.setUrl(VERIFY_FULL);
+              return TlsEnforcingDataSource.requireVerifyFull(pg);
+            })
+        .withPropertyValues(
+            "panops.crypto.jdbc.require-verify-full=true",
+            "panops.crypto.jdbc.verify-on-startup=false")
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              assertThat(ctx.getBean(DataSource.class)).isInstanceOf(TlsEnforcingDataSource.class);
+            });
+  }
+
+  @Test
+  void aValueThatIsNotABoolean_failsTheStart_ratherThanTurningTheCheckOff() {
+    runner
+        .withPropertyValues(
+            "spring.datasource.url=jdbc:postgresql://localhost:1/app?sslmode=disable",
+            "panops.crypto.jdbc.require-verify-full=ture")
+        .run(
+            ctx -> {
+              assertThat(ctx).hasFailed();
+              assertThat(ctx.getStartupFailure())
+                  .hasStackTraceContaining("panops.crypto.jdbc.require-verify-full");
+            });
+  }
+
+  @Test
+  void withTheSettingOff_nothingIsNeeded_andNothingIsChecked() {
+    runner
+        .withClassLoader(new FilteredClassLoader(TlsEnforcingDataSource.class))
+        .withPropertyValues("spring.datasource.url=" + VERIFY_FULL)
+        .run(ctx -> assertThat(ctx).hasNotFailed());
   }
 }
