@@ -51,6 +51,7 @@ public final class Consumer {
     System.out.println("panops-crypto consumer on the " + mode + ", Java " + Runtime.version());
     try {
       readmeSnippetsAreThisCode(Path.of(args[0]), Path.of(args[1]));
+      readmePomSnippetsAreThisPom(Path.of(args[0]), Path.of(args[2]));
       if (modulePath) {
         onlyThePublicApiIsExported();
       } else {
@@ -201,6 +202,52 @@ public final class Consumer {
       check(
           String.join("\n", inCode.get(name)).equals(String.join("\n", inReadme.get(name))),
           "README snippet '" + name + "' is, line for line, the code run here");
+    }
+  }
+
+  /**
+   * Every {@code <!-- pom: NAME -->} block of the README (what a user's pom needs) is, line for
+   * line, the region of this project's pom between {@code <!-- README.md: NAME} and {@code <!-- end
+   * README.md -->}: this project is built from exactly what the README tells a user to write.
+   */
+  static void readmePomSnippetsAreThisPom(Path readme, Path pom) throws IOException {
+    Map<String, List<String>> inReadme = new LinkedHashMap<>();
+    List<String> lines = Files.readAllLines(readme, StandardCharsets.UTF_8);
+    for (int i = 0; i < lines.size(); i++) {
+      String l = lines.get(i).trim();
+      if (l.startsWith("<!-- pom: ") && l.endsWith("-->")) {
+        String name = l.substring("<!-- pom: ".length(), l.length() - 3).trim();
+        List<String> body = new ArrayList<>();
+        for (int j = i + 2; !lines.get(j).trim().equals("```"); j++) {
+          body.add(lines.get(j));
+        }
+        inReadme.put(name, body);
+      }
+    }
+    Map<String, List<String>> inPom = new LinkedHashMap<>();
+    lines = Files.readAllLines(pom, StandardCharsets.UTF_8);
+    for (int i = 0; i < lines.size(); i++) {
+      String l = lines.get(i).trim();
+      if (l.startsWith("<!-- README.md: ")) {
+        String name = l.substring("<!-- README.md: ".length()).split("[ (]", 2)[0].trim();
+        int j = i;
+        while (!lines.get(j).trim().endsWith("-->")) {
+          j++; // the marker comment may go on over several lines
+        }
+        List<String> body = new ArrayList<>();
+        for (j = j + 1; !lines.get(j).trim().equals("<!-- end README.md -->"); j++) {
+          body.add(lines.get(j));
+        }
+        inPom.put(name, dedent(body));
+      }
+    }
+    check(
+        !inPom.isEmpty() && inPom.keySet().equals(inReadme.keySet()),
+        "the README's pom snippets " + inReadme.keySet() + " are the ones this pom is built from");
+    for (String name : inPom.keySet()) {
+      check(
+          String.join("\n", inPom.get(name)).equals(String.join("\n", inReadme.get(name))),
+          "README pom snippet '" + name + "' is, line for line, this project's pom");
     }
   }
 
