@@ -25,7 +25,7 @@ final class HikariPools {
    * For a {@code DataSource} bean that is not a {@code TlsEnforcingDataSource}: the check under it
    * if it is a HikariCP pool that can take one (put there now, if the pool was built from a URL).
    *
-   * @throws org.springframework.beans.factory.BeanCreationException otherwise
+   * @throws PanopsCryptoStartupException otherwise
    */
   static Checked putCheckUnder(String beanName, Object bean) {
     if (!(bean instanceof HikariDataSource pool)) {

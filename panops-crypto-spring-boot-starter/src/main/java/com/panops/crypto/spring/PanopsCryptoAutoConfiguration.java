@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.net.URI;
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,6 +22,8 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.KmsClientBuilder;
@@ -42,20 +45,44 @@ public class PanopsCryptoAutoConfiguration {
 
   /**
    * A KmsClient from the SDK's default credentials and region chains (with {@code
-   * panops.crypto.kms.region} and {@code .endpoint} if set), only when the application has none.
-   * Closed with the context.
+   * panops.crypto.kms.region}, {@code .profile} and {@code .endpoint} if set), only when the
+   * application has none. Closed with the context.
    */
   @Bean
   @ConditionalOnMissingBean
   public KmsClient panopsKmsClient(PanopsCryptoProperties properties) {
+    PanopsCryptoProperties.Kms k = properties.getKms();
     KmsClientBuilder b = KmsClient.builder();
-    if (properties.getKms().getRegion() != null) {
-      b.region(Region.of(properties.getKms().getRegion()));
+    if (k.getRegion() != null) {
+      if (k.getRegion().isBlank()) {
+        throw new PanopsCryptoStartupException(
+            "panops.crypto.kms.region is blank.",
+            "Set it to the region of the tenants' CMKs (for example us-east-1), or remove it to"
+                + " use the SDK's region chain.",
+            null);
+      }
+      b.region(Region.of(k.getRegion().trim()));
     }
-    if (properties.getKms().getEndpoint() != null) {
-      b.endpointOverride(properties.getKms().getEndpoint());
+    if (k.getProfile() != null && !k.getProfile().isBlank()) {
+      b.credentialsProvider(ProfileCredentialsProvider.create(k.getProfile().trim()));
     }
-    return b.build();
+    if (k.getEndpoint() != null) {
+      b.endpointOverride(k.getEndpoint());
+    }
+    try {
+      return b.build();
+    } catch (SdkClientException e) {
+      if (k.getRegion() == null
+          && String.valueOf(e.getMessage()).toLowerCase().contains("region")) {
+        throw new PanopsCryptoStartupException(
+            "No AWS region for the KmsClient panops-crypto builds: the SDK's region chain"
+                + " (aws.region, AWS_REGION, the profile file, instance metadata) found none.",
+            "Set panops.crypto.kms.region to the region of the tenants' CMKs (for example"
+                + " us-east-1), or define a KmsClient bean of your own.",
+            e);
+      }
+      throw e;
+    }
   }
 
   /** The keys latched now, for the health indicator (and the application). */
@@ -122,12 +149,60 @@ public class PanopsCryptoAutoConfiguration {
               + " accepted (tests and local runs only)");
       b.allowInsecureLocalKmsEndpoint();
     }
+    PanopsCrypto crypto;
     try {
-      return b.build();
+      crypto = b.build();
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw new IllegalStateException(
           "panops-crypto could not be built: " + e.getMessage() + hint(properties, kms), e);
     }
+    if (properties.getKms().isVerifyKeysOnStartup()) {
+      try {
+        StartupKeyCheck.check(
+            kms,
+            keysToCheck(properties, directories),
+            properties.isAllowInsecureLocalKmsEndpoint());
+      } catch (RuntimeException e) {
+        crypto.close();
+        throw e;
+      }
+    }
+    return crypto;
+  }
+
+  /**
+   * The CMKs the start-up check describes, each with the setting that names it: every key of the
+   * static directory ({@code panops.crypto.tenants}), and the keys of {@code
+   * panops.crypto.s3.tenant} when a TenantDirectory bean gives them (a bean directory cannot be
+   * listed).
+   */
+  private static Map<String, String> keysToCheck(
+      PanopsCryptoProperties properties, ObjectProvider<TenantDirectory> directories) {
+    Map<String, String> keys = new LinkedHashMap<>();
+    properties
+        .getTenants()
+        .forEach(
+            (id, t) -> {
+              keys.putIfAbsent(t.getKeyArn(), "panops.crypto.tenants." + id + ".key-arn");
+              List<String> old = t.getDecryptOnlyKeyArns();
+              for (int i = 0; i < old.size(); i++) {
+                keys.putIfAbsent(
+                    old.get(i),
+                    "panops.crypto.tenants." + id + ".decrypt-only-key-arns[" + i + "]");
+              }
+            });
+    TenantDirectory bean = directories.getIfUnique();
+    String s3Tenant = properties.getS3().isEnabled() ? properties.getS3().getTenant() : null;
+    if (bean != null && s3Tenant != null && !s3Tenant.isBlank()) {
+      TenantKeys tk = bean.keysOf(s3Tenant);
+      if (tk != null) {
+        for (String arn : tk.allKeyArns()) {
+          keys.putIfAbsent(
+              arn, "the TenantDirectory bean's key for panops.crypto.s3.tenant=" + s3Tenant);
+        }
+      }
+    }
+    return keys;
   }
 
   private static String hint(PanopsCryptoProperties properties, KmsClient kms) {

@@ -54,16 +54,19 @@ public class PanopsCryptoJdbcAutoConfiguration {
       missing.add("org.postgresql:postgresql (pgjdbc, whose settings the check reads)");
     }
     if (!missing.isEmpty()) {
-      throw new IllegalStateException(
+      throw new PanopsCryptoStartupException(
           REQUIRE
               + "=true, but the class path lacks "
               + String.join(" and ", missing)
-              + ": add "
+              + ". Without it nothing checks the TLS of the database connections, so the start is"
+              + " refused rather than connecting unchecked.",
+          "Add "
               + (missing.size() == 1 ? "it" : "them")
               + " to the application's dependencies (panops-crypto-jdbc's version comes from the"
-              + " panops-crypto BOM, pgjdbc's from Spring Boot's). Without it nothing checks the"
-              + " TLS of the database connections, so the start is refused rather than connecting"
-              + " unchecked.");
+              + " panops-crypto BOM, pgjdbc's from Spring Boot's), or remove "
+              + REQUIRE
+              + " if the application opens no database connection.",
+          null);
     }
     return new TlsUnderPoolPostProcessor(verifyOnStartup, ClassUtils.isPresent(HIKARI_CLASS, cl));
   }

@@ -324,6 +324,35 @@ public class PanopsCryptoProperties {
     /** Endpoint override of the built client (must be HTTPS unless the loopback opt-in is set). */
     private URI endpoint;
 
+    /**
+     * A named profile of the shared AWS config and credentials files for the built client (its
+     * credentials, or a role it assumes; a role profile needs software.amazon.awssdk:sts); unset:
+     * the SDK's default credentials chain.
+     */
+    private String profile;
+
+    /**
+     * Describe each configured CMK at start-up (kms:DescribeKey): a wrong ARN, a key in another
+     * region or a key that cannot encrypt fails the start. Set false for very many tenants.
+     */
+    private boolean verifyKeysOnStartup = true;
+
+    public String getProfile() {
+      return profile;
+    }
+
+    public void setProfile(String profile) {
+      this.profile = profile;
+    }
+
+    public boolean isVerifyKeysOnStartup() {
+      return verifyKeysOnStartup;
+    }
+
+    public void setVerifyKeysOnStartup(boolean verifyKeysOnStartup) {
+      this.verifyKeysOnStartup = verifyKeysOnStartup;
+    }
+
     public String getRegion() {
       return region;
     }

@@ -7,7 +7,6 @@ import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.BeansException;
-import org.springframework.beans.factory.BeanCreationException;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 
 /**
@@ -77,24 +76,30 @@ final class TlsUnderPoolPostProcessor implements BeanPostProcessor {
     try (Connection c = user == null ? tls.getConnection() : tls.getConnection(user, password)) {
       log.info("DataSource '{}': a verify-full connection was checked at start-up", beanName);
     } catch (SQLException e) {
-      throw new BeanCreationException(
-          beanName,
+      throw new PanopsCryptoStartupException(
           PROPERTY
               + ": DataSource '"
               + beanName
               + "' could not open a verified connection at start-up (SQLState "
               + e.getSQLState()
               + "): "
-              + e.getMessage()
-              + " (panops.crypto.jdbc.verify-on-startup=false defers this check to the first"
-              + " connection)",
+              + e.getMessage(),
+          "Connect with sslmode=verify-full and the server's CA (sslrootcert=...), without"
+              + " sslfactory or sslhostnameverifier overrides, in spring.datasource.url or the"
+              + " pool's data-source-properties; or set panops.crypto.jdbc.verify-on-startup=false"
+              + " to defer this check to the first connection (every connection is still checked).",
           e);
     }
   }
 
-  static BeanCreationException refuse(String beanName, String why) {
-    return new BeanCreationException(
-        beanName, PROPERTY + ": DataSource '" + beanName + "' cannot be verified: " + why);
+  static PanopsCryptoStartupException refuse(String beanName, String why) {
+    return new PanopsCryptoStartupException(
+        PROPERTY + ": DataSource '" + beanName + "' cannot be verified: " + why + ".",
+        "Give the check the physical connections: configure spring.datasource.* (HikariCP) with a"
+            + " jdbc:postgresql: URL, or define the DataSource as"
+            + " TlsEnforcingDataSource.requireVerifyFull(pgSimpleDataSource) (or a HikariDataSource"
+            + " whose dataSource is one).",
+        null);
   }
 
   private static final Logger log = LoggerFactory.getLogger(TlsUnderPoolPostProcessor.class);

@@ -296,6 +296,50 @@ class PanopsCryptoAutoConfigurationTest {
                     .hasStackTraceContaining("invalid panops.crypto.frame-size"));
   }
 
+  /** The test JVM has no region anywhere (see the surefire configuration in this module's pom). */
+  @Test
+  void withoutARegionAnywhere_theStartFails_namingPanopsCryptoKmsRegion() {
+    runner
+        .withUserConfiguration(Directory.class)
+        .withPropertyValues("panops.crypto.kms.endpoint=https://127.0.0.1:1")
+        .run(
+            ctx -> {
+              assertThat(ctx).hasFailed();
+              org.springframework.boot.diagnostics.FailureAnalysis a =
+                  new PanopsCryptoFailureAnalyzer().analyze(ctx.getStartupFailure());
+              assertThat(a).isNotNull();
+              assertThat(a.getDescription()).contains("No AWS region");
+              assertThat(a.getAction()).contains("panops.crypto.kms.region");
+            });
+    runner
+        .withUserConfiguration(Directory.class)
+        .withPropertyValues("panops.crypto.kms.region= ")
+        .run(
+            ctx ->
+                assertThat(ctx.getStartupFailure())
+                    .hasStackTraceContaining("panops.crypto.kms.region is blank"));
+  }
+
+  @Test
+  void aCredentialsProfile_isTheBuiltClientsCredentials() {
+    runner
+        .withUserConfiguration(Directory.class)
+        .withPropertyValues(
+            "panops.crypto.kms.region=eu-west-1",
+            "panops.crypto.kms.endpoint=https://127.0.0.1:1",
+            "panops.crypto.kms.profile=vendor-role")
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              KmsClient kms = ctx.getBean(KmsClient.class);
+              assertThat(kms.serviceClientConfiguration().credentialsProvider())
+                  .isInstanceOf(
+                      software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider.class);
+              assertThat(kms.serviceClientConfiguration().credentialsProvider().toString())
+                  .contains("vendor-role");
+            });
+  }
+
   @Test
   void withoutAKmsClientBean_oneIsBuiltFromTheDefaultChainWithTheConfiguredRegionAndEndpoint() {
     runner
