@@ -15,13 +15,15 @@ public final class LocalKmsMain {
 
   public static void main(String[] args) throws InterruptedException {
     LocalKms.Builder builder = LocalKms.builder();
+    Path trailFile = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--port":
           builder.port(Integer.parseInt(value(args, ++i, "--port")));
           break;
         case "--trail-file":
-          builder.trailFile(Path.of(value(args, ++i, "--trail-file")));
+          trailFile = Path.of(value(args, ++i, "--trail-file")).toAbsolutePath();
+          builder.trailFile(trailFile);
           break;
         case "--help":
         case "-h":
@@ -55,6 +57,7 @@ public final class LocalKmsMain {
     out.println("vendor access key: " + kms.vendor().accessKeyId());
     out.println("vendor secret key: " + kms.vendor().secretAccessKey());
     out.println("demo key:          " + keyArn);
+    out.println("trail file:        " + (trailFile == null ? "(in memory only)" : trailFile));
     out.println("Stop with Ctrl-C.");
     out.flush();
     stopped.await();

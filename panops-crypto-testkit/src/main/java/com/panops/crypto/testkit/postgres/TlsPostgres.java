@@ -80,12 +80,32 @@ public final class TlsPostgres implements AutoCloseable {
 
   private TlsPostgres(Builder b) throws IOException {
     this.binDir = unpackBinaries().resolve("bin");
-    this.baseDir = Files.createTempDirectory("panops-pg-");
+    if (b.workDirectory != null) {
+      Files.createDirectories(b.workDirectory);
+    }
+    this.baseDir =
+        b.workDirectory == null
+            ? Files.createTempDirectory("panops-pg-")
+            : Files.createTempDirectory(b.workDirectory, "panops-pg-");
     Files.setPosixFilePermissions(baseDir, PosixFilePermissions.fromString("rwxr-xr-x"));
     this.dataDir = baseDir.resolve("data");
     this.logFile = baseDir.resolve("postgres.log");
     this.caFile = baseDir.resolve("ca.pem");
     String user = b.runAsUser != null ? b.runAsUser : (isRoot() ? "nobody" : null);
+    if (user != null && b.workDirectory != null) {
+      for (Path d = baseDir.getParent(); d != null; d = d.getParent()) {
+        if (!Files.getPosixFilePermissions(d).contains(PosixFilePermission.OTHERS_EXECUTE)) {
+          Files.deleteIfExists(baseDir);
+          throw new IOException(
+              "the server runs as "
+                  + user
+                  + ", who cannot enter "
+                  + d
+                  + " (no execute permission for others): choose a work directory whose every"
+                  + " parent others may enter, or chmod o+x it");
+        }
+      }
+    }
     this.runAs = user == null ? List.of() : setprivPrefix(user);
     boolean ok = false;
     try {
@@ -331,6 +351,7 @@ public final class TlsPostgres implements AutoCloseable {
   /** Settings for {@link TlsPostgres}. Not thread-safe. */
   public static final class Builder {
     private int port;
+    private Path workDirectory;
     private String runAsUser;
     private boolean hostsslOnly = true;
     private Duration startupTimeout = Duration.ofSeconds(60);
@@ -362,6 +383,18 @@ public final class TlsPostgres implements AutoCloseable {
      */
     public Builder allowPlaintextSessions() {
       this.hostsslOnly = false;
+      return this;
+    }
+
+    /**
+     * Where the server's files go: a new directory {@code panops-pg-*} is created inside {@code
+     * dir} (created if absent) for the data directory, the log ({@code postgres.log}) and the CA
+     * certificate ({@code ca.pem}), and deleted by {@link #close()}. Default: the system's
+     * temporary directory. When the JVM runs as root the server runs as an unprivileged user, who
+     * must be able to enter {@code dir}.
+     */
+    public Builder workDirectory(Path dir) {
+      this.workDirectory = Objects.requireNonNull(dir, "dir").toAbsolutePath();
       return this;
     }
 
