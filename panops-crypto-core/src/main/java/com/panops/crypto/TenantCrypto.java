@@ -322,7 +322,7 @@ public final class TenantCrypto {
     if (row.keyArn().equals(keys.currentKeyArn())) {
       return row;
     }
-    byte[] edk = reEncrypt(src, row.edkRef(), kc);
+    byte[] edk = reEncrypt(src, CompactFormat.SUITE, row.edkRef(), kc);
     return row.withKeyReference(keys.currentKeyArn(), edk);
   }
 
@@ -464,51 +464,84 @@ public final class TenantCrypto {
     if (header.keyArnEquals(currentArnUtf8)) {
       return header.toByteArray();
     }
-    byte[] edk = reEncrypt(src, header.encryptedDataKey(), keyContext);
+    byte[] edk = reEncrypt(src, SUITE_AES256_GCM_COMMIT, header.encryptedDataKey(), keyContext);
     return header.withKeyReference(currentArnUtf8, edk);
   }
 
-  /** KMS {@code ReEncrypt} of {@code edk} from {@code src} to the current CMK. */
-  private byte[] reEncrypt(KeyState src, byte[] edk, KeyContext keyContext) {
+  /**
+   * KMS {@code ReEncrypt} of {@code edk} (of {@code suite}) from {@code src} to the current CMK. A
+   * refusal about this ciphertext is remembered and judged by a spaced probe of {@code src}, as for
+   * a data-key Decrypt (re-running a re-wrap over a bad row costs no KMS call); a refusal that
+   * names a key latches that key (customer action) after fresh probes of both.
+   */
+  private byte[] reEncrypt(KeyState src, int suite, byte[] edk, KeyContext keyContext) {
     KeyState dst = root.revocations.state(keys.currentKeyArn(), tenantId);
     root.revocations.beforeUse(src);
     root.revocations.beforeUse(dst);
-    try {
-      return root.kms.reEncrypt(
-          tenantId, src.arn(), dst.arn(), edk, kmsContext(keyContext), "re-wrap");
-    } catch (KmsCallException e) {
-      // ReEncrypt does not say which key refused: probe both (fresh probes, bounded), and let
-      // the probes latch. Then: a latched key is a revocation; a refusal of this one ciphertext
-      // is an integrity failure; anything else fails this call only.
-      root.revocations.probeFresh(src);
-      root.revocations.probeFresh(dst);
-      src.checkNotRevoked();
-      dst.checkNotRevoked();
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      if (Revocations.isPerCiphertext(e.reason())) {
-        throw new IntegrityException(cause);
+    DecryptKey view =
+        DecryptKey.view(
+            tenantId,
+            src.arn(),
+            suite,
+            keyContext.canonical,
+            keyContext.hashCode(),
+            edk,
+            0,
+            edk.length);
+    RefusedCiphertexts.Refusal known = root.refusals.find(view);
+    if (known != null && known.judged()) {
+      root.refusals.readRefused(view, true);
+      throw new IntegrityException(
+          "KMS refused this ciphertext's data key ("
+              + known.refusal().errorCode()
+              + "); remembered, not asked again",
+          null);
+    }
+    KmsCallException e;
+    if (known != null) {
+      e = known.refusal(); // refused a moment ago; its judgement may still be running
+    } else {
+      try {
+        return root.kms.reEncrypt(
+            tenantId, src.arn(), dst.arn(), edk, kmsContext(keyContext), "re-wrap");
+      } catch (KmsCallException refused) {
+        e = refused;
       }
-      if (e.reason().isCustomerAction()) {
-        // KMS says the customer acted (disabled, deleting, refused access), though both keys
-        // answered a probe since: a policy that grants Decrypt but not ReEncrypt*, a key enabled
-        // again meanwhile, a change still propagating. A customer action always latches, as a
-        // refused Decrypt does, and so it settles before it is lifted: the key KMS's message
-        // names, or both when it names neither (ReEncrypt does not say which one refused).
-        String said = String.valueOf(cause.getMessage());
-        boolean namesSrc = said.contains(src.arn());
-        boolean namesDst = said.contains(dst.arn());
-        RuntimeException thrown = null;
-        if (namesSrc || !namesDst) {
-          thrown = root.revocations.onCustomerRefusal(src, e);
-        }
-        if (namesDst || !namesSrc) {
-          RuntimeException d = root.revocations.onCustomerRefusal(dst, e);
-          thrown = thrown == null ? d : thrown;
-        }
+    }
+    Throwable cause = e.getCause() != null ? e.getCause() : e;
+    if (Revocations.aboutTheCiphertext(e, src.arn()) && !e.kmsMessageNames(dst.arn())) {
+      if (known == null && !e.interrupted()) {
+        root.refusals.remember(view.owned(), e);
+      }
+      RuntimeException thrown = root.revocations.onDataKeyFailure(src, e, true);
+      if (thrown instanceof IntegrityException) {
+        root.refusals.judge(view);
+        root.refusals.readRefused(view, known != null);
+      }
+      throw thrown;
+    }
+    // About a key (its message names one) or the transport: ReEncrypt does not say which key
+    // refused, so probe both (fresh probes, bounded) and let the probes latch; a customer action
+    // then latches the key KMS named, even if its probe succeeded (a policy granting Decrypt but
+    // not ReEncrypt*, a key enabled again meanwhile): a KeyRevokedException always means a latch.
+    root.revocations.probeFresh(src);
+    root.revocations.probeFresh(dst);
+    src.checkNotRevoked();
+    dst.checkNotRevoked();
+    if (e.reason().isCustomerAction()) {
+      RuntimeException thrown = null;
+      if (e.kmsMessageNames(src.arn())) {
+        thrown = root.revocations.onCustomerRefusal(src, e);
+      }
+      if (e.kmsMessageNames(dst.arn())) {
+        RuntimeException d = root.revocations.onCustomerRefusal(dst, e);
+        thrown = thrown == null ? d : thrown;
+      }
+      if (thrown != null) {
         throw thrown;
       }
-      throw new KmsUnavailableException("KMS ReEncrypt failed (" + e.errorCode() + ")", cause);
     }
+    throw new KmsUnavailableException("KMS ReEncrypt failed (" + e.errorCode() + ")", cause);
   }
 
   /** The header of a message whose first bytes are {@code prefix}; see {@link MessageHeader}. */
@@ -853,7 +886,7 @@ public final class TenantCrypto {
    */
   private RuntimeException decryptRefused(KeyState s, DecryptKey view, LoadFailure f) {
     RuntimeException thrown = root.revocations.onDataKeyFailure(s, f.kms, true);
-    if (thrown instanceof IntegrityException && Revocations.isPerCiphertext(f.kms.reason())) {
+    if (thrown instanceof IntegrityException && Revocations.aboutTheCiphertext(f.kms, s.arn())) {
       root.refusals.judge(view);
       root.refusals.readRefused(view, f.remembered);
     }
@@ -882,7 +915,7 @@ public final class TenantCrypto {
               PURPOSE,
               null);
     } catch (KmsCallException e) {
-      if (Revocations.isPerCiphertext(e.reason()) && !e.interrupted()) {
+      if (Revocations.aboutTheCiphertext(e, s.arn()) && !e.interrupted()) {
         root.refusals.remember(k, e); // k is the owned copy the cache stores
       }
       throw new LoadFailure(e);

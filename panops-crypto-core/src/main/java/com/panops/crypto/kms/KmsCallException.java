@@ -45,4 +45,58 @@ public final class KmsCallException extends RuntimeException {
   public String errorCode() {
     return errorCode;
   }
+
+  /**
+   * KMS's own error message (from the first AWS service exception in the cause chain), or {@code
+   * null} if KMS did not answer. Names the key KMS looked at, where KMS says it ({@code "<arn> is
+   * disabled."}, {@code "... on resource: <arn>"}).
+   */
+  public String kmsMessage() {
+    for (Throwable t = getCause(); t != null; t = t.getCause()) {
+      if (t instanceof software.amazon.awssdk.awscore.exception.AwsServiceException a) {
+        return a.awsErrorDetails() != null && a.awsErrorDetails().errorMessage() != null
+            ? a.awsErrorDetails().errorMessage()
+            : a.getMessage();
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Whether KMS's message names {@code keyArn} (the whole ARN, or its key id after {@code key/}),
+   * as a whole token: not as a prefix of a longer ARN or id.
+   */
+  public boolean kmsMessageNames(String keyArn) {
+    String m = kmsMessage();
+    if (m == null || keyArn == null || keyArn.isEmpty()) {
+      return false;
+    }
+    if (containsToken(m, keyArn)) {
+      return true;
+    }
+    int slash = keyArn.indexOf("key/");
+    return slash >= 0 && containsToken(m, keyArn.substring(slash + 4));
+  }
+
+  private static boolean containsToken(String m, String token) {
+    if (token.isEmpty()) {
+      return false;
+    }
+    for (int i = m.indexOf(token); i >= 0; i = m.indexOf(token, i + 1)) {
+      boolean before = i == 0 || !idChar(m.charAt(i - 1));
+      int end = i + token.length();
+      boolean after = end == m.length() || !idChar(m.charAt(end));
+      if (before && after) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean idChar(char c) {
+    return Character.isLetterOrDigit(c) || c == '-' || c == '_' || c == '/' || c == ':';
+  }
 }

@@ -53,7 +53,7 @@ final class LocalHttpProxies {
     for (String p : PROPERTIES) {
       String v = properties.apply(p);
       if (v != null && !v.isBlank() && !KmsGateway.isLoopback(v.trim())) {
-        return describe("system property " + p, v.trim());
+        return describe("system property " + p, hostOf(v.trim())); // never user information
       }
     }
     for (String e : VARIABLES) {

@@ -54,7 +54,10 @@ import org.slf4j.LoggerFactory;
  *     probe's outcome still applies). These probes are spaced: at most one is started per key per
  *     CIPHERTEXT_PROBE_SPACING, and every per-ciphertext failure of the key that comes while it
  *     runs, or less than that after it started, takes its outcome (so a flood of bad rows costs
- *     one probe a second, not one per row). The refused encrypted data key is remembered
+ *     one probe a second, not one per row). A customer-action error (NotFound, Disabled, ...)
+ *     whose message does not name this key counts as about the ciphertext too: KMS looked at
+ *     another key, named inside an altered encrypted data key; the probe latches this key if it is
+ *     revoked. An interrupted thread never starts a probe (its KMS calls would be aborted unasked). The refused encrypted data key is remembered
  *     (cache.RefusedCiphertexts, by its every byte and its context): reading that ciphertext again
  *     asks KMS nothing and, once a probe has judged it, throws IntegrityException after the latch
  *     check, so one bad row re-read in a loop cannot spend the account's KMS quota.
@@ -352,7 +355,7 @@ public final class Revocations implements AutoCloseable {
       return new KmsUnavailableException(
           "KMS call for key " + s.arn + " abandoned: the thread was interrupted", cause);
     }
-    if (decrypt && isPerCiphertext(r)) {
+    if (decrypt && aboutTheCiphertext(e, s.arn)) {
       Boolean ok = ciphertextProbe(s);
       KeyState.Latch l = s.latch;
       if (l != null) {
@@ -408,6 +411,9 @@ public final class Revocations implements AutoCloseable {
       if (last != null && now - last.startNanos() < CIPHERTEXT_PROBE_SPACING_NANOS) {
         return await(last.outcome(), deadline);
       }
+      if (Thread.currentThread().isInterrupted()) {
+        return null; // never owns the shared outcome (see awaitProbe)
+      }
       KeyState.CiphertextProbe mine = new KeyState.CiphertextProbe(now, new CompletableFuture<>());
       if (s.ciphertextProbe.compareAndSet(last, mine)) {
         Boolean ok = null;
@@ -419,6 +425,22 @@ public final class Revocations implements AutoCloseable {
         return ok;
       }
     }
+  }
+
+  /**
+   * Whether a failed data-key {@code Decrypt} (or {@code ReEncrypt}) under {@code keyArn} may be
+   * about that one ciphertext rather than the key, so that a probe of the key decides: a
+   * per-ciphertext error, or a customer-action error ({@code NotFoundException}, {@code
+   * DisabledException}, ...) whose message does not name {@code keyArn}. KMS names the key it
+   * refused; an encrypted data key altered to name another key (a deleted one, say) gets that other
+   * key's error, which must not latch this one. The probe (a Decrypt under this key) latches it if
+   * it is in fact revoked.
+   */
+  public static boolean aboutTheCiphertext(KmsCallException e, String keyArn) {
+    if (isPerCiphertext(e.reason())) {
+      return true;
+    }
+    return e.reason().isCustomerAction() && !e.kmsMessageNames(keyArn);
   }
 
   /** Whether {@code r} is a failure about one ciphertext, not about the key. */
@@ -519,6 +541,11 @@ public final class Revocations implements AutoCloseable {
     for (; ; ) {
       KeyState.Probe p = s.probeInFlight.get();
       if (p == null) {
+        if (Thread.currentThread().isInterrupted()) {
+          // An interrupted thread's probe would be aborted by the SDK without asking KMS, and its
+          // "false" would be shared with every thread that joins it: it joins, never starts one.
+          return null;
+        }
         KeyState.Probe mine =
             new KeyState.Probe(new CompletableFuture<>(), marks.incrementAndGet());
         if (s.probeInFlight.compareAndSet(null, mine)) {

@@ -193,6 +193,14 @@ class TransportCheckIT {
       assertTrue(m.contains(var + " (proxy.corp)"), m);
       assertFalse(m.contains("s3cr3t-pw"), "a proxy password never reaches a message: " + m);
     }
+    String viaProperty =
+        LocalHttpProxies.inTheWay(
+            target,
+            k -> k.equals("http.proxyHost") ? "http://svc:s3cr3t-pw@proxy.corp" : null,
+            none,
+            null);
+    assertNotNull(viaProperty);
+    assertFalse(viaProperty.contains("s3cr3t-pw"), "nor from a property: " + viaProperty);
     assertNotNull(
         LocalHttpProxies.inTheWay(target, none, k -> k.equals("http_proxy") ? "::bad" : null, null),
         "an unparsable proxy setting counts as a proxy");
