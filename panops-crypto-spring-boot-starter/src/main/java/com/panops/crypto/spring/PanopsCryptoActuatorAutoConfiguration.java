@@ -1,10 +1,9 @@
 package com.panops.crypto.spring;
 
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.Map;
 import org.springframework.boot.actuate.info.InfoContributor;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -43,34 +42,77 @@ public class PanopsCryptoActuatorAutoConfiguration {
     }
 
     /**
-     * {@code panops.crypto.health.revoked-status}, checked: a status the health endpoint does not
-     * rank (a typo such as {@code DWON}, or blank) would leave the aggregate UP while a key is
-     * revoked, the opposite of what was asked for.
+     * {@code panops.crypto.health.revoked-status}, checked against the status order the health
+     * endpoint will use ({@code management.endpoint.health.status.order} if set, else Spring Boot's
+     * DOWN, OUT_OF_SERVICE, UP, UNKNOWN; and every group's {@code status.order}): it must be UP
+     * (the default: no change) or rank above UP, else the aggregate would stay UP while a key is
+     * revoked (a typo such as {@code DWON}, a blank, UNKNOWN, a status the order leaves out). Codes
+     * are compared as Spring Boot compares them: letters and digits, upper case.
      */
     static String revokedStatus(String value, Environment env) {
       String action =
-          "Use UP (the default: a revoked key is one customer's decision), DOWN or OUT_OF_SERVICE,"
-              + " or add a custom status to management.endpoint.health.status.order.";
+          "Use UP (the default: a revoked key is one customer's decision), DOWN or OUT_OF_SERVICE"
+              + " (or a custom status listed before UP in management.endpoint.health.status.order"
+              + " and in every health group's status.order).";
       if (value == null || value.isBlank()) {
         throw new PanopsCryptoStartupException(
             "panops.crypto.health.revoked-status is blank.", action, null);
       }
-      String code = value.trim().toUpperCase(Locale.ROOT);
-      Set<String> known = new HashSet<>(List.of("UP", "DOWN", "OUT_OF_SERVICE", "UNKNOWN"));
-      Binder.get(env)
-          .bind("management.endpoint.health.status.order", Bindable.listOf(String.class))
-          .ifBound(order -> order.forEach(s -> known.add(s.trim().toUpperCase(Locale.ROOT))));
-      if (!known.contains(code)) {
-        throw new PanopsCryptoStartupException(
-            "panops.crypto.health.revoked-status="
-                + value
-                + " is not a health status this application ranks ("
-                + new TreeSet<>(known)
-                + "): the health endpoint would stay UP while a key is revoked.",
-            action,
-            null);
+      String code = uniform(value);
+      if (code.equals("UP")) {
+        return "UP";
       }
-      return code;
+      Binder binder = Binder.get(env);
+      Map<String, List<String>> orders = new LinkedHashMap<>();
+      orders.put(
+          "management.endpoint.health.status.order",
+          binder
+              .bind("management.endpoint.health.status.order", Bindable.listOf(String.class))
+              .orElse(List.of("DOWN", "OUT_OF_SERVICE", "UP", "UNKNOWN")));
+      binder
+          .bind("management.endpoint.health.group", Bindable.mapOf(String.class, Object.class))
+          .ifBound(
+              groups -> {
+                for (String g : groups.keySet()) {
+                  String name = "management.endpoint.health.group." + g + ".status.order";
+                  binder
+                      .bind(name, Bindable.listOf(String.class))
+                      .ifBound(order -> orders.put(name, order));
+                }
+              });
+      for (Map.Entry<String, List<String>> o : orders.entrySet()) {
+        List<String> ranked = o.getValue().stream().map(s -> uniform(s)).toList();
+        int at = ranked.indexOf(code);
+        int up = ranked.indexOf("UP");
+        if (at < 0 || (up >= 0 && at > up)) {
+          throw new PanopsCryptoStartupException(
+              "panops.crypto.health.revoked-status="
+                  + value
+                  + " does not rank above UP in "
+                  + o.getKey()
+                  + " "
+                  + o.getValue()
+                  + ": the health endpoint would stay UP while a key is revoked.",
+              action,
+              null);
+        }
+      }
+      return switch (code) {
+        case "DOWN" -> "DOWN";
+        case "OUTOFSERVICE" -> "OUT_OF_SERVICE";
+        default -> value.trim().toUpperCase(Locale.ROOT);
+      };
+    }
+
+    /** A status code as Spring Boot's status aggregator compares it. */
+    private static String uniform(String code) {
+      StringBuilder b = new StringBuilder();
+      for (char c : code.toCharArray()) {
+        if (Character.isLetterOrDigit(c)) {
+          b.append(Character.toUpperCase(c));
+        }
+      }
+      return b.toString();
     }
   }
 

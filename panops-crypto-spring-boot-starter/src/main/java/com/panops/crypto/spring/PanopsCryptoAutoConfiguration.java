@@ -64,7 +64,21 @@ public class PanopsCryptoAutoConfiguration {
       b.region(Region.of(k.getRegion().trim()));
     }
     if (k.getProfile() != null && !k.getProfile().isBlank()) {
-      b.credentialsProvider(ProfileCredentialsProvider.create(k.getProfile().trim()));
+      ProfileCredentialsProvider profile = ProfileCredentialsProvider.create(k.getProfile().trim());
+      try {
+        profile.resolveCredentials(); // a missing or misspelt profile fails here, not at first use
+      } catch (RuntimeException e) {
+        throw new PanopsCryptoStartupException(
+            "panops.crypto.kms.profile="
+                + k.getProfile().trim()
+                + " gives no credentials: "
+                + e.getMessage(),
+            "Name a profile of the shared config or credentials file (AWS_CONFIG_FILE,"
+                + " AWS_SHARED_CREDENTIALS_FILE; a role profile needs software.amazon.awssdk:sts),"
+                + " or remove the property to use the SDK's default credentials chain.",
+            e);
+      }
+      b.credentialsProvider(profile);
     }
     if (k.getEndpoint() != null) {
       b.endpointOverride(k.getEndpoint());

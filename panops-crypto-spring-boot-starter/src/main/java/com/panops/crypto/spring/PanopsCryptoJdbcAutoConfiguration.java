@@ -33,6 +33,16 @@ public class PanopsCryptoJdbcAutoConfiguration {
   static final String PGJDBC_CLASS = "org.postgresql.ds.PGSimpleDataSource";
   static final String HIKARI_CLASS = "com.zaxxer.hikari.HikariDataSource";
 
+  /**
+   * Settings with which Spring Boot opens database connections of its own, outside any DataSource
+   * bean (Flyway's and Liquibase's own DataSource, R2DBC): refused while the check is required.
+   */
+  static final List<String> OWN_CONNECTIONS =
+      List.of("spring.flyway.url", "spring.liquibase.url", "spring.r2dbc.url");
+
+  /** The bean name of the check; {@link PanopsCryptoTlsGuard} looks for it. */
+  static final String BEAN_NAME = "panopsTlsUnderPoolPostProcessor";
+
   /** A post-processor that changes nothing: the setting is off. */
   private static final BeanPostProcessor OFF = new BeanPostProcessor() {};
 
@@ -44,6 +54,22 @@ public class PanopsCryptoJdbcAutoConfiguration {
     boolean verifyOnStartup = binder.bind(VERIFY_ON_STARTUP, Boolean.class).orElse(Boolean.TRUE);
     if (!required) {
       return OFF;
+    }
+    for (String own : OWN_CONNECTIONS) {
+      if (binder.bind(own, String.class).isBound()) {
+        throw new PanopsCryptoStartupException(
+            REQUIRE
+                + "=true, but "
+                + own
+                + " is set: that connection is made outside any DataSource bean, where the check"
+                + " cannot see it.",
+            "Remove "
+                + own
+                + " so that it uses the application's DataSource (which is checked), or remove "
+                + REQUIRE
+                + ".",
+            null);
+      }
     }
     ClassLoader cl = beanFactory.getBeanClassLoader();
     List<String> missing = new ArrayList<>();

@@ -13,11 +13,12 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.util.unit.DataSize;
 
 /**
- * The {@code panops.crypto.*} settings. Every setting left unset keeps the library's default (see
+ * The {@code panops.crypto.*} settings. A name that is not one of them fails the start (a misspelt
+ * security setting must not be ignored). Every setting left unset keeps the library's default (see
  * the root README's configuration reference); each is checked by the library's own builders, so a
  * value out of range fails the context start with the builder's message.
  */
-@ConfigurationProperties("panops.crypto")
+@ConfigurationProperties(prefix = "panops.crypto", ignoreUnknownFields = false)
 public class PanopsCryptoProperties {
   /**
    * Accept plain HTTP to a literal loopback KMS endpoint (LocalKms) and in-process KMS doubles. For

@@ -1,5 +1,6 @@
 package com.panops.crypto.spring;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -50,11 +51,32 @@ final class StartupKeyCheck {
    *
    * @throws PanopsCryptoStartupException for a configuration error
    */
+  /** Bound of one DescribeKey (all attempts), and of one attempt. */
+  static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
+
+  static final Duration ATTEMPT_TIMEOUT = Duration.ofSeconds(2);
+
+  /** Bound of the whole check: past it, the keys not yet described are skipped (logged). */
+  static final Duration DEADLINE = Duration.ofSeconds(30);
+
   static void check(KmsClient kms, Map<String, String> keys, boolean allowLocalHttp) {
     Region clientRegion = regionOf(kms);
     Map<String, String> distinct = new LinkedHashMap<>(keys);
+    long deadline = System.nanoTime() + DEADLINE.toNanos();
+    int done = 0;
     for (Map.Entry<String, String> k : distinct.entrySet()) {
-      check(kms, clientRegion, k.getKey(), k.getValue(), allowLocalHttp);
+      boolean reached = check(kms, clientRegion, k.getKey(), k.getValue(), allowLocalHttp);
+      done++;
+      int left = distinct.size() - done;
+      if (left > 0 && (!reached || System.nanoTime() > deadline)) {
+        // KMS did not answer (or the check ran out of time): one line for the rest, and the start
+        // goes on; every call fails closed until KMS answers
+        log.warn(
+            "start-up check of the CMKs stopped: {} more key(s) not described ({})",
+            left,
+            reached ? "the check took longer than " + DEADLINE : "KMS could not be reached");
+        return;
+      }
     }
   }
 
@@ -102,7 +124,8 @@ final class StartupKeyCheck {
     }
   }
 
-  private static void check(
+  /** Checks one key; returns whether KMS answered (false: it could not be reached). */
+  private static boolean check(
       KmsClient kms, Region clientRegion, String arn, String setting, boolean allowLocalHttp) {
     String[] parts = arn.split(":", 6);
     if (parts.length == 6 && "kms".equals(parts[2]) && clientRegion != null) {
@@ -128,7 +151,15 @@ final class StartupKeyCheck {
     DescribeKeyResponse r;
     try {
       HttpsOnly https = new HttpsOnly(allowLocalHttp);
-      r = kms.describeKey(b -> b.keyId(arn).overrideConfiguration(o -> o.addPlugin(https)));
+      r =
+          kms.describeKey(
+              b ->
+                  b.keyId(arn)
+                      .overrideConfiguration(
+                          o ->
+                              o.addPlugin(https)
+                                  .apiCallTimeout(CALL_TIMEOUT)
+                                  .apiCallAttemptTimeout(ATTEMPT_TIMEOUT)));
     } catch (NotFoundException e) {
       throw new PanopsCryptoStartupException(
           setting
@@ -150,15 +181,16 @@ final class StartupKeyCheck {
           setting,
           arn,
           code);
-      return;
+      return true;
     } catch (SdkException e) {
+      // the SDK's message (no credentials in it): a missing or misspelt profile says so here
       log.warn(
-          "{}: KMS could not be reached to describe {} ({}); starting (every call fails closed"
+          "{}: KMS could not be reached to describe {}: {}; starting (every call fails closed"
               + " until KMS answers)",
           setting,
           arn,
-          e.getClass().getSimpleName());
-      return;
+          e.getMessage());
+      return false;
     } catch (RuntimeException e) {
       // a KmsClient of the application's own making that cannot describe keys (a test double)
       log.warn(
@@ -166,11 +198,11 @@ final class StartupKeyCheck {
           setting,
           arn,
           e.getClass().getSimpleName());
-      return;
+      return false;
     }
     KeyMetadata m = r.keyMetadata();
     if (m == null) {
-      return;
+      return true;
     }
     if ((m.keyUsage() != null && m.keyUsage() != KeyUsageType.ENCRYPT_DECRYPT)
         || (m.keySpec() != null && m.keySpec() != KeySpec.SYMMETRIC_DEFAULT)) {
@@ -192,5 +224,6 @@ final class StartupKeyCheck {
           arn,
           m.keyStateAsString());
     }
+    return true;
   }
 }

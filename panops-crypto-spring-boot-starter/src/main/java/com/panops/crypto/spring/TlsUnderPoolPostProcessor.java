@@ -3,11 +3,20 @@ package com.panops.crypto.spring;
 import com.panops.crypto.jdbc.TlsEnforcingDataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.BeansException;
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.BeanFactoryAware;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.core.Ordered;
+import org.springframework.core.PriorityOrdered;
 
 /**
  * Puts {@link TlsEnforcingDataSource#requireVerifyFull} under each HikariCP pool, on the physical
@@ -26,19 +35,30 @@ import org.springframework.beans.factory.config.BeanPostProcessor;
  * <p>Accepted as they are: a {@code TlsEnforcingDataSource} bean, and a {@code HikariDataSource}
  * whose {@code dataSource} is one. Anything else (another pool, a pool over another DataSource, a
  * pool already running, a non-PostgreSQL URL, a wrapper of unknown behaviour) fails the context
- * start: fail closed. Without HikariCP on the class path only a {@code TlsEnforcingDataSource} bean
- * is accepted; the HikariCP part is in {@link HikariPools}, loaded only when HikariCP is present.
+ * start: fail closed.
+ *
+ * <p>Ordered first ({@link PriorityOrdered}), so it is registered before any other post-processor
+ * that might make a {@code DataSource} early; and once every singleton exists it sweeps the {@code
+ * DataSource} singletons it has not seen (made before it was registered, by a prioritised
+ * post-processor that needs one, or registered as a ready instance) through the same rules, so no
+ * DataSource bean escapes the check. Without HikariCP on the class path only a {@code
+ * TlsEnforcingDataSource} bean is accepted; the HikariCP part is in {@link HikariPools}, loaded
+ * only when HikariCP is present.
  *
  * <p>With {@code verify-on-startup} (default), one physical connection per pool is opened through
  * the check (not through the pool) and closed during start-up, so settings that do not verify the
  * server, or a server whose certificate does not verify, fail the start rather than the first
  * request. A refusal by the check opens no socket.
  */
-final class TlsUnderPoolPostProcessor implements BeanPostProcessor {
+final class TlsUnderPoolPostProcessor
+    implements BeanPostProcessor, PriorityOrdered, SmartInitializingSingleton, BeanFactoryAware {
   static final String PROPERTY = "panops.crypto.jdbc.require-verify-full=true";
 
   private final boolean verifyOnStartup;
   private final boolean hikari;
+  private final Set<Object> seen =
+      Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+  private ConfigurableListableBeanFactory beanFactory;
 
   TlsUnderPoolPostProcessor(boolean verifyOnStartup, boolean hikariPresent) {
     this.verifyOnStartup = verifyOnStartup;
@@ -46,8 +66,35 @@ final class TlsUnderPoolPostProcessor implements BeanPostProcessor {
   }
 
   @Override
+  public int getOrder() {
+    return Ordered.HIGHEST_PRECEDENCE;
+  }
+
+  @Override
+  public void setBeanFactory(BeanFactory bf) {
+    if (bf instanceof ConfigurableListableBeanFactory c) {
+      this.beanFactory = c;
+    }
+  }
+
+  /** The sweep: every DataSource singleton made without passing through this post-processor. */
+  @Override
+  public void afterSingletonsInstantiated() {
+    if (beanFactory == null) {
+      return;
+    }
+    for (String name : beanFactory.getBeanNamesForType(DataSource.class, true, false)) {
+      Object bean = beanFactory.getSingleton(name);
+      if (bean instanceof DataSource && !seen.contains(bean)) {
+        log.info("DataSource '{}' was made before the TLS check was registered: checked now", name);
+        postProcessAfterInitialization(bean, name);
+      }
+    }
+  }
+
+  @Override
   public Object postProcessAfterInitialization(Object bean, String beanName) throws BeansException {
-    if (!(bean instanceof DataSource)) {
+    if (!(bean instanceof DataSource) || !seen.add(bean)) {
       return bean;
     }
     if (bean instanceof TlsEnforcingDataSource tls) {

@@ -320,8 +320,34 @@ class PanopsCryptoAutoConfigurationTest {
                     .hasStackTraceContaining("panops.crypto.kms.region is blank"));
   }
 
+  /**
+   * The test JVM's shared credentials file is this module's target/no-aws-credentials (the surefire
+   * configuration): written here with one profile of static test keys.
+   */
   @Test
-  void aCredentialsProfile_isTheBuiltClientsCredentials() {
+  void aCredentialsProfile_isTheBuiltClientsCredentials_andAMissingOneFailsTheStart()
+      throws Exception {
+    java.nio.file.Path file =
+        java.nio.file.Path.of(System.getProperty("aws.sharedCredentialsFile"));
+    java.nio.file.Files.createDirectories(file.getParent());
+    java.nio.file.Files.writeString(
+        file,
+        "[vendor-role]\naws_access_key_id = AKIDTESTONLY\naws_secret_access_key = not-a-secret\n");
+    runner
+        .withUserConfiguration(Directory.class)
+        .withPropertyValues(
+            "panops.crypto.kms.region=eu-west-1",
+            "panops.crypto.kms.endpoint=https://127.0.0.1:1",
+            "panops.crypto.kms.profile=vendor-rol")
+        .run(
+            ctx -> {
+              org.springframework.boot.diagnostics.FailureAnalysis a =
+                  new PanopsCryptoFailureAnalyzer().analyze(ctx.getStartupFailure());
+              assertThat(a).isNotNull();
+              assertThat(a.getDescription())
+                  .contains("panops.crypto.kms.profile=vendor-rol gives no credentials");
+              assertThat(a.getDescription()).doesNotContain("not-a-secret");
+            });
     runner
         .withUserConfiguration(Directory.class)
         .withPropertyValues(

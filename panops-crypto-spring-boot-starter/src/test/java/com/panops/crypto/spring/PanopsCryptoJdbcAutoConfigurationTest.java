@@ -243,4 +243,156 @@ class PanopsCryptoJdbcAutoConfigurationTest {
         .withPropertyValues("spring.datasource.url=" + VERIFY_FULL)
         .run(ctx -> assertThat(ctx).hasNotFailed());
   }
+
+  // ---------------------------------------------------------------- nothing escapes the check
+
+  /** A post-processor of the application's that needs the DataSource, so makes it early. */
+  @org.springframework.context.annotation.Configuration(proxyBeanMethods = false)
+  static class EarlyDataSource {
+    @org.springframework.context.annotation.Bean
+    static org.springframework.beans.factory.config.BeanPostProcessor early(DataSource ds) {
+      return new org.springframework.beans.factory.config.BeanPostProcessor() {};
+    }
+  }
+
+  /**
+   * A pool of the application's own, needed by a post-processor ordered first: it is made before
+   * the check is registered, whatever the check's order (only the sweep after start-up sees it).
+   */
+  abstract static class EarlyPoolPriority {
+    static final class First
+        implements org.springframework.beans.factory.config.BeanPostProcessor,
+            org.springframework.core.PriorityOrdered {
+      @Override
+      public int getOrder() {
+        return org.springframework.core.Ordered.HIGHEST_PRECEDENCE;
+      }
+    }
+
+    @org.springframework.context.annotation.Bean
+    static First earlyFirst(DataSource ds) {
+      return new First();
+    }
+
+    static HikariDataSource pool(String url) {
+      HikariDataSource pool = new HikariDataSource();
+      pool.setJdbcUrl(url);
+      pool.setUsername("app");
+      return pool;
+    }
+  }
+
+  @org.springframework.context.annotation.Configuration(proxyBeanMethods = false)
+  static class EarlyWeakPool extends EarlyPoolPriority {
+    @org.springframework.context.annotation.Bean
+    static HikariDataSource dataSource() {
+      return pool("jdbc:postgresql://localhost:1/app?sslmode=disable");
+    }
+  }
+
+  @org.springframework.context.annotation.Configuration(proxyBeanMethods = false)
+  static class EarlyVerifyFullPool extends EarlyPoolPriority {
+    @org.springframework.context.annotation.Bean
+    static HikariDataSource dataSource() {
+      return pool(VERIFY_FULL);
+    }
+  }
+
+  @Test
+  void aDataSourceMadeEarlyByAnotherPostProcessor_isCheckedAllTheSame() {
+    runner
+        .withUserConfiguration(EarlyDataSource.class)
+        .withPropertyValues(
+            "spring.datasource.url=jdbc:postgresql://localhost:1/app?sslmode=disable",
+            "panops.crypto.jdbc.require-verify-full=true")
+        .run(
+            ctx ->
+                assertThat(ctx.getStartupFailure())
+                    .hasStackTraceContaining("sslmode=disable does not verify"));
+    runner
+        .withUserConfiguration(EarlyDataSource.class)
+        .withPropertyValues(
+            "spring.datasource.url=" + VERIFY_FULL,
+            "panops.crypto.jdbc.require-verify-full=true",
+            "panops.crypto.jdbc.verify-on-startup=false")
+        .run(
+            ctx ->
+                assertThat(((HikariDataSource) ctx.getBean(DataSource.class)).getDataSource())
+                    .isInstanceOf(TlsEnforcingDataSource.class));
+  }
+
+  @Test
+  void aPoolMadeBeforeTheCheckWasRegistered_isCaughtByTheSweepAfterStartUp() {
+    runner
+        .withUserConfiguration(EarlyWeakPool.class)
+        .withPropertyValues("panops.crypto.jdbc.require-verify-full=true")
+        .run(
+            ctx ->
+                assertThat(ctx.getStartupFailure())
+                    .hasStackTraceContaining("sslmode=disable does not verify"));
+    runner
+        .withUserConfiguration(EarlyVerifyFullPool.class)
+        .withPropertyValues(
+            "panops.crypto.jdbc.require-verify-full=true",
+            "panops.crypto.jdbc.verify-on-startup=false")
+        .run(
+            ctx ->
+                assertThat(((HikariDataSource) ctx.getBean(DataSource.class)).getDataSource())
+                    .as("the check put under the early pool")
+                    .isInstanceOf(TlsEnforcingDataSource.class));
+  }
+
+  @Test
+  void connectionsSpringBootMakesOutsideADataSourceBean_failTheStart() {
+    for (String own : PanopsCryptoJdbcAutoConfiguration.OWN_CONNECTIONS) {
+      runner
+          .withPropertyValues(
+              "spring.datasource.url=" + VERIFY_FULL,
+              own + "=jdbc:postgresql://localhost:1/app?sslmode=disable",
+              "panops.crypto.jdbc.require-verify-full=true",
+              "panops.crypto.jdbc.verify-on-startup=false")
+          .run(
+              ctx ->
+                  assertThat(ctx.getStartupFailure())
+                      .hasStackTraceContaining(own + " is set")
+                      .hasStackTraceContaining("outside any DataSource bean"));
+    }
+  }
+
+  @Test
+  void theCheckExcluded_withTheSettingOn_failsTheStart() {
+    ApplicationContextRunner withoutTheCheck =
+        new ApplicationContextRunner()
+            .withInitializer(new PanopsCryptoTlsGuard())
+            .withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class));
+    withoutTheCheck
+        .withPropertyValues(
+            "spring.datasource.url=jdbc:postgresql://localhost:1/app?sslmode=disable",
+            "panops.crypto.jdbc.require-verify-full=true")
+        .run(
+            ctx ->
+                assertThat(ctx.getStartupFailure())
+                    .hasStackTraceContaining("the starter's TLS check is not registered"));
+    withoutTheCheck
+        .withPropertyValues("spring.datasource.url=" + VERIFY_FULL)
+        .run(ctx -> assertThat(ctx).hasNotFailed());
+    runner
+        .withInitializer(new PanopsCryptoTlsGuard())
+        .withPropertyValues(
+            "spring.datasource.url=" + VERIFY_FULL,
+            "panops.crypto.jdbc.require-verify-full=true",
+            "panops.crypto.jdbc.verify-on-startup=false")
+        .run(ctx -> assertThat(ctx).hasNotFailed());
+  }
+
+  @Test
+  void theGuardIsRegisteredForEverySpringApplication() throws Exception {
+    java.util.List<String> initializers =
+        org.springframework.core.io.support.SpringFactoriesLoader.forDefaultResourceLocation()
+            .load(org.springframework.context.ApplicationContextInitializer.class)
+            .stream()
+            .map(i -> i.getClass().getName())
+            .toList();
+    assertThat(initializers).contains(PanopsCryptoTlsGuard.class.getName());
+  }
 }

@@ -142,7 +142,7 @@ class StartupChecksIT {
   @Test
   void aRevokedStatusThatIsNoHealthStatus_failsTheStart() {
     String good = kms.createKey("acme health");
-    for (String bad : new String[] {"DWON", " "}) {
+    for (String bad : new String[] {"DWON", " ", "UNKNOWN"}) {
       runner
           .withPropertyValues(
               "panops.crypto.tenants.acme.key-arn=" + good,
@@ -186,5 +186,137 @@ class StartupChecksIT {
                   .doesNotContain("Error creating bean");
               assertThat(a.getAction()).contains("sslmode=verify-full");
             });
+  }
+
+  @Test
+  void aRevokedStatusMustRankAboveUp_inTheOrderInForce_andInEveryGroupsOrder() {
+    String good = kms.createKey("acme order");
+    String[][] refused = {
+      {"DOWN", "management.endpoint.health.status.order=FATAL,UP"},
+      {"OUT_OF_SERVICE", "management.endpoint.health.status.order=fatal,down,up"},
+      {"DOWN", "management.endpoint.health.group.live.status.order=up,down"},
+    };
+    for (String[] r : refused) {
+      runner
+          .withPropertyValues(
+              "panops.crypto.tenants.acme.key-arn=" + good,
+              "panops.crypto.health.revoked-status=" + r[0],
+              r[1])
+          .run(
+              ctx ->
+                  assertThat(analysis(ctx.getStartupFailure()).getDescription())
+                      .as(String.join(" with ", r))
+                      .contains("does not rank above UP"));
+    }
+    runner
+        .withPropertyValues(
+            "panops.crypto.tenants.acme.key-arn=" + good,
+            "panops.crypto.health.revoked-status=out-of-service")
+        .run(
+            ctx -> {
+              assertThat(ctx).hasNotFailed();
+              PanopsCryptoHealthIndicator h = ctx.getBean(PanopsCryptoHealthIndicator.class);
+              assertThat(h).isNotNull();
+            });
+    assertThat(
+            PanopsCryptoActuatorAutoConfiguration.Health.revokedStatus(
+                "out-of-service", new org.springframework.mock.env.MockEnvironment()))
+        .isEqualTo("OUT_OF_SERVICE");
+  }
+
+  @Test
+  void aMisspeltPanopsSetting_failsTheStart() {
+    String good = kms.createKey("acme typo");
+    runner
+        .withPropertyValues(
+            "panops.crypto.tenants.acme.key-arn=" + good,
+            "panops.crypto.jdbc.require-verify-ful=true")
+        .run(
+            ctx ->
+                assertThat(ctx.getStartupFailure())
+                    .hasStackTraceContaining("panops.crypto")
+                    .hasStackTraceContaining("require-verify-ful"));
+  }
+
+  /**
+   * A KMS that accepts connections and never answers: the check gives up on the first key within
+   * its bounds and describes no other (one warning), and the start goes on.
+   */
+  @Test
+  void aKmsThatNeverAnswers_stopsTheCheckAtTheFirstKey_andTheStartGoesOn() throws Exception {
+    java.util.List<String> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (java.net.ServerSocket stall =
+        new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      Thread acceptor =
+          new Thread(
+              () -> {
+                java.util.List<java.net.Socket> open = new java.util.ArrayList<>();
+                try {
+                  while (true) {
+                    java.net.Socket c = stall.accept();
+                    open.add(c); // never answered, never closed by us
+                    bodies.add(readRequest(c));
+                  }
+                } catch (java.io.IOException closed) {
+                  open.forEach(
+                      c -> {
+                        try {
+                          c.close();
+                        } catch (java.io.IOException ignored) {
+                          // closing
+                        }
+                      });
+                }
+              });
+      acceptor.setDaemon(true);
+      acceptor.start();
+      String[] keys = {
+        "arn:aws:kms:" + kms.region() + ":" + kms.accountId() + ":key/" + "1".repeat(8),
+        "arn:aws:kms:" + kms.region() + ":" + kms.accountId() + ":key/" + "2".repeat(8),
+        "arn:aws:kms:" + kms.region() + ":" + kms.accountId() + ":key/" + "3".repeat(8)
+      };
+      new ApplicationContextRunner()
+          .withConfiguration(AutoConfigurations.of(PanopsCryptoAutoConfiguration.class))
+          .withBean(
+              KmsClient.class,
+              () ->
+                  KmsClient.builder()
+                      .endpointOverride(
+                          java.net.URI.create("http://127.0.0.1:" + stall.getLocalPort()))
+                      .region(Region.of(kms.region()))
+                      .credentialsProvider(kms.vendor().credentialsProvider())
+                      .build())
+          .withPropertyValues(
+              "panops.crypto.allow-insecure-local-kms-endpoint=true",
+              "panops.crypto.probe.enabled=false",
+              "panops.crypto.tenants.a.key-arn=" + keys[0],
+              "panops.crypto.tenants.b.key-arn=" + keys[1],
+              "panops.crypto.tenants.c.key-arn=" + keys[2])
+          .run(ctx -> assertThat(ctx).hasNotFailed());
+    }
+    assertThat(bodies).isNotEmpty();
+    assertThat(bodies).allMatch(b -> b.contains("1".repeat(8)), "only the first key was asked");
+  }
+
+  /**
+   * The body of one HTTP request on {@code c} (headers up to the blank line, then Content-Length).
+   */
+  private static String readRequest(java.net.Socket c) throws java.io.IOException {
+    java.io.InputStream in = c.getInputStream();
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        return head.toString();
+      }
+      head.append((char) b);
+    }
+    int length = 0;
+    for (String line : head.toString().split("\r\n")) {
+      if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring(15).trim());
+      }
+    }
+    return new String(in.readNBytes(length), java.nio.charset.StandardCharsets.UTF_8);
   }
 }
