@@ -39,8 +39,14 @@ public final class PanopsCrypto implements AutoCloseable {
   final Revocations revocations;
   final TenantDirectory directory;
 
-  /** The encrypted data keys KMS refused as one ciphertext's failure. */
+  /** The encrypted data keys KMS refused as one ciphertext's failure, to Decrypt. */
   final RefusedCiphertexts refusals;
+
+  /**
+   * The same for ReEncrypt, kept apart: a re-wrap's verdict never answers a Decrypt (a ReEncrypt
+   * can be refused for reasons a Decrypt of the same ciphertext is not).
+   */
+  final RefusedCiphertexts rewrapRefusals;
 
   final CacheSettings cacheSettings;
   final ProbeSettings probeSettings;
@@ -91,6 +97,7 @@ public final class PanopsCrypto implements AutoCloseable {
             probeSettings,
             b.coordinator);
     this.refusals = new RefusedCiphertexts(metrics, b.ticker);
+    this.rewrapRefusals = new RefusedCiphertexts(metrics, b.ticker);
     this.directory = b.directory;
     this.frameSize = b.frameSize;
     this.clock = b.clock;
@@ -177,6 +184,7 @@ public final class PanopsCrypto implements AutoCloseable {
     revocations.close();
     cache.close();
     refusals.clear();
+    rewrapRefusals.clear();
     if (rows != null) {
       rows.clear();
     }

@@ -469,10 +469,17 @@ public final class TenantCrypto {
   }
 
   /**
-   * KMS {@code ReEncrypt} of {@code edk} (of {@code suite}) from {@code src} to the current CMK. A
-   * refusal about this ciphertext is remembered and judged by a spaced probe of {@code src}, as for
-   * a data-key Decrypt (re-running a re-wrap over a bad row costs no KMS call); a refusal that
-   * names a key latches that key (customer action) after fresh probes of both.
+   * KMS {@code ReEncrypt} of {@code edk} (of {@code suite}) from {@code src} to the current CMK.
+   *
+   * <p>A refusal about this ciphertext (InvalidCiphertext, IncorrectKey, or a customer-action error
+   * that names a third key, as for an encrypted data key altered to refer to another key) is
+   * remembered (apart from Decrypt's refusals) and judged by a spaced probe of {@code src}, as for
+   * a data-key Decrypt: re-running a re-wrap over a bad row costs no KMS call. A customer-action
+   * error that names {@code src} or {@code dst} latches that key after fresh probes of both, even
+   * if its probe succeeded (a policy granting Decrypt but not ReEncrypt*, a key enabled again
+   * meanwhile): a KeyRevokedException always means a latch. One that names no key cannot be
+   * attributed (AWS's "The ciphertext refers to a customer master key that does not exist ... or
+   * you are not allowed to access"): unless a probe latches, it fails this call only.
    */
   private byte[] reEncrypt(KeyState src, int suite, byte[] edk, KeyContext keyContext) {
     KeyState dst = root.revocations.state(keys.currentKeyArn(), tenantId);
@@ -488,11 +495,11 @@ public final class TenantCrypto {
             edk,
             0,
             edk.length);
-    RefusedCiphertexts.Refusal known = root.refusals.find(view);
+    RefusedCiphertexts.Refusal known = root.rewrapRefusals.find(view);
     if (known != null && known.judged()) {
-      root.refusals.readRefused(view, true);
+      root.rewrapRefusals.readRefused(view, true);
       throw new IntegrityException(
-          "KMS refused this ciphertext's data key ("
+          "KMS refused to re-wrap this ciphertext's data key ("
               + known.refusal().errorCode()
               + "); remembered, not asked again",
           null);
@@ -509,21 +516,23 @@ public final class TenantCrypto {
       }
     }
     Throwable cause = e.getCause() != null ? e.getCause() : e;
-    if (Revocations.aboutTheCiphertext(e, src.arn()) && !e.kmsMessageNames(dst.arn())) {
+    boolean aboutTheCiphertext =
+        Revocations.isPerCiphertext(e.reason())
+            || (e.reason().isCustomerAction()
+                && !e.kmsMessageNames(src.arn())
+                && !e.kmsMessageNames(dst.arn())
+                && e.kmsMessageNamesAKeyOtherThan(src.arn(), dst.arn()));
+    if (aboutTheCiphertext) {
       if (known == null && !e.interrupted()) {
-        root.refusals.remember(view.owned(), e);
+        root.rewrapRefusals.remember(view.owned(), e);
       }
       RuntimeException thrown = root.revocations.onDataKeyFailure(src, e, true);
       if (thrown instanceof IntegrityException) {
-        root.refusals.judge(view);
-        root.refusals.readRefused(view, known != null);
+        root.rewrapRefusals.judge(view);
+        root.rewrapRefusals.readRefused(view, known != null);
       }
       throw thrown;
     }
-    // About a key (its message names one) or the transport: ReEncrypt does not say which key
-    // refused, so probe both (fresh probes, bounded) and let the probes latch; a customer action
-    // then latches the key KMS named, even if its probe succeeded (a policy granting Decrypt but
-    // not ReEncrypt*, a key enabled again meanwhile): a KeyRevokedException always means a latch.
     root.revocations.probeFresh(src);
     root.revocations.probeFresh(dst);
     src.checkNotRevoked();
@@ -540,6 +549,12 @@ public final class TenantCrypto {
       if (thrown != null) {
         throw thrown;
       }
+      throw new KmsUnavailableException(
+          "KMS refused ReEncrypt ("
+              + e.errorCode()
+              + ") naming neither KMS key, though both answered probes: the key policies may not"
+              + " grant kms:ReEncrypt* to this role",
+          cause);
     }
     throw new KmsUnavailableException("KMS ReEncrypt failed (" + e.errorCode() + ")", cause);
   }

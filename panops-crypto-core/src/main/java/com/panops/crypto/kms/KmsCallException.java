@@ -81,6 +81,38 @@ public final class KmsCallException extends RuntimeException {
     return slash >= 0 && containsToken(m, keyArn.substring(slash + 4));
   }
 
+  private static final java.util.regex.Pattern KEY_REFERENCE =
+      java.util.regex.Pattern.compile(
+          "arn:[a-z0-9-]+:kms:[a-z0-9-]*:[0-9]*:key/[A-Za-z0-9-]+"
+              + "|(?<![A-Za-z0-9/-])(?:mrk-[0-9a-f]{32}"
+              + "|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9-])");
+
+  /**
+   * Whether KMS's message names a KMS key (by key ARN or key id) other than every one of {@code
+   * keyArns}: KMS looked at a key the request did not name, as for an encrypted data key altered to
+   * refer to another key.
+   */
+  public boolean kmsMessageNamesAKeyOtherThan(String... keyArns) {
+    String m = kmsMessage();
+    if (m == null) {
+      return false;
+    }
+    java.util.regex.Matcher k = KEY_REFERENCE.matcher(m);
+    while (k.find()) {
+      String ref = k.group();
+      boolean ours = false;
+      for (String arn : keyArns) {
+        if (arn != null && (arn.equals(ref) || arn.endsWith("key/" + ref))) {
+          ours = true;
+        }
+      }
+      if (!ours) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static boolean containsToken(String m, String token) {
     if (token.isEmpty()) {
       return false;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.panops.crypto.AuditSink;
 import com.panops.crypto.IntegrityException;
 import com.panops.crypto.KeyContext;
+import com.panops.crypto.KmsUnavailableException;
 import com.panops.crypto.LocalKmsSupport;
 import com.panops.crypto.MessageAad;
 import com.panops.crypto.PanopsCrypto;
@@ -366,5 +367,59 @@ class ForeignKeyRefusalIT {
         IntegrityException.class,
         second,
         "another thread's bad row, right after an interrupted reader's refusal");
+  }
+
+  /**
+   * A ReEncrypt refused with AWS's message that names no key ("The ciphertext refers to a customer
+   * master key that does not exist, ... or you are not allowed to access"), as for a policy that
+   * grants Decrypt but not ReEncrypt*, while both keys answer probes: the call fails (not an
+   * integrity failure, nothing latched, nothing remembered), and the row still decrypts.
+   */
+  @Test
+  void aReEncryptRefusalNamingNoKey_failsThatCallOnly_andTheRowStillDecrypts() {
+    kms = LocalKms.start();
+    ExecutionInterceptor denyReEncrypt =
+        new ExecutionInterceptor() {
+          @Override
+          public void beforeExecution(Context.BeforeExecution c, ExecutionAttributes a) {
+            if (c.request() instanceof software.amazon.awssdk.services.kms.model.ReEncryptRequest) {
+              throw (software.amazon.awssdk.services.kms.model.KmsException)
+                  software.amazon.awssdk.services.kms.model.KmsException.builder()
+                      .statusCode(400)
+                      .awsErrorDetails(
+                          software.amazon.awssdk.awscore.exception.AwsErrorDetails.builder()
+                              .errorCode("AccessDeniedException")
+                              .errorMessage(
+                                  "The ciphertext refers to a customer master key that does not"
+                                      + " exist, does not exist in this region, or you are not"
+                                      + " allowed to access.")
+                              .build())
+                      .message("AccessDenied")
+                      .build();
+            }
+          }
+        };
+    client = LocalKmsSupport.client(kms, kms.vendor(), denyReEncrypt);
+    String oldKey = kms.createKey("acme old");
+    String newKey = kms.createKey("acme new");
+    byte[] ct =
+        build(Map.of("acme", TenantKeys.of(oldKey)))
+            .tenant("acme")
+            .encrypt("mail".getBytes(), KC, AAD);
+    PanopsCrypto rotated = build(Map.of("acme", TenantKeys.of(newKey, List.of(oldKey))));
+    MessageHeader h = TenantCrypto.parseHeader(ct, 0, ct.length);
+    for (int i = 0; i < 2; i++) {
+      RuntimeException e =
+          assertThrows(RuntimeException.class, () -> rotated.tenant("acme").rewrapHeader(h, KC));
+      assertInstanceOf(KmsUnavailableException.class, e, "attempt " + i);
+      assertTrue(e.getMessage().contains("naming neither KMS key"), e.getMessage());
+    }
+    assertFalse(rotated.isRevoked(oldKey));
+    assertFalse(rotated.isRevoked(newKey));
+    assertEquals(List.of(), events);
+    assertArrayEquals(
+        "mail".getBytes(),
+        rotated.tenant("acme").decrypt(ct, KC, AAD),
+        "a re-wrap's refusal never answers a Decrypt");
   }
 }

@@ -27,8 +27,11 @@ public final class PanopsCryptoTlsGuard
                   Binder.get(ctx.getEnvironment())
                       .bind(PanopsCryptoJdbcAutoConfiguration.REQUIRE, Boolean.class)
                       .orElse(Boolean.FALSE);
+              // only a context that has DataSource beans needs the check (a parent or bootstrap
+              // context without auto-configuration and without a database has nothing to check)
               if (required
-                  && !bf.containsBeanDefinition(PanopsCryptoJdbcAutoConfiguration.BEAN_NAME)) {
+                  && !bf.containsBeanDefinition(PanopsCryptoJdbcAutoConfiguration.BEAN_NAME)
+                  && bf.getBeanNamesForType(javax.sql.DataSource.class, true, false).length > 0) {
                 throw new PanopsCryptoStartupException(
                     PanopsCryptoJdbcAutoConfiguration.REQUIRE
                         + "=true, but the starter's TLS check is not registered"

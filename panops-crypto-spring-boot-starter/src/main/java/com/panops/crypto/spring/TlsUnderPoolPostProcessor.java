@@ -85,6 +85,11 @@ final class TlsUnderPoolPostProcessor
     }
     for (String name : beanFactory.getBeanNamesForType(DataSource.class, true, false)) {
       Object bean = beanFactory.getSingleton(name);
+      if (bean instanceof org.springframework.beans.factory.FactoryBean<?>) {
+        // a FactoryBean's product (made already, possibly before this post-processor existed, so
+        // never passed through it; or made now, and then through it)
+        bean = beanFactory.getBean(name);
+      }
       if (bean instanceof DataSource && !seen.contains(bean)) {
         log.info("DataSource '{}' was made before the TLS check was registered: checked now", name);
         postProcessAfterInitialization(bean, name);

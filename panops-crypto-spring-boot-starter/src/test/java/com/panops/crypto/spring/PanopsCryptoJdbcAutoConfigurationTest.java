@@ -321,6 +321,52 @@ class PanopsCryptoJdbcAutoConfigurationTest {
                     .isInstanceOf(TlsEnforcingDataSource.class));
   }
 
+  /** A DataSource from a FactoryBean, its product made early by a post-processor ordered first. */
+  @org.springframework.context.annotation.Configuration(proxyBeanMethods = false)
+  static class EarlyFactoryProduct {
+    static final class WeakPoolFactory
+        implements org.springframework.beans.factory.FactoryBean<DataSource> {
+      @Override
+      public DataSource getObject() {
+        return EarlyPoolPriority.pool("jdbc:postgresql://localhost:1/app?sslmode=disable");
+      }
+
+      @Override
+      public Class<?> getObjectType() {
+        return DataSource.class;
+      }
+    }
+
+    @org.springframework.context.annotation.Bean
+    static WeakPoolFactory dataSource() {
+      return new WeakPoolFactory();
+    }
+
+    @org.springframework.context.annotation.Bean
+    static EarlyPoolPriority.First earlyFirst(DataSource ds) {
+      return new EarlyPoolPriority.First();
+    }
+  }
+
+  @Test
+  void aFactoryBeansProductMadeBeforeTheCheck_isCaughtByTheSweep() {
+    runner
+        .withUserConfiguration(EarlyFactoryProduct.class)
+        .withPropertyValues("panops.crypto.jdbc.require-verify-full=true")
+        .run(
+            ctx ->
+                assertThat(ctx.getStartupFailure())
+                    .hasStackTraceContaining("sslmode=disable does not verify"));
+  }
+
+  @Test
+  void theGuard_leavesAContextWithoutDataSourcesAlone() {
+    new ApplicationContextRunner()
+        .withInitializer(new PanopsCryptoTlsGuard())
+        .withPropertyValues("panops.crypto.jdbc.require-verify-full=true")
+        .run(ctx -> assertThat(ctx).as("a parent or bootstrap context").hasNotFailed());
+  }
+
   @Test
   void aPoolMadeBeforeTheCheckWasRegistered_isCaughtByTheSweepAfterStartUp() {
     runner
