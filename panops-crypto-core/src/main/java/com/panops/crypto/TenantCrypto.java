@@ -559,11 +559,6 @@ public final class TenantCrypto {
     throw new KmsUnavailableException("KMS ReEncrypt failed (" + e.errorCode() + ")", cause);
   }
 
-  /** The header of a message whose first bytes are {@code prefix}; see {@link MessageHeader}. */
-  public static MessageHeader parseHeader(byte[] prefix, int off, int len) {
-    return MessageHeader.parse(prefix, off, len);
-  }
-
   // ------------------------------------------------------------------ internals
 
   /**

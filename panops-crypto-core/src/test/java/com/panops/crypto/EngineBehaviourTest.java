@@ -66,7 +66,7 @@ class EngineBehaviourTest {
     new Random(5).nextBytes(pt);
     TenantCrypto t = crypto.tenant("t");
     byte[] ct = t.encrypt(pt, KC, AAD);
-    MessageHeader h = TenantCrypto.parseHeader(ct, 0, ct.length);
+    MessageHeader h = MessageHeader.parse(ct, 0, ct.length);
     long n = h.frameCount(ct.length);
     assertEquals(6, n);
     assertEquals(pt.length, h.plaintextLength(ct.length));

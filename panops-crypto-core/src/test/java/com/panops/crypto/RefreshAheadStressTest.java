@@ -2,6 +2,7 @@ package com.panops.crypto;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.FakeKmsClient;
 import com.panops.crypto.testkit.ForwardingKmsClient;
 import java.time.Duration;
@@ -97,7 +98,7 @@ class RefreshAheadStressTest {
   }
 
   static String edk(byte[] ct) {
-    return HexFormat.of().formatHex(TenantCrypto.parseHeader(ct, 0, ct.length).encryptedDataKey());
+    return HexFormat.of().formatHex(MessageHeader.parse(ct, 0, ct.length).encryptedDataKey());
   }
 
   @Test

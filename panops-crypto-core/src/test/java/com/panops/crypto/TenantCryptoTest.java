@@ -2,6 +2,7 @@ package com.panops.crypto;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.FakeKmsClient;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -142,7 +143,7 @@ class TenantCryptoTest {
       assertThrows(IntegrityException.class, () -> shared.tenant("acme-eu").decrypt(ct, KC, AAD));
       assertEquals(before, kms.totalCalls());
       assertFalse(shared.isRevoked(acmeKey));
-      assertEquals("acme", TenantCrypto.parseHeader(ct, 0, ct.length).tenant());
+      assertEquals("acme", MessageHeader.parse(ct, 0, ct.length).tenant());
     }
   }
 
@@ -205,7 +206,7 @@ class TenantCryptoTest {
       TenantCrypto acme = rotated.tenant("acme");
       assertArrayEquals(random(100, 3), acme.decrypt(ct, KC, AAD));
       byte[] fresh = acme.encrypt(random(10, 4), KC, AAD);
-      assertEquals(newKey, TenantCrypto.parseHeader(fresh, 0, fresh.length).keyArn());
+      assertEquals(newKey, MessageHeader.parse(fresh, 0, fresh.length).keyArn());
     }
   }
 
@@ -224,12 +225,12 @@ class TenantCryptoTest {
             .auditSink(AuditSink.none())
             .build()) {
       TenantCrypto acme = rotated.tenant("acme");
-      var h = TenantCrypto.parseHeader(ct, 0, ct.length);
+      var h = MessageHeader.parse(ct, 0, ct.length);
       byte[] newHeader = acme.rewrapHeader(h, KC);
       byte[] moved = new byte[newHeader.length + ct.length - h.length()];
       System.arraycopy(newHeader, 0, moved, 0, newHeader.length);
       System.arraycopy(ct, h.length(), moved, newHeader.length, ct.length - h.length());
-      assertEquals(newKey, TenantCrypto.parseHeader(moved, 0, moved.length).keyArn());
+      assertEquals(newKey, MessageHeader.parse(moved, 0, moved.length).keyArn());
       kms.disable(acmeKey); // the old key is gone: the moved message must not need it
       assertArrayEquals(pt, acme.decrypt(moved, KC, AAD));
       assertEquals(1, kms.reEncryptCalls.get());
@@ -249,8 +250,8 @@ class TenantCryptoTest {
             .auditSink(AuditSink.none())
             .build()) {
       byte[] b = other.tenant("acme").encrypt(random(100, 2), KC, AAD);
-      var ha = TenantCrypto.parseHeader(a, 0, a.length);
-      var hb = TenantCrypto.parseHeader(b, 0, b.length);
+      var ha = MessageHeader.parse(a, 0, a.length);
+      var hb = MessageHeader.parse(b, 0, b.length);
       assertFalse(java.util.Arrays.equals(ha.encryptedDataKey(), hb.encryptedDataKey()));
       // a's header with b's key reference (a valid KMS ciphertext of another data key)
       byte[] forgedHeader = ha.withKeyReference(acmeKey.getBytes(), hb.encryptedDataKey());

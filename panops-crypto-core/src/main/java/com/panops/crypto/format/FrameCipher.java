@@ -93,8 +93,7 @@ public final class FrameCipher {
 
   /** The ciphertext length of a message of {@code plaintextLength} bytes. */
   public static long ciphertextLength(int headerLength, int frameSize, long plaintextLength) {
-    long frames = plaintextLength == 0 ? 1 : (plaintextLength + frameSize - 1) / frameSize;
-    return headerLength + plaintextLength + frames * TAG_LENGTH;
+    return FrameGeometry.ciphertextLength(headerLength, frameSize, plaintextLength);
   }
 
   /**

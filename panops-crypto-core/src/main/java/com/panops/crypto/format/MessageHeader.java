@@ -320,27 +320,21 @@ public final class MessageHeader {
    * @throws IntegrityException if no valid message has that length
    */
   public long frameCount(long ciphertextLength) {
-    long body = ciphertextLength - length;
-    if (body < TAG_LENGTH) {
-      throw new IntegrityException();
-    }
-    long unit = (long) frameSize + TAG_LENGTH;
-    long n = (body + unit - 1) / unit;
-    long last = body - (n - 1) * unit;
-    if (last < TAG_LENGTH || (n > 1 && last == TAG_LENGTH) || n > MAX_FRAMES) {
+    long n = FrameGeometry.frameCountOfMessage(length, frameSize, ciphertextLength);
+    if (n < 0) {
       throw new IntegrityException();
     }
     return n;
   }
 
-  /** Offset, from the start of the message, of frame {@code index}. */
-  public long frameOffset(long index) {
-    return length + index * ((long) frameSize + TAG_LENGTH);
+  /** The geometry of this message's frames. */
+  public FrameGeometry geometry() {
+    return FrameGeometry.of(length, frameSize);
   }
 
-  /** The index of the frame holding plaintext byte {@code plaintextOffset}. */
-  public long frameIndexOf(long plaintextOffset) {
-    return plaintextOffset / frameSize;
+  /** Offset, from the start of the message, of frame {@code index}. */
+  public long frameOffset(long index) {
+    return FrameGeometry.frameOffset(length, frameSize, index);
   }
 
   // ---- package-private views for the frame cipher and the engine ----

@@ -13,6 +13,7 @@ import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.FakeKmsClient;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -85,7 +86,7 @@ class DataKeyCacheTest {
     List<byte[]> edks = new ArrayList<>();
     for (int i = 0; i < 7; i++) {
       byte[] ct = t.encrypt(new byte[10], KC, AAD);
-      edks.add(TenantCrypto.parseHeader(ct, 0, ct.length).encryptedDataKey());
+      edks.add(MessageHeader.parse(ct, 0, ct.length).encryptedDataKey());
     }
     assertEquals(3, kms.generateDataKeyCalls.get()); // 3 + 3 + 1
     assertArrayEquals(edks.get(0), edks.get(2));

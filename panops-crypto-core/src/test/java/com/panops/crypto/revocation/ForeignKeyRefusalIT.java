@@ -186,7 +186,7 @@ class ForeignKeyRefusalIT {
             Map.of(
                 "acme", TenantKeys.of(newKey, List.of(oldKey)), "globex", TenantKeys.of(newKey)));
     byte[] bad = edkNaming(ct, gone);
-    MessageHeader h = TenantCrypto.parseHeader(bad, 0, bad.length);
+    MessageHeader h = MessageHeader.parse(bad, 0, bad.length);
     RuntimeException e =
         assertThrows(RuntimeException.class, () -> rotated.tenant("acme").rewrapHeader(h, KC));
     System.out.println(
@@ -231,7 +231,7 @@ class ForeignKeyRefusalIT {
     byte[] gct = globex.encrypt("g".getBytes(), KC, AAD);
     globex.decrypt(gct, KC, AAD); // warm
     byte[] bad = bitFlipped(ct, 20);
-    MessageHeader h = TenantCrypto.parseHeader(bad, 0, bad.length);
+    MessageHeader h = MessageHeader.parse(bad, 0, bad.length);
     Instant start = Instant.now();
     long deadline = System.nanoTime() + Duration.ofSeconds(6).toNanos();
     Map<String, AtomicLong> outcomes = new ConcurrentHashMap<>();
@@ -407,7 +407,7 @@ class ForeignKeyRefusalIT {
             .tenant("acme")
             .encrypt("mail".getBytes(), KC, AAD);
     PanopsCrypto rotated = build(Map.of("acme", TenantKeys.of(newKey, List.of(oldKey))));
-    MessageHeader h = TenantCrypto.parseHeader(ct, 0, ct.length);
+    MessageHeader h = MessageHeader.parse(ct, 0, ct.length);
     for (int i = 0; i < 2; i++) {
       RuntimeException e =
           assertThrows(RuntimeException.class, () -> rotated.tenant("acme").rewrapHeader(h, KC));

@@ -14,6 +14,7 @@ import com.panops.crypto.RevocationReason;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.LocalKms;
 import java.time.Duration;
 import java.util.List;
@@ -85,7 +86,7 @@ class RewrapRefusalIT {
     TenantCrypto acme = rotated.tenant("acme");
     assertArrayEquals("mail".getBytes(), acme.decrypt(ct, KC, AAD), "Decrypt is still granted");
     kms.putKeyPolicy(oldKey, policyWithoutReEncrypt());
-    var h = TenantCrypto.parseHeader(ct, 0, ct.length);
+    var h = MessageHeader.parse(ct, 0, ct.length);
     KeyRevokedException e = assertThrows(KeyRevokedException.class, () -> acme.rewrapHeader(h, KC));
     assertEquals(RevocationReason.ACCESS_DENIED, e.reason());
     assertTrue(rotated.isRevoked(oldKey), "the exception's latch is set");
@@ -103,7 +104,7 @@ class RewrapRefusalIT {
   void aReEncryptRefusedByTheDestinationKeysPolicy_latchesTheDestinationKey() {
     TenantCrypto acme = rotated.tenant("acme");
     kms.putKeyPolicy(newKey, policyWithoutReEncrypt());
-    var h = TenantCrypto.parseHeader(ct, 0, ct.length);
+    var h = MessageHeader.parse(ct, 0, ct.length);
     KeyRevokedException e = assertThrows(KeyRevokedException.class, () -> acme.rewrapHeader(h, KC));
     assertEquals(RevocationReason.ACCESS_DENIED, e.reason());
     assertEquals(newKey, e.keyArn());

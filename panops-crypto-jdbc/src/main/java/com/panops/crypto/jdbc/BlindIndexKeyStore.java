@@ -309,7 +309,7 @@ public final class BlindIndexKeyStore {
               byte[] w = rs.getBytes(3);
               byte[] rewrapped;
               try {
-                MessageHeader h = TenantCrypto.parseHeader(w, 0, w.length);
+                MessageHeader h = MessageHeader.parse(w, 0, w.length);
                 if (h.keyArn().equals(tenant.keys().currentKeyArn())) {
                   continue;
                 }

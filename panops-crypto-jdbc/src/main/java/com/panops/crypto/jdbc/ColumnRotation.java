@@ -326,7 +326,7 @@ public final class ColumnRotation {
       return null; // a compact value: its data key moves with the registry (no row is touched)
     }
     try {
-      MessageHeader h = TenantCrypto.parseHeader(prefix, 0, prefix.length);
+      MessageHeader h = MessageHeader.parse(prefix, 0, prefix.length);
       if (h.keyArnEquals(currentArn)) {
         return null;
       }
@@ -360,7 +360,7 @@ public final class ColumnRotation {
         return new byte[][] {old, h.withKeyReference(currentArn, newEdk)};
       }
       byte[] fresh = t.rewrapHeader(h, kc);
-      MessageHeader nh = TenantCrypto.parseHeader(fresh, 0, fresh.length);
+      MessageHeader nh = MessageHeader.parse(fresh, 0, fresh.length);
       rewrapMemo.put(memoKey, nh.encryptedDataKey());
       return new byte[][] {old, fresh};
     } catch (PanopsCryptoException e) {

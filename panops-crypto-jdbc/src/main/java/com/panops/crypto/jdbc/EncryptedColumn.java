@@ -275,9 +275,9 @@ public final class EncryptedColumn {
       throw new IllegalArgumentException("length must be >= 0");
     }
     MessageAad aad = aad(rowKey);
-    EncryptingInputStream in;
+    ParameterStream in;
     try {
-      in = new EncryptingInputStream(tenant.get(), value, length, keyContext, aad, where);
+      in = new ParameterStream(tenant.get(), value, length, keyContext, aad, where);
     } catch (PanopsCryptoException e) {
       throw SqlErrors.of(e, where);
     } catch (IOException e) {

@@ -171,7 +171,7 @@ class BlindIndexIT {
     // wrapped by the tenant's CMK: a core message naming it, not 32 raw bytes
     assertEquals(
         keyAcme,
-        com.panops.crypto.TenantCrypto.parseHeader(wrapped.get(0), 0, wrapped.get(0).length)
+        com.panops.crypto.format.MessageHeader.parse(wrapped.get(0), 0, wrapped.get(0).length)
             .keyArn());
   }
 

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import com.panops.crypto.AuditSink;
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.ProbeSettings;
-import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.format.MessageHeader;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
@@ -41,7 +41,7 @@ class CmkMigrationIT {
   }
 
   private static String cmkOf(byte[] stored) {
-    return TenantCrypto.parseHeader(stored, 0, stored.length).keyArn();
+    return MessageHeader.parse(stored, 0, stored.length).keyArn();
   }
 
   private byte[] stored(String table, String column, long id) throws SQLException {

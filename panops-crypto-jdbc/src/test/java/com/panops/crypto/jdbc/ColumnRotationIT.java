@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.format.MessageHeader;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -119,7 +120,7 @@ class ColumnRotationIT {
           for (int i = 1; i <= 2; i++) {
             byte[] b = rs.getBytes(i);
             if (b != null) {
-              m.merge(TenantCrypto.parseHeader(b, 0, b.length).keyArn(), 1, Integer::sum);
+              m.merge(MessageHeader.parse(b, 0, b.length).keyArn(), 1, Integer::sum);
             }
           }
         }

@@ -72,11 +72,11 @@ import software.amazon.awssdk.services.s3.model.WriteGetObjectResponseResponse;
  * data key and its key context, so KMS is called only on a data-key cache miss, never per object.
  *
  * <p><b>Writes</b> ({@link #putObject(PutObjectRequest, RequestBody)}) pull plaintext from the
- * request body through the core's encrypting stream ({@code EncryptingPump}, no thread, memory of
- * one frame and a 16 KiB chunk). The first frame is sealed before the request is sent, so the
- * header length, and with a known plaintext length the exact ciphertext length, are known up front.
- * A body of known length up to {@link Builder#multipartThreshold} goes in one {@code PutObject};
- * larger or unknown-length bodies go through multipart upload in parts of {@link
+ * request body through the core's encrypting stream ({@code EncryptingInputStream}, no thread,
+ * memory of one frame and a 16 KiB chunk). The first frame is sealed before the request is sent, so
+ * the header length, and with a known plaintext length the exact ciphertext length, are known up
+ * front. A body of known length up to {@link Builder#multipartThreshold} goes in one {@code
+ * PutObject}; larger or unknown-length bodies go through multipart upload in parts of {@link
  * Builder#multipartPartSize} (at least 5 MiB, default 8 MiB) filled from the same encrypting
  * stream, one part in memory at a time; any failure aborts the upload, so no partial object is ever
  * visible. A short unknown-length body ends up in a single {@code PutObject}.

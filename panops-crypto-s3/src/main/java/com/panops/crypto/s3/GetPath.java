@@ -295,8 +295,7 @@ final class GetPath extends S3Path {
       if (se == null) {
         throw invalidRange(range, p.plaintextLength);
       }
-      RangePlan plan =
-          RangePlan.of(se[0], se[1], p.header.length(), p.header.frameSize(), p.ciphertextLength);
+      RangePlan plan = RangePlan.of(se[0], se[1], p.header.geometry(), p.ciphertextLength);
       InputStream frames;
       GetObjectResponse base;
       ResponseInputStream<GetObjectResponse> raw = null;

@@ -1,11 +1,8 @@
 package com.panops.crypto.s3;
 
-import static com.panops.crypto.format.MessageFormat.MAX_FRAMES;
-import static com.panops.crypto.format.MessageFormat.MAX_FRAME_SIZE;
 import static com.panops.crypto.format.MessageFormat.MAX_HEADER_LENGTH;
-import static com.panops.crypto.format.MessageFormat.MIN_FRAME_SIZE;
-import static com.panops.crypto.format.MessageFormat.TAG_LENGTH;
 
+import com.panops.crypto.format.FrameGeometry;
 import com.panops.crypto.format.MessageHeader;
 import java.util.HashMap;
 import java.util.Locale;
@@ -34,15 +31,13 @@ final class ObjectLayout {
   static final String PLAINTEXT_LENGTH = "panops-plaintext-length";
   static final String FORMAT_V1 = "1";
 
-  final int headerLength;
-  final int frameSize;
+  final FrameGeometry geometry;
 
   /** -1 when not recorded. */
   final long plaintextLength;
 
-  private ObjectLayout(int headerLength, int frameSize, long plaintextLength) {
-    this.headerLength = headerLength;
-    this.frameSize = frameSize;
+  private ObjectLayout(FrameGeometry geometry, long plaintextLength) {
+    this.geometry = geometry;
     this.plaintextLength = plaintextLength;
   }
 
@@ -73,12 +68,11 @@ final class ObjectLayout {
     long pl = p == null ? -1 : number(p);
     if (h < 1
         || h > MAX_HEADER_LENGTH
-        || f < MIN_FRAME_SIZE
-        || f > MAX_FRAME_SIZE
+        || !FrameGeometry.isValidFrameSize(f)
         || (p != null && pl < 0)) {
       throw Errors.integrity();
     }
-    return new ObjectLayout((int) h, (int) f, pl);
+    return new ObjectLayout(FrameGeometry.of((int) h, (int) f), pl);
   }
 
   /** The metadata to store for a message with this header (and plaintext length, or -1). */
@@ -114,7 +108,7 @@ final class ObjectLayout {
    * @throws S3IntegrityException on any mismatch
    */
   long check(MessageHeader header, long ciphertextLength) {
-    if (header.length() != headerLength || header.frameSize() != frameSize) {
+    if (!header.geometry().equals(geometry)) {
       throw Errors.integrity();
     }
     return plaintextLength(ciphertextLength);
@@ -127,27 +121,11 @@ final class ObjectLayout {
    * @throws S3IntegrityException if no valid object has that length, or it disagrees
    */
   long plaintextLength(long ciphertextLength) {
-    long body = ciphertextLength - headerLength;
-    if (body < TAG_LENGTH) {
-      throw Errors.integrity();
-    }
-    long unit = (long) frameSize + TAG_LENGTH;
-    long n = (body + unit - 1) / unit;
-    long last = body - (n - 1) * unit;
-    if (last < TAG_LENGTH || (n > 1 && last == TAG_LENGTH) || n > MAX_FRAMES) {
-      throw Errors.integrity();
-    }
-    long p = body - n * TAG_LENGTH;
-    if (plaintextLength >= 0 && plaintextLength != p) {
+    long p = geometry.plaintextLengthOfMessage(ciphertextLength);
+    if (p < 0 || (plaintextLength >= 0 && plaintextLength != p)) {
       throw Errors.integrity();
     }
     return p;
-  }
-
-  /** The ciphertext length of {@code plaintextLength} bytes with this header and frame size. */
-  static long ciphertextLength(int headerLength, int frameSize, long plaintextLength) {
-    long frames = plaintextLength == 0 ? 1 : (plaintextLength + frameSize - 1) / frameSize;
-    return headerLength + plaintextLength + frames * TAG_LENGTH;
   }
 
   private static long number(String s) {

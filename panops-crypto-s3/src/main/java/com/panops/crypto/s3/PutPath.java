@@ -2,6 +2,7 @@ package com.panops.crypto.s3;
 
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.TenantCrypto;
+import com.panops.crypto.format.EncryptingInputStream;
 import com.panops.crypto.format.MessageHeader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -33,9 +34,10 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
 /**
  * How a write works: {@code putObject} encrypts the body as it streams (through {@code
- * EncryptingPump}), then stores it in one {@code PutObject} (known length up to the threshold,
- * retry-safe by re-encrypting from a new content stream) or a multipart upload (one part in memory,
- * parts growing for unknown lengths, aborted on any failure). See {@link EncryptingS3Client}.
+ * EncryptingInputStream}), then stores it in one {@code PutObject} (known length up to the
+ * threshold, retry-safe by re-encrypting from a new content stream) or a multipart upload (one part
+ * in memory, parts growing for unknown lengths, aborted on any failure). See {@link
+ * EncryptingS3Client}.
  */
 final class PutPath extends S3Path {
   PutPath(
@@ -109,7 +111,7 @@ final class PutPath extends S3Path {
     Ctx c = ctx(request.overrideConfiguration(), request.bucket(), request.key());
     try {
       TenantCrypto t = tenant.get();
-      EncryptingPump first = pump(t, source.get(), declared, c);
+      EncryptingInputStream first = pump(t, source.get(), declared, c);
       try {
         MessageHeader h = first.header();
         int headerLength = h.length();
@@ -118,14 +120,11 @@ final class PutPath extends S3Path {
         PutObjectRequest.Builder b =
             request.toBuilder().metadata(md).contentType(contentType).contentLength(null);
         applySse(b, request, t.keys().currentKeyArn());
-        long ctLen =
-            declared < 0
-                ? -1
-                : ObjectLayout.ciphertextLength(headerLength, h.frameSize(), declared);
+        long ctLen = declared < 0 ? -1 : h.geometry().ciphertextLength(declared);
         // A retried single PutObject re-encrypts from a new content stream: same length required.
         Reopen reopen =
             () -> {
-              EncryptingPump again = pump(tenant.get(), source.get(), declared, c);
+              EncryptingInputStream again = pump(tenant.get(), source.get(), declared, c);
               if (again.header().length() != headerLength) {
                 again.close();
                 throw new IOException("the message header changed length on retry");
@@ -144,9 +143,14 @@ final class PutPath extends S3Path {
   }
 
   /** An encrypting pump over {@code in}, which is closed if the pump cannot be made. */
-  static EncryptingPump pump(TenantCrypto t, InputStream in, long declared, Ctx c) {
+  static EncryptingInputStream pump(TenantCrypto t, InputStream in, long declared, Ctx c) {
     try {
-      return new EncryptingPump(t, in, declared, c.keyContext, c.aad);
+      return new EncryptingInputStream(
+          sink -> t.encryptingStream(sink, c.keyContext, c.aad),
+          in,
+          declared,
+          EncryptingInputStream.SourceLength.TO_END,
+          "request body");
     } catch (RuntimeException | Error e) {
       if (in instanceof ResponseInputStream) {
         ((ResponseInputStream<?>) in).abort();

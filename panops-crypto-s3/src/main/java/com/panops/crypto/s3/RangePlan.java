@@ -1,20 +1,16 @@
 package com.panops.crypto.s3;
 
-import static com.panops.crypto.format.MessageFormat.TAG_LENGTH;
-
+import com.panops.crypto.format.FrameGeometry;
 import java.util.Locale;
 
 /**
  * The arithmetic of ranged reads: a {@code Range} header in plaintext terms, resolved against the
  * object's plaintext length, mapped to the frames that hold it and their ciphertext byte range.
- * Pure functions, no I/O.
+ * Pure functions, no I/O; where the frames lie is {@link FrameGeometry}'s answer.
  *
- * <p>Object layout: {@code header || frame_0 || ... || frame_{n-1}}; frame {@code i} holds
- * plaintext bytes {@code [i*F, min((i+1)*F, P))} and is {@code F + 16} bytes long except the last,
- * which holds {@code 0..F} bytes plus its 16-byte tag. A plaintext range {@code [s, e]} needs
- * frames {@code s/F .. e/F}, the ciphertext bytes {@code [H + (s/F)*(F+16), min(H + (e/F +
- * 1)*(F+16), C) - 1]}, and after decryption skips {@code s - (s/F)*F} bytes and keeps {@code e - s
- * + 1}.
+ * <p>A plaintext range {@code [s, e]} needs the frames holding {@code s} and {@code e} and every
+ * frame between, read as one ciphertext byte range; after decryption the first {@code s} minus the
+ * first frame's plaintext offset bytes are skipped and {@code e - s + 1} kept.
  */
 final class RangePlan {
   /** First plaintext byte served, inclusive. */
@@ -56,24 +52,22 @@ final class RangePlan {
   }
 
   /**
-   * Plans the read of plaintext bytes {@code [start, end]} of an object whose header is {@code
-   * headerLength} bytes, with frames of {@code frameSize} plaintext bytes and {@code
-   * ciphertextLength} bytes in all.
+   * Plans the read of plaintext bytes {@code [start, end]} of an object of {@code ciphertextLength}
+   * bytes laid out as {@code geometry} says.
    */
-  static RangePlan of(
-      long start, long end, int headerLength, int frameSize, long ciphertextLength) {
-    if (start < 0 || end < start || headerLength <= 0 || frameSize <= 0) {
+  static RangePlan of(long start, long end, FrameGeometry geometry, long ciphertextLength) {
+    if (start < 0 || end < start) {
       throw new IllegalArgumentException("bad range plan");
     }
-    long unit = (long) frameSize + TAG_LENGTH;
-    long first = start / frameSize;
-    long last = end / frameSize;
-    long ctStart = headerLength + first * unit;
-    long ctEnd = Math.min(headerLength + (last + 1) * unit, ciphertextLength) - 1;
+    long first = geometry.frameIndexOf(start);
+    long last = geometry.frameIndexOf(end);
+    long ctStart = geometry.frameOffset(first);
+    long ctEnd = geometry.frameEnd(last, ciphertextLength) - 1;
     if (ctEnd < ctStart) {
       throw new IllegalArgumentException("range beyond the object");
     }
-    return new RangePlan(start, end, first, last, ctStart, ctEnd, start - first * frameSize);
+    return new RangePlan(
+        start, end, first, last, ctStart, ctEnd, start - geometry.plaintextOffsetOf(first));
   }
 
   /**

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.panops.crypto.format.FrameGeometry;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -20,7 +21,7 @@ class ObjectLayoutTest {
   @Test
   void plaintextLength_isComputedFromTheStoredLength_andCheckedAgainstTheRecordedOne() {
     for (long p : new long[] {0, 1, 4095, 4096, 4097, 1_000_000}) {
-      long c = ObjectLayout.ciphertextLength(250, 4096, p);
+      long c = FrameGeometry.of(250, 4096).ciphertextLength(p);
       assertEquals(p, ObjectLayout.of(ObjectLayout.metadataFor(250, 4096, p)).plaintextLength(c));
       assertEquals(p, ObjectLayout.of(ObjectLayout.metadataFor(250, 4096, -1)).plaintextLength(c));
       ObjectLayout wrong = ObjectLayout.of(ObjectLayout.metadataFor(250, 4096, p + 1));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.panops.crypto.format.FrameGeometry;
 import com.panops.crypto.format.MessageFormat;
 import org.junit.jupiter.api.Test;
 
@@ -15,12 +16,12 @@ class RangePlanTest {
   private static final int U = F + 16;
 
   private static long ct(long p) {
-    return ObjectLayout.ciphertextLength(H, F, p);
+    return FrameGeometry.of(H, F).ciphertextLength(p);
   }
 
   @Test
   void closedRange_inOneFrame_fetchesThatFrameOnly() {
-    RangePlan p = RangePlan.of(10, 20, H, F, ct(3 * F));
+    RangePlan p = RangePlan.of(10, 20, FrameGeometry.of(H, F), ct(3 * F));
     assertEquals(0, p.firstFrame);
     assertEquals(0, p.lastFrame);
     assertEquals(H, p.ciphertextStart);
@@ -31,7 +32,7 @@ class RangePlanTest {
 
   @Test
   void rangeStraddlingAFrameBoundary_fetchesBothFrames() {
-    RangePlan p = RangePlan.of(F - 1, F, H, F, ct(3 * F));
+    RangePlan p = RangePlan.of(F - 1, F, FrameGeometry.of(H, F), ct(3 * F));
     assertEquals(0, p.firstFrame);
     assertEquals(1, p.lastFrame);
     assertEquals(H + 2L * U - 1, p.ciphertextEnd);
@@ -41,7 +42,7 @@ class RangePlanTest {
   @Test
   void rangeEndingInTheShortLastFrame_endsAtTheObjectsEnd() {
     long plen = 2L * F + 100;
-    RangePlan p = RangePlan.of(F + 5, plen - 1, H, F, ct(plen));
+    RangePlan p = RangePlan.of(F + 5, plen - 1, FrameGeometry.of(H, F), ct(plen));
     assertEquals(1, p.firstFrame);
     assertEquals(2, p.lastFrame);
     assertEquals(H + U, p.ciphertextStart);
@@ -52,7 +53,7 @@ class RangePlanTest {
   @Test
   void exactMultipleOfTheFrameSize_lastByteIsInTheLastFullFrame() {
     long plen = 4L * F;
-    RangePlan p = RangePlan.of(plen - 1, plen - 1, H, F, ct(plen));
+    RangePlan p = RangePlan.of(plen - 1, plen - 1, FrameGeometry.of(H, F), ct(plen));
     assertEquals(3, p.lastFrame);
     assertEquals(ct(plen) - 1, p.ciphertextEnd);
     assertEquals(F - 1, p.skip);
@@ -105,7 +106,7 @@ class RangePlanTest {
       long c = ct(plen);
       for (long s = 0; s < plen; s += 509) {
         for (long e = s; e < plen; e += 733) {
-          RangePlan p = RangePlan.of(s, e, H, F, c);
+          RangePlan p = RangePlan.of(s, e, FrameGeometry.of(H, F), c);
           assertEquals(s / F, p.firstFrame);
           assertEquals(e / F, p.lastFrame);
           assertEquals(H + p.firstFrame * U, p.ciphertextStart);

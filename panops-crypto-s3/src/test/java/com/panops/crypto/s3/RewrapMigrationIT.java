@@ -23,7 +23,7 @@ class RewrapMigrationIT {
         env.raw
             .getObjectAsBytes(r -> r.bucket(bucket).key(key).range("bytes=0-16383"))
             .asByteArray();
-    return com.panops.crypto.TenantCrypto.parseHeader(prefix, 0, prefix.length).keyArn();
+    return com.panops.crypto.format.MessageHeader.parse(prefix, 0, prefix.length).keyArn();
   }
 
   @Test
