@@ -23,6 +23,7 @@ public final class Sizes {
   static final int MAX_METHOD = 60;
   static final Pattern SIGNATURE =
       Pattern.compile("\\)\\s*(throws\\s+[\\w.<>,\\s]+)?$");
+  static final Pattern RECORD = Pattern.compile("(^|\\s)record\\s+\\w+");
   static final Pattern CONTROL =
       Pattern.compile("(^|[^\\w])(if|for|while|switch|catch|synchronized|try)\\s*\\(");
 
@@ -65,7 +66,8 @@ public final class Sizes {
       if (c == '{') {
         String head = since.toString().strip();
         boolean method = SIGNATURE.matcher(head).find() && !CONTROL.matcher(head).find()
-            && !head.endsWith("->") && !head.contains(" new ") && !head.startsWith("new ");
+            && !head.endsWith("->") && !head.contains(" new ") && !head.startsWith("new ")
+            && !RECORD.matcher(head).find();
         open.push(new int[] {line - (int) head.chars().filter(ch -> ch == '\n').count(),
             method ? 1 : 0});
         since.setLength(0);

@@ -15,8 +15,8 @@ import com.panops.crypto.format.MessageFormat;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.kms.KmsCallException;
 import com.panops.crypto.kms.KmsGateway;
+import com.panops.crypto.revocation.FailureRules;
 import com.panops.crypto.revocation.KeyState;
-import com.panops.crypto.revocation.Revocations;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -516,13 +516,7 @@ public final class TenantCrypto {
       }
     }
     Throwable cause = e.getCause() != null ? e.getCause() : e;
-    boolean aboutTheCiphertext =
-        Revocations.isPerCiphertext(e.reason())
-            || (e.reason().isCustomerAction()
-                && !e.kmsMessageNames(src.arn())
-                && !e.kmsMessageNames(dst.arn())
-                && e.kmsMessageNamesAKeyOtherThan(src.arn(), dst.arn()));
-    if (aboutTheCiphertext) {
+    if (FailureRules.reEncryptAboutTheCiphertext(e, src.arn(), dst.arn())) {
       if (known == null && !e.interrupted()) {
         root.rewrapRefusals.remember(view.owned(), e);
       }
@@ -896,7 +890,7 @@ public final class TenantCrypto {
    */
   private RuntimeException decryptRefused(KeyState s, DecryptKey view, LoadFailure f) {
     RuntimeException thrown = root.revocations.onDataKeyFailure(s, f.kms, true);
-    if (thrown instanceof IntegrityException && Revocations.aboutTheCiphertext(f.kms, s.arn())) {
+    if (thrown instanceof IntegrityException && FailureRules.aboutTheCiphertext(f.kms, s.arn())) {
       root.refusals.judge(view);
       root.refusals.readRefused(view, f.remembered);
     }
@@ -925,7 +919,7 @@ public final class TenantCrypto {
               PURPOSE,
               null);
     } catch (KmsCallException e) {
-      if (Revocations.aboutTheCiphertext(e, s.arn()) && !e.interrupted()) {
+      if (FailureRules.aboutTheCiphertext(e, s.arn()) && !e.interrupted()) {
         root.refusals.remember(k, e); // k is the owned copy the cache stores
       }
       throw new LoadFailure(e);

@@ -3,26 +3,44 @@ package com.panops.crypto.revocation;
 import com.panops.crypto.KeyRevokedException;
 import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.RevocationReason;
+import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The revocation state of one customer master key: the latch and its epoch, its liveness canary,
- * and when it was last used and last proven alive. The warm path reads it with volatile reads only;
- * every latch transition happens under this object's monitor (latches and probe outcomes are rare).
- * Internal.
+ * The revocation state of one customer master key, and the one place its latch changes.
+ *
+ * <p>The latch is a state machine with three states and four transitions, every one of them taken
+ * under this object's monitor by a method of this class:
+ *
+ * <pre>
+ *            set (any failure that latches; epoch + 1, purge, REVOKED)
+ *   OPEN ─────────────────────────────────────────────▶ LATCHED ──┐ set again (epoch + 1; a
+ *    ▲                                                    │  ▲     │ latch that has seen a
+ *    │ lift: a probe started in the current epoch         │  └─────┘ customer action keeps
+ *    │ succeeded (RESTORED); or the fleet's word for a    │          settling)
+ *    │ latch no KMS call of this worker set               │ settles: a customer action's latch
+ *    │                                                    ▼ counts successful probes
+ *    └──────────────────────────────────────────────── SETTLING (settleProbes successes spanning
+ *                                                               settleTime, all in one epoch)
+ * </pre>
+ *
+ * <p>Epochs: every set increments the epoch; a probe or cache load that started in an older epoch
+ * changes nothing (a late answer never lifts a newer latch, a data key loaded across a latch is
+ * never served). The warm path reads the latch and the epoch with one volatile read each. Events
+ * are queued under the monitor in the order of the transitions that made them and delivered in that
+ * order (see {@link EventDispatch}), so a listener never sees RESTORED after a newer REVOKED.
  */
 public final class KeyState {
-  /**
-   * A set latch: why, what KMS said, the epoch it was set in and, for a latch that must settle, the
-   * consecutive successful probes seen since (guarded by the {@link KeyState} monitor).
-   */
+  /** A set latch. Its settling counters are guarded by the {@link KeyState} monitor. */
   static final class Latch {
     final RevocationReason reason;
     final Throwable cause;
     final String errorCode;
     final long epoch;
+
+    /** Whether the latch lifts only after settling (it has seen a customer action). */
     final boolean settles;
 
     /**
@@ -31,8 +49,8 @@ public final class KeyState {
      */
     final boolean local;
 
-    int successes;
-    long firstSuccessAt;
+    private int successes;
+    private long firstSuccessAt;
 
     Latch(
         RevocationReason reason,
@@ -50,6 +68,18 @@ public final class KeyState {
     }
   }
 
+  /** What a successful probe did to the latch. */
+  enum ProbeVerdict {
+    /** A latch was set while the probe ran: its answer predates it; nothing changed. */
+    STALE,
+    /** No latch: the key was recorded alive. */
+    ALIVE,
+    /** The latch is settling and needs more successful probes. */
+    SETTLING,
+    /** The latch was lifted (a RESTORED event is queued). */
+    LIFTED
+  }
+
   /** The canary: a ciphertext of random bytes under this key, decrypted by every probe. */
   record Canary(byte[] ciphertext, byte[] plaintext) {
     @Override
@@ -61,12 +91,13 @@ public final class KeyState {
   /** A probe in flight: its outcome and its start mark (probes with a higher mark are newer). */
   record Probe(CompletableFuture<Boolean> outcome, long mark) {}
 
+  /** A probe for failures about one ciphertext: when it started (ticker) and its outcome. */
+  record CiphertextProbe(long startNanos, CompletableFuture<Boolean> outcome) {}
+
   final String arn;
   final String tenant;
-  volatile Latch latch;
-
-  /** Incremented (under the monitor) by every latch; never decreases. */
-  volatile long epoch;
+  private volatile Latch latch;
+  private volatile long epoch;
 
   volatile Canary canary;
   volatile long lastUsedNanos;
@@ -79,19 +110,12 @@ public final class KeyState {
 
   final AtomicReference<Probe> probeInFlight = new AtomicReference<>();
 
-  /** A probe for failures about one ciphertext: when it started (ticker) and its outcome. */
-  record CiphertextProbe(long startNanos, CompletableFuture<Boolean> outcome) {}
-
-  /** The latest per-ciphertext probe of this key (see Revocations: they are spaced). */
+  /** The latest per-ciphertext probe of this key (they are spaced, see {@link Prober}). */
   final AtomicReference<CiphertextProbe> ciphertextProbe = new AtomicReference<>();
 
-  /**
-   * Events of this key not yet delivered, appended under this object's monitor in the order of the
-   * transitions that made them; delivered in that order under {@link #delivery}. So a listener
-   * never sees RESTORED after a newer REVOKED.
-   */
-  final ArrayDeque<RevocationEvent> pending = new ArrayDeque<>();
+  private final ArrayDeque<RevocationEvent> pending = new ArrayDeque<>();
 
+  /** Held while delivering this key's events, so that they leave in order. */
   final Object delivery = new Object();
 
   KeyState(String arn, String tenant, long now) {
@@ -144,6 +168,16 @@ public final class KeyState {
     return new KeyRevokedException(arn, l.reason, l.cause);
   }
 
+  /** The current latch, or {@code null}: one volatile read. */
+  Latch latch() {
+    return latch;
+  }
+
+  /** Whether a data key loaded by a call that started in {@code loadEpoch} may be used. */
+  boolean admits(long loadEpoch) {
+    return epoch == loadEpoch && latch == null;
+  }
+
   /**
    * Records use at {@code now}, written at most once per {@code granularity} (a quarter of the idle
    * timeout, at most a second) to keep the cache line quiet.
@@ -153,4 +187,111 @@ public final class KeyState {
       lastUsedNanos = now;
     }
   }
+
+  // ---- transitions: each under this monitor ----
+
+  /**
+   * Sets (or re-sets) the latch in a new epoch. A latch that has seen a customer action keeps
+   * needing to settle, whatever fails next; one set locally stays local until lifted. The first
+   * latch queues a REVOKED event.
+   *
+   * @param local whether a KMS call of this worker set it ({@code false}: the fleet's word)
+   * @return whether the key was not latched before (the caller then purges its data keys)
+   */
+  synchronized boolean set(
+      RevocationReason reason, Throwable cause, String code, boolean local, Clock clock) {
+    Latch old = latch;
+    boolean first = old == null;
+    boolean keepOld = old != null && old.settles && !reason.isCustomerAction();
+    boolean isLocal = local || (old != null && old.local);
+    long e = epoch + 1;
+    Latch now =
+        keepOld
+            ? new Latch(old.reason, old.cause, old.errorCode, e, true, isLocal)
+            : new Latch(reason, cause, code, e, reason.isCustomerAction(), isLocal);
+    epoch = e;
+    latch = now;
+    if (first) {
+      pending.add(
+          new RevocationEvent(
+              arn, RevocationEvent.Kind.REVOKED, now.reason, clock.instant(), now.errorCode));
+    }
+    return first;
+  }
+
+  /**
+   * A probe that started at {@code start} (ticker) in {@code probeEpoch} succeeded, answered at
+   * {@code now}. Unlatched: records the key alive and runs {@code whileAlive} under the monitor (so
+   * that no latch is reported before it). Latched: lifts a latch that does not settle; counts a
+   * settling latch's successes, lifting it once {@code rule} is met (the span runs from the first
+   * success's answer, not its start, to the start of the latest probe).
+   */
+  synchronized ProbeVerdict probeSucceeded(
+      long probeEpoch, long start, long now, SettleRule rule, Runnable whileAlive, Clock clock) {
+    if (epoch != probeEpoch) {
+      return ProbeVerdict.STALE;
+    }
+    Latch l = latch;
+    if (l == null) {
+      lastAliveNanos = now;
+      whileAlive.run();
+      return ProbeVerdict.ALIVE;
+    }
+    if (l.settles) {
+      if (l.successes == 0) {
+        l.firstSuccessAt = now;
+      }
+      l.successes++;
+      long span = l.successes == 1 ? 0 : start - l.firstSuccessAt;
+      if (l.successes < rule.probes() || span < rule.timeNanos()) {
+        if (rule.scheduled()) {
+          nextProbeNanos = l.firstSuccessAt + l.successes * rule.spacingNanos();
+        }
+        return ProbeVerdict.SETTLING;
+      }
+    }
+    lift(now, clock);
+    return ProbeVerdict.LIFTED;
+  }
+
+  /**
+   * The fleet says the key is served again: lifts only a latch that no KMS call of this worker set
+   * (a latch set locally, even after the coordinator decided, waits for a local probe).
+   *
+   * @return whether the latch was lifted
+   */
+  synchronized boolean liftByFleet(long now, Clock clock) {
+    Latch l = latch;
+    if (l == null || l.local) {
+      return false;
+    }
+    lift(now, clock);
+    return true;
+  }
+
+  /** The fleet proved the key alive at {@code at} (ticker): moves the proof forward, never back. */
+  synchronized void provenAliveByFleet(long at) {
+    if (latch == null && at - lastAliveNanos > 0) {
+      lastAliveNanos = at;
+    }
+  }
+
+  /** The next undelivered event, in transition order, or {@code null}. */
+  synchronized RevocationEvent nextPending() {
+    return pending.poll();
+  }
+
+  private void lift(long now, Clock clock) {
+    latch = null;
+    lastAliveNanos = now;
+    pending.add(
+        new RevocationEvent(arn, RevocationEvent.Kind.RESTORED, null, clock.instant(), null));
+  }
+
+  /**
+   * When a settling latch lifts: after {@code probes} consecutive successful probes spanning {@code
+   * timeNanos}; with {@code scheduled} probes, the next one is due {@code spacingNanos} after the
+   * previous success's slot.
+   */
+  record SettleRule(int probes, long timeNanos, long spacingNanos, boolean scheduled) {}
 }
