@@ -231,13 +231,13 @@ public class ManyTenantsBenchmark {
 
   /**
    * Retained heap per cached data key, measured so that it cannot depend on how full the run left
-   * the cache (an earlier version divided "live heap after the run minus after set-up" by the
-   * capacity, and read negative for the ESDK when a short run had not filled its cache): with KMS
-   * at 0 ms, every tenant encrypts once and decrypts once (10,000 tenants against a capacity of
-   * 2,000: both caches are full, at exactly {@code capacity} entries in all); live heap A. Then the
-   * instance is closed and built again exactly as in set-up, with an empty cache; live heap B. The
-   * difference is what the cached keys hold (entries, key material, the cache's own nodes), the
-   * per-tenant objects being in both. Live heap = used heap after three {@code System.gc()} calls.
+   * the cache ("live heap after the run minus after set-up" ÷ capacity would, and reads negative
+   * for the ESDK when a short run has not filled its cache): with KMS at 0 ms, every tenant
+   * encrypts once and decrypts once (10,000 tenants against a capacity of 2,000: both caches are
+   * full, at exactly {@code capacity} entries in all); live heap A. Then the instance is closed and
+   * built again exactly as in set-up, with an empty cache; live heap B. The difference is what the
+   * cached keys hold (entries, key material, the cache's own nodes), the per-tenant objects being
+   * in both. Live heap = used heap after three {@code System.gc()} calls.
    */
   private double retainedBytesPerCachedKey() throws Exception {
     fake.latency(Duration.ZERO);

@@ -215,11 +215,11 @@ class ReportTest {
 
   @Test
   void formatsSizesAndNumbers() {
-    assertEquals("64 B", Report.size(64));
-    assertEquals("64 KiB", Report.size(65536));
-    assertEquals("1 MiB", Report.size(1048576));
-    assertEquals("1,235", Report.fmt(1234.6));
-    assertEquals("12.3", Report.fmt(12.34));
-    assertEquals("0.12", Report.fmt(0.123));
+    assertEquals("64 B", Cells.size(64));
+    assertEquals("64 KiB", Cells.size(65536));
+    assertEquals("1 MiB", Cells.size(1048576));
+    assertEquals("1,235", Cells.fmt(1234.6));
+    assertEquals("12.3", Cells.fmt(12.34));
+    assertEquals("0.12", Cells.fmt(0.123));
   }
 }
