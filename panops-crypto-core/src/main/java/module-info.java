@@ -20,6 +20,10 @@ module com.panops.crypto {
 
   exports com.panops.crypto;
   exports com.panops.crypto.metrics;
+  // the calls that name the message format (TenantCrypto keeps them off its public API)
+  exports com.panops.crypto.adapter to
+      com.panops.crypto.s3,
+      com.panops.crypto.jdbc;
   exports com.panops.crypto.format to
       com.panops.crypto.s3,
       com.panops.crypto.jdbc;

@@ -14,6 +14,7 @@ import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.adapter.AdapterAccess;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.LocalKms;
 import com.panops.crypto.testkit.TrailEvent;
@@ -188,7 +189,9 @@ class ForeignKeyRefusalIT {
     byte[] bad = edkNaming(ct, gone);
     MessageHeader h = MessageHeader.parse(bad, 0, bad.length);
     RuntimeException e =
-        assertThrows(RuntimeException.class, () -> rotated.tenant("acme").rewrapHeader(h, KC));
+        assertThrows(
+            RuntimeException.class,
+            () -> AdapterAccess.rewrapHeader(rotated.tenant("acme"), h, KC));
     System.out.println(
         "[rewrap deleted-key EDK] "
             + e
@@ -245,7 +248,7 @@ class ForeignKeyRefusalIT {
               () -> {
                 while (System.nanoTime() < deadline) {
                   try {
-                    rotated.tenant("acme").rewrapHeader(h, KC);
+                    AdapterAccess.rewrapHeader(rotated.tenant("acme"), h, KC);
                     outcomes
                         .computeIfAbsent("REWRAPPED?!", k -> new AtomicLong())
                         .incrementAndGet();
@@ -410,7 +413,9 @@ class ForeignKeyRefusalIT {
     MessageHeader h = MessageHeader.parse(ct, 0, ct.length);
     for (int i = 0; i < 2; i++) {
       RuntimeException e =
-          assertThrows(RuntimeException.class, () -> rotated.tenant("acme").rewrapHeader(h, KC));
+          assertThrows(
+              RuntimeException.class,
+              () -> AdapterAccess.rewrapHeader(rotated.tenant("acme"), h, KC));
       assertInstanceOf(KmsUnavailableException.class, e, "attempt " + i);
       assertTrue(e.getMessage().contains("naming neither KMS key"), e.getMessage());
     }

@@ -14,6 +14,7 @@ import com.panops.crypto.RevocationReason;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.adapter.AdapterAccess;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.LocalKms;
 import java.time.Duration;
@@ -87,7 +88,8 @@ class RewrapRefusalIT {
     assertArrayEquals("mail".getBytes(), acme.decrypt(ct, KC, AAD), "Decrypt is still granted");
     kms.putKeyPolicy(oldKey, policyWithoutReEncrypt());
     var h = MessageHeader.parse(ct, 0, ct.length);
-    KeyRevokedException e = assertThrows(KeyRevokedException.class, () -> acme.rewrapHeader(h, KC));
+    KeyRevokedException e =
+        assertThrows(KeyRevokedException.class, () -> AdapterAccess.rewrapHeader(acme, h, KC));
     assertEquals(RevocationReason.ACCESS_DENIED, e.reason());
     assertTrue(rotated.isRevoked(oldKey), "the exception's latch is set");
     assertFalse(rotated.isRevoked(newKey), "the key KMS did not name is not latched");
@@ -105,7 +107,8 @@ class RewrapRefusalIT {
     TenantCrypto acme = rotated.tenant("acme");
     kms.putKeyPolicy(newKey, policyWithoutReEncrypt());
     var h = MessageHeader.parse(ct, 0, ct.length);
-    KeyRevokedException e = assertThrows(KeyRevokedException.class, () -> acme.rewrapHeader(h, KC));
+    KeyRevokedException e =
+        assertThrows(KeyRevokedException.class, () -> AdapterAccess.rewrapHeader(acme, h, KC));
     assertEquals(RevocationReason.ACCESS_DENIED, e.reason());
     assertEquals(newKey, e.keyArn());
     assertTrue(rotated.isRevoked(newKey));

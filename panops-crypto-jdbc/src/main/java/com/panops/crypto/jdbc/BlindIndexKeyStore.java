@@ -4,6 +4,7 @@ import com.panops.crypto.KeyContext;
 import com.panops.crypto.MessageAad;
 import com.panops.crypto.PanopsCryptoException;
 import com.panops.crypto.TenantCrypto;
+import com.panops.crypto.adapter.AdapterAccess;
 import com.panops.crypto.format.MessageHeader;
 import java.security.SecureRandom;
 import java.sql.Connection;
@@ -313,7 +314,8 @@ public final class BlindIndexKeyStore {
                 if (h.keyArn().equals(tenant.keys().currentKeyArn())) {
                   continue;
                 }
-                byte[] header = tenant.rewrapHeader(h, keyContextOf(tenant.tenantId()));
+                byte[] header =
+                    AdapterAccess.rewrapHeader(tenant, h, keyContextOf(tenant.tenantId()));
                 rewrapped = new byte[header.length + w.length - h.length()];
                 System.arraycopy(header, 0, rewrapped, 0, header.length);
                 System.arraycopy(w, h.length(), rewrapped, header.length, w.length - h.length());

@@ -5,6 +5,7 @@ import com.panops.crypto.KeyContext;
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.PanopsCryptoException;
 import com.panops.crypto.TenantCrypto;
+import com.panops.crypto.adapter.AdapterAccess;
 import com.panops.crypto.format.CompactFormat;
 import com.panops.crypto.format.MessageFormat;
 import com.panops.crypto.format.MessageHeader;
@@ -359,7 +360,7 @@ public final class ColumnRotation {
         }
         return new byte[][] {old, h.withKeyReference(currentArn, newEdk)};
       }
-      byte[] fresh = t.rewrapHeader(h, kc);
+      byte[] fresh = AdapterAccess.rewrapHeader(t, h, kc);
       MessageHeader nh = MessageHeader.parse(fresh, 0, fresh.length);
       rewrapMemo.put(memoKey, nh.encryptedDataKey());
       return new byte[][] {old, fresh};

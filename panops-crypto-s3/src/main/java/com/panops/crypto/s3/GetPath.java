@@ -1,5 +1,6 @@
 package com.panops.crypto.s3;
 
+import com.panops.crypto.adapter.AdapterAccess;
 import com.panops.crypto.format.MessageHeader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -196,7 +197,8 @@ final class GetPath extends S3Path {
       MessageHeader h = MessageHeader.read(raw);
       long pl = layout.check(h, ctLen);
       long last = h.frameCount(ctLen) - 1;
-      InputStream frames = tenant.get().decryptFrames(h, ctLen, 0, last, raw, c.keyContext, c.aad);
+      InputStream frames =
+          AdapterAccess.decryptFrames(tenant.get(), h, ctLen, 0, last, raw, c.keyContext, c.aad);
       plaintext = new PlaintextStream(frames, 0, -1, () -> {});
       response = plaintextResponse(r, pl, null);
     } catch (IOException e) {
@@ -326,16 +328,15 @@ final class GetPath extends S3Path {
       InputStream decrypted;
       try {
         decrypted =
-            tenant
-                .get()
-                .decryptFrames(
-                    p.header,
-                    p.ciphertextLength,
-                    plan.firstFrame,
-                    plan.lastFrame,
-                    frames,
-                    c.keyContext,
-                    c.aad);
+            AdapterAccess.decryptFrames(
+                tenant.get(),
+                p.header,
+                p.ciphertextLength,
+                plan.firstFrame,
+                plan.lastFrame,
+                frames,
+                c.keyContext,
+                c.aad);
       } catch (RuntimeException e) {
         if (toClose != null) {
           toClose.abort();

@@ -2,6 +2,7 @@ package com.panops.crypto.s3;
 
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.TenantCrypto;
+import com.panops.crypto.adapter.AdapterAccess;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.SequenceInputStream;
@@ -253,7 +254,7 @@ final class RewrapPath extends S3Path {
       byte[] newHeader =
           headerCurrent
               ? Arrays.copyOf(p.bytes, oldH)
-              : t.rewrapHeader(p.header, KeyContext.from(p.header.keyContext()));
+              : AdapterAccess.rewrapHeader(t, p.header, KeyContext.from(p.header.keyContext()));
       long bodyLength = p.ciphertextLength - oldH;
       long newLength = newHeader.length + bodyLength;
       String etag = r.eTag();
