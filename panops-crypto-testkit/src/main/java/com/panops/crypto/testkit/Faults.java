@@ -1,6 +1,6 @@
 package com.panops.crypto.testkit;
 
-import com.panops.crypto.testkit.kms.FaultDecision;
+import com.panops.crypto.testkit.internal.kms.FaultDecision;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;

@@ -4,23 +4,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.panops.crypto.testkit.kms.KmsEngine;
-import com.panops.crypto.testkit.kms.KmsHttpServer;
-import com.panops.crypto.testkit.kms.Trail;
+import com.panops.crypto.testkit.internal.kms.KmsEngine;
+import com.panops.crypto.testkit.internal.kms.KmsHttpServer;
+import com.panops.crypto.testkit.internal.kms.Trail;
 import java.net.URI;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A local, KMS-wire-compatible server for tests and local runs: the real AWS SDK v2 {@code
@@ -76,11 +73,10 @@ public final class LocalKms implements AutoCloseable {
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
   private static final SecureRandom RANDOM = new SecureRandom();
-  private static final char[] KEY_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
 
   private final String region;
   private final String accountId;
-  private final Map<String, Principal> principals = new ConcurrentHashMap<>();
+  private final Principals principals = new Principals();
   private final Principal admin;
   private final Principal vendor;
   private final Trail trail;
@@ -106,7 +102,7 @@ public final class LocalKms implements AutoCloseable {
     try {
       this.server =
           new KmsHttpServer(
-              b.port, engine, principals::get, faults::decide, region, b.maxBodyBytes, 8);
+              b.port, engine, principals::byAccessKeyId, faults::decide, region, b.maxBodyBytes, 8);
     } catch (RuntimeException e) {
       trail.close();
       throw e;
@@ -196,12 +192,7 @@ public final class LocalKms implements AutoCloseable {
      */
     public Builder newKeyErrors(String... errorCodes) {
       List<String> codes = List.of(errorCodes);
-      for (String c : codes) {
-        if (!c.equals("NotFoundException") && !c.equals("KMSInvalidStateException")) {
-          throw new IllegalArgumentException(
-              "new-key errors are NotFoundException or KMSInvalidStateException, not " + c);
-        }
-      }
+      KmsEngine.checkNewKeyErrors(codes);
       this.newKeyErrors = codes;
       return this;
     }
@@ -288,27 +279,7 @@ public final class LocalKms implements AutoCloseable {
    * arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION}; policies naming the role match it).
    */
   public Principal addPrincipal(String principalArn) {
-    Objects.requireNonNull(principalArn, "principalArn");
-    boolean session =
-        new Principal(principalArn, "-", "-").isAssumedRole()
-            && principalArn.startsWith("arn:aws:sts::");
-    if (!principalArn.startsWith("arn:aws:iam::") && !session) {
-      throw new IllegalArgumentException(
-          "expected an IAM principal or assumed-role session ARN: " + principalArn);
-    }
-    while (true) {
-      StringBuilder akid = new StringBuilder("AKIA");
-      for (int i = 0; i < 16; i++) {
-        akid.append(KEY_ID_ALPHABET[RANDOM.nextInt(KEY_ID_ALPHABET.length)]);
-      }
-      byte[] secret = new byte[30];
-      RANDOM.nextBytes(secret);
-      Principal p =
-          new Principal(principalArn, akid.toString(), Base64.getEncoder().encodeToString(secret));
-      if (principals.putIfAbsent(p.accessKeyId(), p) == null) {
-        return p;
-      }
-    }
+    return principals.add(principalArn);
   }
 
   /**
@@ -318,32 +289,7 @@ public final class LocalKms implements AutoCloseable {
    * kms:ReEncrypt*}, {@code kms:GenerateDataKey} and {@code kms:DescribeKey}.
    */
   public String seedKeyPolicy() {
-    ObjectNode p = MAPPER.createObjectNode();
-    p.put("Version", "2012-10-17");
-    p.put("Id", "panops-customer-key-policy");
-    ArrayNode statements = p.putArray("Statement");
-    ObjectNode adminSt = statements.addObject();
-    adminSt.put("Sid", "CustomerKeyAdministration");
-    adminSt.put("Effect", "Allow");
-    adminSt.putObject("Principal").put("AWS", admin.roleArn());
-    adminSt.put("Action", "kms:*");
-    adminSt.put("Resource", "*");
-    ObjectNode vendorSt = statements.addObject();
-    vendorSt.put("Sid", "PanOpsServiceAccess");
-    vendorSt.put("Effect", "Allow");
-    vendorSt.putObject("Principal").put("AWS", vendor.roleArn());
-    ArrayNode actions = vendorSt.putArray("Action");
-    for (String a :
-        List.of(
-            "kms:Encrypt",
-            "kms:Decrypt",
-            "kms:ReEncrypt*",
-            "kms:GenerateDataKey",
-            "kms:DescribeKey")) {
-      actions.add(a);
-    }
-    vendorSt.put("Resource", "*");
-    return p.toPrettyString();
+    return SeedKeyPolicy.json(admin.roleArn(), vendor.roleArn());
   }
 
   /**

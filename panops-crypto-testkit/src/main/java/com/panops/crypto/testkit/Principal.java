@@ -39,7 +39,7 @@ public record Principal(String arn, String accessKeyId, String secretAccessKey) 
    * CloudTrail records it in {@code sessionContext.sessionIssuer.arn}; null otherwise.
    */
   public String sessionIssuerArn() {
-    return com.panops.crypto.testkit.kms.KeyPolicy.roleOf(arn);
+    return com.panops.crypto.testkit.internal.kms.KeyPolicy.roleOf(arn);
   }
 
   /**

@@ -1,16 +1,23 @@
 package com.panops.crypto.testkit;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
-import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
-import java.util.TreeMap;
 
 /**
  * One CloudTrail-like record of a request LocalKms received, allowed or refused. It never holds
  * plaintext or key material.
+ *
+ * <p>{@link #roleArn()} is the IAM role the caller acts as: {@link #sessionIssuerArn()} for an
+ * assumed-role session, else {@link #userArn()}. It is what a reconciliation should compare with
+ * the role it expects, since the session name in {@code userArn} differs per worker and per
+ * credential refresh.
+ *
+ * <p>{@link #toJson()} writes {@code eventTime, eventSource, eventName, userIdentity{type, arn,
+ * accountId, sessionContext.sessionIssuer{type, arn, accountId, userName}}, userAgent,
+ * requestParameters{keyId, encryptionContext, encryptionAlgorithm} (for ReEncrypt {@code
+ * sourceKeyId, destinationKeyId, sourceEncryptionContext, destinationEncryptionContext,
+ * sourceEncryptionAlgorithm}), errorCode, requestID}.
  *
  * @param eventTime when the request was handled (on LocalKms's clock)
  * @param eventName the KMS operation, e.g. {@code Decrypt}; null if the request named none
@@ -45,21 +52,13 @@ public record TrailEvent(
     String destinationKeyId,
     Map<String, String> destinationEncryptionContext) {
 
-  private static final ObjectMapper MAPPER = new ObjectMapper();
-
   public TrailEvent {
     Objects.requireNonNull(eventTime, "eventTime");
-    encryptionContext =
-        encryptionContext == null
-            ? Map.of()
-            : Collections.unmodifiableMap(new TreeMap<>(encryptionContext));
-    destinationEncryptionContext =
-        destinationEncryptionContext == null
-            ? Map.of()
-            : Collections.unmodifiableMap(new TreeMap<>(destinationEncryptionContext));
+    encryptionContext = CloudTrailJson.sortedContext(encryptionContext);
+    destinationEncryptionContext = CloudTrailJson.sortedContext(destinationEncryptionContext);
   }
 
-  /** A record without session issuer, user agent or destination (the earlier shape). */
+  /** A record without session issuer, user agent or destination. */
   public TrailEvent(
       Instant eventTime,
       String eventName,
@@ -84,11 +83,7 @@ public record TrailEvent(
         Map.of());
   }
 
-  /**
-   * The IAM role the caller acts as: {@link #sessionIssuerArn()} for an assumed-role session, else
-   * {@link #userArn()}. What a reconciliation should compare with the role it expects, since the
-   * session name in {@code userArn} differs per worker and per credential refresh.
-   */
+  /** The IAM role the caller acts as (see the class comment). */
   public String roleArn() {
     return sessionIssuerArn != null ? sessionIssuerArn : userArn;
   }
@@ -98,59 +93,8 @@ public record TrailEvent(
     return errorCode != null;
   }
 
-  /**
-   * This event as one line of CloudTrail-shaped JSON: {@code eventTime, eventSource, eventName,
-   * userIdentity{type, arn, accountId, sessionContext.sessionIssuer{type, arn, accountId,
-   * userName}}, userAgent, requestParameters{keyId, encryptionContext, encryptionAlgorithm} (for
-   * ReEncrypt {@code sourceKeyId, destinationKeyId, sourceEncryptionContext,
-   * destinationEncryptionContext, sourceEncryptionAlgorithm}), errorCode, requestID}.
-   */
+  /** This event as one line of CloudTrail-shaped JSON (see the class comment). */
   public String toJson() {
-    ObjectNode root = MAPPER.createObjectNode();
-    root.put("eventVersion", "1.08");
-    root.put("eventTime", eventTime.toString());
-    root.put("eventSource", "kms.amazonaws.com");
-    root.put("eventName", eventName);
-    ObjectNode who = root.putObject("userIdentity");
-    who.put("type", sessionIssuerArn != null ? "AssumedRole" : "IAMUser");
-    who.put("arn", userArn);
-    if (userArn != null) {
-      String[] parts = userArn.split(":", 6);
-      if (parts.length == 6) {
-        who.put("accountId", parts[4]);
-      }
-    }
-    if (sessionIssuerArn != null) {
-      ObjectNode issuer = who.putObject("sessionContext").putObject("sessionIssuer");
-      issuer.put("type", "Role");
-      issuer.put("arn", sessionIssuerArn);
-      String[] parts = sessionIssuerArn.split(":", 6);
-      if (parts.length == 6) {
-        issuer.put("accountId", parts[4]);
-        issuer.put("userName", parts[5].substring(parts[5].lastIndexOf('/') + 1));
-      }
-    }
-    if (userAgent != null) {
-      root.put("userAgent", userAgent);
-    }
-    ObjectNode params = root.putObject("requestParameters");
-    boolean reEncrypt = "ReEncrypt".equals(eventName);
-    params.put(reEncrypt ? "sourceKeyId" : "keyId", keyId);
-    ObjectNode ec = params.putObject(reEncrypt ? "sourceEncryptionContext" : "encryptionContext");
-    encryptionContext.forEach(ec::put);
-    if (encryptionAlgorithm != null) {
-      params.put(
-          reEncrypt ? "sourceEncryptionAlgorithm" : "encryptionAlgorithm", encryptionAlgorithm);
-    }
-    if (reEncrypt) {
-      params.put("destinationKeyId", destinationKeyId);
-      ObjectNode dec = params.putObject("destinationEncryptionContext");
-      destinationEncryptionContext.forEach(dec::put);
-    }
-    if (errorCode != null) {
-      root.put("errorCode", errorCode);
-    }
-    root.put("requestID", requestId);
-    return root.toString();
+    return CloudTrailJson.of(this);
   }
 }

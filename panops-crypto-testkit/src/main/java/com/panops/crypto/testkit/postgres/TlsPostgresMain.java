@@ -18,31 +18,12 @@ public final class TlsPostgresMain {
   private TlsPostgresMain() {}
 
   public static void main(String[] args) throws InterruptedException, IOException {
-    TlsPostgres.Builder builder = TlsPostgres.builder();
-    Path caCopy = null;
-    for (int i = 0; i < args.length; i++) {
-      switch (args[i]) {
-        case "--port" -> {
-          int port = Integer.parseInt(value(args, ++i, "--port"));
-          if (port != 0) { // 0: a free port, as without --port
-            builder.port(port);
-          }
-        }
-        case "--ca-file" -> caCopy = Path.of(value(args, ++i, "--ca-file")).toAbsolutePath();
-        case "--work-dir" -> builder.workDirectory(Path.of(value(args, ++i, "--work-dir")));
-        case "--allow-plaintext" -> builder.allowPlaintextSessions();
-        case "--help", "-h" -> {
-          usage(System.out);
-          return;
-        }
-        default -> {
-          System.err.println("Unknown argument: " + args[i]);
-          usage(System.err);
-          System.exit(2);
-        }
-      }
+    Options options = parse(args);
+    if (options.help) {
+      usage(System.out);
+      return;
     }
-    TlsPostgres pg = builder.start();
+    TlsPostgres pg = options.builder.start();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
@@ -53,19 +34,58 @@ public final class TlsPostgresMain {
                 },
                 "tls-postgres-shutdown"));
     Path ca = pg.caCertificateFile();
-    if (caCopy != null) {
-      if (caCopy.getParent() != null) {
-        Files.createDirectories(caCopy.getParent());
+    if (options.caCopy != null) {
+      if (options.caCopy.getParent() != null) {
+        Files.createDirectories(options.caCopy.getParent());
       }
-      Files.copy(ca, caCopy, StandardCopyOption.REPLACE_EXISTING);
-      ca = caCopy;
+      Files.copy(ca, options.caCopy, StandardCopyOption.REPLACE_EXISTING);
+      ca = options.caCopy;
     }
+    printConnection(System.out, pg, ca);
+    stopped.await();
+  }
+
+  /** The command line's settings; {@code help} if the usage was asked for. */
+  private static final class Options {
+    final TlsPostgres.Builder builder = TlsPostgres.builder();
+    Path caCopy;
+    boolean help;
+  }
+
+  /** Reads the arguments up to the first {@code --help}; exits (2) on an unknown one. */
+  private static Options parse(String[] args) {
+    Options o = new Options();
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--port" -> {
+          int port = Integer.parseInt(value(args, ++i, "--port"));
+          if (port != 0) { // 0: a free port, as without --port
+            o.builder.port(port);
+          }
+        }
+        case "--ca-file" -> o.caCopy = Path.of(value(args, ++i, "--ca-file")).toAbsolutePath();
+        case "--work-dir" -> o.builder.workDirectory(Path.of(value(args, ++i, "--work-dir")));
+        case "--allow-plaintext" -> o.builder.allowPlaintextSessions();
+        case "--help", "-h" -> {
+          o.help = true;
+          return o;
+        }
+        default -> {
+          System.err.println("Unknown argument: " + args[i]);
+          usage(System.err);
+          System.exit(2);
+        }
+      }
+    }
+    return o;
+  }
+
+  private static void printConnection(PrintStream out, TlsPostgres pg, Path ca) {
     String url =
         "jdbc:postgresql://localhost:"
             + pg.port()
             + "/postgres?sslmode=verify-full&sslrootcert="
             + ca;
-    PrintStream out = System.out;
     out.println("PostgreSQL 16 with TLS is running (a test server: trust authentication).");
     out.println("host:      localhost (127.0.0.1, ::1)");
     out.println("port:      " + pg.port());
@@ -82,7 +102,6 @@ public final class TlsPostgresMain {
             + "\"");
     out.println("Stop with Ctrl-C.");
     out.flush();
-    stopped.await();
   }
 
   private static String value(String[] args, int i, String flag) {

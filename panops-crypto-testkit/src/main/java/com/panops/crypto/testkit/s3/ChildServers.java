@@ -9,13 +9,38 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.IntPredicate;
 import java.util.stream.Stream;
 
 /** What the S3 servers started as child processes share: their jar, ports, readiness, logs. */
 final class ChildServers {
   private ChildServers() {}
+
+  /**
+   * How a child server's start is judged and reported.
+   *
+   * @param name the server's name in messages, e.g. {@code S3Mock}
+   * @param probe the URI it answers once it serves
+   * @param serving whether an HTTP status (-1: no answer) means it serves
+   * @param pollMillis the pause between probes
+   * @param timeout how long it may take to serve
+   * @param log where its output goes (its tail goes into the failure's message)
+   * @param logNote added to a failure's message after the reason, e.g. {@code "; log FILE"}
+   * @param dir its directory, deleted when the start fails
+   */
+  record Startup(
+      String name,
+      URI probe,
+      IntPredicate serving,
+      long pollMillis,
+      Duration timeout,
+      Path log,
+      String logNote,
+      Path dir) {}
 
   /** The server could not bind the port it was given: try again with another. */
   static final class PortTakenException extends RuntimeException {
@@ -101,5 +126,72 @@ final class ChildServers {
     } catch (IOException ignored) {
       // best effort
     }
+  }
+
+  /**
+   * The command line that runs {@code jar} in a child JVM of this JVM's Java with heap limit {@code
+   * maxHeap}, the serial collector and IPv4.
+   */
+  static List<String> javaJarCommand(String maxHeap, Path jar) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx" + maxHeap);
+    cmd.add("-XX:+UseSerialGC");
+    cmd.add("-Djava.net.preferIPv4Stack=true");
+    cmd.add("-jar");
+    cmd.add(jar.toString());
+    return cmd;
+  }
+
+  /**
+   * Starts {@code cmd} with its output (stdout and stderr) in {@code log}, no instance metadata.
+   */
+  static Process launch(List<String> cmd, Path log) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(log.toFile());
+    pb.environment().put("AWS_EC2_METADATA_DISABLED", "true");
+    return pb.start();
+  }
+
+  /**
+   * Waits until the started server serves. If it exits first or does not serve in time, it is
+   * killed and its directory deleted, and this throws {@link PortTakenException} if its log says
+   * its port was taken, else an {@link IllegalStateException} with the tail of its log.
+   */
+  static void awaitServing(Process p, Startup s) {
+    long deadline = System.nanoTime() + s.timeout().toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!p.isAlive()) {
+        String tail = tail(s.log());
+        deleteTree(s.dir());
+        if (tail.contains("already in use") || tail.contains("BindException")) {
+          throw new PortTakenException();
+        }
+        throw new IllegalStateException(
+            s.name()
+                + " exited with "
+                + p.exitValue()
+                + " during start"
+                + s.logNote()
+                + ":\n"
+                + tail);
+      }
+      if (s.serving().test(status(s.probe()))) {
+        return;
+      }
+      try {
+        Thread.sleep(s.pollMillis());
+      } catch (InterruptedException e) {
+        p.destroyForcibly();
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while starting " + s.name(), e);
+      }
+    }
+    p.destroyForcibly();
+    String tail = tail(s.log());
+    deleteTree(s.dir());
+    throw new IllegalStateException(
+        s.name() + " did not answer within " + s.timeout() + s.logNote() + ":\n" + tail);
   }
 }

@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -241,13 +240,29 @@ public final class S3MockServer implements AutoCloseable {
       }
       int http = ChildServers.freePort();
       int https = ChildServers.freePort();
-      List<String> cmd = new ArrayList<>();
-      cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-      cmd.add("-Xmx" + maxHeap);
-      cmd.add("-XX:+UseSerialGC");
-      cmd.add("-Djava.net.preferIPv4Stack=true");
-      cmd.add("-jar");
-      cmd.add(jar.toString());
+      Process p;
+      try {
+        p = ChildServers.launch(command(http, https, root), log);
+      } catch (IOException e) {
+        throw new UncheckedIOException("could not launch S3Mock", e);
+      }
+      URI probe = URI.create("http://127.0.0.1:" + http + "/");
+      ChildServers.awaitServing(
+          p,
+          new ChildServers.Startup(
+              "S3Mock",
+              probe,
+              status -> status == 200,
+              250,
+              startupTimeout,
+              log,
+              "; log " + log,
+              root));
+      return new S3MockServer(p, http, root, log);
+    }
+
+    private List<String> command(int http, int https, Path root) {
+      List<String> cmd = ChildServers.javaJarCommand(maxHeap, jar);
       cmd.add("--com.adobe.testing.s3mock.httpPort=" + http);
       cmd.add("--server.port=" + https);
       cmd.add("--server.address=127.0.0.1");
@@ -261,48 +276,7 @@ public final class S3MockServer implements AutoCloseable {
             "--com.adobe.testing.s3mock.store.initialBuckets=" + String.join(",", initialBuckets));
       }
       cmd.add("--spring.main.banner-mode=off");
-      ProcessBuilder pb = new ProcessBuilder(cmd);
-      pb.redirectErrorStream(true);
-      pb.redirectOutput(log.toFile());
-      pb.environment().put("AWS_EC2_METADATA_DISABLED", "true");
-      Process p;
-      try {
-        p = pb.start();
-      } catch (IOException e) {
-        throw new UncheckedIOException("could not launch S3Mock", e);
-      }
-      long deadline = System.nanoTime() + startupTimeout.toNanos();
-      URI probe = URI.create("http://127.0.0.1:" + http + "/");
-      while (System.nanoTime() < deadline) {
-        if (!p.isAlive()) {
-          String tail = ChildServers.tail(log);
-          ChildServers.deleteTree(root);
-          if (tail.contains("already in use") || tail.contains("BindException")) {
-            throw new ChildServers.PortTakenException();
-          }
-          throw new IllegalStateException(
-              "S3Mock exited with " + p.exitValue() + " during start; log " + log + ":\n" + tail);
-        }
-        if (ChildServers.status(probe) == 200) {
-          return new S3MockServer(p, http, root, log);
-        }
-        try {
-          Thread.sleep(250);
-        } catch (InterruptedException e) {
-          p.destroyForcibly();
-          Thread.currentThread().interrupt();
-          throw new IllegalStateException("interrupted while starting S3Mock", e);
-        }
-      }
-      p.destroyForcibly();
-      ChildServers.deleteTree(root);
-      throw new IllegalStateException(
-          "S3Mock did not answer within "
-              + startupTimeout
-              + "; log "
-              + log
-              + ":\n"
-              + ChildServers.tail(log));
+      return cmd;
     }
   }
 }

@@ -7,9 +7,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Properties;
@@ -102,75 +100,56 @@ public final class S3ProxyServer implements AutoCloseable {
   }
 
   private static S3ProxyServer launch(Path jar, Duration timeout) {
-    Path dir;
-    Path log;
-    Path conf;
     int port = ChildServers.freePort();
+    Path dir;
     try {
       dir = Files.createTempDirectory("s3proxy");
-      log = dir.resolve("s3proxy.log");
-      conf = dir.resolve("s3proxy.conf");
-      Properties p = new Properties();
-      p.setProperty("s3proxy.endpoint", "http://127.0.0.1:" + port);
-      p.setProperty("s3proxy.authorization", "aws-v2-or-v4");
-      p.setProperty("s3proxy.identity", ACCESS_KEY);
-      p.setProperty("s3proxy.credential", SECRET_KEY);
-      p.setProperty("jclouds.provider", "transient");
-      p.setProperty("jclouds.identity", "unused");
-      p.setProperty("jclouds.credential", "unused");
-      try (Writer w = Files.newBufferedWriter(conf, StandardCharsets.UTF_8)) {
-        p.store(w, "S3ProxyServer (panops-crypto-testkit)");
-      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx256m");
-    cmd.add("-XX:+UseSerialGC");
-    cmd.add("-Djava.net.preferIPv4Stack=true");
-    cmd.add("-jar");
-    cmd.add(jar.toString());
+    Path log = dir.resolve("s3proxy.log");
+    Path conf = dir.resolve("s3proxy.conf");
+    writeConfiguration(conf, port);
+    List<String> cmd = ChildServers.javaJarCommand("256m", jar);
     cmd.add("--properties");
     cmd.add(conf.toString());
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.redirectErrorStream(true);
-    pb.redirectOutput(log.toFile());
-    pb.environment().put("AWS_EC2_METADATA_DISABLED", "true");
     Process proc;
     try {
-      proc = pb.start();
+      proc = ChildServers.launch(cmd, log);
     } catch (IOException e) {
       ChildServers.deleteTree(dir);
       throw new UncheckedIOException("could not launch S3Proxy", e);
     }
-    long deadline = System.nanoTime() + timeout.toNanos();
     URI probe = URI.create("http://127.0.0.1:" + port + "/");
-    while (System.nanoTime() < deadline) {
-      if (!proc.isAlive()) {
-        String tail = ChildServers.tail(log);
-        ChildServers.deleteTree(dir);
-        if (tail.contains("already in use") || tail.contains("BindException")) {
-          throw new ChildServers.PortTakenException();
-        }
-        throw new IllegalStateException(
-            "S3Proxy exited with " + proc.exitValue() + " during start:\n" + tail);
-      }
-      if (ChildServers.status(probe) > 0 /* 403 to an unsigned request: serving */) {
-        return new S3ProxyServer(proc, port, dir, log);
-      }
-      try {
-        Thread.sleep(200);
-      } catch (InterruptedException e) {
-        proc.destroyForcibly();
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while starting S3Proxy", e);
-      }
+    ChildServers.awaitServing(
+        proc,
+        new ChildServers.Startup(
+            "S3Proxy",
+            probe,
+            status -> status > 0, // 403 to an unsigned request: serving
+            200,
+            timeout,
+            log,
+            "",
+            dir));
+    return new S3ProxyServer(proc, port, dir, log);
+  }
+
+  /** S3Proxy's properties: this port, SigV2/V4 with the test keys, jclouds' transient store. */
+  private static void writeConfiguration(Path conf, int port) {
+    Properties p = new Properties();
+    p.setProperty("s3proxy.endpoint", "http://127.0.0.1:" + port);
+    p.setProperty("s3proxy.authorization", "aws-v2-or-v4");
+    p.setProperty("s3proxy.identity", ACCESS_KEY);
+    p.setProperty("s3proxy.credential", SECRET_KEY);
+    p.setProperty("jclouds.provider", "transient");
+    p.setProperty("jclouds.identity", "unused");
+    p.setProperty("jclouds.credential", "unused");
+    try (Writer w = Files.newBufferedWriter(conf, StandardCharsets.UTF_8)) {
+      p.store(w, "S3ProxyServer (panops-crypto-testkit)");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
-    proc.destroyForcibly();
-    String tail = ChildServers.tail(log);
-    ChildServers.deleteTree(dir);
-    throw new IllegalStateException("S3Proxy did not answer within " + timeout + ":\n" + tail);
   }
 
   /** The plain-HTTP endpoint, {@code http://127.0.0.1:PORT}. */

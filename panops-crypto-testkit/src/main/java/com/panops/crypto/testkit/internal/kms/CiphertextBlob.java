@@ -1,4 +1,4 @@
-package com.panops.crypto.testkit.kms;
+package com.panops.crypto.testkit.internal.kms;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -32,7 +32,7 @@ import javax.crypto.spec.GCMParameterSpec;
  * value. So a blob decrypts only under its own key and with exactly the encryption context it was
  * made with; the key id in clear lets Decrypt work without a KeyId.
  */
-public final class CiphertextBlob {
+final class CiphertextBlob {
   static final byte VERSION = 0x01;
   static final int HEADER = 1 + 16 + 12;
   static final int TAG = 16;
@@ -41,7 +41,7 @@ public final class CiphertextBlob {
   private CiphertextBlob() {}
 
   /** The key UUID named by a blob, or empty if the blob is not in this format. */
-  public static Optional<UUID> keyIdOf(byte[] blob) {
+  static Optional<UUID> keyIdOf(byte[] blob) {
     if (blob == null || blob.length < MIN_LENGTH || blob[0] != VERSION) {
       return Optional.empty();
     }
@@ -93,7 +93,7 @@ public final class CiphertextBlob {
   }
 
   /** The canonical encoding of an encryption context (see the class comment). */
-  public static byte[] canonicalContext(Map<String, String> context) {
+  static byte[] canonicalContext(Map<String, String> context) {
     SortedMap<String, String> sorted = new TreeMap<>(context == null ? Map.of() : context);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     writeLength(out, sorted.size());

@@ -1,4 +1,4 @@
-package com.panops.crypto.testkit.kms;
+package com.panops.crypto.testkit.internal.kms;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package com.panops.crypto.testkit.kms;
+package com.panops.crypto.testkit.internal.kms;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;

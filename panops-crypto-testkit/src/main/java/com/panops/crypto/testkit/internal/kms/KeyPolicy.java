@@ -1,4 +1,4 @@
-package com.panops.crypto.testkit.kms;
+package com.panops.crypto.testkit.internal.kms;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -52,78 +52,13 @@ public final class KeyPolicy {
   private static final Set<String> STATEMENT_KEYS =
       Set.of("Sid", "Effect", "Principal", "Action", "Resource", "Condition");
   private static final Set<String> UNSUPPORTED = Set.of("NotAction", "NotPrincipal", "NotResource");
-  private static final Set<String> OPERATORS =
-      Set.of("StringEquals", "StringNotEquals", "StringLike", "StringNotLike");
-
-  /** One operator applied to one condition key with its values (ORed). */
-  private record Cond(String setOp, String operator, String key, List<String> values) {
-    boolean holds(String principalArn, Map<String, String> context) {
-      List<String> actual = actual(key, principalArn, context);
-      boolean negated = operator.startsWith("StringNot");
-      boolean like = operator.endsWith("Like");
-      if (setOp == null) {
-        if (actual == null || actual.isEmpty()) {
-          return negated;
-        }
-        boolean any = false;
-        for (String a : actual) {
-          any |= matchesAny(a, like);
-        }
-        return negated ? !any : any;
-      }
-      List<String> vals = actual == null ? List.of() : actual;
-      if (setOp.equals("ForAllValues")) {
-        for (String a : vals) {
-          boolean m = matchesAny(a, like);
-          if (negated ? m : !m) {
-            return false;
-          }
-        }
-        return true;
-      }
-      for (String a : vals) { // ForAnyValue
-        boolean m = matchesAny(a, like);
-        if (negated ? !m : m) {
-          return true;
-        }
-      }
-      return false;
-    }
-
-    private boolean matchesAny(String actual, boolean like) {
-      for (String v : values) {
-        if (like ? glob(v, false).matcher(actual).matches() : v.equals(actual)) {
-          return true;
-        }
-      }
-      return false;
-    }
-
-    private static List<String> actual(
-        String key, String principalArn, Map<String, String> context) {
-      String k = key.toLowerCase(java.util.Locale.ROOT);
-      if (k.equals("aws:principalarn")) {
-        String role = roleOf(principalArn);
-        return List.of(role != null ? role : principalArn);
-      }
-      if (k.equals("kms:calleraccount")) {
-        return List.of(accountOf(principalArn));
-      }
-      if (k.equals("kms:encryptioncontextkeys")) {
-        return List.copyOf(context.keySet());
-      }
-      String ctxKey = key.substring("kms:EncryptionContext:".length());
-      String v = context.get(ctxKey);
-      return v == null ? null : List.of(v);
-    }
-  }
 
   private record Statement(
       boolean allow,
       boolean anyPrincipal,
       List<String> principals,
       List<Pattern> actions,
-      List<Cond> conditions) {}
+      List<Condition> conditions) {}
 
   private final List<Statement> statements;
 
@@ -197,12 +132,26 @@ public final class KeyPolicy {
         || !(effect.asText().equals("Allow") || effect.asText().equals("Deny"))) {
       throw new IllegalArgumentException("Effect must be Allow or Deny.");
     }
-    JsonNode principal = s.get("Principal");
+    List<String> principals = new ArrayList<>();
+    boolean any = parsePrincipal(s.get("Principal"), principals);
+    List<Pattern> actions = parseActions(s.get("Action"));
+    JsonNode resource = s.get("Resource");
+    if (resource != null) {
+      stringOrArray(resource, "Resource");
+    }
+    List<Condition> conditions = Condition.parseAll(s.get("Condition"));
+    return new Statement(effect.asText().equals("Allow"), any, principals, actions, conditions);
+  }
+
+  /**
+   * Adds the {@code AWS} principals the statement names to {@code into}; true if it names any
+   * principal ({@code "*"}, or {@code "*"} among the {@code AWS} ones).
+   */
+  private static boolean parsePrincipal(JsonNode principal, List<String> into) {
     if (principal == null) {
       throw new IllegalArgumentException("A key policy statement must have a Principal.");
     }
     boolean any = false;
-    List<String> principals = new ArrayList<>();
     if (principal.isTextual()) {
       if (!principal.asText().equals("*")) {
         throw new IllegalArgumentException("Principal must be \"*\" or an object.");
@@ -217,7 +166,7 @@ public final class KeyPolicy {
             if (v.equals("*")) {
               any = true;
             } else {
-              principals.add(v);
+              into.add(v);
             }
           }
         }
@@ -225,7 +174,10 @@ public final class KeyPolicy {
     } else {
       throw new IllegalArgumentException("Principal must be \"*\" or a non-empty object.");
     }
-    JsonNode action = s.get("Action");
+    return any;
+  }
+
+  private static List<Pattern> parseActions(JsonNode action) {
     if (action == null) {
       throw new IllegalArgumentException("A statement must have an Action.");
     }
@@ -233,57 +185,11 @@ public final class KeyPolicy {
     for (String a : stringOrArray(action, "Action")) {
       actions.add(glob(a));
     }
-    JsonNode resource = s.get("Resource");
-    if (resource != null) {
-      stringOrArray(resource, "Resource");
-    }
-    List<Cond> conditions = new ArrayList<>();
-    JsonNode condition = s.get("Condition");
-    if (condition != null) {
-      if (!condition.isObject() || condition.size() == 0) {
-        throw new IllegalArgumentException("Condition must be a non-empty object.");
-      }
-      for (Iterator<Map.Entry<String, JsonNode>> it = condition.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> block = it.next();
-        String op = block.getKey();
-        String setOp = null;
-        int colon = op.indexOf(':');
-        if (colon >= 0) {
-          setOp = op.substring(0, colon);
-          op = op.substring(colon + 1);
-          if (!setOp.equals("ForAllValues") && !setOp.equals("ForAnyValue")) {
-            throw new IllegalArgumentException("Unsupported condition set operator: " + setOp);
-          }
-        }
-        if (!OPERATORS.contains(op)) {
-          throw new IllegalArgumentException(
-              "LocalKms does not support the condition operator " + op);
-        }
-        if (!block.getValue().isObject() || block.getValue().size() == 0) {
-          throw new IllegalArgumentException("Condition " + block.getKey() + " must be an object.");
-        }
-        for (Iterator<Map.Entry<String, JsonNode>> kv = block.getValue().fields(); kv.hasNext(); ) {
-          Map.Entry<String, JsonNode> e = kv.next();
-          String key = e.getKey();
-          String lower = key.toLowerCase(java.util.Locale.ROOT);
-          boolean known =
-              lower.equals("aws:principalarn")
-                  || lower.equals("kms:calleraccount")
-                  || lower.equals("kms:encryptioncontextkeys")
-                  || (key.startsWith("kms:EncryptionContext:")
-                      && key.length() > "kms:EncryptionContext:".length());
-          if (!known) {
-            throw new IllegalArgumentException(
-                "LocalKms does not support the condition key " + key);
-          }
-          conditions.add(new Cond(setOp, op, key, stringOrArray(e.getValue(), "Condition value")));
-        }
-      }
-    }
-    return new Statement(effect.asText().equals("Allow"), any, principals, actions, conditions);
+    return actions;
   }
 
-  private static List<String> stringOrArray(JsonNode node, String what) {
+  /** A string or a non-empty array of strings, as a list. */
+  static List<String> stringOrArray(JsonNode node, String what) {
     List<String> out = new ArrayList<>();
     if (node.isTextual()) {
       out.add(node.asText());
@@ -304,7 +210,11 @@ public final class KeyPolicy {
     return glob(action, true);
   }
 
-  private static Pattern glob(String action, boolean ignoreCase) {
+  /**
+   * The regular expression of an IAM wildcard pattern ({@code *} and {@code ?}): case-insensitive
+   * for actions, exact (and across line breaks) for condition values.
+   */
+  static Pattern glob(String action, boolean ignoreCase) {
     StringBuilder re = new StringBuilder();
     StringBuilder literal = new StringBuilder();
     for (char c : action.toCharArray()) {
@@ -342,7 +252,7 @@ public final class KeyPolicy {
         continue;
       }
       boolean holds = true;
-      for (Cond c : s.conditions()) {
+      for (Condition c : s.conditions()) {
         holds &= c.holds(principalArn, context);
       }
       if (!holds) {

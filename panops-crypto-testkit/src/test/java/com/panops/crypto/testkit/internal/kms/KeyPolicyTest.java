@@ -1,9 +1,9 @@
-package com.panops.crypto.testkit.kms;
+package com.panops.crypto.testkit.internal.kms;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import com.panops.crypto.testkit.kms.KeyPolicy.Decision;
+import com.panops.crypto.testkit.internal.kms.KeyPolicy.Decision;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package com.panops.crypto.testkit.kms;
+package com.panops.crypto.testkit.internal.kms;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -34,12 +34,10 @@ import java.util.function.Function;
  *
  * <p>Order of checks, each answered KMS-style and recorded in the trail: body size (over the limit
  * is a {@code ValidationException}, read no further than the limit, and the connection is closed),
- * the target header ({@code UnknownOperationException}), SigV4 authentication ({@code
- * MissingAuthenticationTokenException}, {@code IncompleteSignatureException}, {@code
- * UnrecognizedClientException}, {@code InvalidSignatureException}), the JSON body ({@code
- * SerializationException}), then faults and the operation itself. Request time skew is not checked,
- * so tests may move the injected clock freely. A handler never lets an exception escape: anything
- * unexpected is a 500 {@code KMSInternalException}.
+ * the target header ({@code UnknownOperationException}), SigV4 authentication (see {@code
+ * WireAuthentication}), the JSON body ({@code SerializationException}), then faults and the
+ * operation itself. A handler never lets an exception escape: anything unexpected is a 500 {@code
+ * KMSInternalException}.
  */
 public final class KmsHttpServer implements AutoCloseable {
 
@@ -76,9 +74,8 @@ public final class KmsHttpServer implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService executor;
   private final KmsEngine engine;
-  private final Function<String, Principal> principals;
+  private final WireAuthentication authentication;
   private final FaultSource faults;
-  private final String region;
   private final int maxBodyBytes;
 
   /**
@@ -93,9 +90,8 @@ public final class KmsHttpServer implements AutoCloseable {
       int maxBodyBytes,
       int threads) {
     this.engine = engine;
-    this.principals = principals;
+    this.authentication = new WireAuthentication(principals, region);
     this.faults = faults;
-    this.region = region;
     this.maxBodyBytes = maxBodyBytes;
     AtomicInteger n = new AtomicInteger();
     ThreadFactory tf =
@@ -177,55 +173,73 @@ public final class KmsHttpServer implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     if (body == null) {
-      engine.recordRejected(null, operation, null, requestId, "ValidationException");
-      LocalKmsException e =
-          LocalKmsException.of(
-              "ValidationException",
-              "The request body exceeds the maximum of " + maxBodyBytes + " bytes.");
-      Response r = error(e);
-      return new Response(r.status(), r.body(), true);
+      return oversized(operation, requestId);
     }
-    if (!exchange.getRequestMethod().equals("POST")
-        || operation == null
-        || !KmsEngine.isOperation(operation)) {
-      engine.recordRejected(null, operation, null, requestId, "UnknownOperationException");
-      String what =
-          !exchange.getRequestMethod().equals("POST")
-              ? "KMS accepts only POST requests."
-              : operation == null
-                  ? "Missing or invalid X-Amz-Target header."
-                  : "Unknown operation " + operation;
-      return error(LocalKmsException.of("UnknownOperationException", what));
+    String method = exchange.getRequestMethod();
+    if (!method.equals("POST") || operation == null || !KmsEngine.isOperation(operation)) {
+      return unknownOperation(method, operation, requestId);
     }
-    JsonNode json = null;
-    JsonProcessingException parseError = null;
-    try {
-      json = body.length == 0 ? READER.createObjectNode() : READER.readTree(body);
-    } catch (JsonProcessingException e) {
-      parseError = e;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    Json json = parse(body);
     Principal caller;
     try {
-      caller = authenticate(exchange, body);
-    } catch (AuthFailure f) {
+      caller = authentication.authenticate(exchange, body);
+    } catch (WireAuthentication.AuthFailure f) {
       engine.recordRejected(
-          f.callerArn, operation, parseError == null ? json : null, requestId, f.error.errorCode());
+          f.callerArn,
+          operation,
+          json.malformed() ? null : json.node(),
+          requestId,
+          f.error.errorCode());
       return error(f.error);
     }
-    if (parseError != null || json == null || !json.isObject()) {
+    if (json.malformed() || json.node() == null || !json.node().isObject()) {
       engine.recordRejected(caller.arn(), operation, null, requestId, "SerializationException");
       return error(
           LocalKmsException.of(
               "SerializationException",
-              parseError == null
-                  ? "The request body must be a JSON object."
-                  : "The request body is not valid JSON."));
+              json.malformed()
+                  ? "The request body is not valid JSON."
+                  : "The request body must be a JSON object."));
     }
     ObjectNode result =
-        engine.execute(caller, operation, json, requestId, faults, headers.getFirst("User-Agent"));
+        engine.execute(
+            caller, operation, json.node(), requestId, faults, headers.getFirst("User-Agent"));
     return new Response(200, result.toString().getBytes(StandardCharsets.UTF_8), false);
+  }
+
+  /** A request body over the limit: refused, and the connection closed after the answer. */
+  private Response oversized(String operation, String requestId) {
+    engine.recordRejected(null, operation, null, requestId, "ValidationException");
+    LocalKmsException e =
+        LocalKmsException.of(
+            "ValidationException",
+            "The request body exceeds the maximum of " + maxBodyBytes + " bytes.");
+    Response r = error(e);
+    return new Response(r.status(), r.body(), true);
+  }
+
+  private Response unknownOperation(String method, String operation, String requestId) {
+    engine.recordRejected(null, operation, null, requestId, "UnknownOperationException");
+    String what =
+        !method.equals("POST")
+            ? "KMS accepts only POST requests."
+            : operation == null
+                ? "Missing or invalid X-Amz-Target header."
+                : "Unknown operation " + operation;
+    return error(LocalKmsException.of("UnknownOperationException", what));
+  }
+
+  /** The body as JSON (an empty body is an empty object), or malformed if it is not JSON. */
+  private record Json(JsonNode node, boolean malformed) {}
+
+  private static Json parse(byte[] body) {
+    try {
+      return new Json(body.length == 0 ? READER.createObjectNode() : READER.readTree(body), false);
+    } catch (JsonProcessingException e) {
+      return new Json(null, true);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /**
@@ -271,85 +285,6 @@ public final class KmsHttpServer implements AutoCloseable {
     while (drained < DRAIN_LIMIT && (n = in.read(buf)) > 0) {
       drained += n;
     }
-  }
-
-  private static final class AuthFailure extends Exception {
-    private static final long serialVersionUID = 1L;
-    final transient LocalKmsException error;
-    final String callerArn;
-
-    AuthFailure(String callerArn, String code, String message) {
-      super(code, null, false, false);
-      this.error = LocalKmsException.of(code, message);
-      this.callerArn = callerArn;
-    }
-  }
-
-  private Principal authenticate(HttpExchange exchange, byte[] body) throws AuthFailure {
-    Headers headers = exchange.getRequestHeaders();
-    String header = headers.getFirst("Authorization");
-    if (header == null) {
-      throw new AuthFailure(
-          null, "MissingAuthenticationTokenException", "Missing Authentication Token");
-    }
-    SigV4.Authorization auth;
-    try {
-      auth = SigV4.parse(header);
-    } catch (SigV4.MalformedAuthorizationException e) {
-      throw new AuthFailure(null, "IncompleteSignatureException", e.getMessage());
-    }
-    Principal p = principals.apply(auth.accessKeyId());
-    if (p == null) {
-      throw new AuthFailure(
-          null,
-          "UnrecognizedClientException",
-          "The security token included in the request is invalid.");
-    }
-    String amzDate = headers.getFirst("X-Amz-Date");
-    if (amzDate == null || !auth.signedHeaders().contains("x-amz-date")) {
-      throw new AuthFailure(
-          p.arn(),
-          "IncompleteSignatureException",
-          "Authorization header requires a signed 'X-Amz-Date' header.");
-    }
-    if (!auth.signedHeaders().contains("host")) {
-      throw new AuthFailure(
-          p.arn(),
-          "InvalidSignatureException",
-          "'Host' must be a 'SignedHeader' in the AWS Authorization.");
-    }
-    if (!amzDate.startsWith(auth.date())) {
-      throw new AuthFailure(
-          p.arn(),
-          "InvalidSignatureException",
-          "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from"
-              + " HTTP.");
-    }
-    if (!auth.region().equals(region) || !auth.service().equals("kms")) {
-      throw new AuthFailure(
-          p.arn(),
-          "InvalidSignatureException",
-          "Credential should be scoped to a valid region and to the kms service.");
-    }
-    String expected =
-        SigV4.signature(
-            p.secretAccessKey(),
-            auth,
-            exchange.getRequestMethod(),
-            exchange.getRequestURI().getRawPath(),
-            exchange.getRequestURI().getRawQuery(),
-            headers::get,
-            body,
-            amzDate);
-    if (!SigV4.signaturesEqual(expected, auth.signature())) {
-      throw new AuthFailure(
-          p.arn(),
-          "InvalidSignatureException",
-          "The request signature we calculated does not match the signature you provided. Check"
-              + " your AWS Secret Access Key and signing method. Consult the service documentation"
-              + " for details.");
-    }
-    return p;
   }
 
   private static Response error(LocalKmsException e) {

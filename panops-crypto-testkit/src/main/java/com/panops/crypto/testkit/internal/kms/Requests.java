@@ -1,4 +1,4 @@
-package com.panops.crypto.testkit.kms;
+package com.panops.crypto.testkit.internal.kms;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.panops.crypto.testkit.LocalKmsException;
@@ -18,6 +18,15 @@ import java.util.TreeMap;
  * ValidationException} too (see {@link #MEMBERS}).
  */
 final class Requests {
+
+  /** The only encryption algorithm of a symmetric key, and the default of every request. */
+  static final String SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT";
+
+  /** The longest key id or key ARN a request may name. */
+  static final int MAX_KEY_ID = 2048;
+
+  private static final Set<String> ALGORITHMS =
+      Set.of(SYMMETRIC_DEFAULT, "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE");
 
   /**
    * The members of each operation's input, as the KMS API model (AWS SDK 2.57) defines them. A
@@ -320,5 +329,46 @@ final class Requests {
       throw wrongType(name, array ? "a list" : "a structure");
     }
     return v;
+  }
+
+  /**
+   * The encryption algorithm member {@code name}: {@value #SYMMETRIC_DEFAULT} if absent; a value
+   * KMS does not know is a {@code ValidationException}, an asymmetric one an {@code
+   * InvalidKeyUsageException} (LocalKms's keys are symmetric).
+   */
+  String algorithm(String name) {
+    String alg = string(name, false, 64);
+    if (alg == null) {
+      return SYMMETRIC_DEFAULT;
+    }
+    if (!ALGORITHMS.contains(alg)) {
+      throw LocalKmsException.of(
+          "ValidationException",
+          "1 validation error detected: Value '"
+              + alg
+              + "' at '"
+              + lowerFirst(name)
+              + "' failed to satisfy constraint: Member must satisfy enum value set: "
+              + ALGORITHMS);
+    }
+    if (!alg.equals(SYMMETRIC_DEFAULT)) {
+      throw LocalKmsException.of(
+          "InvalidKeyUsageException",
+          "The encryption algorithm " + alg + " is not compatible with a symmetric key.");
+    }
+    return alg;
+  }
+
+  /**
+   * With {@code DryRun} set, ends the request with {@code DryRunOperationException} (HTTP 412):
+   * every check before this call passed, and nothing is done.
+   */
+  void stopIfDryRun() {
+    if (bool("DryRun")) {
+      throw new LocalKmsException(
+          "DryRunOperationException",
+          412,
+          "The request would have succeeded, but the DryRun option is set.");
+    }
   }
 }

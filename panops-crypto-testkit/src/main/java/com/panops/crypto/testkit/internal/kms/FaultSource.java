@@ -1,4 +1,4 @@
-package com.panops.crypto.testkit.kms;
+package com.panops.crypto.testkit.internal.kms;
 
 /** Decides which fault, if any, applies to a wire request. */
 @FunctionalInterface

@@ -1,7 +1,7 @@
-package com.panops.crypto.testkit.kms;
+package com.panops.crypto.testkit.internal.kms;
 
 /** Thrown inside LocalKms to make the HTTP layer close the connection without any response. */
-public final class DropConnectionSignal extends RuntimeException {
+final class DropConnectionSignal extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
   DropConnectionSignal() {

@@ -1,4 +1,4 @@
-package com.panops.crypto.testkit.kms;
+package com.panops.crypto.testkit.internal.kms;
 
 import com.panops.crypto.testkit.TrailEvent;
 import java.io.BufferedWriter;
