@@ -8,6 +8,8 @@ module com.panops.crypto.fleet {
   requires transitive java.sql;
   // the coordinator is built over a TlsEnforcingDataSource
   requires transitive com.panops.crypto.jdbc;
+  // PostgresProbeCoordinator.Builder.ticker(Ticker)
+  requires transitive com.github.benmanes.caffeine;
   requires org.postgresql.jdbc;
   requires java.naming;
   requires org.slf4j;

@@ -15,8 +15,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The issue's scale simulation: 100 × 10,000 by hand ({@code main}, see there; it loads the machine
- * for about a minute), 20 × 1,000 in the build ({@link FleetScaleIT}). M real {@link
+ * The scale simulation: 100 × 10,000 by hand ({@code main}, see there; it loads the machine for
+ * about a minute), 20 × 1,000 in the build ({@link FleetScaleIT}). M real {@link
  * PostgresProbeCoordinator}s (each with its own writer and its own LISTEN connection, verify-full
  * TLS) on one embedded PostgreSQL, K keys, each key used by R members plus a few hot keys used by
  * all. The engine is a stub that applies the engine's scheduling rules (one probe per key per

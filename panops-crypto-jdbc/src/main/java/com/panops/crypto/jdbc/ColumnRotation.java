@@ -1,25 +1,12 @@
 package com.panops.crypto.jdbc;
 
-import com.panops.crypto.IntegrityException;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.PanopsCrypto;
-import com.panops.crypto.PanopsCryptoException;
 import com.panops.crypto.TenantCrypto;
-import com.panops.crypto.adapter.AdapterAccess;
-import com.panops.crypto.format.CompactFormat;
 import com.panops.crypto.format.MessageFormat;
-import com.panops.crypto.format.MessageHeader;
-import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.SQLNonTransientException;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import javax.sql.DataSource;
 
@@ -94,15 +81,7 @@ public final class ColumnRotation {
   private final int batchSize;
   private final Object startAfter;
   private final ProgressListener listener;
-  private final Map<String, byte[]> rewrapMemo =
-      new LinkedHashMap<>(64, 0.75f, true) {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, byte[]> e) {
-          return size() > REWRAP_MEMO;
-        }
-      };
+  private final HeaderRewrap rewrap;
 
   private ColumnRotation(Builder b) {
     this.dataSource = b.dataSource;
@@ -115,6 +94,7 @@ public final class ColumnRotation {
     this.batchSize = b.batchSize;
     this.startAfter = b.startAfter;
     this.listener = b.listener;
+    this.rewrap = new HeaderRewrap(tenant, table, columns, keyContexts);
   }
 
   /**
@@ -145,228 +125,31 @@ public final class ColumnRotation {
    * @throws RuntimeException whatever the progress listener throws (after its batch committed)
    */
   public RotationProgress run() throws SQLException {
-    String pk = Identifiers.quote(primaryKey);
-    StringBuilder sel = new StringBuilder("SELECT ").append(pk);
-    for (String col : columns) {
-      sel.append(", substring(")
-          .append(Identifiers.quote(col))
-          .append(" FROM 1 FOR ")
-          .append(MessageFormat.MAX_HEADER_LENGTH)
-          .append(")");
-    }
-    sel.append(" FROM ").append(Identifiers.quote(table)).append(" WHERE true");
-    if (tenantColumn != null) {
-      sel.append(" AND ").append(Identifiers.quote(tenantColumn)).append(" = ?");
-    }
-    String first = sel + " ORDER BY " + pk + " LIMIT " + batchSize;
-    String next = sel + " AND " + pk + " > ? ORDER BY " + pk + " LIMIT " + batchSize;
-    List<String> updates = new ArrayList<>();
-    for (String col : columns) {
-      String q = Identifiers.quote(col);
-      updates.add(
-          "UPDATE "
-              + Identifiers.quote(table)
-              + " SET "
-              + q
-              + " = overlay("
-              + q
-              + " PLACING ? FROM 1 FOR ?) WHERE "
-              + pk
-              + " = ? AND substring("
-              + q
-              + " FROM 1 FOR ?) = ?");
-    }
-
-    Object last = startAfter;
-    long batches = 0;
-    long rows = 0;
-    long rewrapped = 0;
-    long current = 0;
-    long changed = 0;
+    RotationSql sql = new RotationSql(table, primaryKey, tenantColumn, columns, batchSize);
+    String tenantId = tenantColumn != null ? tenant.id() : null;
+    RotationBatch.Totals totals = new RotationBatch.Totals(startAfter);
     while (true) {
-      // 1. read a batch of header prefixes: no transaction, no row lock
-      List<Object> keys = new ArrayList<>();
-      List<byte[][]> prefixes = new ArrayList<>();
-      try (Connection c = dataSource.getConnection()) {
-        c.setAutoCommit(true);
-        try (PreparedStatement ps = c.prepareStatement(last == null ? first : next)) {
-          int p = 1;
-          if (tenantColumn != null) {
-            ps.setString(p++, tenant.id());
-          }
-          if (last != null) {
-            ps.setObject(p, last);
-          }
-          try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-              keys.add(rs.getObject(1));
-              byte[][] values = new byte[columns.size()][];
-              for (int i = 0; i < columns.size(); i++) {
-                values[i] = rs.getBytes(i + 2);
-              }
-              prefixes.add(values);
-            }
-          }
-        }
-      }
-      int inBatch = keys.size();
+      RotationBatch batch =
+          RotationBatch.read(dataSource, sql, table, columns, tenantId, totals.last);
+      int inBatch = batch.size();
       if (inBatch == 0) {
         break;
       }
-      last = keys.get(inBatch - 1);
-
-      // 2. re-wrap through KMS, holding no connection and no lock
+      totals.last = batch.lastKey();
       TenantCrypto t = tenant.get();
-      if (tenant.crypto() == null) {
-        rewrapMemo.clear(); // pinned: no latch to read, so every batch asks KMS again
-      }
-      byte[] currentArn = t.keys().currentKeyArn().getBytes(StandardCharsets.UTF_8);
-      List<List<Object[]>> changes = new ArrayList<>();
-      for (int i = 0; i < columns.size(); i++) {
-        changes.add(new ArrayList<>());
-      }
-      for (int r = 0; r < inBatch; r++) {
-        for (int i = 0; i < columns.size(); i++) {
-          byte[] prefix = prefixes.get(r)[i];
-          if (prefix == null) {
-            continue;
-          }
-          byte[][] change = rewrap(t, currentArn, prefix, i);
-          if (change == null) {
-            current++;
-          } else {
-            changes.get(i).add(new Object[] {keys.get(r), change[0], change[1]});
-          }
-        }
-      }
-
-      // 3. compare-and-set the headers in one short transaction
-      try (Connection c = dataSource.getConnection()) {
-        c.setAutoCommit(false);
-        try {
-          for (int i = 0; i < columns.size(); i++) {
-            List<Object[]> cs = changes.get(i);
-            if (cs.isEmpty()) {
-              continue;
-            }
-            try (PreparedStatement up = c.prepareStatement(updates.get(i))) {
-              for (Object[] ch : cs) {
-                byte[] old = (byte[]) ch[1];
-                up.setBytes(1, (byte[]) ch[2]);
-                up.setInt(2, old.length);
-                up.setObject(3, ch[0]);
-                up.setInt(4, old.length);
-                up.setBytes(5, old);
-                up.addBatch();
-              }
-              int[] counts = up.executeBatch();
-              if (counts.length != cs.size()) {
-                throw new SQLException(
-                    "column "
-                        + table
-                        + "."
-                        + columns.get(i)
-                        + ": batch returned "
-                        + counts.length
-                        + " counts for "
-                        + cs.size()
-                        + " updates",
-                    SqlStates.CRYPTO_FAILURE);
-              }
-              for (int n : counts) {
-                if (n == 1) {
-                  rewrapped++;
-                } else if (n == 0) {
-                  changed++; // rewritten meanwhile by a writer: left alone
-                } else {
-                  throw new SQLException(
-                      "column "
-                          + table
-                          + "."
-                          + columns.get(i)
-                          + ": the driver did not report an update count ("
-                          + n
-                          + ")",
-                      SqlStates.CRYPTO_FAILURE);
-                }
-              }
-            }
-          }
-          c.commit();
-        } catch (SQLException | RuntimeException e) {
-          try {
-            c.rollback();
-          } catch (SQLException r) {
-            e.addSuppressed(r);
-          }
-          throw e;
-        }
-      }
-      rows += inBatch;
-      batches++;
-      RotationProgress progress =
-          new RotationProgress(batches, rows, rewrapped, current, last, changed);
+      rewrap.startBatch();
+      batch.rewrap(rewrap, t, totals);
+      batch.compareAndSet(dataSource, sql, totals);
+      totals.rows += inBatch;
+      totals.batches++;
       if (listener != null) {
-        listener.batchCommitted(progress);
+        listener.batchCommitted(totals.progress());
       }
       if (inBatch < batchSize) {
         break;
       }
     }
-    return new RotationProgress(batches, rows, rewrapped, current, last, changed);
-  }
-
-  /**
-   * {@code {oldHeader, newHeader}} for a stored value's prefix, or null if it is already under the
-   * current CMK.
-   */
-  private byte[][] rewrap(TenantCrypto t, byte[] currentArn, byte[] prefix, int columnIndex)
-      throws SQLException {
-    String where = "column " + table + "." + columns.get(columnIndex);
-    if (prefix.length > 0 && (prefix[0] & 0xFF) == CompactFormat.VERSION) {
-      return null; // a compact value: its data key moves with the registry (no row is touched)
-    }
-    try {
-      MessageHeader h = MessageHeader.parse(prefix, 0, prefix.length);
-      if (h.keyArnEquals(currentArn)) {
-        return null;
-      }
-      byte[] old = Arrays.copyOf(prefix, h.length());
-      KeyContext kc = keyContexts.get(columnIndex);
-      PanopsCrypto crypto = tenant.crypto();
-      String target = new String(currentArn, StandardCharsets.UTF_8);
-      String memoKey =
-          target
-              + '\n'
-              + h.keyArn()
-              + '\n'
-              + h.keyContext()
-              + '\n'
-              + java.util.Base64.getEncoder().encodeToString(h.encryptedDataKey());
-      byte[] newEdk = rewrapMemo.get(memoKey);
-      if (newEdk != null) {
-        // the checks rewrapHeader makes, without its KMS call: the value's key context is the
-        // column's, its CMK is one of the tenant's, and neither CMK is latched as revoked
-        if (!KeyContext.from(h.keyContext()).equals(kc)
-            || !t.keys().allKeyArns().contains(h.keyArn())) {
-          throw new IntegrityException();
-        }
-        for (String arn : new String[] {h.keyArn(), target}) {
-          if (crypto != null && crypto.isRevoked(arn)) {
-            throw new SQLNonTransientException(
-                where + ": CMK " + arn + " is latched as revoked; rotation stopped",
-                SqlStates.KEY_REVOKED);
-          }
-        }
-        return new byte[][] {old, h.withKeyReference(currentArn, newEdk)};
-      }
-      byte[] fresh = AdapterAccess.rewrapHeader(t, h, kc);
-      MessageHeader nh = MessageHeader.parse(fresh, 0, fresh.length);
-      rewrapMemo.put(memoKey, nh.encryptedDataKey());
-      return new byte[][] {old, fresh};
-    } catch (PanopsCryptoException e) {
-      throw SqlErrors.of(e, where);
-    }
+    return totals.progress();
   }
 
   @Override

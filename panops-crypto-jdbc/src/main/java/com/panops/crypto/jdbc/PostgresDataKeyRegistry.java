@@ -2,20 +2,15 @@ package com.panops.crypto.jdbc;
 
 import com.panops.crypto.DataKeyRegistry;
 import com.panops.crypto.DataKeyRegistryException;
-import com.panops.crypto.IntegrityException;
-import com.panops.crypto.KeyRevokedException;
 import com.panops.crypto.PanopsCrypto;
-import com.panops.crypto.PanopsCryptoException;
 import com.panops.crypto.RegisteredDataKey;
 import com.panops.crypto.TenantCrypto;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.SQLDataException;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -67,7 +62,7 @@ public final class PostgresDataKeyRegistry implements DataKeyRegistry {
           + " created_at timestamptz NOT NULL, rewrapped_at timestamptz,"
           + " PRIMARY KEY (tenant_id, key_id))";
 
-  private static final String COLUMNS =
+  static final String COLUMNS =
       "key_id, cmk_arn, encrypted_data_key, key_context, suite, commitment, created_at";
 
   private final DataSource dataSource;
@@ -140,7 +135,7 @@ public final class PostgresDataKeyRegistry implements DataKeyRegistry {
    * @throws IllegalArgumentException if its fields cannot form a row (altered): {@link #lookup}'s
    *     caller, the core, reports it as a {@code RegisteredKeyException} naming the key id
    */
-  private static RegisteredDataKey row(String tenantId, ResultSet rs) throws SQLException {
+  static RegisteredDataKey row(String tenantId, ResultSet rs) throws SQLException {
     try {
       return new RegisteredDataKey(
           tenantId,
@@ -316,165 +311,34 @@ public final class PostgresDataKeyRegistry implements DataKeyRegistry {
      * @throws SQLException on a database error or a {@link SqlStates} failure that stops the run
      */
     public RewrapProgress run() throws SQLException {
-      long batches = 0;
-      long rewrapped = 0;
-      long changed = 0;
-      long failedCount = 0;
-      List<Long> failedIds = new ArrayList<>();
-      SQLException firstFailure = null;
+      RegistryRewrapBatch.Totals totals = new RegistryRewrapBatch.Totals();
       Long last = null;
       while (true) {
         TenantCrypto t = tenant.get();
         String current = t.keys().currentKeyArn();
-        List<RegisteredDataKey> rows = new ArrayList<>();
-        List<Long> malformed = new ArrayList<>(); // key ids of rows that cannot form a row
-        List<IllegalArgumentException> malformedWhy = new ArrayList<>();
-        int read = 0;
-        try (Connection c = registry.dataSource.getConnection()) {
-          c.setAutoCommit(true);
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "SELECT "
-                      + COLUMNS
-                      + " FROM "
-                      + TABLE
-                      + " WHERE tenant_id = ? AND cmk_arn <> ?"
-                      + (last == null ? "" : " AND key_id > ?")
-                      + " ORDER BY key_id LIMIT "
-                      + batchSize)) {
-            ps.setString(1, tenant.id());
-            ps.setString(2, current);
-            if (last != null) {
-              ps.setLong(3, last);
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                read++;
-                last = rs.getLong(1);
-                try {
-                  rows.add(row(tenant.id(), rs));
-                } catch (IllegalArgumentException e) {
-                  malformed.add(last);
-                  malformedWhy.add(e);
-                }
-              }
-            }
-          }
-        }
-        if (read == 0) {
+        RegistryRewrapBatch batch =
+            RegistryRewrapBatch.read(registry.dataSource, tenant.id(), current, last, batchSize);
+        if (batch.read() == 0) {
           break;
         }
-        List<Long> batchFailed = new ArrayList<>();
-        for (int i = 0; i < malformed.size(); i++) {
-          batchFailed.add(malformed.get(i));
-          if (firstFailure == null) {
-            firstFailure =
-                new SQLDataException(
-                    "data-key registry, key "
-                        + String.format("%016x", malformed.get(i))
-                        + ": malformed row",
-                    SqlStates.INTEGRITY,
-                    malformedWhy.get(i));
-          }
-        }
-        List<RegisteredDataKey[]> changes = new ArrayList<>();
-        for (RegisteredDataKey r : rows) {
-          try {
-            changes.add(new RegisteredDataKey[] {r, t.rewrapRegisteredKey(r)});
-          } catch (KeyRevokedException e) {
-            SQLException s = SqlErrors.of(e, "data-key registry, key " + r.keyIdHex());
-            if (current.equals(e.keyArn())) {
-              throw s; // the target CMK: every row would fail
-            }
-            batchFailed.add(r.keyId()); // a decrypt-only CMK this row names is revoked
-            firstFailure = firstFailure == null ? s : firstFailure;
-          } catch (IntegrityException e) {
-            // malformed key context, a KMS key the tenant may not use, or KMS refused the key
-            batchFailed.add(r.keyId());
-            if (firstFailure == null) {
-              firstFailure = SqlErrors.of(e, "data-key registry, key " + r.keyIdHex());
-            }
-          } catch (PanopsCryptoException e) {
-            throw SqlErrors.of(e, "data-key registry, key " + r.keyIdHex());
-          }
-        }
-        batchFailed.sort(null);
-        failedCount += batchFailed.size();
-        for (Long id : batchFailed) {
-          if (failedIds.size() < RewrapProgress.MAX_FAILED_KEY_IDS) {
-            failedIds.add(id);
-          }
-        }
+        last = batch.last();
+        List<RegisteredDataKey[]> changes = batch.rewrap(t, current, totals);
         if (!changes.isEmpty()) {
-          long[] counted = update(changes);
-          rewrapped += counted[0];
-          changed += counted[1];
+          batch.update(registry.dataSource, changes, totals);
         }
-        batches++;
+        totals.batches++;
         if (listener != null) {
-          listener.accept(new RewrapProgress(batches, rewrapped, changed, failedCount, failedIds));
+          listener.accept(totals.progress());
         }
-        if (read < batchSize) {
+        if (batch.read() < batchSize) {
           break;
         }
       }
-      RewrapProgress p = new RewrapProgress(batches, rewrapped, changed, failedCount, failedIds);
-      if (failedCount > 0) {
-        throw new RewrapIncompleteException(tenant.id(), p, firstFailure);
+      RewrapProgress p = totals.progress();
+      if (totals.failedCount > 0) {
+        throw new RewrapIncompleteException(tenant.id(), p, totals.firstFailure);
       }
       return p;
-    }
-
-    /** Compare-and-set of {@code changes} in one transaction: {rewrapped, changed meanwhile}. */
-    private long[] update(List<RegisteredDataKey[]> changes) throws SQLException {
-      long rewrapped = 0;
-      long changed = 0;
-      try (Connection c = registry.dataSource.getConnection()) {
-        c.setAutoCommit(false);
-        try (PreparedStatement up =
-            c.prepareStatement(
-                "UPDATE "
-                    + TABLE
-                    + " SET cmk_arn = ?, encrypted_data_key = ?, rewrapped_at = now()"
-                    + " WHERE tenant_id = ? AND key_id = ? AND cmk_arn = ?"
-                    + " AND encrypted_data_key = ?")) {
-          for (RegisteredDataKey[] ch : changes) {
-            up.setString(1, ch[1].keyArn());
-            up.setBytes(2, ch[1].encryptedDataKey());
-            up.setString(3, tenant.id());
-            up.setLong(4, ch[0].keyId());
-            up.setString(5, ch[0].keyArn());
-            up.setBytes(6, ch[0].encryptedDataKey());
-            up.addBatch();
-          }
-          int[] counts = up.executeBatch();
-          if (counts.length != changes.size()) {
-            throw new SQLException(
-                "data-key registry: batch returned " + counts.length + " counts",
-                SqlStates.CRYPTO_FAILURE);
-          }
-          for (int n : counts) {
-            if (n == 1) {
-              rewrapped++;
-            } else if (n == 0) {
-              changed++;
-            } else {
-              throw new SQLException(
-                  "data-key registry: the driver did not report an update count (" + n + ")",
-                  SqlStates.CRYPTO_FAILURE);
-            }
-          }
-          c.commit();
-        } catch (SQLException | RuntimeException e) {
-          try {
-            c.rollback();
-          } catch (SQLException r) {
-            e.addSuppressed(r);
-          }
-          throw e;
-        }
-      }
-      return new long[] {rewrapped, changed};
     }
   }
 }

@@ -244,9 +244,8 @@ final class RewrapPath extends S3Path {
       }
       TenantCrypto t = tenant.get();
       String cmk = t.keys().currentKeyArn();
-      GetObjectResponse r = p.response;
       boolean headerCurrent = p.header.keyArn().equals(cmk);
-      boolean sseOld = sseUnderOldTenantKey(r, t);
+      boolean sseOld = sseUnderOldTenantKey(p.response, t);
       if (headerCurrent && !sseOld) {
         return RewrapOutcome.ALREADY_CURRENT;
       }
@@ -255,83 +254,11 @@ final class RewrapPath extends S3Path {
           headerCurrent
               ? Arrays.copyOf(p.bytes, oldH)
               : AdapterAccess.rewrapHeader(t, p.header, KeyContext.from(p.header.keyContext()));
-      long bodyLength = p.ciphertextLength - oldH;
-      long newLength = newHeader.length + bodyLength;
-      String etag = r.eTag();
-      String versionId = r.versionId();
-
+      long newLength = newHeader.length + (p.ciphertextLength - oldH);
       // everything that can fail without a body stream comes before one is opened
-      Map<String, String> md = new HashMap<>(ObjectLayout.userMetadata(r.metadata()));
-      md.putAll(
-          ObjectLayout.metadataFor(newHeader.length, p.header.frameSize(), p.plaintextLength));
-      PutObjectRequest.Builder put =
-          PutObjectRequest.builder()
-              .bucket(bucket)
-              .key(key)
-              .metadata(md)
-              .contentType(r.contentType())
-              .cacheControl(r.cacheControl())
-              .contentDisposition(r.contentDisposition())
-              .contentEncoding(r.contentEncoding())
-              .contentLanguage(r.contentLanguage())
-              .expires(r.expires())
-              .storageClass(r.storageClassAsString())
-              .websiteRedirectLocation(r.websiteRedirectLocation())
-              // object-lock settings follow the object (absent unless the bucket uses them)
-              .objectLockMode(r.objectLockModeAsString())
-              .objectLockRetainUntilDate(r.objectLockRetainUntilDate())
-              .objectLockLegalHoldStatus(r.objectLockLegalHoldStatusAsString());
-      if (etag != null) {
-        put.ifMatch(etag);
-      }
-      put.tagging(tagsOf(bucket, key, versionId, r.tagCount(), Optional.empty()));
-      if (sseKms || sseOld) {
-        // SSE under a customer key follows the migration, in its own mode (single-layer or
-        // dual-layer): an object left under the old CMK at rest would become unreadable to S3
-        // itself once the customer disables that key
-        put.serverSideEncryption(
-                underKms(r) ? r.serverSideEncryption() : ServerSideEncryption.AWS_KMS)
-            .ssekmsKeyId(cmk);
-        if (Boolean.TRUE.equals(r.bucketKeyEnabled())) {
-          put.bucketKeyEnabled(true);
-        }
-      } else if (r.serverSideEncryption() != null) {
-        put.serverSideEncryption(r.serverSideEncryptionAsString()).ssekmsKeyId(r.ssekmsKeyId());
-        if (Boolean.TRUE.equals(r.bucketKeyEnabled())) {
-          put.bucketKeyEnabled(true);
-        }
-      }
-
-      Reopen body;
-      if (p.ciphertextLength <= p.bytes.length) {
-        byte[] rest = Arrays.copyOfRange(p.bytes, oldH, (int) p.ciphertextLength);
-        body =
-            () ->
-                new SequenceInputStream(
-                    new ByteArrayInputStream(newHeader), new ByteArrayInputStream(rest));
-      } else {
-        // each attempt (the SDK may retry the PutObject) reads the same stored bytes again,
-        // pinned by version id or ETag; a stream left behind by a failed attempt is aborted
-        body =
-            () -> {
-              GetObjectRequest.Builder g =
-                  GetObjectRequest.builder()
-                      .bucket(bucket)
-                      .key(key)
-                      .versionId(versionId)
-                      .range("bytes=" + oldH + "-");
-              if (etag != null) {
-                g.ifMatch(etag);
-              }
-              ResponseInputStream<GetObjectResponse> in = opened.add(s3.getObject(g.build()));
-              Long total = totalLength(in.response());
-              if (total == null || total != p.ciphertextLength) {
-                throw Errors.integrity();
-              }
-              return new SequenceInputStream(new ByteArrayInputStream(newHeader), in);
-            };
-      }
-      PutObjectResponse done = writes.upload(put.build(), body.open(), newLength, body);
+      PutObjectRequest put = rewriteRequest(bucket, key, p, newHeader, cmk, sseOld);
+      Reopen body = body(bucket, key, p, newHeader, opened);
+      PutObjectResponse done = writes.upload(put, body.open(), newLength, body);
       opened.closeAll();
       verifyHeader(bucket, key, done.eTag(), newHeader, newLength);
       writtenEtag[0] = done.eTag();
@@ -346,6 +273,97 @@ final class RewrapPath extends S3Path {
       opened.abortAll();
       throw e;
     }
+  }
+
+  /**
+   * The rewrite of the object at the same key, conditional on its ETag: its user metadata, content
+   * headers, storage class, object-lock settings and tags kept, our metadata for the new header.
+   */
+  private PutObjectRequest rewriteRequest(
+      String bucket, String key, Prefix p, byte[] newHeader, String cmk, boolean sseOld) {
+    GetObjectResponse r = p.response;
+    Map<String, String> md = new HashMap<>(ObjectLayout.userMetadata(r.metadata()));
+    md.putAll(ObjectLayout.metadataFor(newHeader.length, p.header.frameSize(), p.plaintextLength));
+    PutObjectRequest.Builder put =
+        PutObjectRequest.builder()
+            .bucket(bucket)
+            .key(key)
+            .metadata(md)
+            .contentType(r.contentType())
+            .cacheControl(r.cacheControl())
+            .contentDisposition(r.contentDisposition())
+            .contentEncoding(r.contentEncoding())
+            .contentLanguage(r.contentLanguage())
+            .expires(r.expires())
+            .storageClass(r.storageClassAsString())
+            .websiteRedirectLocation(r.websiteRedirectLocation())
+            // object-lock settings follow the object (absent unless the bucket uses them)
+            .objectLockMode(r.objectLockModeAsString())
+            .objectLockRetainUntilDate(r.objectLockRetainUntilDate())
+            .objectLockLegalHoldStatus(r.objectLockLegalHoldStatusAsString());
+    if (r.eTag() != null) {
+      put.ifMatch(r.eTag());
+    }
+    put.tagging(tagsOf(bucket, key, r.versionId(), r.tagCount(), Optional.empty()));
+    encryptionAtRest(put, r, cmk, sseOld);
+    return put.build();
+  }
+
+  /**
+   * S3's own encryption of the rewrite: SSE under a customer key follows the migration, in its own
+   * mode (single-layer or dual-layer), since an object left under the old CMK at rest would become
+   * unreadable to S3 itself once the customer disables that key; any other SSE is kept.
+   */
+  private void encryptionAtRest(
+      PutObjectRequest.Builder put, GetObjectResponse r, String cmk, boolean sseOld) {
+    if (sseKms || sseOld) {
+      put.serverSideEncryption(
+              underKms(r) ? r.serverSideEncryption() : ServerSideEncryption.AWS_KMS)
+          .ssekmsKeyId(cmk);
+      if (Boolean.TRUE.equals(r.bucketKeyEnabled())) {
+        put.bucketKeyEnabled(true);
+      }
+    } else if (r.serverSideEncryption() != null) {
+      put.serverSideEncryption(r.serverSideEncryptionAsString()).ssekmsKeyId(r.ssekmsKeyId());
+      if (Boolean.TRUE.equals(r.bucketKeyEnabled())) {
+        put.bucketKeyEnabled(true);
+      }
+    }
+  }
+
+  /**
+   * The rewrite's body: the new header, then the stored body bytes unchanged: from the prefix
+   * already fetched if it holds them all, else read from S3 again for each attempt (the SDK may
+   * retry the PutObject), pinned by version id or ETag; a stream left behind by a failed attempt is
+   * aborted.
+   */
+  private Reopen body(String bucket, String key, Prefix p, byte[] newHeader, OpenedStreams opened) {
+    int oldH = p.header.length();
+    if (p.ciphertextLength <= p.bytes.length) {
+      byte[] rest = Arrays.copyOfRange(p.bytes, oldH, (int) p.ciphertextLength);
+      return () ->
+          new SequenceInputStream(
+              new ByteArrayInputStream(newHeader), new ByteArrayInputStream(rest));
+    }
+    String etag = p.response.eTag();
+    String versionId = p.response.versionId();
+    return () -> {
+      GetObjectRequest.Builder g =
+          GetObjectRequest.builder()
+              .bucket(bucket)
+              .key(key)
+              .versionId(versionId)
+              .range("bytes=" + oldH + "-");
+      if (etag != null) {
+        g.ifMatch(etag);
+      }
+      ResponseInputStream<GetObjectResponse> in = opened.add(s3.getObject(g.build()));
+      Long total = totalLength(in.response());
+      if (total == null || total != p.ciphertextLength) {
+        throw Errors.integrity();
+      }
+      return new SequenceInputStream(new ByteArrayInputStream(newHeader), in);
+    };
   }
 
   /**

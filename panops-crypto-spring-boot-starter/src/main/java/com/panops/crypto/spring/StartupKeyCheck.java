@@ -46,11 +46,6 @@ final class StartupKeyCheck {
 
   private StartupKeyCheck() {}
 
-  /**
-   * Checks every key of {@code keys} (key ARN to the setting that names it).
-   *
-   * @throws PanopsCryptoStartupException for a configuration error
-   */
   /** Bound of one DescribeKey (all attempts), and of one attempt. */
   static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
 
@@ -59,6 +54,11 @@ final class StartupKeyCheck {
   /** Bound of the whole check: past it, the keys not yet described are skipped (logged). */
   static final Duration DEADLINE = Duration.ofSeconds(30);
 
+  /**
+   * Checks every key of {@code keys} (key ARN to the setting that names it).
+   *
+   * @throws PanopsCryptoStartupException for a configuration error
+   */
   static void check(KmsClient kms, Map<String, String> keys, boolean allowLocalHttp) {
     Region clientRegion = regionOf(kms);
     Map<String, String> distinct = new LinkedHashMap<>(keys);
@@ -124,9 +124,23 @@ final class StartupKeyCheck {
     }
   }
 
+  /** What one DescribeKey told: the key's metadata if KMS gave it, and whether KMS answered. */
+  private record Described(KeyMetadata metadata, boolean reached) {}
+
   /** Checks one key; returns whether KMS answered (false: it could not be reached). */
   private static boolean check(
       KmsClient kms, Region clientRegion, String arn, String setting, boolean allowLocalHttp) {
+    requireClientRegion(clientRegion, arn, setting);
+    Described d = describe(kms, clientRegion, arn, setting, allowLocalHttp);
+    if (d.metadata() != null) {
+      requireSymmetricEncryptionKey(d.metadata(), setting);
+      warnIfNotEnabled(d.metadata(), arn, setting);
+    }
+    return d.reached();
+  }
+
+  /** A key ARN in another region than the client's fails the start: every call would fail. */
+  private static void requireClientRegion(Region clientRegion, String arn, String setting) {
     String[] parts = arn.split(":", 6);
     if (parts.length == 6 && "kms".equals(parts[2]) && clientRegion != null) {
       String keyRegion = parts[3];
@@ -148,10 +162,17 @@ final class StartupKeyCheck {
             null);
       }
     }
-    DescribeKeyResponse r;
+  }
+
+  /**
+   * One bounded DescribeKey over HTTPS. A key KMS does not know fails the start; a refusal or an
+   * unreachable KMS is logged and the start goes on.
+   */
+  private static Described describe(
+      KmsClient kms, Region clientRegion, String arn, String setting, boolean allowLocalHttp) {
     try {
       HttpsOnly https = new HttpsOnly(allowLocalHttp);
-      r =
+      DescribeKeyResponse r =
           kms.describeKey(
               b ->
                   b.keyId(arn)
@@ -160,18 +181,9 @@ final class StartupKeyCheck {
                               o.addPlugin(https)
                                   .apiCallTimeout(CALL_TIMEOUT)
                                   .apiCallAttemptTimeout(ATTEMPT_TIMEOUT)));
+      return new Described(r.keyMetadata(), true);
     } catch (NotFoundException e) {
-      throw new PanopsCryptoStartupException(
-          setting
-              + " names a CMK that KMS"
-              + (clientRegion == null ? "" : " in " + clientRegion.id())
-              + " does not know (NotFoundException): a wrong key ARN or region, or a key the"
-              + " customer has deleted. This is not read as a revocation at start-up.",
-          "Correct the ARN (or panops.crypto.kms.region); if the customer deleted the key, remove"
-              + " the tenant's entry (its data can no longer be decrypted by anyone); "
-              + OPT_OUT
-              + " skips this check.",
-          e);
+      throw unknownKey(clientRegion, setting, e);
     } catch (KmsException e) {
       String code =
           e.awsErrorDetails() == null ? "HTTP" + e.statusCode() : e.awsErrorDetails().errorCode();
@@ -181,7 +193,7 @@ final class StartupKeyCheck {
           setting,
           arn,
           code);
-      return true;
+      return new Described(null, true);
     } catch (SdkException e) {
       // the SDK's message (no credentials in it): a missing or misspelt profile says so here
       log.warn(
@@ -190,7 +202,7 @@ final class StartupKeyCheck {
           setting,
           arn,
           e.getMessage());
-      return false;
+      return new Described(null, false);
     } catch (RuntimeException e) {
       // a KmsClient of the application's own making that cannot describe keys (a test double)
       log.warn(
@@ -198,12 +210,27 @@ final class StartupKeyCheck {
           setting,
           arn,
           e.getClass().getSimpleName());
-      return false;
+      return new Described(null, false);
     }
-    KeyMetadata m = r.keyMetadata();
-    if (m == null) {
-      return true;
-    }
+  }
+
+  private static PanopsCryptoStartupException unknownKey(
+      Region clientRegion, String setting, NotFoundException e) {
+    return new PanopsCryptoStartupException(
+        setting
+            + " names a CMK that KMS"
+            + (clientRegion == null ? "" : " in " + clientRegion.id())
+            + " does not know (NotFoundException): a wrong key ARN or region, or a key the"
+            + " customer has deleted. This is not read as a revocation at start-up.",
+        "Correct the ARN (or panops.crypto.kms.region); if the customer deleted the key, remove"
+            + " the tenant's entry (its data can no longer be decrypted by anyone); "
+            + OPT_OUT
+            + " skips this check.",
+        e);
+  }
+
+  /** GenerateDataKey and Decrypt need a symmetric encryption key: anything else fails the start. */
+  private static void requireSymmetricEncryptionKey(KeyMetadata m, String setting) {
     if ((m.keyUsage() != null && m.keyUsage() != KeyUsageType.ENCRYPT_DECRYPT)
         || (m.keySpec() != null && m.keySpec() != KeySpec.SYMMETRIC_DEFAULT)) {
       throw new PanopsCryptoStartupException(
@@ -216,6 +243,10 @@ final class StartupKeyCheck {
           "Name the tenant's symmetric encryption CMK; " + OPT_OUT + " skips this check.",
           null);
     }
+  }
+
+  /** A disabled or deleted key is the customer's kill switch: logged, and the start goes on. */
+  private static void warnIfNotEnabled(KeyMetadata m, String arn, String setting) {
     if (m.keyState() != KeyState.ENABLED) {
       log.warn(
           "{}: CMK {} is {}: the customer's kill switch; it reads as revoked on first use, and"
@@ -224,6 +255,5 @@ final class StartupKeyCheck {
           arn,
           m.keyStateAsString());
     }
-    return true;
   }
 }
