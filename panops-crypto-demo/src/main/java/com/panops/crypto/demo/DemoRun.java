@@ -108,11 +108,14 @@ final class DemoRun {
 
   // ------------------------------------------------------------------------- clients
 
+  /** A KMS client (the AWS SDK's, its default retries on) with the credentials of {@code who}. */
   KmsClient kmsClientFor(Principal who) {
     return KmsClient.builder()
         .endpointOverride(kms.endpoint())
         .region(Region.of(kms.region()))
         .credentialsProvider(who.credentialsProvider())
+        // the SDK's default retries: the audit has one event per attempt, so each CloudTrail
+        // record still has its audit event
         .overrideConfiguration(o -> o.apiCallTimeout(Duration.ofSeconds(20)))
         .build();
   }
@@ -127,15 +130,9 @@ final class DemoRun {
     return vendorKmsClient(kms.vendor());
   }
 
+  /** A KMS client of the vendor's role, in {@code session}. */
   KmsClient vendorKmsClient(Principal session) {
-    return KmsClient.builder()
-        .endpointOverride(kms.endpoint())
-        .region(Region.of(kms.region()))
-        .credentialsProvider(session.credentialsProvider())
-        // the SDK's default retries: the audit has one event per attempt, so each CloudTrail
-        // record still has its audit event
-        .overrideConfiguration(o -> o.apiCallTimeout(Duration.ofSeconds(20)))
-        .build();
+    return kmsClientFor(session);
   }
 
   S3Client s3Client() {
