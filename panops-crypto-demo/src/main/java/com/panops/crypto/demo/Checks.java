@@ -197,7 +197,7 @@ final class Checks {
         values + " values searched, " + leaks + " with plaintext");
   }
 
-  /** The largest overhead a compact value may have (issue 14's target). */
+  /** The largest overhead a compact value may have. */
   static final int COMPACT_OVERHEAD_LIMIT = 40;
 
   /**

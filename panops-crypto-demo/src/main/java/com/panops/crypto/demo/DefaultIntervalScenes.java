@@ -65,6 +65,9 @@ final class DefaultIntervalScenes {
   private final Map<String, String> keys = new LinkedHashMap<>();
   private final Map<String, Long> restoredAt = new ConcurrentHashMap<>();
 
+  /** Each customer's warm value, by customer. */
+  private final Map<String, byte[]> ciphertexts = new LinkedHashMap<>();
+
   /**
    * @param client the worker's own KMS client (the vendor role, its own session)
    * @param kmsRoundTrip measures the slowest of {@value Limits#SAMPLES} KMS round trips against a
@@ -104,87 +107,16 @@ final class DefaultIntervalScenes {
             .auditSink(audit)
             .addRevocationListener(this::onRevocation)
             .build()) {
-      con.line(
-          "A second worker, with the library's default probe settings ("
-              + SETTINGS.interval().toSeconds()
-              + " s interval, settling over "
-              + SETTINGS.settleProbes()
-              + " probes and "
-              + SETTINGS.settleTime().toSeconds()
-              + " s), serves three");
-      con.line(
-          "more customers; each pulls a different kill switch at the same moment. (It ran on"
-              + " its own");
-      con.line("thread alongside steps 2 to 4; its own KmsClient, no fleet coordinator.)");
-      Map<String, byte[]> ct = new LinkedHashMap<>();
-      for (Scene s : SCENES) {
-        MessageAad aad = MessageAad.of("row", s.tenant());
-        byte[] c = crypto.tenant(s.tenant()).encrypt(bytes("warm " + s.tenant()), KC, aad);
-        crypto.tenant(s.tenant()).decrypt(c, KC, aad);
-        ct.put(s.tenant(), c);
-      }
-      List<Long> reads = new ArrayList<>();
-      for (int i = 0; i < Limits.SAMPLES; i++) {
-        Scene s = SCENES.get(i % SCENES.size());
-        long t = System.nanoTime();
-        crypto.tenant(s.tenant()).decrypt(ct.get(s.tenant()), KC, MessageAad.of("row", s.tenant()));
-        reads.add(System.nanoTime() - t);
-      }
-      Limits limits =
-          Limits.of(
-              SETTINGS,
-              kmsRoundTrip.apply(keys.get(SCENES.get(0).tenant())),
-              Limits.slowest(reads),
-              null);
-      for (String l : limits.derivation()) {
-        con.kv("  limits", l);
-      }
-
+      describe();
+      warm(crypto);
+      Limits limits = measureLimits(crypto);
       Map<String, Long> actedAt = new LinkedHashMap<>();
       for (Scene s : SCENES) {
         actedAt.put(s.tenant(), System.nanoTime());
         act(s);
         con.kv("  " + s.tenant() + ": " + s.action(), "[" + con.clock() + "]");
       }
-      Map<String, Duration> refusedAfter = new LinkedHashMap<>();
-      Map<String, RevocationReason> reasons = new LinkedHashMap<>();
-      long deadline = System.nanoTime() + GIVE_UP.toNanos();
-      while (refusedAfter.size() < SCENES.size() && System.nanoTime() < deadline) {
-        for (Scene s : SCENES) {
-          if (refusedAfter.containsKey(s.tenant())) {
-            continue;
-          }
-          try {
-            crypto
-                .tenant(s.tenant())
-                .decrypt(ct.get(s.tenant()), KC, MessageAad.of("row", s.tenant()));
-          } catch (KeyRevokedException e) {
-            refusedAfter.put(
-                s.tenant(), Duration.ofNanos(System.nanoTime() - actedAt.get(s.tenant())));
-            reasons.put(s.tenant(), e.reason());
-          }
-        }
-        Thread.sleep(Limits.POLL.toMillis());
-      }
-      for (Scene s : SCENES) {
-        con.kv(
-            "  " + s.tenant() + ": first refused decrypt",
-            Checks.fmt(refusedAfter.get(s.tenant())) + ", " + reasons.get(s.tenant()));
-        verdicts.add(
-            Map.entry(
-                "default interval: "
-                    + s.tenant()
-                    + "'s "
-                    + s.action()
-                    + " refused within the limit, reason "
-                    + s.reason(),
-                Checks.refusedWithin(
-                    refusedAfter.get(s.tenant()),
-                    reasons.get(s.tenant()),
-                    s.reason(),
-                    limits.refusal())));
-      }
-
+      awaitRefusals(crypto, actedAt, limits);
       // the customers change their minds: the keys are usable again
       Map<String, Long> undoneAt = new LinkedHashMap<>();
       for (Scene s : SCENES) {
@@ -192,43 +124,139 @@ final class DefaultIntervalScenes {
         undoneAt.put(s.tenant(), System.nanoTime());
         con.kv("  " + s.tenant() + ": undone (" + undoText(s) + ")", "[" + con.clock() + "]");
       }
-      Map<String, Duration> servedAfter = new LinkedHashMap<>();
-      deadline = System.nanoTime() + GIVE_UP.toNanos();
-      while (servedAfter.size() < SCENES.size() && System.nanoTime() < deadline) {
-        for (Scene s : SCENES) {
-          if (servedAfter.containsKey(s.tenant())) {
-            continue;
-          }
-          try {
-            crypto
-                .tenant(s.tenant())
-                .decrypt(ct.get(s.tenant()), KC, MessageAad.of("row", s.tenant()));
-            servedAfter.put(
-                s.tenant(), Duration.ofNanos(System.nanoTime() - undoneAt.get(s.tenant())));
-          } catch (KeyRevokedException stillLatched) {
-            // until the key has settled
-          }
-        }
-        Thread.sleep(Limits.POLL.toMillis());
-      }
-      for (Scene s : SCENES) {
-        Long r = restoredAt.get(keys.get(s.tenant()));
-        Duration ev = r == null ? null : Duration.ofNanos(r - undoneAt.get(s.tenant()));
-        con.kv(
-            "  " + s.tenant() + ": served again / RESTORED",
-            Checks.fmt(servedAfter.get(s.tenant())) + " / " + Checks.fmt(ev));
-        verdicts.add(
-            Map.entry(
-                "default interval: "
-                    + s.tenant()
-                    + " served again after settling, within the limit",
-                Checks.restored(
-                    servedAfter.get(s.tenant()), ev, SETTINGS.settleTime(), limits.restore())));
-      }
+      awaitRestores(crypto, undoneAt, limits);
     }
     con.raw("");
     return new Outcome(
         List.of(buffer.toString(StandardCharsets.UTF_8).split("\n")), verdicts, keyArns());
+  }
+
+  private void describe() {
+    con.line(
+        "A second worker, with the library's default probe settings ("
+            + SETTINGS.interval().toSeconds()
+            + " s interval, settling over "
+            + SETTINGS.settleProbes()
+            + " probes and "
+            + SETTINGS.settleTime().toSeconds()
+            + " s), serves three");
+    con.line(
+        "more customers; each pulls a different kill switch at the same moment. (It ran on"
+            + " its own");
+    con.line("thread alongside steps 2 to 4; its own KmsClient, no fleet coordinator.)");
+  }
+
+  /** Encrypts and decrypts one value per customer, so that every data key is cached. */
+  private void warm(PanopsCrypto crypto) {
+    for (Scene s : SCENES) {
+      MessageAad aad = MessageAad.of("row", s.tenant());
+      byte[] c = crypto.tenant(s.tenant()).encrypt(bytes("warm " + s.tenant()), KC, aad);
+      crypto.tenant(s.tenant()).decrypt(c, KC, aad);
+      ciphertexts.put(s.tenant(), c);
+    }
+  }
+
+  /** Decrypts the customer's warm value. */
+  private void read(PanopsCrypto crypto, Scene s) {
+    crypto
+        .tenant(s.tenant())
+        .decrypt(ciphertexts.get(s.tenant()), KC, MessageAad.of("row", s.tenant()));
+  }
+
+  /** The limits from warm reads and KMS round trips measured just before the actions. */
+  private Limits measureLimits(PanopsCrypto crypto) {
+    List<Long> reads = new ArrayList<>();
+    for (int i = 0; i < Limits.SAMPLES; i++) {
+      Scene s = SCENES.get(i % SCENES.size());
+      long t = System.nanoTime();
+      read(crypto, s);
+      reads.add(System.nanoTime() - t);
+    }
+    Limits limits =
+        Limits.of(
+            SETTINGS,
+            kmsRoundTrip.apply(keys.get(SCENES.get(0).tenant())),
+            Limits.slowest(reads),
+            null);
+    for (String l : limits.derivation()) {
+      con.kv("  limits", l);
+    }
+    return limits;
+  }
+
+  /** Reads until each customer's value is refused; reports each against the refusal limit. */
+  private void awaitRefusals(PanopsCrypto crypto, Map<String, Long> actedAt, Limits limits)
+      throws InterruptedException {
+    Map<String, Duration> refusedAfter = new LinkedHashMap<>();
+    Map<String, RevocationReason> reasons = new LinkedHashMap<>();
+    long deadline = System.nanoTime() + GIVE_UP.toNanos();
+    while (refusedAfter.size() < SCENES.size() && System.nanoTime() < deadline) {
+      for (Scene s : SCENES) {
+        if (refusedAfter.containsKey(s.tenant())) {
+          continue;
+        }
+        try {
+          read(crypto, s);
+        } catch (KeyRevokedException e) {
+          refusedAfter.put(
+              s.tenant(), Duration.ofNanos(System.nanoTime() - actedAt.get(s.tenant())));
+          reasons.put(s.tenant(), e.reason());
+        }
+      }
+      Thread.sleep(Limits.POLL.toMillis());
+    }
+    for (Scene s : SCENES) {
+      con.kv(
+          "  " + s.tenant() + ": first refused decrypt",
+          Checks.fmt(refusedAfter.get(s.tenant())) + ", " + reasons.get(s.tenant()));
+      verdicts.add(
+          Map.entry(
+              "default interval: "
+                  + s.tenant()
+                  + "'s "
+                  + s.action()
+                  + " refused within the limit, reason "
+                  + s.reason(),
+              Checks.refusedWithin(
+                  refusedAfter.get(s.tenant()),
+                  reasons.get(s.tenant()),
+                  s.reason(),
+                  limits.refusal())));
+    }
+  }
+
+  /** Reads until each customer's value is served again; reports each against the restore limit. */
+  private void awaitRestores(PanopsCrypto crypto, Map<String, Long> undoneAt, Limits limits)
+      throws InterruptedException {
+    Map<String, Duration> servedAfter = new LinkedHashMap<>();
+    long deadline = System.nanoTime() + GIVE_UP.toNanos();
+    while (servedAfter.size() < SCENES.size() && System.nanoTime() < deadline) {
+      for (Scene s : SCENES) {
+        if (servedAfter.containsKey(s.tenant())) {
+          continue;
+        }
+        try {
+          read(crypto, s);
+          servedAfter.put(
+              s.tenant(), Duration.ofNanos(System.nanoTime() - undoneAt.get(s.tenant())));
+        } catch (KeyRevokedException stillLatched) {
+          // until the key has settled
+        }
+      }
+      Thread.sleep(Limits.POLL.toMillis());
+    }
+    for (Scene s : SCENES) {
+      Long r = restoredAt.get(keys.get(s.tenant()));
+      Duration ev = r == null ? null : Duration.ofNanos(r - undoneAt.get(s.tenant()));
+      con.kv(
+          "  " + s.tenant() + ": served again / RESTORED",
+          Checks.fmt(servedAfter.get(s.tenant())) + " / " + Checks.fmt(ev));
+      verdicts.add(
+          Map.entry(
+              "default interval: " + s.tenant() + " served again after settling, within the limit",
+              Checks.restored(
+                  servedAfter.get(s.tenant()), ev, SETTINGS.settleTime(), limits.restore())));
+    }
   }
 
   private void onRevocation(RevocationEvent e) {

@@ -4,6 +4,7 @@ import com.panops.crypto.AuditEvent;
 import com.panops.crypto.testkit.TrailEvent;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -63,55 +64,69 @@ final class Reconciliation {
       String vendorRoleArn,
       String adminRoleArn,
       Set<String> demoDirectRequestIds) {
-    Map<String, TrailEvent> trailById = new HashMap<>();
-    for (TrailEvent t : trail) {
-      if (t.requestId() != null) {
-        trailById.put(t.requestId(), t);
+    AuditSide a = new AuditSide(audit, trail, vendorRoleArn);
+    audit.forEach(a::match);
+    TrailSide t = new TrailSide();
+    trail.forEach(r -> t.count(r, a, vendorRoleArn, adminRoleArn, demoDirectRequestIds));
+    return new Summary(
+        audit.size(),
+        a.matched,
+        a.mismatched,
+        a.withoutTrail,
+        a.noResponseWithoutTrail,
+        t.vendorRecords,
+        t.vendorMatched,
+        t.vendorWithout,
+        t.direct,
+        t.other,
+        t.admin,
+        a.rows());
+  }
+
+  /** The audit events, each matched against the trail and counted per kind of call. */
+  private static final class AuditSide {
+    private final List<TrailEvent> trail;
+    private final String vendorRoleArn;
+    private final Map<String, TrailEvent> trailById = new HashMap<>();
+    private final Map<String, AuditEvent> auditById = new HashMap<>();
+    private final Map<String, int[]> groups = new TreeMap<>(); // {library, trail, matched}
+    private final Set<String> matchedByCall = new HashSet<>();
+    int matched;
+    int mismatched;
+    int withoutTrail;
+    int noResponseWithoutTrail;
+
+    AuditSide(List<AuditEvent> audit, List<TrailEvent> trail, String vendorRoleArn) {
+      this.trail = trail;
+      this.vendorRoleArn = vendorRoleArn;
+      for (TrailEvent t : trail) {
+        if (t.requestId() != null) {
+          trailById.put(t.requestId(), t);
+        }
+      }
+      // records answered to an attempt are that attempt's, never a lost attempt's
+      for (AuditEvent a : audit) {
+        if (a.requestId() != null) {
+          matchedByCall.add(a.requestId());
+        }
       }
     }
-    Map<String, AuditEvent> auditById = new HashMap<>();
-    Map<String, int[]> groups = new TreeMap<>();
-    int matched = 0;
-    int mismatched = 0;
-    int withoutTrail = 0;
-    int noResponseWithoutTrail = 0;
-    Set<String> matchedByCall = new java.util.HashSet<>();
-    // records answered to an attempt are that attempt's, never a lost attempt's
-    for (AuditEvent a : audit) {
-      if (a.requestId() != null) {
-        matchedByCall.add(a.requestId());
-      }
-    }
-    for (AuditEvent a : audit) {
+
+    void match(AuditEvent a) {
       if (a.requestId() != null) {
         auditById.put(a.requestId(), a);
       }
       if (a.requestId() == null && !a.responseReceived()) {
-        String outcome = "no response";
-        int[] g =
-            groups.computeIfAbsent(
-                a.operation() + "\u0000" + a.purpose() + "\u0000" + outcome, k -> new int[3]);
-        g[0]++;
-        TrailEvent t = lostAttemptRecord(a, trail, vendorRoleArn, matchedByCall);
-        if (t == null) {
-          noResponseWithoutTrail++; // never reached KMS
-        } else {
-          matchedByCall.add(t.requestId());
-          g[1]++;
-          g[2]++;
-          matched++;
-        }
-        continue;
+        matchLost(a);
+        return;
       }
       String outcome = a.success() ? "success" : Objects.toString(a.errorCode(), "failure");
-      int[] g =
-          groups.computeIfAbsent(
-              a.operation() + "\u0000" + a.purpose() + "\u0000" + outcome, k -> new int[3]);
+      int[] g = group(a, outcome);
       g[0]++;
       TrailEvent t = a.requestId() == null ? null : trailById.get(a.requestId());
       if (t == null) {
         withoutTrail++;
-        continue;
+        return;
       }
       g[1]++;
       if (agrees(a, t, vendorRoleArn)) {
@@ -121,20 +136,65 @@ final class Reconciliation {
         mismatched++;
       }
     }
-    int vendorRecords = 0;
-    int vendorMatched = 0;
-    int vendorWithout = 0;
-    int direct = 0;
-    int other = 0;
-    Map<String, Integer> admin = new TreeMap<>();
-    for (TrailEvent t : trail) {
+
+    /** An attempt whose response never arrived: matched by its call id, if KMS has it. */
+    private void matchLost(AuditEvent a) {
+      int[] g = group(a, "no response");
+      g[0]++;
+      TrailEvent t = lostAttemptRecord(a, trail, vendorRoleArn, matchedByCall);
+      if (t == null) {
+        noResponseWithoutTrail++; // never reached KMS
+      } else {
+        matchedByCall.add(t.requestId());
+        g[1]++;
+        g[2]++;
+        matched++;
+      }
+    }
+
+    private int[] group(AuditEvent a, String outcome) {
+      return groups.computeIfAbsent(
+          a.operation() + "\u0000" + a.purpose() + "\u0000" + outcome, k -> new int[3]);
+    }
+
+    /** The trail record with this request id has its audit event (or a lost attempt's). */
+    boolean explains(String requestId) {
+      return auditById.containsKey(requestId) || matchedByCall.contains(requestId);
+    }
+
+    List<Row> rows() {
+      List<Row> rows = new ArrayList<>();
+      for (Map.Entry<String, int[]> e : groups.entrySet()) {
+        String[] k = e.getKey().split("\u0000", -1);
+        int[] g = e.getValue();
+        rows.add(new Row(k[0], k[1], k[2], g[0], g[1], g[2]));
+      }
+      return rows;
+    }
+  }
+
+  /** The trail's records, counted by who made them and whether an audit event explains them. */
+  private static final class TrailSide {
+    int vendorRecords;
+    int vendorMatched;
+    int vendorWithout;
+    int direct;
+    int other;
+    final Map<String, Integer> admin = new TreeMap<>();
+
+    void count(
+        TrailEvent t,
+        AuditSide audit,
+        String vendorRoleArn,
+        String adminRoleArn,
+        Set<String> demoDirectRequestIds) {
       if (adminRoleArn.equals(t.roleArn())) {
         admin.merge(t.eventName(), 1, Integer::sum);
       } else if (vendorRoleArn.equals(t.roleArn())) {
         vendorRecords++;
         if (demoDirectRequestIds.contains(t.requestId())) {
           direct++;
-        } else if (auditById.containsKey(t.requestId()) || matchedByCall.contains(t.requestId())) {
+        } else if (audit.explains(t.requestId())) {
           vendorMatched++;
         } else {
           vendorWithout++;
@@ -143,25 +203,6 @@ final class Reconciliation {
         other++;
       }
     }
-    List<Row> rows = new ArrayList<>();
-    for (Map.Entry<String, int[]> e : groups.entrySet()) {
-      String[] k = e.getKey().split("\u0000", -1);
-      int[] g = e.getValue();
-      rows.add(new Row(k[0], k[1], k[2], g[0], g[1], g[2]));
-    }
-    return new Summary(
-        audit.size(),
-        matched,
-        mismatched,
-        withoutTrail,
-        noResponseWithoutTrail,
-        vendorRecords,
-        vendorMatched,
-        vendorWithout,
-        direct,
-        other,
-        admin,
-        rows);
   }
 
   /**
