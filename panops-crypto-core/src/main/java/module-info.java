@@ -27,7 +27,7 @@ module com.panops.crypto {
   exports com.panops.crypto.format to
       com.panops.crypto.s3,
       com.panops.crypto.jdbc;
-  // KmsGateway.isLoopback: the S3 adapter's check of a plain-HTTP endpoint
+  // Endpoints.isLoopback, localHttpProxy: the S3 adapter's check of a plain-HTTP endpoint
   exports com.panops.crypto.kms to
       com.panops.crypto.s3;
 }

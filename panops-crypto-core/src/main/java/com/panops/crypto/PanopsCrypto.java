@@ -4,9 +4,10 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import com.panops.crypto.cache.DataKeyCache;
 import com.panops.crypto.cache.RefusedCiphertexts;
 import com.panops.crypto.format.MessageFormat;
+import com.panops.crypto.kms.Endpoints;
 import com.panops.crypto.kms.KmsGateway;
 import com.panops.crypto.metrics.CryptoMetrics;
-import com.panops.crypto.metrics.GuardedMetrics;
+import com.panops.crypto.observe.GuardedMetrics;
 import com.panops.crypto.revocation.KeyState;
 import com.panops.crypto.revocation.Revocations;
 import java.time.Clock;
@@ -70,7 +71,7 @@ public final class PanopsCrypto implements AutoCloseable {
             throw new IllegalStateException("KmsClientFactory returned no client for " + arn);
           }
           if (!checked.containsKey(c)) {
-            KmsGateway.checkEndpoint(c, allowHttp);
+            Endpoints.checkEndpoint(c, allowHttp);
             checked.put(c, Boolean.TRUE);
           }
           return c;
@@ -358,7 +359,7 @@ public final class PanopsCrypto implements AutoCloseable {
         throw new IllegalStateException("tenantDirectory must be set");
       }
       if (singleClient != null) {
-        KmsGateway.checkEndpoint(singleClient, allowInsecureLocalEndpoint);
+        Endpoints.checkEndpoint(singleClient, allowInsecureLocalEndpoint);
       }
       if (coordinator != null && !probeSettings.enabled()) {
         throw new IllegalStateException("a probe coordinator needs probes enabled");

@@ -7,15 +7,7 @@ import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.panops.crypto.format.FrameKey;
 import java.time.Duration;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -23,8 +15,8 @@ import java.util.function.Supplier;
  * The data-key cache, on Caffeine: an encrypt side keyed by (tenant, CMK, key context) and a
  * decrypt side keyed by {@link DecryptKey}. Both are bounded in size and age; a load is single
  * flight (one KMS call for N threads missing on one key) and holds no lock of the map while KMS
- * answers (see {@link #load}). Tenants are part of every key, so a tenant is never served another
- * tenant's data key.
+ * answers (see {@link SingleFlight}). Tenants are part of every key, so a tenant is never served
+ * another tenant's data key.
  *
  * <p>Lifetime: every entry owns its own {@link FrameKey} (the two sides never share one), and every
  * removal — expiry, size eviction, a revocation purge, {@link #close()} — retires it, so its bytes
@@ -94,18 +86,14 @@ public final class DataKeyCache {
 
   private final Cache<EncryptSlot, EncryptionKey> encrypt;
   private final Cache<DecryptKey, DecryptEntry> decrypt;
-  private final ConcurrentHashMap<EncryptSlot, CompletableFuture<EncryptionKey>> encryptLoads =
-      new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<DecryptKey, CompletableFuture<DecryptEntry>> decryptLoads =
-      new ConcurrentHashMap<>();
+  private final SingleFlight<EncryptSlot, EncryptionKey> encryptLoads;
+  private final SingleFlight<DecryptKey, DecryptEntry> decryptLoads;
   private final Ticker ticker;
   private final long encryptMaxAgeNanos;
   private final long encryptLeadNanos;
   private final long decryptMaxAgeNanos;
   private final long decryptLeadNanos;
-  private final ThreadPoolExecutor refresher;
-  private final AtomicInteger refreshesInFlight = new AtomicInteger();
-  private final AtomicLong refreshesStarted = new AtomicLong();
+  private final Refresher refresher = new Refresher();
   private volatile boolean closed;
 
   /** Caffeine's {@code EXPIRE_WRITE_TOLERANCE} (package-private there): see the encrypt side. */
@@ -127,20 +115,6 @@ public final class DataKeyCache {
     this.encryptLeadNanos = lead(encryptMaxAge);
     this.decryptMaxAgeNanos = decryptMaxAge.toNanos();
     this.decryptLeadNanos = lead(decryptMaxAge);
-    AtomicInteger n = new AtomicInteger();
-    this.refresher =
-        new ThreadPoolExecutor(
-            4,
-            4,
-            30,
-            TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(),
-            r -> {
-              Thread t = new Thread(r, "panops-crypto-refresh-" + n.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
-    refresher.allowCoreThreadTimeOut(true);
     RemovalListener<EncryptSlot, EncryptionKey> retireEncrypt =
         (k, v, cause) -> {
           if (v != null) {
@@ -178,6 +152,17 @@ public final class DataKeyCache {
             .maximumSize(decryptMaxEntries)
             .removalListener(retireDecrypt)
             .build();
+    this.encryptLoads =
+        new SingleFlight<>(
+            encrypt,
+            e -> {
+              e.key().retire();
+              e.dropSuccessor();
+            },
+            () -> closed,
+            this::checkOpen);
+    this.decryptLoads =
+        new SingleFlight<>(decrypt, e -> e.key().retire(), () -> closed, this::checkOpen);
   }
 
   /** The encrypt-side entry, or {@code null}. */
@@ -187,13 +172,12 @@ public final class DataKeyCache {
 
   /**
    * The encrypt-side entry, loaded once (single flight) if absent. The loader holds no lock of the
-   * map (see {@link #load}); it must not load the same slot again (it would wait for itself).
+   * map (see {@link SingleFlight}); it must not load the same slot again (it would wait for
+   * itself).
    */
   public EncryptionKey encryptKey(EncryptSlot slot, Function<EncryptSlot, EncryptionKey> loader) {
     checkOpen();
-    return load(
-        encrypt,
-        encryptLoads,
+    return encryptLoads.load(
         slot,
         k -> {
           EncryptionKey e = loader.apply(k);
@@ -201,94 +185,7 @@ public final class DataKeyCache {
             e.born(ticker.read(), encryptMaxAgeNanos, encryptLeadNanos);
           }
           return e;
-        },
-        e -> {
-          e.key().retire();
-          e.dropSuccessor();
         });
-  }
-
-  /**
-   * Single flight without holding a lock during the KMS call. Caffeine's {@code get(key, loader)}
-   * runs the loader inside {@code ConcurrentHashMap.compute}, which holds the lock of the key's
-   * hash bin for the whole call: every write to another key of that bin waits for KMS meanwhile. A
-   * revocation purge removes entries of the latched CMK, so it could wait (up to the KMS timeout)
-   * behind an unrelated load that happened to share a bin, stalling the latching thread (a probe
-   * thread, or the request that met the failure) and its REVOKED event; seen as a 10 s stall in
-   * about 2.5% of runs of {@code ProbeOrderingTest}, pinned by {@code
-   * DataKeyCacheLoadTest.aPurge_neverWaitsForALoadInFlight}. So the KMS call runs outside any map
-   * lock: the first thread to miss registers a future in {@code loads} and loads; the others wait
-   * for that future (and, if it fails or gives nothing, try again themselves, as they would have
-   * with Caffeine). The result is then inserted with {@code putIfAbsent}.
-   *
-   * <p>Why a purge cannot miss a key: the loader checks the key's revocation epoch after KMS
-   * answers and discards the key if a latch moved it. A latch that comes after that check and
-   * before the insertion finds nothing to purge, but the entry it misses carries the old epoch, and
-   * the caller that loaded it checks the epoch before use and removes it at once (every caller of
-   * {@link #encryptKey} and {@link #decryptKey} does). A latch after the insertion purges it. A
-   * close after the insertion is caught here: the entry is removed again.
-   */
-  private <K, V> V load(
-      Cache<K, V> cache,
-      ConcurrentHashMap<K, CompletableFuture<V>> loads,
-      K key,
-      Function<K, V> loader,
-      java.util.function.Consumer<V> discard) {
-    for (; ; ) {
-      checkOpen(); // a load refused by close() sends its waiters round again: they stop here
-      V present = cache.getIfPresent(key);
-      if (present != null) {
-        return present;
-      }
-      CompletableFuture<V> mine = new CompletableFuture<>();
-      CompletableFuture<V> theirs;
-      try {
-        theirs = loads.putIfAbsent(key, mine);
-      } catch (RuntimeException | Error e) {
-        // e.g. OutOfMemoryError while the map resizes, possibly after storing ours: never leave a
-        // future registered that nobody completes (every later miss would wait for it)
-        loads.remove(key, mine);
-        mine.completeExceptionally(e);
-        throw e;
-      }
-      if (theirs != null) {
-        try {
-          V v = theirs.join();
-          if (v != null) {
-            return v;
-          }
-        } catch (java.util.concurrent.CompletionException | CancellationException e) {
-          // their load failed: try again (this thread may load, and meet the failure rules itself)
-        }
-        continue;
-      }
-      V v = null;
-      try {
-        // a load that finished between the look-up above and our registration
-        v = cache.getIfPresent(key);
-        if (v == null) {
-          v = loader.apply(key);
-          if (v != null) {
-            V other = cache.asMap().putIfAbsent(key, v);
-            if (other != null) {
-              // only a decrypt-side seed (a key this process just generated) can be there first
-              discard.accept(v);
-              v = other;
-            } else if (closed) {
-              cache.asMap().remove(key, v); // close() ran meanwhile: retired by the listener
-              checkOpen();
-            }
-          }
-        }
-        return v;
-      } catch (RuntimeException | Error e) {
-        mine.completeExceptionally(e);
-        throw e;
-      } finally {
-        loads.remove(key, mine);
-        mine.complete(v); // no effect if completed exceptionally
-      }
-    }
   }
 
   private void checkOpen() {
@@ -336,7 +233,7 @@ public final class DataKeyCache {
     }
     // Whoever claims the load first runs it: a refresher thread, or a request that finds the key
     // spent while the load is still queued (behind other keys' refreshes: it does not wait there).
-    submit(
+    refresher.submit(
         () -> {
           if (pending.claim()) {
             pending.body.run();
@@ -430,9 +327,7 @@ public final class DataKeyCache {
     if (hit != null) {
       return hit;
     }
-    return load(
-        decrypt,
-        decryptLoads,
+    return decryptLoads.load(
         view.owned(),
         k -> {
           DecryptEntry e = loader.apply(k);
@@ -440,8 +335,7 @@ public final class DataKeyCache {
             e.bornNanos = ticker.read();
           }
           return e;
-        },
-        e -> e.key().retire());
+        });
   }
 
   /**
@@ -460,7 +354,7 @@ public final class DataKeyCache {
       return;
     }
     DecryptKey owned = view.owned();
-    submit(
+    refresher.submit(
         () -> {
           DecryptEntry fresh = null;
           try {
@@ -483,66 +377,14 @@ public final class DataKeyCache {
         () -> {});
   }
 
-  /**
-   * A background refresh. Exactly one of {@link #run} and {@link #reject} ends it: a task never run
-   * (refused by the executor, or dropped from its queue by {@link #close()}) is rejected, which
-   * fails its pending load, so that no request waits for it and {@link #awaitRefreshes} drains.
-   */
-  private final class Task implements Runnable {
-    private final Runnable task;
-    private final Runnable onRejected;
-
-    Task(Runnable task, Runnable onRejected) {
-      this.task = task;
-      this.onRejected = onRejected;
-    }
-
-    @Override
-    public void run() {
-      try {
-        task.run();
-      } catch (RuntimeException e) {
-        // the loader applied the failure rules (latch, ...); the request path will retry
-      } finally {
-        refreshesInFlight.decrementAndGet();
-      }
-    }
-
-    void reject() {
-      try {
-        onRejected.run();
-      } finally {
-        refreshesInFlight.decrementAndGet();
-      }
-    }
-  }
-
-  private void submit(Runnable task, Runnable onRejected) {
-    refreshesInFlight.incrementAndGet();
-    refreshesStarted.incrementAndGet();
-    Task t = new Task(task, onRejected);
-    try {
-      refresher.execute(t);
-    } catch (RejectedExecutionException e) {
-      t.reject();
-    }
-  }
-
   /** Background refreshes started so far (encrypt and decrypt side). */
   public long refreshesStarted() {
-    return refreshesStarted.get();
+    return refresher.started();
   }
 
   /** Waits up to {@code timeout} until no background refresh is running; true if none is. */
   public boolean awaitRefreshes(Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (refreshesInFlight.get() > 0) {
-      if (System.nanoTime() - deadline > 0) {
-        return false;
-      }
-      Thread.sleep(1);
-    }
-    return true;
+    return refresher.awaitIdle(timeout);
   }
 
   /** Removes (and so retires) {@code entry} if it is still the one cached for {@code view}. */
@@ -588,9 +430,7 @@ public final class DataKeyCache {
   public void close() {
     closed = true;
     // the tasks still queued are never run: fail each (its pending load completes, its count drops)
-    for (Runnable dropped : refresher.shutdownNow()) {
-      ((Task) dropped).reject();
-    }
+    refresher.close();
     encrypt
         .asMap()
         .values()

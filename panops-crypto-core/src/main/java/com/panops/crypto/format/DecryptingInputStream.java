@@ -129,27 +129,7 @@ public final class DecryptingInputStream extends InputStream {
         got = 1;
       }
       got = readFrame(got);
-      boolean fin;
-      if (finalIndex >= 0) {
-        fin = index == finalIndex;
-        if (!fin && got != unit) {
-          throw new IntegrityException();
-        }
-        if (index > finalIndex) {
-          throw new IntegrityException();
-        }
-        if (fin) {
-          if (in.read() >= 0) {
-            throw new IntegrityException();
-          }
-        }
-      } else if (got < unit) {
-        fin = true;
-      } else {
-        int peek = in.read();
-        fin = peek < 0;
-        carry = peek;
-      }
+      boolean fin = isFinal(got);
       if (got < TAG_LENGTH || (fin && index > 0 && got == TAG_LENGTH && finalIndex < 0)) {
         throw new IntegrityException();
       }
@@ -182,6 +162,27 @@ public final class DecryptingInputStream extends InputStream {
       fail();
       throw e;
     }
+  }
+
+  /**
+   * Whether the frame just read ({@code got} bytes) is the message's final frame: known from the
+   * frame count when the length is known (a short frame before the final one, a frame past it, or a
+   * byte after it fails), else from the end of the stream (a short frame, or nothing after it).
+   */
+  private boolean isFinal(int got) throws IOException {
+    if (finalIndex >= 0) {
+      boolean fin = index == finalIndex;
+      if ((!fin && got != unit) || index > finalIndex || (fin && in.read() >= 0)) {
+        throw new IntegrityException();
+      }
+      return fin;
+    }
+    if (got < unit) {
+      return true;
+    }
+    int peek = in.read();
+    carry = peek;
+    return peek < 0;
   }
 
   private void fail() {

@@ -52,7 +52,7 @@ final class LocalHttpProxies {
       ProxySelector selector) {
     for (String p : PROPERTIES) {
       String v = properties.apply(p);
-      if (v != null && !v.isBlank() && !KmsGateway.isLoopback(v.trim())) {
+      if (v != null && !v.isBlank() && !Endpoints.isLoopback(v.trim())) {
         return describe("system property " + p, hostOf(v.trim())); // never user information
       }
     }
@@ -60,7 +60,7 @@ final class LocalHttpProxies {
       String v = environment.apply(e);
       if (v != null && !v.isBlank()) {
         String host = hostOf(v.trim());
-        if (host == null || !KmsGateway.isLoopback(host)) {
+        if (host == null || !Endpoints.isLoopback(host)) {
           return describe("environment variable " + e, host);
         }
       }
@@ -77,7 +77,7 @@ final class LocalHttpProxies {
           continue;
         }
         String host = proxy.address() instanceof InetSocketAddress a ? a.getHostString() : null;
-        if (host == null || !KmsGateway.isLoopback(host)) {
+        if (host == null || !Endpoints.isLoopback(host)) {
           return describe("default ProxySelector", host);
         }
       }

@@ -75,7 +75,7 @@ final class TransportCheck implements SdkPlugin, ExecutionInterceptor {
     if ("https".equalsIgnoreCase(scheme)) {
       return true;
     }
-    return allowLocalHttp && "http".equalsIgnoreCase(scheme) && KmsGateway.isLoopback(host);
+    return allowLocalHttp && "http".equalsIgnoreCase(scheme) && Endpoints.isLoopback(host);
   }
 
   IllegalStateException refusal() {

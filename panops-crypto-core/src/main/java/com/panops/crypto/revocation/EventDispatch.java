@@ -3,7 +3,7 @@ package com.panops.crypto.revocation;
 import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.RevocationListener;
 import com.panops.crypto.metrics.CryptoMetrics;
-import com.panops.crypto.metrics.GuardedMetrics;
+import com.panops.crypto.observe.GuardedMetrics;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

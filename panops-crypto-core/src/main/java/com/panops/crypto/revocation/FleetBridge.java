@@ -4,7 +4,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import com.panops.crypto.KmsUnavailableException;
 import com.panops.crypto.ProbeCoordinator;
 import com.panops.crypto.RevocationReason;
-import com.panops.crypto.metrics.GuardedMetrics;
+import com.panops.crypto.observe.GuardedMetrics;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;

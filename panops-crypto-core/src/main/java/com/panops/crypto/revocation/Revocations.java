@@ -11,7 +11,7 @@ import com.panops.crypto.RevocationReason;
 import com.panops.crypto.kms.KmsCallException;
 import com.panops.crypto.kms.KmsGateway;
 import com.panops.crypto.metrics.CryptoMetrics;
-import com.panops.crypto.metrics.GuardedMetrics;
+import com.panops.crypto.observe.GuardedMetrics;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;

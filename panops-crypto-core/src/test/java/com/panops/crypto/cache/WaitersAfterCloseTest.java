@@ -9,7 +9,6 @@ import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -67,7 +66,8 @@ class WaitersAfterCloseTest {
       }
       Field f = DataKeyCache.class.getDeclaredField("encryptLoads");
       f.setAccessible(true);
-      CompletableFuture<?> inFlight = (CompletableFuture<?>) ((Map<?, ?>) f.get(cache)).get(slot);
+      CompletableFuture<?> inFlight =
+          (CompletableFuture<?>) ((SingleFlight<?, ?>) f.get(cache)).inFlight().get(slot);
       long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (inFlight.getNumberOfDependents() < 8 && System.nanoTime() < until) {
         Thread.onSpinWait();

@@ -26,17 +26,17 @@ class ClassifyTest {
     String arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     assertEquals(
         RevocationReason.PENDING_DELETION,
-        KmsGateway.classify(invalidState(arn + " is pending deletion.")));
+        KmsFailures.classify(invalidState(arn + " is pending deletion.")));
     assertEquals(
         RevocationReason.PENDING_IMPORT,
-        KmsGateway.classify(invalidState(arn + " is pending import.")));
+        KmsFailures.classify(invalidState(arn + " is pending import.")));
     assertEquals(
         RevocationReason.KEY_STORE_UNAVAILABLE,
-        KmsGateway.classify(invalidState(arn + " is unavailable.")));
+        KmsFailures.classify(invalidState(arn + " is unavailable.")));
     assertEquals(
         RevocationReason.INVALID_STATE,
-        KmsGateway.classify(invalidState(arn + " is not yet available (it is being created).")));
-    assertEquals(RevocationReason.INVALID_STATE, KmsGateway.classify(invalidState(null)));
+        KmsFailures.classify(invalidState(arn + " is not yet available (it is being created).")));
+    assertEquals(RevocationReason.INVALID_STATE, KmsFailures.classify(invalidState(null)));
   }
 
   @Test

@@ -316,7 +316,7 @@ class TransportCheckIT {
         new String[] {
           "127.0.0.1", "127.1.2.3", "127.255.255.254", "::1", "[::1]", "0:0:0:0:0:0:0:1", "0::1"
         }) {
-      assertTrue(KmsGateway.isLoopback(yes), yes);
+      assertTrue(Endpoints.isLoopback(yes), yes);
     }
     for (String no :
         new String[] {
@@ -325,7 +325,7 @@ class TransportCheckIT {
           "::", "::2", "::ffff:127.0.0.1", "fe80::1%lo", "1:2:3:4:5:6:7:8:9", "", "[::1",
               "0127.0.0.1"
         }) {
-      assertFalse(KmsGateway.isLoopback(no), no);
+      assertFalse(Endpoints.isLoopback(no), no);
     }
   }
 }

@@ -572,11 +572,11 @@ public final class EncryptingS3Client extends DelegatingS3Client {
               + " is not HTTPS; only a local test endpoint may be plain HTTP, and the builder must"
               + " be told so with allowInsecureLocalS3Endpoint()");
     }
-    if (!com.panops.crypto.kms.KmsGateway.isLoopback(endpoint.getHost())) {
+    if (!com.panops.crypto.kms.Endpoints.isLoopback(endpoint.getHost())) {
       throw new IllegalArgumentException(
           "S3 endpoint " + endpoint + " is plain HTTP and not a loopback address");
     }
-    String proxy = com.panops.crypto.kms.KmsGateway.localHttpProxy(endpoint);
+    String proxy = com.panops.crypto.kms.Endpoints.localHttpProxy(endpoint);
     if (proxy != null) {
       throw new IllegalArgumentException(
           "S3 endpoint "

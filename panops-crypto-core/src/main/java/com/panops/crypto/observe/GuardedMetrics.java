@@ -1,6 +1,7 @@
-package com.panops.crypto.metrics;
+package com.panops.crypto.observe;
 
 import com.panops.crypto.RevocationReason;
+import com.panops.crypto.metrics.CryptoMetrics;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
