@@ -4,10 +4,8 @@ import com.panops.crypto.KeyContext;
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.TenantCrypto;
 import java.io.InputStream;
-import java.net.URI;
 import java.nio.file.Path;
 import java.util.Objects;
-import java.util.function.Supplier;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
@@ -63,7 +61,8 @@ import software.amazon.awssdk.services.s3.model.WriteGetObjectResponseResponse;
  *
  * <p>This class only routes. Each path's logic has its own package-private class: {@code PutPath}
  * (streamed put and multipart), {@code GetPath} (whole and ranged reads, {@code headObject}),
- * {@code CopyPath} and {@code RewrapPath}, over the shared plumbing of {@code S3Path}.
+ * {@code CopyPath} and {@code RewrapPath}, over the shared plumbing of {@code S3Path}; the
+ * builder's settings are checked by {@code ClientSettings} and {@code WrappedClientRules}.
  *
  * <p>Each object body is one panops message ({@code header || frames}, see {@code docs/FORMAT.md})
  * whose message AAD binds it to its bucket and key ({@code panops:s3:bucket}, {@code
@@ -115,32 +114,16 @@ public final class EncryptingS3Client extends DelegatingS3Client {
   /** Message AAD key holding the object key. */
   public static final String AAD_KEY = "panops:s3:key";
 
-  private final KeyContext defaultKeyContext;
-  private final boolean sseKms;
-  private final boolean legacyPlaintextReads;
-  private final long multipartThreshold;
-  private final long partSize;
+  private final ClientSettings settings;
   private final PutPath writes;
   private final GetPath reads;
   private final CopyPath copies;
   private final RewrapPath rewraps;
 
-  private EncryptingS3Client(Builder b) {
-    super(b.s3);
-    this.defaultKeyContext = b.keyContext;
-    this.sseKms = b.sseKms;
-    this.legacyPlaintextReads = b.legacyPlaintextReads;
-    this.multipartThreshold = b.multipartThreshold;
-    this.partSize = b.partSize;
-    this.writes =
-        new PutPath(
-            b.s3,
-            b.tenantSupplier,
-            defaultKeyContext,
-            sseKms,
-            legacyPlaintextReads,
-            multipartThreshold,
-            partSize);
+  private EncryptingS3Client(S3Client s3, ClientSettings settings) {
+    super(s3);
+    this.settings = settings;
+    this.writes = settings.putPath(s3);
     this.reads = new GetPath(writes);
     this.copies = new CopyPath(writes, reads);
     this.rewraps = new RewrapPath(writes);
@@ -316,31 +299,29 @@ public final class EncryptingS3Client extends DelegatingS3Client {
 
   // =================================================================== refused
 
-  // =================================================================== refused
-
   /** Refused: it would store plaintext. {@code putObject} does multipart uploads itself. */
   @Override
   public CreateMultipartUploadResponse createMultipartUpload(CreateMultipartUploadRequest request) {
-    throw refused("createMultipartUpload");
+    throw Refused.operation("createMultipartUpload");
   }
 
   /** Refused: it would store plaintext. {@code putObject} does multipart uploads itself. */
   @Override
   public UploadPartResponse uploadPart(UploadPartRequest request, RequestBody body) {
-    throw refused("uploadPart");
+    throw Refused.operation("uploadPart");
   }
 
   /** Refused: parts of encrypted objects cannot be spliced into another. */
   @Override
   public UploadPartCopyResponse uploadPartCopy(UploadPartCopyRequest request) {
-    throw refused("uploadPartCopy");
+    throw Refused.operation("uploadPartCopy");
   }
 
   /** Refused: {@code putObject} does multipart uploads itself. */
   @Override
   public CompleteMultipartUploadResponse completeMultipartUpload(
       CompleteMultipartUploadRequest request) {
-    throw refused("completeMultipartUpload");
+    throw Refused.operation("completeMultipartUpload");
   }
 
   /** Refused: a torrent would serve the ciphertext. */
@@ -348,7 +329,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
   public <ReturnT> ReturnT getObjectTorrent(
       GetObjectTorrentRequest request,
       ResponseTransformer<GetObjectTorrentResponse, ReturnT> transformer) {
-    throw refused("getObjectTorrent");
+    throw Refused.operation("getObjectTorrent");
   }
 
   /**
@@ -358,45 +339,26 @@ public final class EncryptingS3Client extends DelegatingS3Client {
    */
   @Override
   public RenameObjectResponse renameObject(RenameObjectRequest request) {
-    throw refused("renameObject", "copyObject then deleteObject");
+    throw Refused.operation("renameObject", "copyObject then deleteObject");
   }
 
   /** Refused: an Object Lambda response carries the caller's bytes to S3 unencrypted. */
   @Override
   public WriteGetObjectResponseResponse writeGetObjectResponse(
       WriteGetObjectResponseRequest request, RequestBody body) {
-    throw refused("writeGetObjectResponse", "putObject");
+    throw Refused.operation("writeGetObjectResponse", "putObject");
   }
 
   /** Refused: an annotation would store the caller's bytes unencrypted. */
   @Override
   public PutObjectAnnotationResponse putObjectAnnotation(
       PutObjectAnnotationRequest request, RequestBody body) {
-    throw refused("putObjectAnnotation", "putObject");
-  }
-
-  private static S3OperationRefusedException refused(String op, String instead) {
-    return new S3OperationRefusedException(
-        op + " would bypass encryption and is refused by the encrypting client; use " + instead);
-  }
-
-  private static S3OperationRefusedException refused(String op) {
-    return refused(op, "putObject/getObject");
+    throw Refused.operation("putObjectAnnotation", "putObject");
   }
 
   @Override
   public String toString() {
-    return "EncryptingS3Client[sseKms="
-        + sseKms
-        + ", legacyPlaintextReads="
-        + legacyPlaintextReads
-        + ", multipartThreshold="
-        + multipartThreshold
-        + ", partSize="
-        + partSize
-        + ", keyContext="
-        + defaultKeyContext
-        + "]";
+    return "EncryptingS3Client[" + settings + "]";
   }
 
   // =================================================================== builder
@@ -410,16 +372,12 @@ public final class EncryptingS3Client extends DelegatingS3Client {
     private PanopsCrypto crypto;
     private String tenantId;
     private TenantCrypto tenantCrypto;
-    private Supplier<TenantCrypto> tenantSupplier;
-    private KeyContext keyContext = KeyContext.of("service", "s3");
+    private KeyContext keyContext = ClientSettings.DEFAULT_KEY_CONTEXT;
     private boolean sseKms;
     private boolean legacyPlaintextReads;
     private boolean allowInsecureLocalEndpoint;
-    // 100 MiB, AWS's own guidance for when multipart starts to pay: parts go up one after the
-    // other from one encryption stream, so below that multipart only adds requests (measured on
-    // S3Mock: 64 MiB in 8 parts took twice as long as one streamed PutObject).
-    private long multipartThreshold = 100L * 1024 * 1024;
-    private long partSize = 8L * 1024 * 1024;
+    private long multipartThreshold = ClientSettings.DEFAULT_MULTIPART_THRESHOLD;
+    private long partSize = ClientSettings.DEFAULT_PART_SIZE;
 
     private Builder() {}
 
@@ -494,10 +452,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
      * GiB, default 100 MiB. Unknown lengths always take the multipart path.
      */
     public Builder multipartThreshold(long bytes) {
-      if (bytes < S3Path.MIN_PART || bytes > S3Path.MAX_SINGLE_PUT) {
-        throw new IllegalArgumentException("multipart threshold must be 5 MiB .. 5 GiB");
-      }
-      this.multipartThreshold = bytes;
+      this.multipartThreshold = ClientSettings.checkMultipartThreshold(bytes);
       return this;
     }
 
@@ -506,10 +461,7 @@ public final class EncryptingS3Client extends DelegatingS3Client {
      * Raised automatically for objects that would need more than 10,000 parts.
      */
     public Builder multipartPartSize(long bytes) {
-      if (bytes < S3Path.MIN_PART || bytes > S3Path.MAX_PART) {
-        throw new IllegalArgumentException("part size must be 5 MiB .. 512 MiB");
-      }
-      this.partSize = bytes;
+      this.partSize = ClientSettings.checkPartSize(bytes);
       return this;
     }
 
@@ -521,71 +473,17 @@ public final class EncryptingS3Client extends DelegatingS3Client {
      *     #allowInsecureLocalS3Endpoint()}, or plain HTTP and not a loopback address
      */
     public EncryptingS3Client build() {
-      if (s3 == null) {
-        throw new IllegalStateException("s3Client must be set");
-      }
-      if (s3 instanceof EncryptingS3Client) {
-        throw new IllegalStateException("the S3 client is already an EncryptingS3Client");
-      }
-      if (tenantCrypto != null) {
-        if (crypto != null || tenantId != null) {
-          throw new IllegalStateException(
-              "exactly one of tenantCrypto and crypto+tenant must be set");
-        }
-        TenantCrypto fixed = tenantCrypto;
-        tenantSupplier = () -> fixed;
-      } else {
-        if (crypto == null || tenantId == null) {
-          throw new IllegalStateException(
-              "exactly one of tenantCrypto and crypto+tenant must be set");
-        }
-        PanopsCrypto c = crypto;
-        String id = tenantId;
-        c.tenant(id); // fails now if the tenant is unknown
-        tenantSupplier = () -> c.tenant(id);
-      }
-      if (multipartThreshold < partSize) {
-        throw new IllegalStateException("multipart threshold must be at least the part size");
-      }
-      checkEndpoint(s3, allowInsecureLocalEndpoint);
-      return new EncryptingS3Client(this);
-    }
-  }
-
-  static void checkEndpoint(S3Client client, boolean allowLocalHttp) {
-    URI endpoint;
-    try {
-      endpoint = client.serviceClientConfiguration().endpointOverride().orElse(null);
-    } catch (UnsupportedOperationException e) {
-      return; // a client of the caller's own making (a fake): its business
-    }
-    if (endpoint == null || "https".equalsIgnoreCase(endpoint.getScheme())) {
-      return;
-    }
-    if (!"http".equalsIgnoreCase(endpoint.getScheme())) {
-      throw new IllegalArgumentException("S3 endpoint " + endpoint + " is not HTTPS");
-    }
-    if (!allowLocalHttp) {
-      throw new IllegalArgumentException(
-          "S3 endpoint "
-              + endpoint
-              + " is not HTTPS; only a local test endpoint may be plain HTTP, and the builder must"
-              + " be told so with allowInsecureLocalS3Endpoint()");
-    }
-    if (!com.panops.crypto.kms.Endpoints.isLoopback(endpoint.getHost())) {
-      throw new IllegalArgumentException(
-          "S3 endpoint " + endpoint + " is plain HTTP and not a loopback address");
-    }
-    String proxy = com.panops.crypto.kms.Endpoints.localHttpProxy(endpoint);
-    if (proxy != null) {
-      throw new IllegalArgumentException(
-          "S3 endpoint "
-              + endpoint
-              + " is plain HTTP, and "
-              + proxy
-              + "; with allowInsecureLocalS3Endpoint() plain HTTP goes only to a literal loopback"
-              + " address, never through a proxy: clear the proxy setting for this JVM, or point"
-              + " it at a literal loopback address such as 127.0.0.1");
+      WrappedClientRules.requireWrappable(s3);
+      ClientSettings settings =
+          new ClientSettings(
+              ClientSettings.tenantSource(crypto, tenantId, tenantCrypto),
+              keyContext,
+              sseKms,
+              legacyPlaintextReads,
+              multipartThreshold,
+              partSize);
+      WrappedClientRules.checkEndpoint(s3, allowInsecureLocalEndpoint);
+      return new EncryptingS3Client(s3, settings);
     }
   }
 }

@@ -5,13 +5,7 @@ import com.panops.crypto.format.MessageHeader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Locale;
 import java.util.Objects;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
@@ -72,14 +66,11 @@ final class GetPath extends S3Path {
   }
 
   /**
-   * Reads and decrypts an object into a new file at {@code destination}. The destination is claimed
-   * first (created empty, as the SDK's own file transformer creates it), so a file that another
-   * process creates there meanwhile fails that process's create, not this download. The plaintext
-   * is written to a temporary file beside it and moved over the claimed, still empty file only once
-   * every frame has been authenticated: after a failure (tamper, truncation, revoked key) no file,
-   * and so no partial plaintext, is left at {@code destination}, and the temporary file is deleted.
-   * If the claimed file was replaced or written to meanwhile, it is left as it is and the download
-   * fails.
+   * Reads and decrypts an object into a new file at {@code destination} through a {@link
+   * FileDownload}: the plaintext reaches {@code destination} only once every frame has been
+   * authenticated; after a failure (tamper, truncation, revoked key) no file, and so no partial
+   * plaintext, is left there. If the claimed file was replaced or written to meanwhile, it is left
+   * as it is and the download fails.
    *
    * @throws SdkClientException if {@code destination} exists, or was replaced or written to during
    *     the download (caused by {@link java.nio.file.FileAlreadyExistsException}, as the SDK's file
@@ -87,92 +78,16 @@ final class GetPath extends S3Path {
    */
   public GetObjectResponse getObject(GetObjectRequest request, Path destination) {
     Objects.requireNonNull(destination, "destination");
-    Path target = destination.toAbsolutePath();
-    Object claim;
-    try {
-      Files.createFile(target);
-      claim = fileKey(target);
-    } catch (java.nio.file.FileAlreadyExistsException e) {
-      throw SdkClientException.create("file already exists: " + destination, e);
-    } catch (IOException e) {
-      throw SdkClientException.create("could not create " + destination, e);
-    }
-    Path tmp;
-    try {
-      tmp = Files.createTempFile(target.getParent(), ".panops-get-", ".part");
-    } catch (IOException e) {
-      releaseClaim(target, claim);
-      throw SdkClientException.create("could not create a file beside " + destination, e);
-    }
+    FileDownload download = FileDownload.claim(destination);
     boolean moved = false;
     try {
-      GetObjectResponse r =
-          getObject(
-              request,
-              (response, in) -> {
-                try (OutputStream out = Files.newOutputStream(tmp)) {
-                  in.transferTo(out);
-                }
-                return response;
-              });
-      // Replace only our own empty claim. Between this check and the rename only a process that
-      // deletes or renames our file and puts another in its place within microseconds could lose
-      // its file; every create, and every write into the claimed file, is detected.
-      if (!stillOurClaim(target, claim)) {
-        throw SdkClientException.create(
-            "file already exists: "
-                + destination
-                + " was replaced or written to during the download; left as it is",
-            new java.nio.file.FileAlreadyExistsException(destination.toString()));
-      }
-      try {
-        Files.move(
-            tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
+      GetObjectResponse r = getObject(request, download::receive);
+      download.moveIntoPlace();
       moved = true;
       return r;
-    } catch (IOException e) {
-      throw SdkClientException.create("could not write " + destination + ": " + e.getMessage(), e);
     } finally {
       if (!moved) {
-        try {
-          Files.deleteIfExists(tmp);
-        } catch (IOException ignored) {
-          // best effort; the name says what it is
-        }
-        releaseClaim(target, claim);
-      }
-    }
-  }
-
-  /** The file's identity (inode) where the file system has one, else its creation time. */
-  private static Object fileKey(Path p) throws IOException {
-    BasicFileAttributes a =
-        Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-    return a.fileKey() != null ? a.fileKey() : a.creationTime();
-  }
-
-  /** Whether {@code p} is still the empty file this download created. */
-  private static boolean stillOurClaim(Path p, Object claim) {
-    try {
-      BasicFileAttributes a =
-          Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      Object key = a.fileKey() != null ? a.fileKey() : a.creationTime();
-      return a.isRegularFile() && a.size() == 0 && key.equals(claim);
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  /** Deletes the claimed destination if it is still ours and empty. */
-  private static void releaseClaim(Path p, Object claim) {
-    if (stillOurClaim(p, claim)) {
-      try {
-        Files.deleteIfExists(p);
-      } catch (IOException ignored) {
-        // best effort: an empty file
+        download.discard();
       }
     }
   }
@@ -282,15 +197,7 @@ final class GetPath extends S3Path {
       Ctx c) {
     Prefix p = fetchPrefix(request);
     if (p.layout == null) {
-      if (!legacyPlaintextReads) {
-        throw notEncrypted();
-      }
-      if (p.response == null) {
-        return s3.getObject(request, transformer); // an empty object: S3 answers the range
-      }
-      // the caller's own range, as stored, of the very object found to be plaintext: one replaced
-      // by an encrypted object meanwhile must not be returned as plaintext
-      return pinnedGet(pinnedTo(request, p.response).build(), request, transformer);
+      return storedRangedGet(request, transformer, p);
     }
     try {
       long[] se = range.resolve(p.plaintextLength);
@@ -298,58 +205,95 @@ final class GetPath extends S3Path {
         throw invalidRange(range, p.plaintextLength);
       }
       RangePlan plan = RangePlan.of(se[0], se[1], p.header.geometry(), p.ciphertextLength);
-      InputStream frames;
-      GetObjectResponse base;
-      ResponseInputStream<GetObjectResponse> raw = null;
-      if (plan.ciphertextEnd < p.bytes.length) {
-        frames =
-            new ByteArrayInputStream(
-                p.bytes,
-                (int) plan.ciphertextStart,
-                (int) (plan.ciphertextEnd - plan.ciphertextStart + 1));
-        base = p.response;
-      } else {
-        GetObjectRequest second =
-            pinnedTo(request, p.response) // the same object as the header came from
-                .range("bytes=" + plan.ciphertextStart + "-" + plan.ciphertextEnd)
-                .checksumMode((String) null)
-                .build();
-        raw = pinnedGet(second, request, ResponseTransformer.toInputStream());
-        frames = raw;
-        base = raw.response();
-        Long total = totalLength(base);
-        if (total == null || total != p.ciphertextLength) {
-          raw.abort();
-          closeQuietly(raw);
-          throw Errors.integrity();
-        }
-      }
-      ResponseInputStream<GetObjectResponse> toClose = raw;
-      InputStream decrypted;
-      try {
-        decrypted =
-            AdapterAccess.decryptFrames(
-                tenant.get(),
-                p.header,
-                p.ciphertextLength,
-                plan.firstFrame,
-                plan.lastFrame,
-                frames,
-                c.keyContext,
-                c.aad);
-      } catch (RuntimeException e) {
-        if (toClose != null) {
-          toClose.abort();
-          closeQuietly(toClose);
-        }
-        throw e;
-      }
+      RangeFrames source =
+          plan.ciphertextEnd < p.bytes.length
+              ? RangeFrames.inPrefix(p, plan)
+              : fetchFrames(request, p, plan);
+      InputStream decrypted = decryptRange(p, plan, source, c);
       InputStream plaintext = new PlaintextStream(decrypted, plan.skip, plan.length(), () -> {});
       GetObjectResponse response =
-          plaintextResponse(base, plan.length(), plan.contentRange(p.plaintextLength));
-      return transform(transformer, response, plaintext, toClose);
+          plaintextResponse(source.base, plan.length(), plan.contentRange(p.plaintextLength));
+      return transform(transformer, response, plaintext, source.raw);
     } catch (RuntimeException e) {
       throw unwrap(e);
+    }
+  }
+
+  /**
+   * A ranged read of an object found to be plaintext (with legacy reads allowed): the caller's own
+   * range, as stored, of that very object, since one replaced by an encrypted object meanwhile must
+   * not be returned as plaintext.
+   */
+  <ReturnT> ReturnT storedRangedGet(
+      GetObjectRequest request,
+      ResponseTransformer<GetObjectResponse, ReturnT> transformer,
+      Prefix p) {
+    if (!legacyPlaintextReads) {
+      throw notEncrypted();
+    }
+    if (p.response == null) {
+      return s3.getObject(request, transformer); // an empty object: S3 answers the range
+    }
+    return pinnedGet(pinnedTo(request, p.response).build(), request, transformer);
+  }
+
+  /**
+   * The ciphertext frames a ranged read decrypts, the response its answer is built on, and the
+   * response stream to abort and close with it (null when the frames came with the prefix).
+   */
+  record RangeFrames(
+      InputStream frames, GetObjectResponse base, ResponseInputStream<GetObjectResponse> raw) {
+
+    /** The frames are all within the prefix already fetched. */
+    static RangeFrames inPrefix(Prefix p, RangePlan plan) {
+      InputStream frames =
+          new ByteArrayInputStream(
+              p.bytes,
+              (int) plan.ciphertextStart,
+              (int) (plan.ciphertextEnd - plan.ciphertextStart + 1));
+      return new RangeFrames(frames, p.response, null);
+    }
+  }
+
+  /**
+   * The second GET of a ranged read: only the frames of {@code plan}, from the object the prefix
+   * came from, which must still report the length the prefix did.
+   */
+  RangeFrames fetchFrames(GetObjectRequest request, Prefix p, RangePlan plan) {
+    GetObjectRequest second =
+        pinnedTo(request, p.response) // the same object as the header came from
+            .range("bytes=" + plan.ciphertextStart + "-" + plan.ciphertextEnd)
+            .checksumMode((String) null)
+            .build();
+    ResponseInputStream<GetObjectResponse> raw =
+        pinnedGet(second, request, ResponseTransformer.toInputStream());
+    Long total = totalLength(raw.response());
+    if (total == null || total != p.ciphertextLength) {
+      raw.abort();
+      closeQuietly(raw);
+      throw Errors.integrity();
+    }
+    return new RangeFrames(raw, raw.response(), raw);
+  }
+
+  /** The decrypting stream over the frames of {@code plan}; the source is aborted if it fails. */
+  InputStream decryptRange(Prefix p, RangePlan plan, RangeFrames source, Ctx c) {
+    try {
+      return AdapterAccess.decryptFrames(
+          tenant.get(),
+          p.header,
+          p.ciphertextLength,
+          plan.firstFrame,
+          plan.lastFrame,
+          source.frames,
+          c.keyContext,
+          c.aad);
+    } catch (RuntimeException e) {
+      if (source.raw != null) {
+        source.raw.abort();
+        closeQuietly(source.raw);
+      }
+      throw e;
     }
   }
 

@@ -1,5 +1,10 @@
 package com.panops.crypto.s3;
 
+import static com.panops.crypto.s3.MultipartRequests.toComplete;
+import static com.panops.crypto.s3.MultipartRequests.toCreate;
+import static com.panops.crypto.s3.MultipartRequests.toPutResponse;
+import static com.panops.crypto.s3.MultipartRequests.toUploadPart;
+
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.format.EncryptingInputStream;
@@ -9,7 +14,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,16 +24,12 @@ import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadResponse;
-import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
-import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadResponse;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.PutObjectResponse;
 import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
-import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
 /**
@@ -136,7 +136,7 @@ final class PutPath extends S3Path {
         first.close();
       }
     } catch (IOException e) {
-      throw SdkClientException.create("could not read the request body: " + e.getMessage(), e);
+      throw readFailure(e);
     } catch (RuntimeException e) {
       throw unwrap(e);
     }
@@ -207,6 +207,10 @@ final class PutPath extends S3Path {
     }
   }
 
+  /**
+   * Stores {@code ct} by multipart upload, or in one {@code PutObject} if it turns out to fit in
+   * one part. The part in memory is wiped at the end.
+   */
   PutObjectResponse multipart(PutObjectRequest request, InputStream ct, long ctLen) {
     long part = partSize;
     if (ctLen > 0) {
@@ -217,89 +221,100 @@ final class PutPath extends S3Path {
     }
     PartBuffer buf =
         new PartBuffer((int) part, ctLen < 0 ? 64 * 1024 : (int) Math.min(part, ctLen));
-    String uploadId = null;
     try {
-      boolean more = buf.fill(ct);
-      if (!more) {
-        // everything fits in one part: a plain PutObject (an unknown-length body that is short)
-        long n = buf.size();
-        byte[] a = buf.array();
-        return s3.putObject(
-            request.toBuilder().contentLength(n).build(),
-            body(() -> new ByteArrayInputStream(a, 0, (int) n), n, request.contentType()));
+      if (!buf.fill(ct)) {
+        return putSinglePart(request, buf); // an unknown-length body that is short
       }
-      CreateMultipartUploadResponse created = s3.createMultipartUpload(toCreate(request));
-      uploadId = created.uploadId();
-      List<CompletedPart> parts = new ArrayList<>();
-      int number = 0;
-      while (true) {
-        number++;
-        if (number > MAX_PARTS) {
-          throw new IllegalArgumentException("object needs more than " + MAX_PARTS + " parts");
-        }
-        long n = buf.size();
-        byte[] a = buf.array();
-        UploadPartResponse up =
-            s3.uploadPart(
-                toUploadPart(request, uploadId, number, n),
-                body(() -> new ByteArrayInputStream(a, 0, (int) n), n, null));
-        CompletedPart.Builder cp = CompletedPart.builder().partNumber(number).eTag(up.eTag());
-        if (request.checksumAlgorithm() != null) {
-          Checksums.copyPartChecksums(up, CompletedPart.builder().build(), cp);
-        }
-        parts.add(cp.build());
-        if (!more) {
-          break;
-        }
-        if (ctLen < 0) {
-          buf.capacity(unknownLengthPartSize(partSize, number + 1));
-        }
-        more = buf.fill(ct);
-      }
-      CompleteMultipartUploadResponse done =
-          s3.completeMultipartUpload(
-              CompleteMultipartUploadRequest.builder()
-                  .bucket(request.bucket())
-                  .key(request.key())
-                  .uploadId(uploadId)
-                  .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build())
-                  .ifMatch(request.ifMatch())
-                  .ifNoneMatch(request.ifNoneMatch())
-                  .sseCustomerAlgorithm(request.sseCustomerAlgorithm())
-                  .sseCustomerKey(request.sseCustomerKey())
-                  .sseCustomerKeyMD5(request.sseCustomerKeyMD5())
-                  .requestPayer(request.requestPayerAsString())
-                  .expectedBucketOwner(request.expectedBucketOwner())
-                  .overrideConfiguration(request.overrideConfiguration().orElse(null))
-                  .build());
-      uploadId = null; // complete: nothing to abort
-      return PutObjectResponse.builder()
-          .eTag(done.eTag())
-          .versionId(done.versionId())
-          .expiration(done.expiration())
-          .serverSideEncryption(done.serverSideEncryptionAsString())
-          .ssekmsKeyId(done.ssekmsKeyId())
-          .bucketKeyEnabled(done.bucketKeyEnabled())
-          .requestCharged(done.requestChargedAsString())
-          .build();
+      return uploadParts(request, buf, ct, ctLen);
     } catch (IOException e) {
-      SdkClientException x =
-          SdkClientException.create("could not read the request body: " + e.getMessage(), e);
-      abort(request, uploadId, x);
-      throw x;
-    } catch (RuntimeException | Error e) {
-      abort(request, uploadId, e);
-      throw e;
+      throw readFailure(e);
     } finally {
       buf.wipe();
     }
   }
 
+  /** Stores the whole body, which fits in {@code buf}, in one {@code PutObject}. */
+  PutObjectResponse putSinglePart(PutObjectRequest request, PartBuffer buf) {
+    long n = buf.size();
+    byte[] a = buf.array();
+    return s3.putObject(
+        request.toBuilder().contentLength(n).build(),
+        body(() -> new ByteArrayInputStream(a, 0, (int) n), n, request.contentType()));
+  }
+
+  /**
+   * The multipart upload proper, from the first part already in {@code buf}: create, parts,
+   * complete; any failure aborts the upload, so no partial object is ever visible.
+   */
+  PutObjectResponse uploadParts(
+      PutObjectRequest request, PartBuffer buf, InputStream ct, long ctLen) {
+    CreateMultipartUploadResponse created = s3.createMultipartUpload(toCreate(request));
+    String uploadId = created.uploadId();
+    CompleteMultipartUploadResponse done;
+    try {
+      List<CompletedPart> parts = sendParts(request, uploadId, buf, ct, ctLen);
+      done = s3.completeMultipartUpload(toComplete(request, uploadId, parts));
+    } catch (IOException e) {
+      SdkClientException x = readFailure(e);
+      abort(request, uploadId, x);
+      throw x;
+    } catch (RuntimeException | Error e) {
+      abort(request, uploadId, e);
+      throw e;
+    }
+    return toPutResponse(done);
+  }
+
+  /**
+   * Uploads the part in {@code buf} and every further part read from {@code ct}; parts of a body of
+   * unknown length grow as {@link #unknownLengthPartSize} says.
+   */
+  List<CompletedPart> sendParts(
+      PutObjectRequest request, String uploadId, PartBuffer buf, InputStream ct, long ctLen)
+      throws IOException {
+    List<CompletedPart> parts = new ArrayList<>();
+    boolean more = true;
+    int number = 0;
+    while (true) {
+      number++;
+      if (number > MAX_PARTS) {
+        throw new IllegalArgumentException("object needs more than " + MAX_PARTS + " parts");
+      }
+      parts.add(sendPart(request, uploadId, number, buf));
+      if (!more) {
+        return parts;
+      }
+      if (ctLen < 0) {
+        buf.capacity(unknownLengthPartSize(partSize, number + 1));
+      }
+      more = buf.fill(ct);
+    }
+  }
+
+  /** Uploads the contents of {@code buf} as part {@code number}. */
+  CompletedPart sendPart(PutObjectRequest request, String uploadId, int number, PartBuffer buf) {
+    long n = buf.size();
+    byte[] a = buf.array();
+    UploadPartResponse up =
+        s3.uploadPart(
+            toUploadPart(request, uploadId, number, n),
+            body(() -> new ByteArrayInputStream(a, 0, (int) n), n, null));
+    CompletedPart.Builder cp = CompletedPart.builder().partNumber(number).eTag(up.eTag());
+    if (request.checksumAlgorithm() != null) {
+      Checksums.copyPartChecksums(up, CompletedPart.builder().build(), cp);
+    }
+    return cp.build();
+  }
+
+  static SdkClientException readFailure(IOException e) {
+    return SdkClientException.create("could not read the request body: " + e.getMessage(), e);
+  }
+
   /**
    * The size of part {@code number} (1-based) of a body of unknown length: the configured size for
    * the first 1,000 parts, then doubling every 1,000 parts up to the 512 MiB memory bound. With the
-   * default 8 MiB, 10,000 parts hold about 2.4 TiB (a fixed 8 MiB held 78 GiB), while a small body
-   * costs one small part in memory. Package-private for tests.
+   * default 8 MiB, 10,000 parts hold about 2.4 TiB (a fixed 8 MiB would hold 78 GiB), while a small
+   * body costs one small part in memory. Package-private for tests.
    */
   static long unknownLengthPartSize(long configured, int number) {
     int doublings = Math.min(20, (number - 1) / 1000);
@@ -322,111 +337,6 @@ final class PutPath extends S3Path {
     } catch (RuntimeException e) {
       failure.addSuppressed(e);
     }
-  }
-
-  /** One multipart part in memory, grown as it fills, with one byte of look-ahead. */
-  static final class PartBuffer {
-    private int capacity;
-    private byte[] buf;
-    private int size;
-    private int lookahead = -1;
-
-    PartBuffer(int capacity, int initial) {
-      this.capacity = capacity;
-      this.buf = new byte[Math.max(1, Math.min(capacity, initial))];
-    }
-
-    /** Sets the size of the next parts (at most {@code MAX_PART}). */
-    void capacity(long bytes) {
-      capacity = (int) Math.min(MAX_PART, bytes);
-    }
-
-    /** Refills; returns whether more bytes follow this buffer's contents. */
-    boolean fill(InputStream in) throws IOException {
-      size = 0;
-      if (lookahead >= 0) {
-        buf[size++] = (byte) lookahead;
-        lookahead = -1;
-      }
-      while (size < capacity) {
-        if (size == buf.length) {
-          buf = Arrays.copyOf(buf, (int) Math.min(capacity, (long) buf.length * 2));
-        }
-        int r = in.read(buf, size, buf.length - size);
-        if (r < 0) {
-          return false;
-        }
-        size += r;
-      }
-      lookahead = in.read();
-      return lookahead >= 0;
-    }
-
-    int size() {
-      return size;
-    }
-
-    byte[] array() {
-      return buf;
-    }
-
-    void wipe() {
-      Arrays.fill(buf, (byte) 0);
-    }
-  }
-
-  static CreateMultipartUploadRequest toCreate(PutObjectRequest r) {
-    return CreateMultipartUploadRequest.builder()
-        .bucket(r.bucket())
-        .key(r.key())
-        .acl(r.aclAsString())
-        .cacheControl(r.cacheControl())
-        .contentDisposition(r.contentDisposition())
-        .contentEncoding(r.contentEncoding())
-        .contentLanguage(r.contentLanguage())
-        .contentType(r.contentType())
-        .expires(r.expires())
-        .grantFullControl(r.grantFullControl())
-        .grantRead(r.grantRead())
-        .grantReadACP(r.grantReadACP())
-        .grantWriteACP(r.grantWriteACP())
-        .metadata(r.metadata())
-        .serverSideEncryption(r.serverSideEncryptionAsString())
-        .storageClass(r.storageClassAsString())
-        .websiteRedirectLocation(r.websiteRedirectLocation())
-        .sseCustomerAlgorithm(r.sseCustomerAlgorithm())
-        .sseCustomerKey(r.sseCustomerKey())
-        .sseCustomerKeyMD5(r.sseCustomerKeyMD5())
-        .ssekmsKeyId(r.ssekmsKeyId())
-        .ssekmsEncryptionContext(r.ssekmsEncryptionContext())
-        .bucketKeyEnabled(r.bucketKeyEnabled())
-        .requestPayer(r.requestPayerAsString())
-        .tagging(r.tagging())
-        .objectLockMode(r.objectLockModeAsString())
-        .objectLockRetainUntilDate(r.objectLockRetainUntilDate())
-        .objectLockLegalHoldStatus(r.objectLockLegalHoldStatusAsString())
-        .expectedBucketOwner(r.expectedBucketOwner())
-        .checksumAlgorithm(r.checksumAlgorithmAsString())
-        .overrideConfiguration(r.overrideConfiguration().orElse(null))
-        .build();
-  }
-
-  static UploadPartRequest toUploadPart(
-      PutObjectRequest r, String uploadId, int number, long length) {
-    return UploadPartRequest.builder()
-        .bucket(r.bucket())
-        .key(r.key())
-        .uploadId(uploadId)
-        .partNumber(number)
-        .contentLength(length)
-        .checksumAlgorithm(r.checksumAlgorithmAsString())
-        .sseCustomerAlgorithm(r.sseCustomerAlgorithm())
-        .sseCustomerKey(r.sseCustomerKey())
-        .sseCustomerKeyMD5(r.sseCustomerKeyMD5())
-        .requestPayer(r.requestPayerAsString())
-        .expectedBucketOwner(r.expectedBucketOwner())
-        .overrideConfiguration(r.overrideConfiguration().orElse(null))
-        .build();
   }
 
   void checkPutRequest(PutObjectRequest r) {
