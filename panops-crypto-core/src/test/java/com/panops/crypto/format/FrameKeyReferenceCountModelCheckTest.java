@@ -39,18 +39,18 @@ public class FrameKeyReferenceCountModelCheckTest {
   @Operation
   public void release() {
     releases.incrementAndGet();
-    try {
-      key.release();
-    } catch (IllegalStateException e) {
-      refusedReleases.incrementAndGet();
-    }
+    countRefusal(key::release);
   }
 
   /** Gives up the owner's reference on the first call only, which may be refused too. */
   @Operation
   public void retire() {
+    countRefusal(key::retire);
+  }
+
+  private void countRefusal(Runnable call) {
     try {
-      key.retire();
+      call.run();
     } catch (IllegalStateException e) {
       refusedReleases.incrementAndGet();
     }
