@@ -322,8 +322,7 @@ final class DataKeys {
    * ciphertext yet): it would keep live key bytes until its age. The epoch is volatile and a latch
    * moves it before it purges, so either this check sees the new epoch and drops the copy, or the
    * purge comes after the insertion and removes it. (For a compact key the window spans the
-   * registry insert, a database round trip; found by an attacker harness, {@code
-   * SeedAcrossLatchTest}.)
+   * registry insert, a database round trip; {@code SeedAcrossLatchTest} races it.)
    */
   private void seedDecrypt(KeyState s, DecryptKey owned, DataKeyCache.DecryptEntry entry) {
     root.cache.seedDecrypt(owned, entry);

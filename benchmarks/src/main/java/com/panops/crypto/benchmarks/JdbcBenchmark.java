@@ -8,6 +8,7 @@ import com.panops.crypto.TenantKeys;
 import com.panops.crypto.jdbc.EncryptedColumn;
 import com.panops.crypto.jdbc.PostgresDataKeyRegistry;
 import com.panops.crypto.jdbc.TlsEnforcingDataSource;
+import com.panops.crypto.jdbc.ValueFormat;
 import com.panops.crypto.testkit.postgres.TlsPostgres;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -124,7 +125,7 @@ public class JdbcBenchmark {
             .table(table)
             .column("text")
             .build();
-    if (!c[0].compact()) {
+    if (c[0].valueFormat() != ValueFormat.COMPACT) {
       throw new IllegalStateException("compact columns expected");
     }
     return c;

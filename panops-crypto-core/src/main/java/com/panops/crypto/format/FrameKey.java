@@ -18,8 +18,8 @@ import javax.crypto.SecretKey;
  * #destroy()}) marks the key retired, so that no new lease is granted, and gives up the owner's
  * reference; the bytes are zeroed when the last reference is released, never before. So no
  * encryption or decryption can observe a zeroed or half-zeroed key, and retiring a key never breaks
- * a stream that still holds a lease on it. (The previous design checked a {@code destroyed} flag
- * and then cloned the bytes, and a purge between the two sealed a frame under an all-zero key.)
+ * a stream that still holds a lease on it: a check of a flag followed by a copy of the bytes would
+ * let a purge between the two seal a frame under an all-zero key.
  *
  * <p>Cost on the warm path: one compare-and-set and one atomic decrement per operation. A striped
  * counter would spread the cache line further but makes the "last release" undecidable without a

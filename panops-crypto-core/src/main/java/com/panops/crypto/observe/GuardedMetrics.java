@@ -9,8 +9,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Wraps the application's {@link CryptoMetrics} so that a sink that throws can never change what
  * the library does: the kill switch latches, a probe finishes, a request fails or succeeds exactly
- * as it would with a sink that works. (A sink that threw on failures once kept a disabled key from
- * latching.) Everything a sink throws is swallowed and logged (by class name only), not just
+ * as it would with a sink that works (a sink that throws on failures must not keep a disabled key
+ * from latching). Everything a sink throws is swallowed and logged (by class name only), not just
  * runtime exceptions: see {@link #swallow}. A {@code try} costs nothing on the warm path unless
  * something is thrown. Internal.
  */

@@ -123,7 +123,7 @@ final class AtRest {
         "  overhead per value",
         String.format(
             "compact (mail_message): %.1f bytes on average, %d at most; version 1"
-                + " (mail_attachment.file_name, .compact(false)): %.1f bytes",
+                + " (mail_attachment.file_name, .valueFormat(FRAMED)): %.1f bytes",
             compactValues == 0 ? 0.0 : (double) (stored - plain) / compactValues,
             compactMax,
             v1Values == 0 ? 0.0 : (double) v1Overhead / v1Values));

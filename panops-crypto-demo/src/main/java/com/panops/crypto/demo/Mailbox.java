@@ -8,6 +8,7 @@ import com.panops.crypto.demo.MailCorpus.Message;
 import com.panops.crypto.jdbc.BlindIndex;
 import com.panops.crypto.jdbc.BlindIndexKeyStore;
 import com.panops.crypto.jdbc.EncryptedColumn;
+import com.panops.crypto.jdbc.ValueFormat;
 import com.panops.crypto.s3.EncryptingS3Client;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -110,7 +111,7 @@ final class Mailbox {
             .table("mail_attachment")
             .column("file_name")
             .keyContext(MAIL)
-            .compact(false)
+            .valueFormat(ValueFormat.FRAMED)
             .build();
     senderIdx =
         BlindIndex.builder(tenant, keyStore)

@@ -5,6 +5,7 @@ import com.panops.crypto.fleet.PostgresProbeCoordinator;
 import com.panops.crypto.jdbc.PostgresDataKeyRegistry;
 import com.panops.crypto.jdbc.TlsEnforcingDataSource;
 import com.panops.crypto.s3.EncryptingS3Client;
+import com.panops.crypto.s3.ServerSideLayer;
 import java.io.PrintStream;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -237,7 +238,7 @@ public final class Walkthrough {
                   .crypto(crypto)
                   .tenant(TENANT)
                   .keyContext(Mailbox.ATTACHMENTS)
-                  .sseKms(false)
+                  .serverSideLayer(ServerSideLayer.BUCKET_DEFAULT)
                   .allowInsecureLocalS3Endpoint()
                   .build()) {
         Mailbox box = new Mailbox(run, conn, raw, enc, pool);

@@ -74,7 +74,7 @@ import java.util.Objects;
  * CompactFormat#OVERHEAD} bytes of overhead instead of the few hundred of a version-1 message
  * (which carries the wrapped data key), and a CMK migration re-wraps the registry's rows instead of
  * every value ({@link PostgresDataKeyRegistry#rewrap}). Longer values and {@link #bindStream} write
- * version 1. Reading accepts both, so existing columns keep working; {@link Builder#compact}
+ * version 1. Reading accepts both, so existing columns keep working; {@link Builder#valueFormat}
  * chooses explicitly.
  */
 public final class EncryptedColumn {
@@ -146,7 +146,17 @@ public final class EncryptedColumn {
     return tenant;
   }
 
-  /** Whether new values (up to the compact limit) are written as compact values. */
+  /** How new values are written (up to the compact limit, for {@link ValueFormat#COMPACT}). */
+  public ValueFormat valueFormat() {
+    return compact ? ValueFormat.COMPACT : ValueFormat.FRAMED;
+  }
+
+  /**
+   * Whether new values (up to the compact limit) are written as compact values.
+   *
+   * @deprecated use {@link #valueFormat()}
+   */
+  @Deprecated(since = "0.3.0")
   public boolean compact() {
     return compact;
   }
@@ -447,15 +457,25 @@ public final class EncryptedColumn {
     }
 
     /**
-     * Whether new values are written as compact values (docs/FORMAT.md, "Compact values"); default
-     * {@code true} exactly when the {@link PanopsCrypto} has a data-key registry. Reading accepts
-     * both formats either way.
+     * How new values are written; default {@link ValueFormat#COMPACT} exactly when the {@link
+     * PanopsCrypto} has a data-key registry, else {@link ValueFormat#FRAMED}. Reading accepts both
+     * formats either way.
      *
-     * @throws IllegalStateException at {@link #build()} if {@code true} and there is no registry
+     * @throws IllegalStateException at {@link #build()} if {@code COMPACT} and there is no registry
      */
-    public Builder compact(boolean compact) {
-      this.compact = compact;
+    public Builder valueFormat(ValueFormat format) {
+      this.compact = Objects.requireNonNull(format, "format") == ValueFormat.COMPACT;
       return this;
+    }
+
+    /**
+     * {@code valueFormat(compact ? COMPACT : FRAMED)}.
+     *
+     * @deprecated a boolean does not say what the mode is; use {@link #valueFormat(ValueFormat)}
+     */
+    @Deprecated(since = "0.3.0")
+    public Builder compact(boolean compact) {
+      return valueFormat(compact ? ValueFormat.COMPACT : ValueFormat.FRAMED);
     }
 
     /**

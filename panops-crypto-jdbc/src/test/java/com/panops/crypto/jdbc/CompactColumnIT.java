@@ -96,9 +96,9 @@ class CompactColumnIT {
           EncryptedColumn.builder(crypto, "acme")
               .table("cc_mail")
               .column("subject")
-              .compact(false)
+              .valueFormat(ValueFormat.FRAMED)
               .build();
-      assertTrue(subject.compact(), "the default with a registry");
+      assertEquals(ValueFormat.COMPACT, subject.valueFormat(), "the default with a registry");
       String text = "Quarterly numbers";
       try (Connection c = ds.getConnection();
           PreparedStatement ps =
@@ -213,7 +213,7 @@ class CompactColumnIT {
           EncryptedColumn.builder(crypto, "acme")
               .table("cc_mixed")
               .column("subject")
-              .compact(false)
+              .valueFormat(ValueFormat.FRAMED)
               .build();
       for (int i = 0; i < 6; i++) {
         put(

@@ -43,7 +43,7 @@ class CompactKillSwitchIT {
     try (PanopsCrypto crypto = CompactTestSupport.crypto(Map.of("acme", TenantKeys.of(cmk)))) {
       EncryptedColumn note =
           EncryptedColumn.builder(crypto, "acme").table(table).column("note").build();
-      assertTrue(note.compact());
+      assertEquals(ValueFormat.COMPACT, note.valueFormat());
       try (Connection c = ds.getConnection();
           PreparedStatement ps =
               c.prepareStatement("INSERT INTO " + table + " (id, note) VALUES (?, ?)")) {

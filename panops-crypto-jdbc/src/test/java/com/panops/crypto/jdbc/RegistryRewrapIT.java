@@ -293,7 +293,7 @@ class RegistryRewrapIT {
           EncryptedColumn.builder(crypto, tenant)
               .table("rot_cmp")
               .column("subject")
-              .compact(false)
+              .valueFormat(ValueFormat.FRAMED)
               .build();
       fill("rot_cmp", v1, ROTATION_ROWS);
       keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));

@@ -49,7 +49,7 @@ import software.amazon.awssdk.services.s3.model.WriteGetObjectResponseResponse;
  *     .crypto(panopsCrypto)
  *     .tenant("acme")
  *     .keyContext(KeyContext.of("class", "mail"))
- *     .sseKms(true)
+ *     .serverSideLayer(ServerSideLayer.SSE_KMS)
  *     .build();
  * s3.putObject(r -> r.bucket("b").key("k"), RequestBody.fromFile(path));   // streamed, any size
  * try (ResponseInputStream<GetObjectResponse> in = s3.getObject(r -> r.bucket("b").key("k"))) {
@@ -419,13 +419,23 @@ public final class EncryptingS3Client extends DelegatingS3Client {
     }
 
     /**
-     * Also asks S3 to encrypt at rest with SSE-KMS under the tenant's current CMK ({@code
-     * x-amz-server-side-encryption: aws:kms} and its key id), beneath the client-side layer.
-     * Default off.
+     * What S3 is asked to add at rest beneath the client-side layer; default {@link
+     * ServerSideLayer#BUCKET_DEFAULT}.
      */
-    public Builder sseKms(boolean on) {
-      this.sseKms = on;
+    public Builder serverSideLayer(ServerSideLayer layer) {
+      this.sseKms = Objects.requireNonNull(layer, "layer") == ServerSideLayer.SSE_KMS;
       return this;
+    }
+
+    /**
+     * {@code serverSideLayer(on ? SSE_KMS : BUCKET_DEFAULT)}.
+     *
+     * @deprecated a boolean does not say what the mode is; use {@link
+     *     #serverSideLayer(ServerSideLayer)}
+     */
+    @Deprecated(since = "0.3.0")
+    public Builder sseKms(boolean on) {
+      return serverSideLayer(on ? ServerSideLayer.SSE_KMS : ServerSideLayer.BUCKET_DEFAULT);
     }
 
     /**

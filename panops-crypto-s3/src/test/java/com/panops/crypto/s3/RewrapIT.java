@@ -35,7 +35,7 @@ class RewrapIT {
     try (PanopsCrypto crypto = env.crypto(dir, 4096);
         EncryptingS3Client s3 =
             env.client(crypto, "t")
-                .sseKms(true)
+                .serverSideLayer(ServerSideLayer.SSE_KMS)
                 .multipartThreshold(5L * 1024 * 1024)
                 .multipartPartSize(5L * 1024 * 1024)
                 .build()) {

@@ -113,7 +113,8 @@ class RewrapMigrationIT {
     AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
     byte[] body = S3TestEnv.bytes(5, 50_000);
     try (PanopsCrypto crypto = env.crypto(id -> keys.get(), 4096);
-        EncryptingS3Client writer = env.client(crypto, "t").sseKms(true).build();
+        EncryptingS3Client writer =
+            env.client(crypto, "t").serverSideLayer(ServerSideLayer.SSE_KMS).build();
         EncryptingS3Client migrator = env.client(crypto, "t").build()) {
       writer.putObject(r -> r.bucket(bucket).key("s/1"), RequestBody.fromBytes(body));
       HeadObjectResponse before = env.raw.headObject(r -> r.bucket(bucket).key("s/1"));

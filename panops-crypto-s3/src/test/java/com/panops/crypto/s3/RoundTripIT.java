@@ -42,7 +42,7 @@ class RoundTripIT {
     env = S3TestEnv.get();
     cmk = env.freshKey();
     crypto = env.crypto("acme", cmk);
-    s3 = env.client(crypto, "acme").sseKms(true).build();
+    s3 = env.client(crypto, "acme").serverSideLayer(ServerSideLayer.SSE_KMS).build();
     bucket = env.freshBucket();
   }
 

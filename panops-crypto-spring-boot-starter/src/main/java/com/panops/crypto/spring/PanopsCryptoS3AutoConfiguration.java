@@ -3,6 +3,7 @@ package com.panops.crypto.spring;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.s3.EncryptingS3Client;
+import com.panops.crypto.s3.ServerSideLayer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -65,7 +66,8 @@ public class PanopsCryptoS3AutoConfiguration {
             .s3Client(plain)
             .crypto(crypto)
             .tenant(p.getTenant())
-            .sseKms(p.isSseKms());
+            .serverSideLayer(
+                p.isSseKms() ? ServerSideLayer.SSE_KMS : ServerSideLayer.BUCKET_DEFAULT);
     if (!p.getKeyContext().isEmpty()) {
       b.keyContext(KeyContext.from(p.getKeyContext()));
     }
