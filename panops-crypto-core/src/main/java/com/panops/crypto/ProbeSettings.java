@@ -27,16 +27,16 @@ import java.util.Objects;
  * bounded by {@code timeout} (default 5 s); a request whose probe fails or does not finish in time
  * fails closed.
  *
- * <p><b>Budget.</b> {@link #withBudget(double)} caps this worker's scheduled probes at a number of
- * KMS requests per second (a token bucket holding a tenth of a second's worth, at least 2): a probe
- * is one {@code Decrypt}, plus one {@code Encrypt} when its canary is new. A probe due while the
- * bucket is empty waits, the longest-waiting first, and is counted ({@code
+ * <p><b>Budget.</b> {@link Builder#budget(double)} caps this worker's scheduled probes at a number
+ * of KMS requests per second (a token bucket holding a tenth of a second's worth, at least 2): a
+ * probe is one {@code Decrypt}, plus one {@code Encrypt} when its canary is new. A probe due while
+ * the bucket is empty waits, the longest-waiting first, and is counted ({@code
  * CryptoMetrics.probeDeferred}; a warning in the log at most once per interval). The budget never
  * weakens the kill switch: a key whose probes keep waiting is not served from cache once its proof
  * of life is two intervals old; the request thread then probes it itself (charged to the budget but
  * never delayed by it) and fails closed if that probe fails. Those charges may take at most half
  * the budget, so scheduled probes keep at least half of it however much traffic probes on request
- * threads, and no key starves (see {@link #withBudget(double)}). Default: no budget. Size it as
+ * threads, and no key starves (see {@link Builder#budget(double)}). Default: no budget. Size it as
  * this worker's share of the regional KMS quota; with a {@link ProbeCoordinator} a worker probes
  * about {@code keys / workers} keys per interval.
  *
@@ -83,117 +83,84 @@ public final class ProbeSettings {
 
   /**
    * Probes every {@code interval} (at least 50 ms, at most 5 minutes), idle after 10 minutes (or 2
-   * intervals if longer), at most 64 threads, 5 s timeout, settling over 3 probes and 10 s.
+   * intervals if longer), at most 64 threads, 5 s timeout, settling over 3 probes and 10 s: {@code
+   * builder().interval(interval).build()}.
    */
   public static ProbeSettings every(Duration interval) {
-    Objects.requireNonNull(interval, "interval");
-    if (interval.compareTo(Duration.ofMillis(50)) < 0
-        || interval.compareTo(Duration.ofMinutes(5)) > 0) {
-      throw new IllegalArgumentException("probe interval must be 50 ms .. 5 minutes");
-    }
-    Duration idle = Duration.ofMinutes(10);
-    if (idle.compareTo(interval.multipliedBy(2)) < 0) {
-      idle = interval.multipliedBy(2);
-    }
-    return new ProbeSettings(
-        interval,
-        idle,
-        DEFAULT_MAX_THREADS,
-        DEFAULT_TIMEOUT,
-        DEFAULT_SETTLE_PROBES,
-        DEFAULT_SETTLE_TIME,
-        0);
+    return builder().interval(interval).build();
   }
 
   /** No scheduled probing. See the class comment for what that gives up. */
   public static ProbeSettings off() {
-    return new ProbeSettings(
-        null,
-        Duration.ofMinutes(10),
-        DEFAULT_MAX_THREADS,
-        DEFAULT_TIMEOUT,
-        DEFAULT_SETTLE_PROBES,
-        DEFAULT_SETTLE_TIME,
-        0);
+    return builder().off().build();
   }
 
-  /** The same settings with another idle timeout (at least two intervals). */
-  public ProbeSettings withIdleTimeout(Duration idle) {
-    Objects.requireNonNull(idle, "idle");
-    if (interval != null && idle.compareTo(interval.multipliedBy(2)) < 0) {
-      throw new IllegalArgumentException("idle timeout must be at least two probe intervals");
-    }
-    if (idle.isNegative() || idle.isZero()) {
-      throw new IllegalArgumentException("idle timeout must be positive");
-    }
-    return new ProbeSettings(interval, idle, maxThreads, timeout, settleProbes, settleTime, budget);
+  /** A builder starting from the defaults (every 5 s); {@link Builder#build()} validates. */
+  public static Builder builder() {
+    return new Builder();
   }
 
-  /**
-   * The same settings with at most {@code n} (1..256) probe threads. The pool starts small and is
-   * sized from the measured KMS round trip: about {@code 2 × activeKeys × roundTrip / interval}.
-   */
-  public ProbeSettings withThreads(int n) {
-    if (n < 1 || n > 256) {
-      throw new IllegalArgumentException("probe threads must be 1..256");
-    }
-    return new ProbeSettings(interval, idleTimeout, n, timeout, settleProbes, settleTime, budget);
+  /** A builder holding these settings. */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.interval = interval;
+    b.idleTimeout = idleTimeout;
+    b.threads = maxThreads;
+    b.timeout = timeout;
+    b.settleProbes = settleProbes;
+    b.settleTime = settleTime;
+    b.budget = budget;
+    return b;
   }
 
   /**
-   * The same settings with another timeout (10 ms .. 60 s) for each KMS call of a probe and for a
-   * request waiting on a probe.
-   */
-  public ProbeSettings withTimeout(Duration t) {
-    Objects.requireNonNull(t, "timeout");
-    if (t.compareTo(Duration.ofMillis(10)) < 0 || t.compareTo(Duration.ofSeconds(60)) > 0) {
-      throw new IllegalArgumentException("probe timeout must be 10 ms .. 60 s");
-    }
-    return new ProbeSettings(
-        interval, idleTimeout, maxThreads, t, settleProbes, settleTime, budget);
-  }
-
-  /**
-   * The same settings with another settle rule: a customer-action latch is lifted after {@code
-   * probes} (1..100) consecutive successful probes spanning at least {@code time} (0 .. 1 hour)
-   * from the first one's answer to the last one's start. {@code withSettle(1, Duration.ZERO)} lifts
-   * on the first success (no protection against AWS's propagation delay: for tests only).
-   */
-  public ProbeSettings withSettle(int probes, Duration time) {
-    Objects.requireNonNull(time, "time");
-    if (probes < 1 || probes > 100) {
-      throw new IllegalArgumentException("settle probes must be 1..100");
-    }
-    if (time.isNegative() || time.compareTo(Duration.ofHours(1)) > 0) {
-      throw new IllegalArgumentException("settle time must be 0 .. 1 hour");
-    }
-    return new ProbeSettings(interval, idleTimeout, maxThreads, timeout, probes, time, budget);
-  }
-
-  /**
-   * The same settings with a KMS request budget for scheduled probes: at most {@code
-   * requestsPerSecond} (0.1 .. 100,000) on average, see the class comment. Without one (the
-   * default) every due probe starts at once.
+   * The same settings with another idle timeout.
    *
-   * <p>The rule: due probes start in order of their due time as the bucket allows. Probes run on
-   * request threads (a key in use whose proof of life is two intervals old) are charged to the
-   * bucket but never wait; their charges may take at most half of {@code requestsPerSecond} on
-   * average (plus a one-off allowance of one second's worth and the bucket), and charges beyond
-   * that are not counted. So scheduled probes always keep at least half the budget and no key
-   * starves: with {@code k} keys and a budget of {@code r}, a due probe starts within about {@code
-   * (2k + 2.2r + 4) / (r / 2)} seconds (the other keys' probes ahead of it, at half the rate, after
-   * the most debt and allowance charges can run up), even under traffic that probes every other key
-   * on request threads. In particular a key latched by a transient failure (throttling, timeouts),
-   * whose requests fail fast without probing, is lifted by its next scheduled probe. The budget
-   * never lets a key be served without proof of life within two intervals, and never lifts a latch
-   * without a probe.
+   * @deprecated use {@code toBuilder().idleTimeout(idle).build()}
    */
+  @Deprecated(since = "0.3.0")
+  public ProbeSettings withIdleTimeout(Duration idle) {
+    return toBuilder().idleTimeout(idle).build();
+  }
+
+  /**
+   * The same settings with at most {@code n} probe threads.
+   *
+   * @deprecated use {@code toBuilder().threads(n).build()}
+   */
+  @Deprecated(since = "0.3.0")
+  public ProbeSettings withThreads(int n) {
+    return toBuilder().threads(n).build();
+  }
+
+  /**
+   * The same settings with another probe timeout.
+   *
+   * @deprecated use {@code toBuilder().timeout(t).build()}
+   */
+  @Deprecated(since = "0.3.0")
+  public ProbeSettings withTimeout(Duration t) {
+    return toBuilder().timeout(t).build();
+  }
+
+  /**
+   * The same settings with another settle rule.
+   *
+   * @deprecated use {@code toBuilder().settle(probes, time).build()}
+   */
+  @Deprecated(since = "0.3.0")
+  public ProbeSettings withSettle(int probes, Duration time) {
+    return toBuilder().settle(probes, time).build();
+  }
+
+  /**
+   * The same settings with a KMS request budget for scheduled probes.
+   *
+   * @deprecated use {@code toBuilder().budget(requestsPerSecond).build()}
+   */
+  @Deprecated(since = "0.3.0")
   public ProbeSettings withBudget(double requestsPerSecond) {
-    if (!(requestsPerSecond >= 0.1 && requestsPerSecond <= 100_000)) {
-      throw new IllegalArgumentException("probe budget must be 0.1 .. 100,000 requests per second");
-    }
-    return new ProbeSettings(
-        interval, idleTimeout, maxThreads, timeout, settleProbes, settleTime, requestsPerSecond);
+    return toBuilder().budget(requestsPerSecond).build();
   }
 
   /** The KMS request budget of scheduled probes per second, or 0 for none. */
@@ -252,5 +219,139 @@ public final class ProbeSettings {
             + (budget > 0 ? ", budget " + budget + " requests/s" : "")
             + "]"
         : "ProbeSettings[off, timeout " + timeout + settle + "]";
+  }
+
+  /**
+   * Builds {@link ProbeSettings}. Each setter checks its own bounds at once ({@link
+   * IllegalArgumentException}); {@link #build()} checks what depends on several (the idle timeout
+   * against the interval).
+   */
+  public static final class Builder {
+    private Duration interval = Duration.ofSeconds(5);
+    private Duration idleTimeout;
+    private int threads = DEFAULT_MAX_THREADS;
+    private Duration timeout = DEFAULT_TIMEOUT;
+    private int settleProbes = DEFAULT_SETTLE_PROBES;
+    private Duration settleTime = DEFAULT_SETTLE_TIME;
+    private double budget;
+
+    private Builder() {}
+
+    /** Probes every {@code interval}: at least 50 ms, at most 5 minutes (default 5 s). */
+    public Builder interval(Duration interval) {
+      Objects.requireNonNull(interval, "interval");
+      if (interval.compareTo(Duration.ofMillis(50)) < 0
+          || interval.compareTo(Duration.ofMinutes(5)) > 0) {
+        throw new IllegalArgumentException("probe interval must be 50 ms .. 5 minutes");
+      }
+      this.interval = interval;
+      return this;
+    }
+
+    /** No scheduled probing (see the class comment for what that gives up). */
+    public Builder off() {
+      this.interval = null;
+      return this;
+    }
+
+    /**
+     * How long a key may go unused before it stops being probed and its cached keys are dropped:
+     * positive and at least two intervals (default 10 minutes, or two intervals if longer).
+     */
+    public Builder idleTimeout(Duration idle) {
+      Objects.requireNonNull(idle, "idle");
+      if (idle.isNegative() || idle.isZero()) {
+        throw new IllegalArgumentException("idle timeout must be positive");
+      }
+      this.idleTimeout = idle;
+      return this;
+    }
+
+    /**
+     * At most {@code n} (1..256) probe threads (default 64). The pool starts small and is sized
+     * from the measured KMS round trip: about {@code 2 × activeKeys × roundTrip / interval}.
+     */
+    public Builder threads(int n) {
+      if (n < 1 || n > 256) {
+        throw new IllegalArgumentException("probe threads must be 1..256");
+      }
+      this.threads = n;
+      return this;
+    }
+
+    /**
+     * The timeout (10 ms .. 60 s, default 5 s) of each KMS call of a probe and of a request waiting
+     * on a probe.
+     */
+    public Builder timeout(Duration t) {
+      Objects.requireNonNull(t, "timeout");
+      if (t.compareTo(Duration.ofMillis(10)) < 0 || t.compareTo(Duration.ofSeconds(60)) > 0) {
+        throw new IllegalArgumentException("probe timeout must be 10 ms .. 60 s");
+      }
+      this.timeout = t;
+      return this;
+    }
+
+    /**
+     * The settle rule: a customer-action latch is lifted after {@code probes} (1..100) consecutive
+     * successful probes spanning at least {@code time} (0 .. 1 hour) from the first one's answer to
+     * the last one's start (default 3 over 10 s). {@code settle(1, Duration.ZERO)} lifts on the
+     * first success (no protection against AWS's propagation delay: for tests only).
+     */
+    public Builder settle(int probes, Duration time) {
+      Objects.requireNonNull(time, "time");
+      if (probes < 1 || probes > 100) {
+        throw new IllegalArgumentException("settle probes must be 1..100");
+      }
+      if (time.isNegative() || time.compareTo(Duration.ofHours(1)) > 0) {
+        throw new IllegalArgumentException("settle time must be 0 .. 1 hour");
+      }
+      this.settleProbes = probes;
+      this.settleTime = time;
+      return this;
+    }
+
+    /**
+     * A KMS request budget for scheduled probes: at most {@code requestsPerSecond} (0.1 .. 100,000)
+     * on average. Without one (the default) every due probe starts at once.
+     *
+     * <p>The rule: due probes start in order of their due time as the bucket allows. Probes run on
+     * request threads (a key in use whose proof of life is two intervals old) are charged to the
+     * bucket but never wait; their charges may take at most half of {@code requestsPerSecond} on
+     * average (plus a one-off allowance of one second's worth and the bucket), and charges beyond
+     * that are not counted. So scheduled probes always keep at least half the budget and no key
+     * starves: with {@code k} keys and a budget of {@code r}, a due probe starts within about
+     * {@code (2k + 2.2r + 4) / (r / 2)} seconds, even under traffic that probes every other key on
+     * request threads. In particular a key latched by a transient failure (throttling, timeouts),
+     * whose requests fail fast without probing, is lifted by its next scheduled probe. The budget
+     * never lets a key be served without proof of life within two intervals, and never lifts a
+     * latch without a probe.
+     */
+    public Builder budget(double requestsPerSecond) {
+      if (!(requestsPerSecond >= 0.1 && requestsPerSecond <= 100_000)) {
+        throw new IllegalArgumentException(
+            "probe budget must be 0.1 .. 100,000 requests per second");
+      }
+      this.budget = requestsPerSecond;
+      return this;
+    }
+
+    /**
+     * The settings.
+     *
+     * @throws IllegalArgumentException if the idle timeout is shorter than two intervals
+     */
+    public ProbeSettings build() {
+      Duration idle = idleTimeout;
+      if (idle == null) {
+        idle = Duration.ofMinutes(10);
+        if (interval != null && idle.compareTo(interval.multipliedBy(2)) < 0) {
+          idle = interval.multipliedBy(2);
+        }
+      } else if (interval != null && idle.compareTo(interval.multipliedBy(2)) < 0) {
+        throw new IllegalArgumentException("idle timeout must be at least two probe intervals");
+      }
+      return new ProbeSettings(interval, idle, threads, timeout, settleProbes, settleTime, budget);
+    }
   }
 }

@@ -41,10 +41,14 @@ public final class AdapterAccess {
    * @throws IllegalStateException if a bridge is already installed
    */
   public static synchronized void install(Bridge b) {
+    Objects.requireNonNull(b, "bridge");
+    if (b.getClass().getEnclosingClass() != TenantCrypto.class) {
+      throw new IllegalArgumentException("only TenantCrypto installs the adapter bridge");
+    }
     if (bridge != null) {
       throw new IllegalStateException("the adapter bridge is already installed");
     }
-    bridge = Objects.requireNonNull(b, "bridge");
+    bridge = b;
   }
 
   /**

@@ -15,7 +15,9 @@ import org.slf4j.LoggerFactory;
  * something is thrown. Internal.
  */
 public final class GuardedMetrics implements CryptoMetrics {
-  private static final Logger LOG = LoggerFactory.getLogger(GuardedMetrics.class);
+  // the log category of earlier releases, so that filters set on it keep working
+  private static final Logger LOG =
+      LoggerFactory.getLogger("com.panops.crypto.metrics.GuardedMetrics");
 
   private final CryptoMetrics delegate;
 

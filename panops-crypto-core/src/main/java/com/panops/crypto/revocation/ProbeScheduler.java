@@ -100,8 +100,9 @@ final class ProbeScheduler implements AutoCloseable {
         }
         live++;
         fleet.interested(s);
-        if (isDue(s, now)) {
-          startOrQueue(s, now, waiting);
+        long due = s.nextProbeNanos; // read once: the budget's order uses this value
+        if (isDue(s, due, now)) {
+          startOrQueue(s, due, now, waiting);
         }
       }
       if (!waiting.isEmpty()) {
@@ -128,8 +129,7 @@ final class ProbeScheduler implements AutoCloseable {
   }
 
   /** Whether {@code s}'s probe is due; a key without a phase yet gets a random one. */
-  private boolean isDue(KeyState s, long now) {
-    long due = s.nextProbeNanos;
+  private boolean isDue(KeyState s, long due, long now) {
     if (due == 0) {
       s.nextProbeNanos = now + ThreadLocalRandom.current().nextLong(timing.intervalNanos());
       return false;
@@ -141,7 +141,7 @@ final class ProbeScheduler implements AutoCloseable {
    * A probe starts within one scan period after it is due; it is due again one interval minus one
    * scan period after that start, so two probes of a key never start more than one interval apart.
    */
-  private void startOrQueue(KeyState s, long now, List<Due> waiting) {
+  private void startOrQueue(KeyState s, long due, long now, List<Due> waiting) {
     if (s.probeInFlight.get() != null || !fleet.probesHere(s, now)) {
       s.nextProbeNanos = nextDue(now);
       s.waitingForBudget = false;
@@ -149,7 +149,7 @@ final class ProbeScheduler implements AutoCloseable {
       s.nextProbeNanos = nextDue(now);
       pool.execute(() -> prober.backgroundProbe(s));
     } else {
-      waiting.add(new Due(s, s.nextProbeNanos));
+      waiting.add(new Due(s, due));
     }
   }
 

@@ -309,7 +309,9 @@ public final class Revocations implements AutoCloseable {
 
   /** One pass of the scheduler (tests drive it after {@link #stopSchedulerForTests}). */
   void scan() {
-    scheduler.scan();
+    if (scheduler != null) {
+      scheduler.scan();
+    }
   }
 
   /** Whether every probe handed to the pool has finished (for tests). */

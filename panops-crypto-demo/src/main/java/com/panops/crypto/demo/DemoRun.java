@@ -93,7 +93,10 @@ final class DemoRun {
   // ------------------------------------------------------------------------- the library
 
   static ProbeSettings probeSettings() {
-    return ProbeSettings.every(Walkthrough.PROBE_INTERVAL).withSettle(3, Walkthrough.SETTLE);
+    return ProbeSettings.builder()
+        .interval(Walkthrough.PROBE_INTERVAL)
+        .settle(3, Walkthrough.SETTLE)
+        .build();
   }
 
   /** The customer's two keys, as every worker of the fleet serves them. */

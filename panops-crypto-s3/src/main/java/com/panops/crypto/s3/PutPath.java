@@ -148,7 +148,7 @@ final class PutPath extends S3Path {
       return new EncryptingInputStream(
           sink -> t.encryptingStream(sink, c.keyContext, c.aad),
           in,
-          declared,
+          Math.max(declared, -1), // any negative length is an unknown one
           EncryptingInputStream.SourceLength.TO_END,
           "request body");
     } catch (RuntimeException | Error e) {

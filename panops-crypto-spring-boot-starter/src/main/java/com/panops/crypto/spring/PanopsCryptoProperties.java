@@ -202,23 +202,27 @@ public class PanopsCryptoProperties {
     }
 
     ProbeSettings toSettings() {
-      ProbeSettings s = enabled ? ProbeSettings.every(interval) : ProbeSettings.off();
+      ProbeSettings.Builder b = ProbeSettings.builder();
+      if (enabled) {
+        b.interval(interval);
+      } else {
+        b.off();
+      }
       if (timeout != null) {
-        s = s.withTimeout(timeout);
+        b.timeout(timeout);
       }
       if (settleProbes != null || settleTime != null) {
-        s =
-            s.withSettle(
-                settleProbes != null ? settleProbes : 3,
-                settleTime != null ? settleTime : Duration.ofSeconds(10));
+        b.settle(
+            settleProbes != null ? settleProbes : 3,
+            settleTime != null ? settleTime : Duration.ofSeconds(10));
       }
       if (threads != null) {
-        s = s.withThreads(threads);
+        b.threads(threads);
       }
       if (idleTimeout != null) {
-        s = s.withIdleTimeout(idleTimeout);
+        b.idleTimeout(idleTimeout);
       }
-      return s;
+      return b.build();
     }
   }
 
