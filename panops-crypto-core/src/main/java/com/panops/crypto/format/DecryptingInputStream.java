@@ -22,7 +22,7 @@ import java.util.Arrays;
  * releases it exactly once: at the end of the message, on failure, or on {@code close()}, whichever
  * comes first. Not thread-safe.
  */
-public final class DecryptingInputStream extends InputStream {
+public final class DecryptingInputStream extends BulkInputStream {
   private final InputStream in;
   private final FrameKey key;
   private final MessageHeader header;
@@ -77,15 +77,7 @@ public final class DecryptingInputStream extends InputStream {
   }
 
   @Override
-  public int read() throws IOException {
-    byte[] one = new byte[1];
-    int n = read(one, 0, 1);
-    return n < 0 ? -1 : one[0] & 0xFF;
-  }
-
-  @Override
-  public int read(byte[] b, int off, int len) throws IOException {
-    java.util.Objects.checkFromIndexSize(off, len, b.length);
+  protected int readChecked(byte[] b, int off, int len) throws IOException {
     if (failed) {
       throw new IntegrityException();
     }

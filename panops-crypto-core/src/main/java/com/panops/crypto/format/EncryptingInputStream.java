@@ -25,7 +25,7 @@ import java.util.function.Function;
  * an {@link IOException} and the message stays incomplete (it does not decrypt). {@link #close()}
  * zeroes the buffers and closes the source. Not thread-safe.
  */
-public final class EncryptingInputStream extends InputStream {
+public final class EncryptingInputStream extends BulkInputStream {
   private static final int CHUNK = 16 * 1024;
 
   /** How much of the source is read. */
@@ -100,15 +100,7 @@ public final class EncryptingInputStream extends InputStream {
   }
 
   @Override
-  public int read() throws IOException {
-    byte[] one = new byte[1];
-    int n = read(one, 0, 1);
-    return n < 0 ? -1 : one[0] & 0xFF;
-  }
-
-  @Override
-  public int read(byte[] b, int off, int len) throws IOException {
-    Objects.checkFromIndexSize(off, len, b.length);
+  protected int readChecked(byte[] b, int off, int len) throws IOException {
     if (closed) {
       throw new IOException("stream closed");
     }

@@ -1,5 +1,6 @@
 package com.panops.crypto.s3;
 
+import com.panops.crypto.format.BulkInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 
@@ -9,7 +10,7 @@ import java.io.InputStream;
  * skip} bytes dropped and the stream cut after {@code limit} bytes. Bytes come only from frames the
  * core has authenticated, so skipping reads (and authenticates) the skipped part too.
  */
-final class PlaintextStream extends InputStream {
+final class PlaintextStream extends BulkInputStream {
   private final InputStream in;
   private final Runnable onClose;
   private long skip;
@@ -27,15 +28,7 @@ final class PlaintextStream extends InputStream {
   }
 
   @Override
-  public int read() throws IOException {
-    byte[] one = new byte[1];
-    int n = read(one, 0, 1);
-    return n < 0 ? -1 : one[0] & 0xFF;
-  }
-
-  @Override
-  public int read(byte[] b, int off, int len) throws IOException {
-    java.util.Objects.checkFromIndexSize(off, len, b.length);
+  protected int readChecked(byte[] b, int off, int len) throws IOException {
     try {
       while (skip > 0) {
         long s = in.skip(skip);
