@@ -165,34 +165,30 @@ final class DataKeys {
   private record CompactSlot(KeyContext keyContext) {}
 
   /**
-   * The background load of an encrypt-side key's successor (refresh ahead): the same rules as a
-   * request's load (a latched key is not loaded; an answer after a latch is discarded; a KMS
-   * failure is handled, and latches, as a request's would), but nothing is thrown: {@code null}
-   * instead.
+   * The background load of an encrypt-side key's successor (refresh ahead); see {@link #refresh}.
    */
   private EncryptionKey refreshEncryptionKey(KeyState s, KeyContext kc, KeyUse use) {
-    if (s.isRevoked() || root.isClosed()) {
-      return null;
-    }
-    try {
-      return loadEncryptionKey(s, kc, use);
-    } catch (LoadFailure f) {
-      root.revocations.onDataKeyFailure(s, f.kms, false);
-      return null;
-    } catch (RuntimeException latchedOrClosed) {
-      return null;
-    }
+    return refresh(s, false, () -> loadEncryptionKey(s, kc, use));
   }
 
   /** As {@link #refreshEncryptionKey}, for a decrypt-side entry (KMS {@code Decrypt} again). */
   private DataKeyCache.DecryptEntry refreshDecryptionKey(KeyState s, DecryptKey k, KeyContext kc) {
+    return refresh(s, true, () -> loadDecryptionKey(s, k, kc));
+  }
+
+  /**
+   * A background load: the same rules as a request's load (a latched key is not loaded; an answer
+   * after a latch is discarded; a KMS failure is handled, and latches, as a request's would), but
+   * nothing is thrown: {@code null} instead.
+   */
+  private <T> T refresh(KeyState s, boolean decrypt, java.util.function.Supplier<T> load) {
     if (s.isRevoked() || root.isClosed()) {
       return null;
     }
     try {
-      return loadDecryptionKey(s, k, kc);
+      return load.get();
     } catch (LoadFailure f) {
-      root.revocations.onDataKeyFailure(s, f.kms, true);
+      root.revocations.onDataKeyFailure(s, f.kms, decrypt);
       return null;
     } catch (RuntimeException latchedOrClosed) {
       return null;

@@ -1,5 +1,6 @@
 package com.panops.crypto.testkit.postgres;
 
+import com.panops.crypto.testkit.internal.FileTrees;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;

@@ -1,5 +1,6 @@
 package com.panops.crypto.testkit.s3;
 
+import com.panops.crypto.testkit.internal.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
@@ -11,10 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.function.IntPredicate;
-import java.util.stream.Stream;
 
 /** What the S3 servers started as child processes share: their jar, ports, readiness, logs. */
 final class ChildServers {
@@ -110,22 +109,7 @@ final class ChildServers {
 
   /** Deletes a temporary directory, best effort. */
   static void deleteTree(Path dir) {
-    if (dir == null || !Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder())
-          .forEach(
-              p -> {
-                try {
-                  Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                  // best effort: a temporary directory
-                }
-              });
-    } catch (IOException ignored) {
-      // best effort
-    }
+    FileTrees.deleteRecursively(dir);
   }
 
   /**

@@ -1,4 +1,4 @@
-package com.panops.crypto.testkit.postgres;
+package com.panops.crypto.testkit.internal;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -7,13 +7,13 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
-/** Deleting the server's directories. */
-final class FileTrees {
+/** Deleting the servers' directories (PostgreSQL's, the S3 servers'). Not API. */
+public final class FileTrees {
 
   private FileTrees() {}
 
   /** Deletes {@code dir} and everything below it, best effort; nothing if it does not exist. */
-  static void deleteRecursively(Path dir) {
+  public static void deleteRecursively(Path dir) {
     if (dir == null || !Files.exists(dir)) {
       return;
     }
