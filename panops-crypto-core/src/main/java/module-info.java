@@ -3,9 +3,9 @@
  * and the kill switch.
  *
  * <p>The public API is {@code com.panops.crypto} and {@code com.panops.crypto.metrics}. Every other
- * package is implementation: unexported, except the message format, which the S3 and JDBC adapters
- * read (qualified exports to those modules only). A new package is internal until it is listed
- * here.
+ * package is implementation: unexported, except what the adapters need (the message format, the
+ * adapter access, the endpoint rules), exported to those modules only. A new package is internal
+ * until it is listed here; docs/ARCHITECTURE.md says what each package is.
  */
 module com.panops.crypto {
   requires transitive software.amazon.awssdk.services.kms;
