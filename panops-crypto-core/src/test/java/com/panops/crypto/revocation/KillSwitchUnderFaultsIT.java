@@ -26,7 +26,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -54,8 +56,13 @@ class KillSwitchUnderFaultsIT {
       String arn = kms.createKey("acme");
       Map<String, TenantKeys> dir = Map.of("acme", TenantKeys.of(arn));
       List<byte[]> messages = new ArrayList<>();
+      // The writer's calls, by call id: its close() abandons a refresh ahead (a key per message
+      // rolls at once) whose GenerateDataKey LocalKms may record after the mark below; that record
+      // is the writer's, audited by its own sink, not the reader's under test.
+      Set<String> writerCalls = ConcurrentHashMap.newKeySet();
       try (PanopsCrypto writer =
           PanopsCrypto.builder()
+              .auditSink(e -> writerCalls.add(e.callId()))
               .kmsClient(client)
               .allowInsecureLocalKmsEndpoint()
               .tenantDirectory(TenantDirectory.of(dir))
@@ -119,7 +126,10 @@ class KillSwitchUnderFaultsIT {
         assertNotNull(restored, "never restored after the enable");
         assertArrayEquals(new byte[] {0}, tenant.decrypt(messages.get(0), KC, aad(0)));
       }
-      List<TrailEvent> trail = kms.trail().subList(mark, kms.trail().size());
+      List<TrailEvent> trail =
+          kms.trail().subList(mark, kms.trail().size()).stream()
+              .filter(t -> callIdOf(t) == null || !writerCalls.contains(callIdOf(t)))
+              .toList();
       assertTrue(
           trail.stream().anyMatch(t -> "ThrottlingException".equals(t.errorCode())),
           "the request rate throttled something");
@@ -129,6 +139,17 @@ class KillSwitchUnderFaultsIT {
       assertTrue(audit.stream().anyMatch(a -> a.attempt() > 1), "the SDK retried");
       assertEquals(List.of(), TrailMatch.problems(audit, trail, LocalKms.VENDOR_ROLE_ARN));
     }
+  }
+
+  /** The call id a library call sends in its user agent ({@code panops-call/<id>}), or null. */
+  private static String callIdOf(TrailEvent t) {
+    String ua = t.userAgent();
+    int at = ua == null ? -1 : ua.indexOf("panops-call/");
+    if (at < 0) {
+      return null;
+    }
+    int end = ua.indexOf(' ', at);
+    return ua.substring(at + "panops-call/".length(), end < 0 ? ua.length() : end);
   }
 
   private static RevocationEvent await(
