@@ -220,19 +220,7 @@ final class DataKeys {
               s.arn().getBytes(StandardCharsets.UTF_8),
               dk.encrypted());
       byte[] edk = dk.encrypted();
-      seedDecrypt(
-          s,
-          DecryptKey.view(
-                  tenantId,
-                  s.arn(),
-                  SUITE_AES256_GCM_COMMIT,
-                  kc.canonical,
-                  kc.hashCode(),
-                  edk,
-                  0,
-                  edk.length)
-              .owned(),
-          new DataKeyCache.DecryptEntry(fk.copy(), epoch));
+      seedDecrypt(s, kc, SUITE_AES256_GCM_COMMIT, edk, fk, epoch);
       return new EncryptionKey(
           fk,
           template,
@@ -286,19 +274,7 @@ final class DataKeys {
       throw e;
     }
     root.rows.seed(row);
-    seedDecrypt(
-        s,
-        DecryptKey.view(
-                tenantId,
-                s.arn(),
-                CompactFormat.SUITE,
-                kc.canonical,
-                kc.hashCode(),
-                edk,
-                0,
-                edk.length)
-            .owned(),
-        new DataKeyCache.DecryptEntry(fk.copy(), epoch));
+    seedDecrypt(s, kc, CompactFormat.SUITE, edk, fk, epoch);
     return new EncryptionKey(
         fk,
         new byte[0],
@@ -320,7 +296,12 @@ final class DataKeys {
    * purge comes after the insertion and removes it. (For a compact key the window spans the
    * registry insert, a database round trip; {@code SeedAcrossLatchTest} races it.)
    */
-  private void seedDecrypt(KeyState s, DecryptKey owned, DataKeyCache.DecryptEntry entry) {
+  private void seedDecrypt(
+      KeyState s, KeyContext kc, int suite, byte[] edk, FrameKey fk, long epoch) {
+    DecryptKey owned =
+        DecryptKey.view(tenantId, s.arn(), suite, kc.canonical, kc.hashCode(), edk, 0, edk.length)
+            .owned();
+    DataKeyCache.DecryptEntry entry = new DataKeyCache.DecryptEntry(fk.copy(), epoch);
     root.cache.seedDecrypt(owned, entry);
     if (s.epoch() != entry.epoch()) {
       root.cache.discard(owned, entry);
