@@ -176,9 +176,13 @@ public final class PanopsCrypto implements AutoCloseable {
   }
 
   /**
-   * Stops the probes and retires every cached data key (its bytes are zeroed as soon as the
-   * operations still using it finish). From then on every operation, including on streams already
-   * open, fails with {@link IllegalStateException}. Idempotent.
+   * Stops the probes and refresh ahead and retires every cached data key (its bytes are zeroed as
+   * soon as the operations still using it finish). A KMS call already running on one of the
+   * library's background threads is interrupted and waited for (up to 5 seconds per thread pool),
+   * so its audit event has been delivered when this returns: the audit is final, and no call the
+   * library started reaches KMS later without one. Calls made on the caller's own threads are not
+   * waited for. From then on every operation, including on streams already open, fails with {@link
+   * IllegalStateException}. Idempotent.
    */
   @Override
   public void close() {

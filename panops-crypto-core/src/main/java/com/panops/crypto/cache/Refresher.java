@@ -1,10 +1,9 @@
 package com.panops.crypto.cache;
 
+import com.panops.crypto.threads.BackgroundThreads;
 import java.time.Duration;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -18,20 +17,7 @@ final class Refresher {
   private final AtomicLong started = new AtomicLong();
 
   Refresher() {
-    AtomicInteger n = new AtomicInteger();
-    this.pool =
-        new ThreadPoolExecutor(
-            4,
-            4,
-            30,
-            TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(),
-            r -> {
-              Thread t = new Thread(r, "panops-crypto-refresh-" + n.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
-    pool.allowCoreThreadTimeOut(true);
+    this.pool = BackgroundThreads.pool("panops-crypto-refresh", 4);
   }
 
   /**
@@ -97,9 +83,9 @@ final class Refresher {
     return true;
   }
 
-  /** Stops the threads; every task still queued is rejected (never run). */
+  /** Stops the threads (waiting for the running refreshes); every queued task is rejected. */
   void close() {
-    for (Runnable dropped : pool.shutdownNow()) {
+    for (Runnable dropped : BackgroundThreads.stop(pool)) {
       ((Task) dropped).reject();
     }
   }

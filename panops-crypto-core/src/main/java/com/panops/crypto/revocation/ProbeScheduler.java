@@ -2,16 +2,15 @@ package com.panops.crypto.revocation;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.panops.crypto.metrics.CryptoMetrics;
+import com.panops.crypto.threads.BackgroundThreads;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,24 +61,8 @@ final class ProbeScheduler implements AutoCloseable {
     this.ticker = ticker;
     this.timing = timing;
     this.lastBudgetWarning = ticker.read() - timing.intervalNanos();
-    AtomicInteger n = new AtomicInteger();
-    this.pool =
-        new ThreadPoolExecutor(
-            1,
-            1,
-            30,
-            TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(),
-            r -> daemon(r, "panops-crypto-probe-" + n.incrementAndGet()));
-    pool.allowCoreThreadTimeOut(true);
-    this.scanner =
-        new ScheduledThreadPoolExecutor(1, r -> daemon(r, "panops-crypto-probe-scheduler"));
-  }
-
-  private static Thread daemon(Runnable r, String name) {
-    Thread t = new Thread(r, name);
-    t.setDaemon(true);
-    return t;
+    this.pool = BackgroundThreads.pool("panops-crypto-probe", 1);
+    this.scanner = BackgroundThreads.scheduler("panops-crypto-probe-scheduler");
   }
 
   /** Starts the periodic scan. */
@@ -227,7 +210,7 @@ final class ProbeScheduler implements AutoCloseable {
 
   @Override
   public void close() {
-    scanner.shutdownNow();
-    pool.shutdownNow();
+    BackgroundThreads.stop(scanner);
+    BackgroundThreads.stop(pool);
   }
 }
