@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * run, then is killed. The limits are derived from round trips measured during the run, so they
  * account for the load; the expectations are the same as {@link DemoIT}'s.
  */
+@Tag("process-level")
 class DemoUnderLoadIT {
   static final int BURN_THREADS = 2;
 

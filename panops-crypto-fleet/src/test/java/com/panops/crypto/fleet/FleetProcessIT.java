@@ -17,6 +17,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * <p>The scenarios share the workers (starting JVMs is the expensive part) and run in order; each
  * leaves every key enabled and served. The last kills a worker with SIGKILL.
  */
+@Tag("process-level")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FleetProcessIT {
   static final int W = 3;

@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * encrypting pump and multipart parts of 8 MiB, the get through the decrypting stream, so neither
  * ever holds the object. The child reuses this run's S3Mock and LocalKms.
  */
+@Tag("process-level")
 class BoundedMemoryIT {
   private static final long SIZE = 100L * 1024 * 1024;
 
