@@ -54,6 +54,17 @@ final class KmsTestSupport {
     return e.awsErrorDetails().errorCode();
   }
 
+  /**
+   * A key policy whose one statement lets the principal do everything: any other principal, the
+   * vendor included, is refused.
+   */
+  static String policyAllowingOnly(String principalArn) {
+    return "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"CustomerKeyAdministration\","
+        + "\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
+        + principalArn
+        + "\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}";
+  }
+
   static SdkBytes bytes(String s) {
     return SdkBytes.fromUtf8String(s);
   }
