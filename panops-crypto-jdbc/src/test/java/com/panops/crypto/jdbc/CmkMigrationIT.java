@@ -77,8 +77,7 @@ class CmkMigrationIT {
     CmkMove move = new CmkMove("t", "mig");
     createSubjectTable("mig_col");
     try (PanopsCrypto crypto = JdbcTestEnvironment.crypto(move)) {
-      EncryptedColumn live =
-          EncryptedColumn.builder(crypto, "t").table("mig_col").column("subject").build();
+      EncryptedColumn live = JdbcTestEnvironment.subject(crypto, "t", "mig_col");
       EncryptedColumn pinned =
           EncryptedColumn.builder(crypto.tenant("t")).table("mig_col").column("subject").build();
       insert("mig_col", live, 1, "before");
@@ -132,8 +131,7 @@ class CmkMigrationIT {
     CmkMove move = new CmkMove("t", "rot");
     createSubjectTable("mig_rot");
     try (PanopsCrypto crypto = JdbcTestEnvironment.crypto(move)) {
-      EncryptedColumn col =
-          EncryptedColumn.builder(crypto, "t").table("mig_rot").column("subject").build();
+      EncryptedColumn col = JdbcTestEnvironment.subject(crypto, "t", "mig_rot");
       for (long id = 1; id <= 30; id++) {
         insert("mig_rot", col, id, "v" + id); // all share one cached data key
       }
@@ -228,8 +226,7 @@ class CmkMigrationIT {
               return move.current();
             });
     try (crypto) {
-      EncryptedColumn col =
-          EncryptedColumn.builder(crypto, "t").table("mig_cas").column("subject").build();
+      EncryptedColumn col = JdbcTestEnvironment.subject(crypto, "t", "mig_cas");
       writerColumn.set(col);
       for (long id = 1; id <= 3; id++) {
         insert("mig_cas", col, id, "v" + id);

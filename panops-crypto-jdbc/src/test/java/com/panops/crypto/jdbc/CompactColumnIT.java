@@ -90,7 +90,7 @@ class CompactColumnIT {
   void withARegistry_newColumnsWriteCompactValues_38BytesOverVersion1s_andReadBoth()
       throws Exception {
     try (PanopsCrypto crypto = crypto()) {
-      EncryptedColumn subject = CompactTestSupport.subject(crypto, "acme", "cc_mail");
+      EncryptedColumn subject = JdbcTestEnvironment.subject(crypto, "acme", "cc_mail");
       EncryptedColumn v1 = CompactTestSupport.framedSubject(crypto, "acme", "cc_mail");
       assertEquals(ValueFormat.COMPACT, subject.valueFormat(), "the default with a registry");
       String text = "Quarterly numbers";
@@ -139,7 +139,7 @@ class CompactColumnIT {
       }
       // a fresh reader (empty caches) reads the registry once per data key
       try (PanopsCrypto reader = crypto()) {
-        EncryptedColumn r = CompactTestSupport.subject(reader, "acme", "cc_mail");
+        EncryptedColumn r = JdbcTestEnvironment.subject(reader, "acme", "cc_mail");
         assertEquals(text + " 4", r.getString(rsOf("cc_mail", "subject", "m4"), 1, "m4"));
       }
     }
@@ -158,7 +158,7 @@ class CompactColumnIT {
   @Test
   void aCompactValueMovedToAnotherRowColumnTableOrTenant_failsIntegrity() throws Exception {
     try (PanopsCrypto crypto = crypto()) {
-      EncryptedColumn subject = CompactTestSupport.subject(crypto, "acme", "cc_mail");
+      EncryptedColumn subject = JdbcTestEnvironment.subject(crypto, "acme", "cc_mail");
       EncryptedColumn body =
           EncryptedColumn.builder(crypto, "acme").table("cc_mail").column("body").build();
       EncryptedColumn note =
@@ -195,7 +195,7 @@ class CompactColumnIT {
         "DROP TABLE IF EXISTS cc_mixed",
         "CREATE TABLE cc_mixed (id text PRIMARY KEY, subject bytea)");
     try (PanopsCrypto crypto = CompactTestSupport.crypto(move::keysOf, 1L << 24)) {
-      EncryptedColumn compact = CompactTestSupport.subject(crypto, "acme", "cc_mixed");
+      EncryptedColumn compact = JdbcTestEnvironment.subject(crypto, "acme", "cc_mixed");
       EncryptedColumn v1 = CompactTestSupport.framedSubject(crypto, "acme", "cc_mixed");
       for (int i = 0; i < 6; i++) {
         put(
@@ -240,7 +240,7 @@ class CompactColumnIT {
     try (PanopsCrypto writer =
         CompactTestSupport.crypto(
             Map.of("acme", TenantKeys.of(cmk))::get, 1)) { // one value per data key
-      EncryptedColumn subject = CompactTestSupport.subject(writer, "acme", "cc_mail");
+      EncryptedColumn subject = JdbcTestEnvironment.subject(writer, "acme", "cc_mail");
       v = subject.encrypt("kept".getBytes(StandardCharsets.UTF_8), "r1");
       other = subject.encrypt("other".getBytes(StandardCharsets.UTF_8), "r2");
     }
@@ -293,7 +293,7 @@ class CompactColumnIT {
     for (String[] a : alterations) {
       JdbcTestEnvironment.exec(a[1]);
       try (PanopsCrypto reader = crypto()) {
-        EncryptedColumn r = CompactTestSupport.subject(reader, "acme", "cc_mail");
+        EncryptedColumn r = JdbcTestEnvironment.subject(reader, "acme", "cc_mail");
         SQLException e =
             expectIntegrity(() -> r.getString(rsOf("cc_mail", "subject", "r1"), 1, "r1"));
         RegisteredKeyException cause = assertInstanceOf(RegisteredKeyException.class, e.getCause());
@@ -305,7 +305,7 @@ class CompactColumnIT {
       }
     }
     try (PanopsCrypto reader = crypto()) {
-      EncryptedColumn r = CompactTestSupport.subject(reader, "acme", "cc_mail");
+      EncryptedColumn r = JdbcTestEnvironment.subject(reader, "acme", "cc_mail");
       assertEquals("kept", r.getString(rsOf("cc_mail", "subject", "r1"), 1, "r1"), "restored");
     }
   }

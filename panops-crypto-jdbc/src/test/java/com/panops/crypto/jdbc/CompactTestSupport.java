@@ -90,11 +90,6 @@ final class CompactTestSupport {
     }
   }
 
-  /** The tenant's "subject" column of the table, in the default format. */
-  static EncryptedColumn subject(PanopsCrypto crypto, String tenant, String table) {
-    return EncryptedColumn.builder(crypto, tenant).table(table).column("subject").build();
-  }
-
   /** The tenant's "subject" column of the table, writing version 1 (framed) values. */
   static EncryptedColumn framedSubject(PanopsCrypto crypto, String tenant, String table) {
     return EncryptedColumn.builder(crypto, tenant)

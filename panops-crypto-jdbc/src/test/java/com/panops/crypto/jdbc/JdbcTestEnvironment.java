@@ -108,6 +108,11 @@ final class JdbcTestEnvironment {
         .build();
   }
 
+  /** The tenant's "subject" column of the table, in the default format. */
+  static EncryptedColumn subject(PanopsCrypto crypto, String tenant, String table) {
+    return EncryptedColumn.builder(crypto, tenant).table(table).column("subject").build();
+  }
+
   /** How many trail events match. */
   static long countTrail(Predicate<TrailEvent> p) {
     return kms().trail().stream().filter(p).count();

@@ -121,7 +121,7 @@ class RegistryRewrapIT {
     CompactTestSupport.FreezableRegistry writes =
         new CompactTestSupport.FreezableRegistry(registry);
     try (PanopsCrypto crypto = CompactTestSupport.crypto(move::keysOf, ROWS / KEYS, writes)) {
-      EncryptedColumn col = CompactTestSupport.subject(crypto, tenant, "rw_mail");
+      EncryptedColumn col = JdbcTestEnvironment.subject(crypto, tenant, "rw_mail");
       long t0 = System.nanoTime();
       fill("rw_mail", col, ROWS);
       long fillMs = (System.nanoTime() - t0) / 1_000_000;
@@ -166,7 +166,7 @@ class RegistryRewrapIT {
       JdbcTestEnvironment.kms().disableKey(move.oldCmk);
       readAll("rw_mail", col, ROWS, 1);
       try (PanopsCrypto fresh = CompactTestSupport.crypto(move::keysOf, 1L << 24)) {
-        readAll("rw_mail", CompactTestSupport.subject(fresh, tenant, "rw_mail"), ROWS, 1);
+        readAll("rw_mail", JdbcTestEnvironment.subject(fresh, tenant, "rw_mail"), ROWS, 1);
       }
       System.out.printf(
           "registry re-wrap: %d rows, %d registry rows; insert %d ms; re-wrap of %d rows %d ms"
@@ -191,7 +191,7 @@ class RegistryRewrapIT {
         new CompactTestSupport.FreezableRegistry(registry);
     String t = PostgresDataKeyRegistry.TABLE;
     try (PanopsCrypto crypto = CompactTestSupport.crypto(move::keysOf, 2, writes)) {
-      EncryptedColumn col = CompactTestSupport.subject(crypto, tenant, "rw_bad");
+      EncryptedColumn col = JdbcTestEnvironment.subject(crypto, tenant, "rw_bad");
       List<byte[]> values = new java.util.ArrayList<>();
       for (int i = 0; i < 12; i++) {
         values.add(col.encrypt(("s" + i).getBytes(StandardCharsets.UTF_8), "r" + i));
