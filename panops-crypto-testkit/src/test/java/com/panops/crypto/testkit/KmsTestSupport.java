@@ -1,5 +1,6 @@
 package com.panops.crypto.testkit;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.panops.crypto.testkit.internal.kms.SigV4;
 import java.io.IOException;
 import java.net.URI;
@@ -28,6 +29,9 @@ import software.amazon.awssdk.services.kms.KmsClient;
 final class KmsTestSupport {
 
   private KmsTestSupport() {}
+
+  /** Reads the JSON of responses, policies and trail records. */
+  static final ObjectMapper JSON = new ObjectMapper();
 
   static final HttpClient HTTP =
       HttpClient.newBuilder()

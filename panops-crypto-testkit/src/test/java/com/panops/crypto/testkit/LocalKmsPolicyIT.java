@@ -1,5 +1,6 @@
 package com.panops.crypto.testkit;
 
+import static com.panops.crypto.testkit.KmsTestSupport.JSON;
 import static com.panops.crypto.testkit.KmsTestSupport.bytes;
 import static com.panops.crypto.testkit.KmsTestSupport.client;
 import static com.panops.crypto.testkit.KmsTestSupport.errorCode;
@@ -11,7 +12,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -27,8 +27,6 @@ import software.amazon.awssdk.services.kms.model.KmsException;
 import software.amazon.awssdk.services.kms.model.MalformedPolicyDocumentException;
 
 class LocalKmsPolicyIT extends LocalKmsWithClients.PerClass {
-
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private static KmsException accessDenied(Executable call) {
     KmsException e = assertThrows(KmsException.class, call);
