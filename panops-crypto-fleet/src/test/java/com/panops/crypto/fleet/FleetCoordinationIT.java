@@ -51,11 +51,7 @@ class FleetCoordinationIT {
   @BeforeEach
   void setUp() throws Exception {
     kms = LocalKms.start();
-    PostgresProbeCoordinator.createTables(TestFleet.dataSource(pg));
-    try (Connection c = TestFleet.dataSource(pg).getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("truncate panops_fleet_member, panops_fleet_event");
-    }
+    TestFleet.resetCoordinationTables(pg);
   }
 
   @AfterEach
@@ -73,6 +69,16 @@ class FleetCoordinationIT {
   }
 
   /** Waits until the workers have heard of each other and agree on one prober per key. */
+  /**
+   * Starts a coordinated fleet of that many keys and workers on the class's PostgreSQL, waits until
+   * it converges, and returns its first key.
+   */
+  String convergedFleet(int keyCount, int workerCount) throws InterruptedException {
+    fleet = new TestFleet(kms, keyCount).start(pg, workerCount, true);
+    converge();
+    return fleet.keys.get(0);
+  }
+
   void converge() throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (System.nanoTime() < deadline) {
@@ -132,9 +138,7 @@ class FleetCoordinationIT {
   @Test
   void everyWorkerRefusesADisabledKeyWithinOneInterval_andServesAgainAfterSettling()
       throws Exception {
-    fleet = new TestFleet(kms, 2).start(pg, 3, true);
-    converge();
-    String arn = fleet.keys.get(0);
+    String arn = convergedFleet(2, 3);
     byte[][] ct = new byte[3][];
     for (int i = 0; i < 3; i++) {
       ct[i] = fleet.workers.get(i).crypto.tenant("t0").encrypt("x".getBytes(), KC, AAD);
@@ -168,9 +172,7 @@ class FleetCoordinationIT {
   @Test
   void aWorkerStoppedAbruptly_hasItsKeysTakenOver_andADisableDuringTheHandOverIsRefused()
       throws Exception {
-    fleet = new TestFleet(kms, 3).start(pg, 4, true);
-    converge();
-    String arn = fleet.keys.get(0);
+    String arn = convergedFleet(3, 4);
     Worker prober =
         fleet.workers.stream().filter(w -> w.coordinator.assigned(arn)).findFirst().get();
     List<Worker> others = fleet.workers.stream().filter(w -> w != prober).toList();
@@ -242,20 +244,8 @@ class FleetCoordinationIT {
     Instant to = Instant.now();
     long throttledCold = throttled(start, from);
     long throttledSteady = throttled(from, to);
-    long latchedAtEnd = 0;
-    for (Worker x : fleet.workers) {
-      for (String arn : fleet.keys) {
-        latchedAtEnd += x.crypto.isRevoked(arn) ? 1 : 0;
-      }
-    }
-    long revocations =
-        fleet.workers.stream()
-            .mapToLong(
-                x ->
-                    x.events.stream()
-                        .filter(e -> e.event().kind() == RevocationEvent.Kind.REVOKED)
-                        .count())
-            .sum();
+    long latchedAtEnd = fleet.latchedNow();
+    long revocations = fleet.revocations();
     record(
         String.format(
             "cold start, 4 workers x 8 keys, quota 20/s: coordinated: throttled %d during warm-up"
@@ -277,14 +267,7 @@ class FleetCoordinationIT {
     Instant from2 = Instant.now();
     Thread.sleep(INTERVAL.multipliedBy(5).toMillis());
     long throttledStandalone = throttled(from2, Instant.now());
-    long standaloneRevocations =
-        fleet.workers.stream()
-            .mapToLong(
-                x ->
-                    x.events.stream()
-                        .filter(e -> e.event().kind() == RevocationEvent.Kind.REVOKED)
-                        .count())
-            .sum();
+    long standaloneRevocations = fleet.revocations();
     record(
         "cold start standalone: throttled "
             + throttledStandalone
@@ -326,12 +309,7 @@ class FleetCoordinationIT {
             .count();
     long throttledBudget = throttled(from, to);
     long deferred = fleet.workers.stream().mapToLong(x -> x.deferred.get()).sum();
-    long latched = 0;
-    for (Worker x : fleet.workers) {
-      for (String arn : fleet.keys) {
-        latched += x.crypto.isRevoked(arn) ? 1 : 0;
-      }
-    }
+    long latched = fleet.latchedNow();
     fleet.close();
 
     fleet =
@@ -377,9 +355,7 @@ class FleetCoordinationIT {
    */
   @Test
   void aForgedRestore_liftsNothing() throws Exception {
-    fleet = new TestFleet(kms, 1).start(pg, 2, true);
-    converge();
-    String arn = fleet.keys.get(0);
+    String arn = convergedFleet(1, 2);
     Worker other =
         fleet.workers.stream().filter(w -> !w.coordinator.assigned(arn)).findFirst().get();
     long t0 = System.nanoTime();

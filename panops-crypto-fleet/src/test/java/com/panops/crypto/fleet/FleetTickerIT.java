@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.panops.crypto.ProbeCoordinator;
 import com.panops.crypto.RevocationReason;
 import com.panops.crypto.testkit.postgres.TlsPostgres;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
@@ -64,11 +62,7 @@ class FleetTickerIT {
 
   @BeforeEach
   void setUp() throws Exception {
-    PostgresProbeCoordinator.createTables(TestFleet.dataSource(pg));
-    try (Connection c = TestFleet.dataSource(pg).getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("truncate panops_fleet_member, panops_fleet_event");
-    }
+    TestFleet.resetCoordinationTables(pg);
     // "a" is the member the rendezvous hash prefers for the key.
     String[] ids = {"m-a", "m-b"};
     if (Long.compareUnsigned(

@@ -4,8 +4,6 @@ import com.panops.crypto.KeyContext;
 import com.panops.crypto.MessageAad;
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.PanopsCryptoException;
-import com.panops.crypto.ProbeSettings;
-import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
 import com.panops.crypto.jdbc.TlsEnforcingDataSource;
 import java.io.BufferedReader;
@@ -17,6 +15,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 import org.postgresql.ds.PGSimpleDataSource;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -94,17 +93,12 @@ public final class FleetWorkerMain {
       }
       coordinator = cb.build();
     }
-    ProbeSettings settings =
-        ProbeSettings.every(interval).withSettle(3, settle).withTimeout(Duration.ofSeconds(2));
-    if (a.containsKey("budget")) {
-      settings = settings.withBudget(Double.parseDouble(a.get("budget")));
-    }
+    OptionalDouble budget =
+        a.containsKey("budget")
+            ? OptionalDouble.of(Double.parseDouble(a.get("budget")))
+            : OptionalDouble.empty();
     PanopsCrypto.Builder b =
-        PanopsCrypto.builder()
-            .kmsClient(client)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(tenants))
-            .probeSettings(settings)
+        TestFleet.workerCrypto(client, tenants, interval, settle, budget)
             .addRevocationListener(
                 e ->
                     say(

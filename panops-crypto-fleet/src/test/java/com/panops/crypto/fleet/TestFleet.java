@@ -14,12 +14,16 @@ import com.panops.crypto.jdbc.TlsEnforcingDataSource;
 import com.panops.crypto.metrics.CryptoMetrics;
 import com.panops.crypto.testkit.LocalKms;
 import com.panops.crypto.testkit.postgres.TlsPostgres;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -79,17 +83,13 @@ final class TestFleet implements AutoCloseable {
                   .memberId(name)
                   .build()
               : null;
-      ProbeSettings settings =
-          ProbeSettings.every(INTERVAL).withSettle(3, SETTLE).withTimeout(Duration.ofSeconds(2));
-      if (budget > 0) {
-        settings = settings.withBudget(budget);
-      }
       PanopsCrypto.Builder b =
-          PanopsCrypto.builder()
-              .kmsClient(client)
-              .allowInsecureLocalKmsEndpoint()
-              .tenantDirectory(TenantDirectory.of(tenants))
-              .probeSettings(settings)
+          workerCrypto(
+                  client,
+                  tenants,
+                  INTERVAL,
+                  SETTLE,
+                  budget > 0 ? OptionalDouble.of(budget) : OptionalDouble.empty())
               .metrics(
                   new CryptoMetrics() {
                     @Override
@@ -140,6 +140,37 @@ final class TestFleet implements AutoCloseable {
   }
 
   record Seen(RevocationEvent event, long nanos) {}
+
+  /**
+   * A worker's library over the client and a fixed directory: probes every interval, settling over
+   * 3 probes, each with a 2 s timeout, within the KMS request budget if there is one.
+   */
+  static PanopsCrypto.Builder workerCrypto(
+      KmsClient client,
+      Map<String, TenantKeys> tenants,
+      Duration interval,
+      Duration settle,
+      OptionalDouble budget) {
+    ProbeSettings settings =
+        ProbeSettings.every(interval).withSettle(3, settle).withTimeout(Duration.ofSeconds(2));
+    if (budget.isPresent()) {
+      settings = settings.withBudget(budget.getAsDouble());
+    }
+    return PanopsCrypto.builder()
+        .kmsClient(client)
+        .allowInsecureLocalKmsEndpoint()
+        .tenantDirectory(TenantDirectory.of(tenants))
+        .probeSettings(settings);
+  }
+
+  /** Creates the coordination tables if missing and empties them: no member, no event. */
+  static void resetCoordinationTables(TlsPostgres pg) throws SQLException {
+    PostgresProbeCoordinator.createTables(dataSource(pg));
+    try (Connection c = dataSource(pg).getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("truncate panops_fleet_member, panops_fleet_event");
+    }
+  }
 
   static TlsEnforcingDataSource dataSource(TlsPostgres pg) {
     PGSimpleDataSource ds = new PGSimpleDataSource();
@@ -210,6 +241,28 @@ final class TestFleet implements AutoCloseable {
 
   boolean tolerateWarmUpFailures;
   int warmUpFailures;
+
+  /** How many latches the workers have seen (REVOKED events), all workers together. */
+  long revocations() {
+    return workers.stream()
+        .mapToLong(
+            x ->
+                x.events.stream()
+                    .filter(e -> e.event().kind() == RevocationEvent.Kind.REVOKED)
+                    .count())
+        .sum();
+  }
+
+  /** How many (worker, key) pairs are latched now. */
+  long latchedNow() {
+    long latched = 0;
+    for (Worker x : workers) {
+      for (String arn : keys) {
+        latched += x.crypto.isRevoked(arn) ? 1 : 0;
+      }
+    }
+    return latched;
+  }
 
   /** Probe Decrypts in LocalKms's trail (the customer's CloudTrail) from {@code from} on. */
   long trailProbes(Instant from, Instant to) {

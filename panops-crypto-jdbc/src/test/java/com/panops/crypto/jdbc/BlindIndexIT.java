@@ -205,15 +205,19 @@ class BlindIndexIT {
     }
   }
 
+  /** Acme's case-insensitive index of column email_params, over a store of its own. */
+  private static BlindIndex caseInsensitiveEmailParamsOnAFreshStore() {
+    return BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
+        .table("bidx_customer")
+        .column("email_params")
+        .normalizer(BlindIndex.Normalizer.caseInsensitive())
+        .build();
+  }
+
   @Test
   void anIndexWithAnotherNormaliserOrLength_isRefused_insteadOfFindingNothing()
       throws SQLException {
-    BlindIndex original =
-        BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
-            .table("bidx_customer")
-            .column("email_params")
-            .normalizer(BlindIndex.Normalizer.caseInsensitive())
-            .build();
+    BlindIndex original = caseInsensitiveEmailParamsOnAFreshStore();
     original.ensureKey();
     for (BlindIndex.Builder changed :
         List.of(
@@ -230,12 +234,7 @@ class BlindIndexIT {
       assertTrue(e.getMessage().contains("was created with"), e.getMessage());
     }
     // the same parameters, from another instance: fine
-    BlindIndex same =
-        BlindIndex.builder(crypto, "acme", BlindIndexKeyStore.on(ds))
-            .table("bidx_customer")
-            .column("email_params")
-            .normalizer(BlindIndex.Normalizer.caseInsensitive())
-            .build();
+    BlindIndex same = caseInsensitiveEmailParamsOnAFreshStore();
     assertArrayEquals(original.compute("Alice@Example.com"), same.compute("alice@example.com"));
   }
 }

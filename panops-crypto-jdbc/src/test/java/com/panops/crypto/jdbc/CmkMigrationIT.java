@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import com.panops.crypto.AuditSink;
 import com.panops.crypto.PanopsCrypto;
-import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.TenantKeys;
 import com.panops.crypto.format.MessageHeader;
 import com.zaxxer.hikari.HikariConfig;
@@ -16,7 +14,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
@@ -28,16 +26,10 @@ import org.junit.jupiter.api.Test;
 class CmkMigrationIT {
   private final DataSource ds = JdbcTestEnvironment.dataSource();
 
-  private static PanopsCrypto crypto(AtomicReference<TenantKeys> keys) {
-    return PanopsCrypto.builder()
-        .kmsClient(JdbcTestEnvironment.kmsClient())
-        .tenantDirectory(id -> id.equals("t") ? keys.get() : null)
-        .allowInsecureLocalKmsEndpoint()
-        .probeSettings(
-            ProbeSettings.every(JdbcTestEnvironment.PROBE_INTERVAL)
-                .withSettle(2, JdbcTestEnvironment.SETTLE))
-        .auditSink(AuditSink.none())
-        .build();
+  private static void createSubjectTable(String table) throws SQLException {
+    JdbcTestEnvironment.exec(
+        "DROP TABLE IF EXISTS " + table,
+        "CREATE TABLE " + table + " (id bigint PRIMARY KEY, subject bytea)");
   }
 
   private static String cmkOf(byte[] stored) {
@@ -82,25 +74,20 @@ class CmkMigrationIT {
   @Test
   void anEncryptedColumnBuiltBeforeTheMove_encryptsUnderTheNewCmk_andReadsBoth()
       throws SQLException {
-    String oldCmk = JdbcTestEnvironment.newKey("mig-old");
-    String newCmk = JdbcTestEnvironment.newKey("mig-new");
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
-    JdbcTestEnvironment.exec(
-        "DROP TABLE IF EXISTS mig_col",
-        "CREATE TABLE mig_col (id bigint PRIMARY KEY, subject bytea)");
-    try (PanopsCrypto crypto = crypto(keys)) {
-      EncryptedColumn live =
-          EncryptedColumn.builder(crypto, "t").table("mig_col").column("subject").build();
+    CmkMove move = new CmkMove("t", "mig");
+    createSubjectTable("mig_col");
+    try (PanopsCrypto crypto = JdbcTestEnvironment.crypto(move)) {
+      EncryptedColumn live = JdbcTestEnvironment.subject(crypto, "t", "mig_col");
       EncryptedColumn pinned =
           EncryptedColumn.builder(crypto.tenant("t")).table("mig_col").column("subject").build();
       insert("mig_col", live, 1, "before");
-      assertEquals(oldCmk, cmkOf(stored("mig_col", "subject", 1)));
+      assertEquals(move.oldCmk, cmkOf(stored("mig_col", "subject", 1)));
 
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
       insert("mig_col", live, 2, "after");
-      assertEquals(newCmk, cmkOf(stored("mig_col", "subject", 2)), "the live column follows");
+      assertEquals(move.newCmk, cmkOf(stored("mig_col", "subject", 2)), "the live column follows");
       insert("mig_col", pinned, 3, "pinned");
-      assertEquals(oldCmk, cmkOf(stored("mig_col", "subject", 3)), "a pinned one does not");
+      assertEquals(move.oldCmk, cmkOf(stored("mig_col", "subject", 3)), "a pinned one does not");
       assertEquals("before", read("mig_col", live, 1));
       assertEquals("after", read("mig_col", live, 2));
 
@@ -109,9 +96,9 @@ class CmkMigrationIT {
           ColumnRotation.builder(ds, crypto, "t").primaryKey("id").column(live).build().run();
       assertEquals(2, p.rewrapped());
       assertEquals(1, p.alreadyCurrent());
-      keys.set(TenantKeys.of(newCmk));
+      move.dropOldCmk();
       for (long id = 1; id <= 3; id++) {
-        assertEquals(newCmk, cmkOf(stored("mig_col", "subject", id)));
+        assertEquals(move.newCmk, cmkOf(stored("mig_col", "subject", id)));
       }
       assertEquals("pinned", read("mig_col", live, 3));
     }
@@ -120,21 +107,19 @@ class CmkMigrationIT {
   @Test
   void aBlindIndexWhoseKeyWasRewrappedByAnotherInstance_rereadsItOnce_afterTheOldCmkIsGone()
       throws SQLException {
-    String oldCmk = JdbcTestEnvironment.newKey("bidx-old");
-    String newCmk = JdbcTestEnvironment.newKey("bidx-new");
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
+    CmkMove move = new CmkMove("t", "bidx");
     BlindIndexKeyStore storeA = BlindIndexKeyStore.on(ds);
     storeA.createTableIfMissing();
     BlindIndexKeyStore storeB = BlindIndexKeyStore.on(ds); // another worker of the fleet
-    try (PanopsCrypto crypto = crypto(keys)) {
+    try (PanopsCrypto crypto = JdbcTestEnvironment.crypto(move)) {
       BlindIndex onA =
           BlindIndex.builder(crypto, "t", storeA).table("mig_bidx").column("email").build();
       byte[] before = onA.compute("alice@example.com"); // A caches the wrapped key (old CMK)
 
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
       assertEquals(1, storeB.rewrapKeys(crypto.tenant("t")));
-      keys.set(TenantKeys.of(newCmk)); // the old CMK leaves the directory
-      JdbcTestEnvironment.kms().disableKey(oldCmk);
+      move.dropOldCmk(); // the old CMK leaves the directory
+      JdbcTestEnvironment.kms().disableKey(move.oldCmk);
 
       assertArrayEquals(before, onA.compute("alice@example.com"), "same key, re-read once");
     }
@@ -143,19 +128,14 @@ class CmkMigrationIT {
   @Test
   void aRotationStops_whenTheNewCmkIsRevokedMidRun_evenForDataKeysItAlreadyRewrapped()
       throws SQLException {
-    String oldCmk = JdbcTestEnvironment.newKey("rot-old");
-    String newCmk = JdbcTestEnvironment.newKey("rot-new");
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
-    JdbcTestEnvironment.exec(
-        "DROP TABLE IF EXISTS mig_rot",
-        "CREATE TABLE mig_rot (id bigint PRIMARY KEY, subject bytea)");
-    try (PanopsCrypto crypto = crypto(keys)) {
-      EncryptedColumn col =
-          EncryptedColumn.builder(crypto, "t").table("mig_rot").column("subject").build();
+    CmkMove move = new CmkMove("t", "rot");
+    createSubjectTable("mig_rot");
+    try (PanopsCrypto crypto = JdbcTestEnvironment.crypto(move)) {
+      EncryptedColumn col = JdbcTestEnvironment.subject(crypto, "t", "mig_rot");
       for (long id = 1; id <= 30; id++) {
         insert("mig_rot", col, id, "v" + id); // all share one cached data key
       }
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
       ColumnRotation rotation =
           ColumnRotation.builder(ds, crypto, "t")
               .primaryKey("id")
@@ -165,8 +145,8 @@ class CmkMigrationIT {
                   p -> {
                     if (p.batches() == 1) {
                       // the customer disables the new CMK right after the first batch
-                      JdbcTestEnvironment.kms().disableKey(newCmk);
-                      assertFalse(crypto.probe(newCmk));
+                      JdbcTestEnvironment.kms().disableKey(move.newCmk);
+                      assertFalse(crypto.probe(move.newCmk));
                     }
                   })
               .build();
@@ -174,7 +154,7 @@ class CmkMigrationIT {
       assertEquals(SqlStates.KEY_REVOKED, e.getSQLState(), e.getMessage());
       int moved = 0;
       for (long id = 1; id <= 30; id++) {
-        if (cmkOf(stored("mig_rot", "subject", id)).equals(newCmk)) {
+        if (cmkOf(stored("mig_rot", "subject", id)).equals(move.newCmk)) {
           moved++;
         }
       }
@@ -186,13 +166,12 @@ class CmkMigrationIT {
   void aBlindIndexLookupInsideATransaction_onAOneConnectionPool_needsNoSecondConnection()
       throws SQLException {
     String cmk = JdbcTestEnvironment.newKey("pool");
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(cmk));
     BlindIndexKeyStore.on(ds).createTableIfMissing();
     HikariConfig cfg = new HikariConfig();
     cfg.setDataSource(ds);
     cfg.setMaximumPoolSize(1);
     cfg.setConnectionTimeout(1_000);
-    try (PanopsCrypto crypto = crypto(keys);
+    try (PanopsCrypto crypto = JdbcTestEnvironment.crypto(Map.of("t", TenantKeys.of(cmk)));
         HikariDataSource pool = new HikariDataSource(cfg)) {
       BlindIndex startup =
           BlindIndex.builder(crypto, "t", BlindIndexKeyStore.on(pool))
@@ -224,48 +203,35 @@ class CmkMigrationIT {
   @Test
   void aValueAWriterReplacesBetweenTheReadAndTheUpdate_isLeftAlone_andCounted()
       throws SQLException {
-    String oldCmk = JdbcTestEnvironment.newKey("cas-old");
-    String newCmk = JdbcTestEnvironment.newKey("cas-new");
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
+    CmkMove move = new CmkMove("t", "cas");
     java.util.concurrent.atomic.AtomicBoolean armed =
         new java.util.concurrent.atomic.AtomicBoolean();
     AtomicReference<EncryptedColumn> writerColumn = new AtomicReference<>();
-    JdbcTestEnvironment.exec(
-        "DROP TABLE IF EXISTS mig_cas",
-        "CREATE TABLE mig_cas (id bigint PRIMARY KEY, subject bytea)");
+    createSubjectTable("mig_cas");
     // the directory is asked for the tenant's keys after the batch was read and before its
     // compare-and-set: a writer replaces row 2 exactly then
     PanopsCrypto crypto =
-        PanopsCrypto.builder()
-            .kmsClient(JdbcTestEnvironment.kmsClient())
-            .tenantDirectory(
-                id -> {
-                  if (armed.getAndSet(false)) {
-                    try (Connection c = ds.getConnection();
-                        PreparedStatement ps =
-                            c.prepareStatement("UPDATE mig_cas SET subject = ? WHERE id = 2")) {
-                      writerColumn.get().bind(ps, 1, "the writer's", "2");
-                      ps.executeUpdate();
-                    } catch (SQLException e) {
-                      throw new IllegalStateException(e);
-                    }
-                  }
-                  return keys.get();
-                })
-            .allowInsecureLocalKmsEndpoint()
-            .probeSettings(
-                ProbeSettings.every(JdbcTestEnvironment.PROBE_INTERVAL)
-                    .withSettle(2, JdbcTestEnvironment.SETTLE))
-            .auditSink(AuditSink.none())
-            .build();
+        JdbcTestEnvironment.crypto(
+            id -> {
+              if (armed.getAndSet(false)) {
+                try (Connection c = ds.getConnection();
+                    PreparedStatement ps =
+                        c.prepareStatement("UPDATE mig_cas SET subject = ? WHERE id = 2")) {
+                  writerColumn.get().bind(ps, 1, "the writer's", "2");
+                  ps.executeUpdate();
+                } catch (SQLException e) {
+                  throw new IllegalStateException(e);
+                }
+              }
+              return move.current();
+            });
     try (crypto) {
-      EncryptedColumn col =
-          EncryptedColumn.builder(crypto, "t").table("mig_cas").column("subject").build();
+      EncryptedColumn col = JdbcTestEnvironment.subject(crypto, "t", "mig_cas");
       writerColumn.set(col);
       for (long id = 1; id <= 3; id++) {
         insert("mig_cas", col, id, "v" + id);
       }
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
       ColumnRotation rotation =
           ColumnRotation.builder(ds, crypto, "t").primaryKey("id").column(col).build();
       armed.set(true);
@@ -274,7 +240,7 @@ class CmkMigrationIT {
       assertEquals(1, p.changedConcurrently());
       assertEquals(2, p.rewrapped());
       assertEquals("the writer's", read("mig_cas", col, 2), "the writer's value was kept");
-      assertEquals(newCmk, cmkOf(stored("mig_cas", "subject", 2)));
+      assertEquals(move.newCmk, cmkOf(stored("mig_cas", "subject", 2)));
       assertEquals("v1", read("mig_cas", col, 1));
       assertEquals("v3", read("mig_cas", col, 3));
     }

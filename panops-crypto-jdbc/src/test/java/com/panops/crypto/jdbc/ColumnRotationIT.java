@@ -46,6 +46,16 @@ class ColumnRotationIT {
     return EncryptedColumn.builder(t).table(table).column("body").build();
   }
 
+  /** A rotation of tenant rotacme's subject and body columns of the table, by id. */
+  private ColumnRotation.Builder acmeRotation(PanopsCrypto crypto, String table) {
+    TenantCrypto acme = crypto.tenant("rotacme");
+    return ColumnRotation.builder(ds, crypto, "rotacme")
+        .primaryKey("id")
+        .tenantColumn("tenant_id")
+        .column(subject(acme, table))
+        .column(body(acme, table));
+  }
+
   private static byte[] bodyOf(long id) {
     byte[] b = new byte[id == BIG_ROW ? BIG : 64];
     new Random(id).nextBytes(b);
@@ -185,14 +195,7 @@ class ColumnRotationIT {
             }
           };
       ColumnRotation first =
-          ColumnRotation.builder(ds, during, "rotacme")
-              .primaryKey("id")
-              .tenantColumn("tenant_id")
-              .column(subject(acme, table))
-              .column(body(acme, table))
-              .batchSize(100)
-              .progressListener(crashAfterFive)
-              .build();
+          acmeRotation(during, table).batchSize(100).progressListener(crashAfterFive).build();
       assertThrows(Crash.class, first::run);
 
       assertEquals(5, seen.size());
@@ -205,28 +208,14 @@ class ColumnRotationIT {
 
       // Resumed from scratch: done rows are recognised by their header and skipped.
       ColumnRotation.RotationProgress done =
-          ColumnRotation.builder(ds, during, "rotacme")
-              .primaryKey("id")
-              .tenantColumn("tenant_id")
-              .column(subject(acme, table))
-              .column(body(acme, table))
-              .batchSize(100)
-              .build()
-              .run();
+          acmeRotation(during, table).batchSize(100).build().run();
       assertEquals(ROWS, done.rows());
       assertEquals(half.get(newKey).longValue(), done.alreadyCurrent());
       assertEquals(half.get(oldKey).longValue(), done.rewrapped());
       assertEquals(Map.of(newKey, totalValues), valuesByKey(table, "rotacme"));
 
       // A third run finds nothing left to do.
-      ColumnRotation.RotationProgress again =
-          ColumnRotation.builder(ds, during, "rotacme")
-              .primaryKey("id")
-              .tenantColumn("tenant_id")
-              .column(subject(acme, table))
-              .column(body(acme, table))
-              .build()
-              .run();
+      ColumnRotation.RotationProgress again = acmeRotation(during, table).build().run();
       assertEquals(0, again.rewrapped());
 
       assertEquals(1, keyStore.rewrapKeys(acme));
@@ -271,11 +260,7 @@ class ColumnRotationIT {
       assertThrows(
           Crash.class,
           () ->
-              ColumnRotation.builder(ds, during, "rotacme")
-                  .primaryKey("id")
-                  .tenantColumn("tenant_id")
-                  .column(subject(acme, table))
-                  .column(body(acme, table))
+              acmeRotation(during, table)
                   .batchSize(250)
                   .progressListener(
                       p -> {
@@ -285,15 +270,7 @@ class ColumnRotationIT {
                   .build()
                   .run());
       ColumnRotation.RotationProgress rest =
-          ColumnRotation.builder(ds, during, "rotacme")
-              .primaryKey("id")
-              .tenantColumn("tenant_id")
-              .column(subject(acme, table))
-              .column(body(acme, table))
-              .batchSize(250)
-              .startAfter(last[0])
-              .build()
-              .run();
+          acmeRotation(during, table).batchSize(250).startAfter(last[0]).build().run();
       assertEquals(ROWS - 250, rest.rows());
       assertEquals(0, rest.alreadyCurrent());
       assertEquals(readAllAcme(table, acme), (int) valuesByKey(table, "rotacme").get(newKey));

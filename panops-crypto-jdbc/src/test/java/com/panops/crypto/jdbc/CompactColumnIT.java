@@ -90,14 +90,8 @@ class CompactColumnIT {
   void withARegistry_newColumnsWriteCompactValues_38BytesOverVersion1s_andReadBoth()
       throws Exception {
     try (PanopsCrypto crypto = crypto()) {
-      EncryptedColumn subject =
-          EncryptedColumn.builder(crypto, "acme").table("cc_mail").column("subject").build();
-      EncryptedColumn v1 =
-          EncryptedColumn.builder(crypto, "acme")
-              .table("cc_mail")
-              .column("subject")
-              .valueFormat(ValueFormat.FRAMED)
-              .build();
+      EncryptedColumn subject = JdbcTestEnvironment.subject(crypto, "acme", "cc_mail");
+      EncryptedColumn v1 = CompactTestSupport.framedSubject(crypto, "acme", "cc_mail");
       assertEquals(ValueFormat.COMPACT, subject.valueFormat(), "the default with a registry");
       String text = "Quarterly numbers";
       try (Connection c = ds.getConnection();
@@ -145,8 +139,7 @@ class CompactColumnIT {
       }
       // a fresh reader (empty caches) reads the registry once per data key
       try (PanopsCrypto reader = crypto()) {
-        EncryptedColumn r =
-            EncryptedColumn.builder(reader, "acme").table("cc_mail").column("subject").build();
+        EncryptedColumn r = JdbcTestEnvironment.subject(reader, "acme", "cc_mail");
         assertEquals(text + " 4", r.getString(rsOf("cc_mail", "subject", "m4"), 1, "m4"));
       }
     }
@@ -165,8 +158,7 @@ class CompactColumnIT {
   @Test
   void aCompactValueMovedToAnotherRowColumnTableOrTenant_failsIntegrity() throws Exception {
     try (PanopsCrypto crypto = crypto()) {
-      EncryptedColumn subject =
-          EncryptedColumn.builder(crypto, "acme").table("cc_mail").column("subject").build();
+      EncryptedColumn subject = JdbcTestEnvironment.subject(crypto, "acme", "cc_mail");
       EncryptedColumn body =
           EncryptedColumn.builder(crypto, "acme").table("cc_mail").column("body").build();
       EncryptedColumn note =
@@ -198,23 +190,13 @@ class CompactColumnIT {
   @Test
   void columnRotation_overAMixedColumn_rewrapsVersion1Values_andLeavesCompactOnesAlone()
       throws Exception {
-    String oldCmk = JdbcTestEnvironment.newKey("mixed-old");
-    String newCmk = JdbcTestEnvironment.newKey("mixed-new");
-    java.util.concurrent.atomic.AtomicReference<TenantKeys> keys =
-        new java.util.concurrent.atomic.AtomicReference<>(TenantKeys.of(oldCmk));
+    CmkMove move = new CmkMove("acme", "mixed");
     JdbcTestEnvironment.exec(
         "DROP TABLE IF EXISTS cc_mixed",
         "CREATE TABLE cc_mixed (id text PRIMARY KEY, subject bytea)");
-    try (PanopsCrypto crypto =
-        CompactTestSupport.crypto(id -> id.equals("acme") ? keys.get() : null, 1L << 24)) {
-      EncryptedColumn compact =
-          EncryptedColumn.builder(crypto, "acme").table("cc_mixed").column("subject").build();
-      EncryptedColumn v1 =
-          EncryptedColumn.builder(crypto, "acme")
-              .table("cc_mixed")
-              .column("subject")
-              .valueFormat(ValueFormat.FRAMED)
-              .build();
+    try (PanopsCrypto crypto = CompactTestSupport.crypto(move::keysOf, 1L << 24)) {
+      EncryptedColumn compact = JdbcTestEnvironment.subject(crypto, "acme", "cc_mixed");
+      EncryptedColumn v1 = CompactTestSupport.framedSubject(crypto, "acme", "cc_mixed");
       for (int i = 0; i < 6; i++) {
         put(
             "cc_mixed",
@@ -224,7 +206,7 @@ class CompactColumnIT {
                 .encrypt(("v" + i).getBytes(StandardCharsets.UTF_8), "k" + i));
       }
       byte[] compactBefore = get("cc_mixed", "subject", "k0");
-      keys.set(TenantKeys.of(newCmk, java.util.List.of(oldCmk)));
+      move.moveToNewCmk();
       ColumnRotation.RotationProgress p =
           ColumnRotation.builder(ds, crypto, "acme")
               .table("cc_mixed")
@@ -258,8 +240,7 @@ class CompactColumnIT {
     try (PanopsCrypto writer =
         CompactTestSupport.crypto(
             Map.of("acme", TenantKeys.of(cmk))::get, 1)) { // one value per data key
-      EncryptedColumn subject =
-          EncryptedColumn.builder(writer, "acme").table("cc_mail").column("subject").build();
+      EncryptedColumn subject = JdbcTestEnvironment.subject(writer, "acme", "cc_mail");
       v = subject.encrypt("kept".getBytes(StandardCharsets.UTF_8), "r1");
       other = subject.encrypt("other".getBytes(StandardCharsets.UTF_8), "r2");
     }
@@ -312,8 +293,7 @@ class CompactColumnIT {
     for (String[] a : alterations) {
       JdbcTestEnvironment.exec(a[1]);
       try (PanopsCrypto reader = crypto()) {
-        EncryptedColumn r =
-            EncryptedColumn.builder(reader, "acme").table("cc_mail").column("subject").build();
+        EncryptedColumn r = JdbcTestEnvironment.subject(reader, "acme", "cc_mail");
         SQLException e =
             expectIntegrity(() -> r.getString(rsOf("cc_mail", "subject", "r1"), 1, "r1"));
         RegisteredKeyException cause = assertInstanceOf(RegisteredKeyException.class, e.getCause());
@@ -325,8 +305,7 @@ class CompactColumnIT {
       }
     }
     try (PanopsCrypto reader = crypto()) {
-      EncryptedColumn r =
-          EncryptedColumn.builder(reader, "acme").table("cc_mail").column("subject").build();
+      EncryptedColumn r = JdbcTestEnvironment.subject(reader, "acme", "cc_mail");
       assertEquals("kept", r.getString(rsOf("cc_mail", "subject", "r1"), 1, "r1"), "restored");
     }
   }

@@ -9,7 +9,6 @@ import com.panops.crypto.TenantKeys;
 import com.panops.crypto.testkit.LocalKms;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
@@ -47,7 +46,7 @@ class CompactKillSwitchIT {
       try (Connection c = ds.getConnection();
           PreparedStatement ps =
               c.prepareStatement("INSERT INTO " + table + " (id, note) VALUES (?, ?)")) {
-        for (int i = 0; i < 20; i++) {
+        for (int i = 0; i < NoteTable.ROWS; i++) {
           ps.setString(1, "n" + i);
           note.bind(ps, 2, "note " + i, "n" + i);
           ps.addBatch();
@@ -86,23 +85,7 @@ class CompactKillSwitchIT {
 
   /** Reads every row; null on success, else the adapter's failure. */
   private static SQLException readAll(String table, EncryptedColumn note) {
-    try (Connection c = ds.getConnection();
-        PreparedStatement ps = c.prepareStatement("SELECT id, note FROM " + table);
-        ResultSet rs = ps.executeQuery()) {
-      int n = 0;
-      while (rs.next()) {
-        String id = rs.getString(1);
-        assertEquals("note " + id.substring(1), note.getString(rs, 2, id));
-        n++;
-      }
-      assertEquals(20, n);
-      return null;
-    } catch (SQLException e) {
-      if (e.getSQLState() == null || !e.getSQLState().startsWith("PC")) {
-        throw new AssertionError("unexpected database error", e);
-      }
-      return e;
-    }
+    return NoteTable.readAll(ds, table, note);
   }
 
   @Test

@@ -90,6 +90,15 @@ final class CompactTestSupport {
     }
   }
 
+  /** The tenant's "subject" column of the table, writing version 1 (framed) values. */
+  static EncryptedColumn framedSubject(PanopsCrypto crypto, String tenant, String table) {
+    return EncryptedColumn.builder(crypto, tenant)
+        .table(table)
+        .column("subject")
+        .valueFormat(ValueFormat.FRAMED)
+        .build();
+  }
+
   static PanopsCrypto crypto(Map<String, TenantKeys> tenants) throws SQLException {
     return crypto(tenants::get, 1L << 24);
   }

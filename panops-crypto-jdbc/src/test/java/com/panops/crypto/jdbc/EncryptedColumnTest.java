@@ -35,17 +35,19 @@ class EncryptedColumnTest {
             .credentialsProvider(
                 StaticCredentialsProvider.create(AwsBasicCredentials.create("AKIDTEST", "secret")))
             .build();
-    crypto =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(
-                TenantDirectory.of(
-                    Map.of("acme", TenantKeys.of(ARN), "globex", TenantKeys.of(ARN))))
-            .allowInsecureLocalKmsEndpoint()
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .build();
+    crypto = acmeAndGlobexSharing(kms, ARN);
+  }
+
+  /** Tenants acme and globex under the one CMK, without probes or audit. */
+  private static PanopsCrypto acmeAndGlobexSharing(KmsClient kms, String cmk) {
+    return PanopsCrypto.builder()
+        .kmsClient(kms)
+        .allowInsecureLocalKmsEndpoint()
+        .tenantDirectory(
+            TenantDirectory.of(Map.of("acme", TenantKeys.of(cmk), "globex", TenantKeys.of(cmk))))
+        .probeSettings(ProbeSettings.off())
+        .auditSink(AuditSink.none())
+        .build();
   }
 
   @AfterAll
@@ -72,16 +74,7 @@ class EncryptedColumnTest {
   void aValueOfOneTenant_readAsAnothers_isAnIntegrityError_beforeAnyKmsCall() throws Exception {
     com.panops.crypto.testkit.FakeKmsClient fake = new com.panops.crypto.testkit.FakeKmsClient();
     String shared = fake.createKey("shared");
-    try (PanopsCrypto pc =
-        PanopsCrypto.builder()
-            .kmsClient(fake)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(
-                TenantDirectory.of(
-                    Map.of("acme", TenantKeys.of(shared), "globex", TenantKeys.of(shared))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .build()) {
+    try (PanopsCrypto pc = acmeAndGlobexSharing(fake, shared)) {
       EncryptedColumn acme =
           EncryptedColumn.builder(pc.tenant("acme")).table("mail").column("subject").build();
       byte[] ct = acme.encrypt("hello".getBytes(java.nio.charset.StandardCharsets.UTF_8), "1");

@@ -94,13 +94,23 @@ final class JdbcTestEnvironment {
 
   /** A PanopsCrypto over LocalKms with a 300 ms probe. */
   static PanopsCrypto crypto(Map<String, TenantKeys> tenants) {
+    return crypto(TenantDirectory.of(tenants));
+  }
+
+  /** A PanopsCrypto over LocalKms with a 300 ms probe, asking the directory on every call. */
+  static PanopsCrypto crypto(TenantDirectory directory) {
     return PanopsCrypto.builder()
         .kmsClient(kmsClient())
-        .tenantDirectory(TenantDirectory.of(tenants))
+        .tenantDirectory(directory)
         .allowInsecureLocalKmsEndpoint()
         .probeSettings(ProbeSettings.every(PROBE_INTERVAL).withSettle(2, SETTLE))
         .auditSink(AuditSink.none())
         .build();
+  }
+
+  /** The tenant's "subject" column of the table, in the default format. */
+  static EncryptedColumn subject(PanopsCrypto crypto, String tenant, String table) {
+    return EncryptedColumn.builder(crypto, tenant).table(table).column("subject").build();
   }
 
   /** How many trail events match. */

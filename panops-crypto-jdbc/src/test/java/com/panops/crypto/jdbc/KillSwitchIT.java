@@ -13,7 +13,6 @@ import com.panops.crypto.RevocationReason;
 import com.panops.crypto.TenantKeys;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
@@ -56,7 +55,7 @@ class KillSwitchIT {
     note = EncryptedColumn.builder(crypto.tenant("acme")).table("ks_note").column("note").build();
     noteIndex =
         BlindIndex.builder(crypto.tenant("acme"), keys).table("ks_note").column("note").build();
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < NoteTable.ROWS; i++) {
       write("n" + i, "note " + i);
     }
   }
@@ -80,23 +79,7 @@ class KillSwitchIT {
 
   /** Reads every row; returns null on success or the first failure. */
   private static SQLException readAll() {
-    try (Connection c = ds.getConnection();
-        PreparedStatement ps = c.prepareStatement("SELECT id, note FROM ks_note ORDER BY id");
-        ResultSet rs = ps.executeQuery()) {
-      int n = 0;
-      while (rs.next()) {
-        String id = rs.getString(1);
-        assertEquals("note " + id.substring(1), note.getString(rs, 2, id));
-        n++;
-      }
-      assertEquals(20, n);
-      return null;
-    } catch (SQLException e) {
-      if (e.getSQLState() == null || !e.getSQLState().startsWith("PC")) {
-        throw new AssertionError("unexpected database error", e);
-      }
-      return e;
-    }
+    return NoteTable.readAll(ds, "ks_note", note);
   }
 
   /** Polls {@code readAll} until {@code wantFailure} holds; returns how long it took. */

@@ -3,7 +3,6 @@ package com.panops.crypto.jdbc;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.panops.crypto.PanopsCrypto;
-import com.panops.crypto.TenantKeys;
 import com.panops.crypto.format.CompactFormat;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -12,7 +11,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 
@@ -114,21 +112,16 @@ class RegistryRewrapIT {
   @Test
   void rewrap_interruptedAndResumed_keepsEveryValueReadable_withOneReEncryptPerRegistryRow()
       throws Exception {
-    String oldCmk = JdbcTestEnvironment.newKey("rw-old");
-    String newCmk = JdbcTestEnvironment.newKey("rw-new");
     String tenant = "rw-" + UUID.randomUUID();
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
+    CmkMove move = new CmkMove(tenant, "rw");
     JdbcTestEnvironment.exec(
         "DROP TABLE IF EXISTS rw_mail",
         "CREATE TABLE rw_mail (id bigint PRIMARY KEY, subject bytea NOT NULL)");
     PostgresDataKeyRegistry registry = CompactTestSupport.registry();
     CompactTestSupport.FreezableRegistry writes =
         new CompactTestSupport.FreezableRegistry(registry);
-    try (PanopsCrypto crypto =
-        CompactTestSupport.crypto(
-            id -> id.equals(tenant) ? keys.get() : null, ROWS / KEYS, writes)) {
-      EncryptedColumn col =
-          EncryptedColumn.builder(crypto, tenant).table("rw_mail").column("subject").build();
+    try (PanopsCrypto crypto = CompactTestSupport.crypto(move::keysOf, ROWS / KEYS, writes)) {
+      EncryptedColumn col = JdbcTestEnvironment.subject(crypto, tenant, "rw_mail");
       long t0 = System.nanoTime();
       fill("rw_mail", col, ROWS);
       long fillMs = (System.nanoTime() - t0) / 1_000_000;
@@ -137,9 +130,9 @@ class RegistryRewrapIT {
       assertTrue(rows >= KEYS && rows <= KEYS + 3, "registry rows: " + rows);
       String before = fingerprint("rw_mail");
 
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
       readAll("rw_mail", col, ROWS, 97); // this reader caches rows that name the old CMK
-      long reBefore = reEncrypts(newCmk);
+      long reBefore = reEncrypts(move.newCmk);
 
       // interrupted after two batches
       RuntimeException stop = new IllegalStateException("interrupted");
@@ -154,7 +147,7 @@ class RegistryRewrapIT {
                     }
                   });
       assertSame(stop, assertThrows(IllegalStateException.class, interrupted::run));
-      assertEquals(14, registryRows(tenant, newCmk), "two batches committed");
+      assertEquals(14, registryRows(tenant, move.newCmk), "two batches committed");
       readAll("rw_mail", col, ROWS, 13); // half-migrated: everything reads
 
       long t1 = System.nanoTime();
@@ -163,22 +156,17 @@ class RegistryRewrapIT {
       long rewrapMs = (System.nanoTime() - t1) / 1_000_000;
       assertEquals(rows - 14, p.rewrapped());
       assertEquals(0, p.changedConcurrently());
-      assertEquals(rows, registryRows(tenant, newCmk));
-      assertEquals(rows, reEncrypts(newCmk) - reBefore, "KMS ReEncrypt calls = registry rows");
+      assertEquals(rows, registryRows(tenant, move.newCmk));
+      assertEquals(rows, reEncrypts(move.newCmk) - reBefore, "KMS ReEncrypt calls = registry rows");
       assertEquals(before, fingerprint("rw_mail"), "no data row was touched");
       assertEquals(0, registry.rewrap(crypto, tenant).run().rewrapped(), "nothing left");
 
       // the old CMK goes away: the cached rows are re-read once, every value reads
-      keys.set(TenantKeys.of(newCmk));
-      JdbcTestEnvironment.kms().disableKey(oldCmk);
+      move.dropOldCmk();
+      JdbcTestEnvironment.kms().disableKey(move.oldCmk);
       readAll("rw_mail", col, ROWS, 1);
-      try (PanopsCrypto fresh =
-          CompactTestSupport.crypto(id -> id.equals(tenant) ? keys.get() : null, 1L << 24)) {
-        readAll(
-            "rw_mail",
-            EncryptedColumn.builder(fresh, tenant).table("rw_mail").column("subject").build(),
-            ROWS,
-            1);
+      try (PanopsCrypto fresh = CompactTestSupport.crypto(move::keysOf, 1L << 24)) {
+        readAll("rw_mail", JdbcTestEnvironment.subject(fresh, tenant, "rw_mail"), ROWS, 1);
       }
       System.out.printf(
           "registry re-wrap: %d rows, %d registry rows; insert %d ms; re-wrap of %d rows %d ms"
@@ -196,18 +184,14 @@ class RegistryRewrapIT {
    */
   @Test
   void rewrap_skipsRowsItCannotReWrap_movesTheOthers_andReportsTheSkippedKeyIds() throws Exception {
-    String oldCmk = JdbcTestEnvironment.newKey("rw-bad-old");
-    String newCmk = JdbcTestEnvironment.newKey("rw-bad-new");
     String tenant = "rw-bad-" + UUID.randomUUID();
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
+    CmkMove move = new CmkMove(tenant, "rw-bad");
     PostgresDataKeyRegistry registry = CompactTestSupport.registry();
     CompactTestSupport.FreezableRegistry writes =
         new CompactTestSupport.FreezableRegistry(registry);
     String t = PostgresDataKeyRegistry.TABLE;
-    try (PanopsCrypto crypto =
-        CompactTestSupport.crypto(id -> id.equals(tenant) ? keys.get() : null, 2, writes)) {
-      EncryptedColumn col =
-          EncryptedColumn.builder(crypto, tenant).table("rw_bad").column("subject").build();
+    try (PanopsCrypto crypto = CompactTestSupport.crypto(move::keysOf, 2, writes)) {
+      EncryptedColumn col = JdbcTestEnvironment.subject(crypto, tenant, "rw_bad");
       List<byte[]> values = new java.util.ArrayList<>();
       for (int i = 0; i < 12; i++) {
         values.add(col.encrypt(("s" + i).getBytes(StandardCharsets.UTF_8), "r" + i));
@@ -238,7 +222,7 @@ class RegistryRewrapIT {
               + altered);
       List<Long> expected = List.of(Long.MIN_VALUE, altered);
 
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
       List<PostgresDataKeyRegistry.RewrapProgress> seen = new java.util.ArrayList<>();
       PostgresDataKeyRegistry.RewrapIncompleteException e =
           assertThrows(
@@ -252,10 +236,10 @@ class RegistryRewrapIT {
       assertTrue(e.getMessage().contains(String.format("%016x", altered)), e.getMessage());
       assertTrue(e.getMessage().contains("8000000000000000"), e.getMessage());
       assertEquals(expected, seen.get(seen.size() - 1).failedKeyIds(), "listener saw them");
-      assertEquals(rows - 1, registryRows(tenant, newCmk));
+      assertEquals(rows - 1, registryRows(tenant, move.newCmk));
 
       // the old CMK leaves: every value not under the altered row still reads
-      keys.set(TenantKeys.of(newCmk));
+      move.dropOldCmk();
       for (int i = 0; i < values.size(); i++) {
         byte[] v = values.get(i);
         String rowKey = "r" + i;
@@ -279,24 +263,16 @@ class RegistryRewrapIT {
 
   @Test
   void columnRotation_ofTheSameKindOfTable_forComparison() throws Exception {
-    String oldCmk = JdbcTestEnvironment.newKey("rot-cmp-old");
-    String newCmk = JdbcTestEnvironment.newKey("rot-cmp-new");
     String tenant = "rot-" + UUID.randomUUID();
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
+    CmkMove move = new CmkMove(tenant, "rot-cmp");
     JdbcTestEnvironment.exec(
         "DROP TABLE IF EXISTS rot_cmp",
         "CREATE TABLE rot_cmp (id bigint PRIMARY KEY, subject bytea NOT NULL)");
     try (PanopsCrypto crypto =
-        CompactTestSupport.crypto(
-            id -> id.equals(tenant) ? keys.get() : null, Math.max(1, ROTATION_ROWS / KEYS))) {
-      EncryptedColumn v1 =
-          EncryptedColumn.builder(crypto, tenant)
-              .table("rot_cmp")
-              .column("subject")
-              .valueFormat(ValueFormat.FRAMED)
-              .build();
+        CompactTestSupport.crypto(move::keysOf, Math.max(1, ROTATION_ROWS / KEYS))) {
+      EncryptedColumn v1 = CompactTestSupport.framedSubject(crypto, tenant, "rot_cmp");
       fill("rot_cmp", v1, ROTATION_ROWS);
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
       long t0 = System.nanoTime();
       ColumnRotation.RotationProgress p =
           ColumnRotation.builder(ds, crypto, tenant)

@@ -1,20 +1,18 @@
 package com.panops.crypto.jdbc;
 
+import static com.panops.crypto.jdbc.TlsSessions.pgWithUrl;
+import static com.panops.crypto.jdbc.TlsSessions.sessionIsTls;
+import static com.panops.crypto.jdbc.TlsSessions.verifyFullUrlWithAnotherRoot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.panops.crypto.testkit.postgres.TestCertificateAuthority;
 import com.panops.crypto.testkit.postgres.TlsPostgres;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,19 +37,7 @@ class TlsBehindHikariPoolIT {
   }
 
   private static String untrustedCaUrl(Path dir) throws Exception {
-    Path otherCa = dir.resolve("other-ca.pem");
-    TestCertificateAuthority.create("a root the server's certificate is not from")
-        .writeCertificatePem(otherCa);
-    return pg.jdbcUrlWithoutTls("postgres")
-        + "?sslmode=verify-full&sslrootcert="
-        + URLEncoder.encode(otherCa.toString(), StandardCharsets.UTF_8);
-  }
-
-  private static PGSimpleDataSource pgWithUrl(String url) {
-    PGSimpleDataSource ds = new PGSimpleDataSource();
-    ds.setUrl(url);
-    ds.setUser(pg.user());
-    return ds;
+    return verifyFullUrlWithAnotherRoot(dir, "a root the server's certificate is not from");
   }
 
   private static HikariConfig pool(String name) {
@@ -60,14 +46,6 @@ class TlsBehindHikariPoolIT {
     cfg.setMaximumPoolSize(2);
     cfg.setConnectionTimeout(2_000);
     return cfg;
-  }
-
-  private static boolean sessionIsTls(Connection c) throws SQLException {
-    try (Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
-      assertTrue(rs.next());
-      return rs.getBoolean(1);
-    }
   }
 
   private static SQLException adapterRefusal(Throwable t) {

@@ -1,5 +1,8 @@
 package com.panops.crypto.jdbc;
 
+import static com.panops.crypto.jdbc.TlsSessions.pgWithUrl;
+import static com.panops.crypto.jdbc.TlsSessions.sessionIsTls;
+import static com.panops.crypto.jdbc.TlsSessions.verifyFullUrlWithAnotherRoot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -41,23 +44,8 @@ class TlsEnforcementIT {
     pg = JdbcTestEnvironment.postgres();
   }
 
-  private static PGSimpleDataSource pgWithUrl(String url) {
-    PGSimpleDataSource ds = new PGSimpleDataSource();
-    ds.setUrl(url);
-    ds.setUser(pg.user());
-    return ds;
-  }
-
   private static String caParam() {
     return URLEncoder.encode(pg.caCertificateFile().toString(), StandardCharsets.UTF_8);
-  }
-
-  private static boolean sessionIsTls(Connection c) throws SQLException {
-    try (Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
-      assertTrue(rs.next());
-      return rs.getBoolean(1);
-    }
   }
 
   private static void assertRefusedByAdapter(SQLException e) {
@@ -156,12 +144,7 @@ class TlsEnforcementIT {
 
   @Test
   void wrongRootCertificate_isRefusedByTheTlsHandshake(@TempDir Path dir) throws Exception {
-    Path otherCa = dir.resolve("other-ca.pem");
-    TestCertificateAuthority.create("some other root").writeCertificatePem(otherCa);
-    String url =
-        pg.jdbcUrlWithoutTls("postgres")
-            + "?sslmode=verify-full&sslrootcert="
-            + URLEncoder.encode(otherCa.toString(), StandardCharsets.UTF_8);
+    String url = verifyFullUrlWithAnotherRoot(dir, "some other root");
     DataSource ds = TlsEnforcingDataSource.requireVerifyFull(pgWithUrl(url));
     SQLException e = assertThrows(SQLException.class, ds::getConnection);
     assertTrue(hasCause(e, SSLHandshakeException.class), "expected a TLS handshake failure: " + e);

@@ -56,6 +56,11 @@ class EncryptingS3ClientBuilderTest {
     kms.close();
   }
 
+  /** A builder of an encrypting client for tenant "t" over a plain client of the endpoint. */
+  private static EncryptingS3Client.Builder forTenantT(String endpoint) {
+    return EncryptingS3Client.builder().s3Client(s3(endpoint)).crypto(crypto).tenant("t");
+  }
+
   private static S3Client s3(String endpoint) {
     return S3Client.builder()
         .region(Region.US_EAST_1)
@@ -69,34 +74,16 @@ class EncryptingS3ClientBuilderTest {
   void httpEndpoint_isRefusedWithoutTheLocalTestOptIn() {
     IllegalArgumentException e =
         assertThrows(
-            IllegalArgumentException.class,
-            () ->
-                EncryptingS3Client.builder()
-                    .s3Client(s3("http://127.0.0.1:9090"))
-                    .crypto(crypto)
-                    .tenant("t")
-                    .build());
+            IllegalArgumentException.class, () -> forTenantT("http://127.0.0.1:9090").build());
     assertTrue(e.getMessage().contains("allowInsecureLocalS3Endpoint"));
   }
 
   @Test
   void httpEndpoint_isAcceptedWithTheOptIn_onlyOnLoopback() {
-    assertNotNull(
-        EncryptingS3Client.builder()
-            .s3Client(s3("http://127.0.0.1:9090"))
-            .crypto(crypto)
-            .tenant("t")
-            .allowInsecureLocalS3Endpoint()
-            .build());
+    assertNotNull(forTenantT("http://127.0.0.1:9090").allowInsecureLocalS3Endpoint().build());
     assertThrows(
         IllegalArgumentException.class,
-        () ->
-            EncryptingS3Client.builder()
-                .s3Client(s3("http://s3.example.com"))
-                .crypto(crypto)
-                .tenant("t")
-                .allowInsecureLocalS3Endpoint()
-                .build());
+        () -> forTenantT("http://s3.example.com").allowInsecureLocalS3Endpoint().build());
   }
 
   @Test
@@ -106,22 +93,11 @@ class EncryptingS3ClientBuilderTest {
       IllegalArgumentException e =
           assertThrows(
               IllegalArgumentException.class,
-              () ->
-                  EncryptingS3Client.builder()
-                      .s3Client(s3("http://127.0.0.1:9090"))
-                      .crypto(crypto)
-                      .tenant("t")
-                      .allowInsecureLocalS3Endpoint()
-                      .build());
+              () -> forTenantT("http://127.0.0.1:9090").allowInsecureLocalS3Endpoint().build());
       assertTrue(e.getMessage().contains("http.proxyHost (proxy.example.com)"), e.getMessage());
       System.setProperty("http.proxyHost", "127.0.0.1");
       assertNotNull(
-          EncryptingS3Client.builder()
-              .s3Client(s3("http://127.0.0.1:9090"))
-              .crypto(crypto)
-              .tenant("t")
-              .allowInsecureLocalS3Endpoint()
-              .build(),
+          forTenantT("http://127.0.0.1:9090").allowInsecureLocalS3Endpoint().build(),
           "a proxy at a literal loopback address is local");
     } finally {
       System.clearProperty("http.proxyHost");
@@ -158,13 +134,7 @@ class EncryptingS3ClientBuilderTest {
         () -> EncryptingS3Client.builder().s3Client(s3("https://s3.example.com")).build());
     assertThrows(
         IllegalStateException.class,
-        () ->
-            EncryptingS3Client.builder()
-                .s3Client(s3("https://s3.example.com"))
-                .crypto(crypto)
-                .tenant("t")
-                .tenantCrypto(crypto.tenant("t"))
-                .build());
+        () -> forTenantT("https://s3.example.com").tenantCrypto(crypto.tenant("t")).build());
     assertThrows(
         IllegalArgumentException.class,
         () ->
@@ -179,10 +149,7 @@ class EncryptingS3ClientBuilderTest {
     assertThrows(
         IllegalStateException.class,
         () ->
-            EncryptingS3Client.builder()
-                .s3Client(s3("https://s3.example.com"))
-                .crypto(crypto)
-                .tenant("t")
+            forTenantT("https://s3.example.com")
                 .multipartPartSize(128L * 1024 * 1024) // above the 100 MiB threshold
                 .build());
   }
@@ -190,12 +157,7 @@ class EncryptingS3ClientBuilderTest {
   @Test
   void operationsThatWouldBypassEncryption_areRefusedWithATypedError_beforeAnyRequest() {
     // the endpoint is a closed port: a request that got out would fail differently
-    try (EncryptingS3Client c =
-        EncryptingS3Client.builder()
-            .s3Client(s3("https://127.0.0.1:1"))
-            .crypto(crypto)
-            .tenant("t")
-            .build()) {
+    try (EncryptingS3Client c = forTenantT("https://127.0.0.1:1").build()) {
       S3OperationRefusedException rename =
           assertThrows(
               S3OperationRefusedException.class,
@@ -221,12 +183,7 @@ class EncryptingS3ClientBuilderTest {
 
   @Test
   void everyPrecomputedChecksumOfThePlaintext_isRefused_includingSha512Md5AndXxhash() {
-    try (EncryptingS3Client c =
-        EncryptingS3Client.builder()
-            .s3Client(s3("https://127.0.0.1:1"))
-            .crypto(crypto)
-            .tenant("t")
-            .build()) {
+    try (EncryptingS3Client c = forTenantT("https://127.0.0.1:1").build()) {
       int checked = 0;
       for (SdkField<?> f : PutObjectRequest.builder().build().sdkFields()) {
         if (!Checksums.isChecksumHeader(f)) {

@@ -5,11 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.panops.crypto.PanopsCrypto;
-import com.panops.crypto.TenantDirectory;
-import com.panops.crypto.TenantKeys;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.SdkRequest;
 import software.amazon.awssdk.core.interceptor.Context;
@@ -17,6 +15,7 @@ import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.apache5.Apache5HttpClient;
+import software.amazon.awssdk.services.s3.model.CopyObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectTaggingRequest;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.S3Exception;
@@ -43,20 +42,31 @@ class ErrorPathReleaseIT {
     }
   }
 
+  /** Copies the object to {@code key + "-copy"} in its bucket, with the further settings. */
+  private static void copyBesideItself(
+      EncryptingS3Client s3, String bucket, String key, Consumer<CopyObjectRequest.Builder> more) {
+    s3.copyObject(
+        r -> {
+          r.sourceBucket(bucket)
+              .sourceKey(key)
+              .destinationBucket(bucket)
+              .destinationKey(key + "-copy");
+          more.accept(r);
+        });
+  }
+
   @Test
   void failedRewrapsAndCopies_releaseTheirConnections() {
     S3TestEnv env = S3TestEnv.get();
-    String oldCmk = env.freshKey();
-    String newCmk = env.freshKey();
+    CmkMove move = CmkMove.betweenFreshKeys(env);
     String bucket = env.freshBucket();
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
-    TenantDirectory dir = id -> keys.get();
     Deny deny = new Deny();
     byte[] body = S3TestEnv.bytes(42, 200_000); // larger than the 16 KiB prefix: a second GET
-    try (PanopsCrypto crypto = env.crypto(dir, 4096);
+    try (PanopsCrypto crypto = env.crypto(move, 4096);
         EncryptingS3Client s3 =
-            EncryptingS3Client.builder()
-                .s3Client(
+            S3TestEnv.client(
+                    crypto,
+                    "t",
                     env.s3Client(deny)
                         .httpClient(
                             Apache5HttpClient.builder()
@@ -64,30 +74,19 @@ class ErrorPathReleaseIT {
                                 .connectionAcquisitionTimeout(Duration.ofSeconds(5))
                                 .build())
                         .build())
-                .crypto(crypto)
-                .tenant("t")
-                .allowInsecureLocalS3Endpoint()
                 .build()) {
       for (int i = 0; i < FAILURES; i++) {
         String key = "o" + i;
         s3.putObject(r -> r.bucket(bucket).key(key).tagging("k=v"), RequestBody.fromBytes(body));
       }
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
 
       // a role without s3:GetObjectTagging: every re-wrap and copy fails
       deny.denied.set(GetObjectTaggingRequest.class);
       for (int i = 0; i < FAILURES; i++) {
         String key = "o" + i;
         assertThrows(S3Exception.class, () -> s3.rewrapObject(bucket, key));
-        assertThrows(
-            S3Exception.class,
-            () ->
-                s3.copyObject(
-                    r ->
-                        r.sourceBucket(bucket)
-                            .sourceKey(key)
-                            .destinationBucket(bucket)
-                            .destinationKey(key + "-copy")));
+        assertThrows(S3Exception.class, () -> copyBesideItself(s3, bucket, key, r -> {}));
       }
       // the PutObject fails after the body's source stream was opened
       deny.denied.set(PutObjectRequest.class);
@@ -101,14 +100,7 @@ class ErrorPathReleaseIT {
             403,
             assertThrows(
                     S3Exception.class,
-                    () ->
-                        s3.copyObject(
-                            r ->
-                                r.sourceBucket(bucket)
-                                    .sourceKey(key)
-                                    .taggingDirective("REPLACE")
-                                    .destinationBucket(bucket)
-                                    .destinationKey(key + "-copy")))
+                    () -> copyBesideItself(s3, bucket, key, r -> r.taggingDirective("REPLACE")))
                 .statusCode());
       }
       deny.denied.set(null);

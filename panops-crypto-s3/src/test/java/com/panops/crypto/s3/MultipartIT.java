@@ -59,13 +59,7 @@ class MultipartIT {
           }
         };
     try (PanopsCrypto crypto = env.crypto("t", env.freshKey());
-        EncryptingS3Client s3 =
-            EncryptingS3Client.builder()
-                .s3Client(env.s3Client(counting).build())
-                .crypto(crypto)
-                .tenant("t")
-                .allowInsecureLocalS3Endpoint()
-                .build()) {
+        EncryptingS3Client s3 = env.client(crypto, "t", counting).build()) {
       InputStream failing =
           new InputStream() {
             final InputStream data = new PatternStream(1, 30L * 1024 * 1024);

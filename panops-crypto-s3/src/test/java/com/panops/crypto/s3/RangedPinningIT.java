@@ -8,6 +8,7 @@ import com.panops.crypto.PanopsCrypto;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
@@ -41,64 +42,68 @@ class RangedPinningIT {
     }
   }
 
+  /**
+   * Object "k" in a fresh bucket, a writer, and a reader whose second GET of a range first runs
+   * what {@link #replaceJustBeforeTheSecondGet} set.
+   */
+  private static final class Race implements AutoCloseable {
+    final S3TestEnv env = S3TestEnv.get();
+    final String bucket = env.freshBucket();
+    final BeforeSecondGet hook = new BeforeSecondGet();
+    final PanopsCrypto crypto = env.crypto("t", env.freshKey());
+    final EncryptingS3Client reader;
+    final EncryptingS3Client writer;
+
+    Race(UnaryOperator<EncryptingS3Client.Builder> readerOptions) {
+      reader = readerOptions.apply(env.client(crypto, "t", hook)).build();
+      writer = env.client(crypto, "t").build();
+    }
+
+    void put(byte[] body) {
+      writer.putObject(r -> r.bucket(bucket).key("k"), RequestBody.fromBytes(body));
+    }
+
+    void replaceJustBeforeTheSecondGet(byte[] body) {
+      hook.action.set(() -> put(body));
+    }
+
+    byte[] read(String range) {
+      return reader.getObjectAsBytes(r -> r.bucket(bucket).key("k").range(range)).asByteArray();
+    }
+
+    @Override
+    public void close() {
+      writer.close();
+      reader.close();
+      crypto.close();
+    }
+  }
+
   @Test
   void anObjectReplacedBetweenTheTwoGets_isReadAgainFromItsNewHeader() {
-    S3TestEnv env = S3TestEnv.get();
-    String bucket = env.freshBucket();
-    BeforeSecondGet hook = new BeforeSecondGet();
     byte[] v1 = S3TestEnv.bytes(1, 200_000);
     byte[] v2 = S3TestEnv.bytes(2, 200_000);
-    try (PanopsCrypto crypto = env.crypto("t", env.freshKey());
-        EncryptingS3Client reader =
-            EncryptingS3Client.builder()
-                .s3Client(env.s3Client(hook).build())
-                .crypto(crypto)
-                .tenant("t")
-                .allowInsecureLocalS3Endpoint()
-                .build();
-        EncryptingS3Client writer = env.client(crypto, "t").build()) {
-      writer.putObject(r -> r.bucket(bucket).key("k"), RequestBody.fromBytes(v1));
-      hook.action.set(
-          () -> writer.putObject(r -> r.bucket(bucket).key("k"), RequestBody.fromBytes(v2)));
-      byte[] got =
-          reader
-              .getObjectAsBytes(r -> r.bucket(bucket).key("k").range("bytes=150000-150099"))
-              .asByteArray();
+    try (Race race = new Race(b -> b)) {
+      race.put(v1);
+      race.replaceJustBeforeTheSecondGet(v2);
+      byte[] got = race.read("bytes=150000-150099");
       assertArrayEquals(Arrays.copyOfRange(v2, 150_000, 150_100), got);
-      assertEquals(2, hook.secondGets.get(), "the pinned GET failed once and was made again");
+      assertEquals(2, race.hook.secondGets.get(), "the pinned GET failed once and was made again");
     }
   }
 
   @Test
   void aPlaintextObjectReplacedByAnEncryptedOne_isNeverReturnedAsCiphertext() {
-    S3TestEnv env = S3TestEnv.get();
-    String bucket = env.freshBucket();
-    BeforeSecondGet hook = new BeforeSecondGet();
     byte[] legacy = S3TestEnv.bytes(3, 100_000);
     byte[] fresh = S3TestEnv.bytes(4, 100_000);
-    try (PanopsCrypto crypto = env.crypto("t", env.freshKey());
-        EncryptingS3Client reader =
-            EncryptingS3Client.builder()
-                .s3Client(env.s3Client(hook).build())
-                .crypto(crypto)
-                .tenant("t")
-                .allowLegacyPlaintextReads()
-                .allowInsecureLocalS3Endpoint()
-                .build();
-        EncryptingS3Client writer = env.client(crypto, "t").build()) {
-      env.raw.putObject(r -> r.bucket(bucket).key("k"), RequestBody.fromBytes(legacy));
+    try (Race race = new Race(EncryptingS3Client.Builder::allowLegacyPlaintextReads)) {
+      race.env.raw.putObject(r -> r.bucket(race.bucket).key("k"), RequestBody.fromBytes(legacy));
       assertArrayEquals(
           Arrays.copyOfRange(legacy, 50_000, 50_010),
-          reader
-              .getObjectAsBytes(r -> r.bucket(bucket).key("k").range("bytes=50000-50009"))
-              .asByteArray(),
+          race.read("bytes=50000-50009"),
           "a legacy plaintext object reads as stored");
-      hook.action.set(
-          () -> writer.putObject(r -> r.bucket(bucket).key("k"), RequestBody.fromBytes(fresh)));
-      byte[] got =
-          reader
-              .getObjectAsBytes(r -> r.bucket(bucket).key("k").range("bytes=50000-50009"))
-              .asByteArray();
+      race.replaceJustBeforeTheSecondGet(fresh);
+      byte[] got = race.read("bytes=50000-50009");
       assertArrayEquals(Arrays.copyOfRange(fresh, 50_000, 50_010), got);
     }
   }

@@ -54,13 +54,7 @@ class RangedReadIT {
             }
           }
         };
-    s3 =
-        EncryptingS3Client.builder()
-            .s3Client(env.s3Client(recorder).build())
-            .crypto(crypto)
-            .tenant("t")
-            .allowInsecureLocalS3Endpoint()
-            .build();
+    s3 = env.client(crypto, "t", recorder).build();
     bucket = env.freshBucket();
     for (int size : new int[] {SMALL, BIG, EXACT, 1}) {
       s3.putObject(r -> r.bucket(bucket).key("o" + size), RequestBody.fromBytes(body(size)));

@@ -25,11 +25,11 @@ class RewrapIT {
   void rewrapOfAPrefixToANewCmk_thenDisablingTheOldCmk_leavesEveryObjectReadable()
       throws Exception {
     S3TestEnv env = S3TestEnv.get();
-    String oldCmk = env.freshKey();
-    String newCmk = env.freshKey();
+    CmkMove move = CmkMove.betweenFreshKeys(env);
+    String oldCmk = move.oldCmk;
+    String newCmk = move.newCmk;
     String bucket = env.freshBucket();
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
-    TenantDirectory dir = id -> id.equals("t") ? keys.get() : null;
+    TenantDirectory dir = id -> id.equals("t") ? move.keysOf(id) : null;
 
     Map<String, byte[]> objects = new LinkedHashMap<>();
     try (PanopsCrypto crypto = env.crypto(dir, 4096);
@@ -56,7 +56,7 @@ class RewrapIT {
       s3.putObject(r -> r.bucket(bucket).key("q/outside"), RequestBody.fromString("outside"));
 
       // the customer creates a new CMK; the directory now encrypts under it
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
 
       // a first run that got as far as one object (then, say, the process died)
       assertEquals(RewrapOutcome.REWRAPPED, s3.rewrapObject(bucket, "p/obj-4096"));

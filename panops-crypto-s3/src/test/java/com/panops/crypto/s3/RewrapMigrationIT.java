@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.panops.crypto.PanopsCrypto;
-import com.panops.crypto.TenantDirectory;
-import com.panops.crypto.TenantKeys;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
@@ -18,6 +15,10 @@ import software.amazon.awssdk.services.s3.model.ObjectVersion;
 
 /** What makes "disable the old CMK once the re-wrap completes" safe. */
 class RewrapMigrationIT {
+  private final S3TestEnv env = S3TestEnv.get();
+  private final CmkMove move = CmkMove.betweenFreshKeys(env);
+  private final String bucket = env.freshBucket();
+
   private static String cmkOf(S3TestEnv env, String bucket, String key) {
     byte[] prefix =
         env.raw
@@ -28,20 +29,14 @@ class RewrapMigrationIT {
 
   @Test
   void aWriterStillOnTheOldCmk_behindTheCursor_makesTheRunIncomplete_andNamesTheObject() {
-    S3TestEnv env = S3TestEnv.get();
-    String oldCmk = env.freshKey();
-    String newCmk = env.freshKey();
-    String bucket = env.freshBucket();
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
-    TenantDirectory dir = id -> keys.get();
-    try (PanopsCrypto migrated = env.crypto(dir, 4096);
-        PanopsCrypto stale = env.crypto("t", oldCmk); // a worker that has not seen the move
+    try (PanopsCrypto migrated = env.crypto(move, 4096);
+        PanopsCrypto stale = env.crypto("t", move.oldCmk); // a worker that has not seen the move
         EncryptingS3Client s3 = env.client(migrated, "t").build();
         EncryptingS3Client staleWriter = env.client(stale, "t").build()) {
       for (String k : new String[] {"p/a", "p/b", "p/c", "p/d"}) {
         s3.putObject(r -> r.bucket(bucket).key(k), RequestBody.fromString(k));
       }
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
       RewrapResult result =
           s3.rewrapPrefix(
               bucket,
@@ -66,26 +61,21 @@ class RewrapMigrationIT {
       RewrapResult again = s3.rewrapPrefix(bucket, "p/", RewrapListener.none());
       assertEquals(1, again.rewrapped());
       assertTrue(again.complete(), again.toString());
-      assertEquals(newCmk, cmkOf(env, bucket, "p/a"));
+      assertEquals(move.newCmk, cmkOf(env, bucket, "p/a"));
       assertEquals("late", s3.getObjectAsBytes(r -> r.bucket(bucket).key("p/a")).asUtf8String());
     }
   }
 
   @Test
   void inAVersionedBucket_theNoncurrentVersionsUnderTheOldCmk_areListed_untilDeleted() {
-    S3TestEnv env = S3TestEnv.get();
-    String oldCmk = env.freshKey();
-    String newCmk = env.freshKey();
-    String bucket = env.freshBucket();
     env.raw.putBucketVersioning(
         r ->
             r.bucket(bucket)
                 .versioningConfiguration(c -> c.status(BucketVersioningStatus.ENABLED)));
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
-    try (PanopsCrypto crypto = env.crypto(id -> keys.get(), 4096);
+    try (PanopsCrypto crypto = env.crypto(move, 4096);
         EncryptingS3Client s3 = env.client(crypto, "t").build()) {
       s3.putObject(r -> r.bucket(bucket).key("v/x"), RequestBody.fromString("x"));
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
       RewrapResult result = s3.rewrapPrefix(bucket, "v/", RewrapListener.none());
       assertEquals(1, result.rewrapped());
       assertEquals(1, result.stillUnderOldKeys().size(), result.toString());
@@ -106,24 +96,19 @@ class RewrapMigrationIT {
 
   @Test
   void sseKmsUnderTheOldCmk_movesToTheNewOne_evenWhenTheRewrappingClientDoesNotSetSse() {
-    S3TestEnv env = S3TestEnv.get();
-    String oldCmk = env.freshKey();
-    String newCmk = env.freshKey();
-    String bucket = env.freshBucket();
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
     byte[] body = S3TestEnv.bytes(5, 50_000);
-    try (PanopsCrypto crypto = env.crypto(id -> keys.get(), 4096);
+    try (PanopsCrypto crypto = env.crypto(move, 4096);
         EncryptingS3Client writer =
             env.client(crypto, "t").serverSideLayer(ServerSideLayer.SSE_KMS).build();
         EncryptingS3Client migrator = env.client(crypto, "t").build()) {
       writer.putObject(r -> r.bucket(bucket).key("s/1"), RequestBody.fromBytes(body));
       HeadObjectResponse before = env.raw.headObject(r -> r.bucket(bucket).key("s/1"));
-      assertTrue(oldCmk.endsWith(before.ssekmsKeyId()), before.ssekmsKeyId());
+      assertTrue(move.oldCmk.endsWith(before.ssekmsKeyId()), before.ssekmsKeyId());
 
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
       assertTrue(migrator.rewrapPrefix(bucket, "s/", RewrapListener.none()).complete());
       HeadObjectResponse after = env.raw.headObject(r -> r.bucket(bucket).key("s/1"));
-      assertTrue(newCmk.endsWith(after.ssekmsKeyId()), "SSE moved: " + after.ssekmsKeyId());
+      assertTrue(move.newCmk.endsWith(after.ssekmsKeyId()), "SSE moved: " + after.ssekmsKeyId());
       assertArrayEquals(
           body, migrator.getObjectAsBytes(r -> r.bucket(bucket).key("s/1")).asByteArray());
     }
@@ -138,22 +123,11 @@ class RewrapMigrationIT {
   @Test
   void
       dualLayerSseUnderTheOldCmk_movesToTheNewOne_asDualLayer_andTheEndOfRunCheckSeesS3sEncryption() {
-    S3TestEnv env = S3TestEnv.get();
-    String oldCmk = env.freshKey();
-    String newCmk = env.freshKey();
-    String bucket = env.freshBucket();
     DsseReportingStore store = new DsseReportingStore();
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
     byte[] body = S3TestEnv.bytes(6, 30_000);
     software.amazon.awssdk.services.s3.S3Client raw = env.s3Client(store).build();
-    try (PanopsCrypto crypto = env.crypto(id -> keys.get(), 4096);
-        EncryptingS3Client s3 =
-            EncryptingS3Client.builder()
-                .s3Client(raw)
-                .crypto(crypto)
-                .tenant("t")
-                .allowInsecureLocalS3Endpoint()
-                .build()) {
+    try (PanopsCrypto crypto = env.crypto(move, 4096);
+        EncryptingS3Client s3 = S3TestEnv.client(crypto, "t", raw).build()) {
       for (String k : new String[] {"d/1", "d/2"}) {
         s3.putObject(
             r ->
@@ -161,7 +135,7 @@ class RewrapMigrationIT {
                     .key(k)
                     .serverSideEncryption(
                         software.amazon.awssdk.services.s3.model.ServerSideEncryption.AWS_KMS_DSSE)
-                    .ssekmsKeyId(oldCmk),
+                    .ssekmsKeyId(move.oldCmk),
             RequestBody.fromBytes(body));
       }
       HeadObjectResponse before = raw.headObject(r -> r.bucket(bucket).key("d/1"));
@@ -169,17 +143,18 @@ class RewrapMigrationIT {
           "aws:kms:dsse",
           before.serverSideEncryptionAsString(),
           "the double reports DSSE: " + store.asked + " " + store.dsse);
-      assertTrue(oldCmk.endsWith(before.ssekmsKeyId()), before.ssekmsKeyId());
+      assertTrue(move.oldCmk.endsWith(before.ssekmsKeyId()), before.ssekmsKeyId());
 
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
       RewrapResult result = s3.rewrapPrefix(bucket, "d/", RewrapListener.none());
       assertEquals(2, result.rewrapped());
       assertTrue(result.complete(), result.toString());
       for (String k : new String[] {"d/1", "d/2"}) {
         HeadObjectResponse after = raw.headObject(r -> r.bucket(bucket).key(k));
         assertEquals("aws:kms:dsse", after.serverSideEncryptionAsString(), k + ": still DSSE");
-        assertTrue(newCmk.endsWith(after.ssekmsKeyId()), k + " at rest: " + after.ssekmsKeyId());
-        assertEquals(newCmk, cmkOf(env, bucket, k));
+        assertTrue(
+            move.newCmk.endsWith(after.ssekmsKeyId()), k + " at rest: " + after.ssekmsKeyId());
+        assertEquals(move.newCmk, cmkOf(env, bucket, k));
         assertArrayEquals(body, s3.getObjectAsBytes(r -> r.bucket(bucket).key(k)).asByteArray());
       }
       RewrapResult again = s3.rewrapPrefix(bucket, "d/", RewrapListener.none());
@@ -202,11 +177,11 @@ class RewrapMigrationIT {
                               .serverSideEncryption(
                                   software.amazon.awssdk.services.s3.model.ServerSideEncryption
                                       .AWS_KMS_DSSE)
-                              .ssekmsKeyId(oldCmk),
+                              .ssekmsKeyId(move.oldCmk),
                       RequestBody.fromBytes(body));
                 }
               });
-      assertEquals(newCmk, cmkOf(env, bucket, "d/0"));
+      assertEquals(move.newCmk, cmkOf(env, bucket, "d/0"));
       assertEquals(List.of("d/0"), third.stillUnderOldKeys(), third.toString());
       assertFalse(third.complete());
       RewrapResult fourth = s3.rewrapPrefix(bucket, "d/", RewrapListener.none());
@@ -214,7 +189,7 @@ class RewrapMigrationIT {
       assertTrue(fourth.complete(), fourth.toString());
       HeadObjectResponse moved = raw.headObject(r -> r.bucket(bucket).key("d/0"));
       assertEquals("aws:kms:dsse", moved.serverSideEncryptionAsString());
-      assertTrue(newCmk.endsWith(moved.ssekmsKeyId()), moved.ssekmsKeyId());
+      assertTrue(move.newCmk.endsWith(moved.ssekmsKeyId()), moved.ssekmsKeyId());
     }
   }
 }

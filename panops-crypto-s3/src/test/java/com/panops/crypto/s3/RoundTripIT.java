@@ -115,30 +115,16 @@ class RoundTripIT {
   void perRequestKeyContextAndAad_mustBeGivenAgainToRead() {
     KeyContext kc = KeyContext.of("class", "mail");
     MessageAad rev = MessageAad.of("rev", "7");
-    s3.putObject(
-        r -> r.bucket(bucket).key("ctx").overrideConfiguration(RequestEncryption.with(kc, rev)),
-        RequestBody.fromString("secret"));
+    s3.putObject(S3TestEnv.putWith(bucket, "ctx", kc, rev), RequestBody.fromString("secret"));
     assertEquals(
-        "secret",
-        s3.getObjectAsBytes(
-                r ->
-                    r.bucket(bucket)
-                        .key("ctx")
-                        .overrideConfiguration(RequestEncryption.with(kc, rev)))
-            .asUtf8String());
+        "secret", s3.getObjectAsBytes(S3TestEnv.getWith(bucket, "ctx", kc, rev)).asUtf8String());
     assertThrows(
         S3IntegrityException.class,
         () -> s3.getObjectAsBytes(r -> r.bucket(bucket).key("ctx")),
         "default key context and no extra AAD");
     assertThrows(
         S3IntegrityException.class,
-        () ->
-            s3.getObjectAsBytes(
-                r ->
-                    r.bucket(bucket)
-                        .key("ctx")
-                        .overrideConfiguration(
-                            RequestEncryption.with(kc, MessageAad.of("rev", "6")))));
+        () -> s3.getObjectAsBytes(S3TestEnv.getWith(bucket, "ctx", kc, MessageAad.of("rev", "6"))));
   }
 
   @Test

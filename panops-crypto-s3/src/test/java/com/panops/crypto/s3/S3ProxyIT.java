@@ -6,13 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.panops.crypto.PanopsCrypto;
-import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
 import com.panops.crypto.testkit.s3.S3ProxyServer;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -76,21 +73,13 @@ class S3ProxyIT {
   @Test
   void putGetRangedCopyAndRewrap_allWork_onAStoreWithoutObjectTagging() {
     S3TestEnv env = S3TestEnv.get(); // LocalKms
-    String oldCmk = env.kms.createKey("s3proxy-old");
-    String newCmk = env.kms.createKey("s3proxy-new");
-    AtomicReference<TenantKeys> keys = new AtomicReference<>(TenantKeys.of(oldCmk));
-    TenantDirectory dir = id -> keys.get();
+    CmkMove move = new CmkMove(env.kms.createKey("s3proxy-old"), env.kms.createKey("s3proxy-new"));
     String bucket = bucket("proxy-it");
     byte[] small = S3TestEnv.bytes(1, 1000);
     byte[] large = S3TestEnv.bytes(2, 150_000);
-    try (PanopsCrypto crypto = env.crypto(dir, 4096);
+    try (PanopsCrypto crypto = env.crypto(move, 4096);
         EncryptingS3Client s3 =
-            EncryptingS3Client.builder()
-                .s3Client(client(proxy.secretAccessKey()))
-                .crypto(crypto)
-                .tenant("t")
-                .allowInsecureLocalS3Endpoint()
-                .build()) {
+            S3TestEnv.client(crypto, "t", client(proxy.secretAccessKey())).build()) {
       assertEquals(
           501,
           assertThrows(
@@ -118,20 +107,15 @@ class S3ProxyIT {
       assertArrayEquals(
           large, s3.getObjectAsBytes(r -> r.bucket(bucket).key("p/large-copy")).asByteArray());
 
-      keys.set(TenantKeys.of(newCmk, List.of(oldCmk)));
+      move.moveToNewCmk();
       RewrapResult result = s3.rewrapPrefix(bucket, "p/", RewrapListener.none());
       assertTrue(result.complete(), "failed: " + result.failedKeys());
       assertEquals(3, result.rewrapped());
     }
-    env.kms.disableKey(oldCmk);
-    try (PanopsCrypto fresh = env.crypto(id -> TenantKeys.of(newCmk), 4096);
+    env.kms.disableKey(move.oldCmk);
+    try (PanopsCrypto fresh = env.crypto(id -> TenantKeys.of(move.newCmk), 4096);
         EncryptingS3Client s3 =
-            EncryptingS3Client.builder()
-                .s3Client(client(proxy.secretAccessKey()))
-                .crypto(fresh)
-                .tenant("t")
-                .allowInsecureLocalS3Endpoint()
-                .build()) {
+            S3TestEnv.client(fresh, "t", client(proxy.secretAccessKey())).build()) {
       ResponseBytes<GetObjectResponse> got =
           s3.getObjectAsBytes(r -> r.bucket(bucket).key("p/small"));
       assertArrayEquals(small, got.asByteArray());

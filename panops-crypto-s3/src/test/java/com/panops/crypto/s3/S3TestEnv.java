@@ -1,5 +1,7 @@
 package com.panops.crypto.s3;
 
+import com.panops.crypto.KeyContext;
+import com.panops.crypto.MessageAad;
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.TenantDirectory;
@@ -15,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
@@ -22,6 +25,8 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 
 /**
  * The servers every IT of this module shares, started once per test JVM: LocalKms (in process) and
@@ -125,13 +130,31 @@ final class S3TestEnv {
         .build();
   }
 
-  /** An encrypting client over a fresh raw client. */
-  EncryptingS3Client.Builder client(PanopsCrypto crypto, String tenant) {
+  /** An encrypting client over a fresh raw client with these interceptors. */
+  EncryptingS3Client.Builder client(
+      PanopsCrypto crypto, String tenant, ExecutionInterceptor... interceptors) {
+    return client(crypto, tenant, s3Client(interceptors).build());
+  }
+
+  /** An encrypting client over the given raw client, which may be a local endpoint. */
+  static EncryptingS3Client.Builder client(PanopsCrypto crypto, String tenant, S3Client raw) {
     return EncryptingS3Client.builder()
-        .s3Client(s3Client().build())
+        .s3Client(raw)
         .crypto(crypto)
         .tenant(tenant)
         .allowInsecureLocalS3Endpoint();
+  }
+
+  /** A GET of the object that names a key context and extra AAD, as the reader gives them. */
+  static Consumer<GetObjectRequest.Builder> getWith(
+      String bucket, String key, KeyContext kc, MessageAad aad) {
+    return r -> r.bucket(bucket).key(key).overrideConfiguration(RequestEncryption.with(kc, aad));
+  }
+
+  /** A PUT of the object that binds a key context and extra AAD. */
+  static Consumer<PutObjectRequest.Builder> putWith(
+      String bucket, String key, KeyContext kc, MessageAad aad) {
+    return r -> r.bucket(bucket).key(key).overrideConfiguration(RequestEncryption.with(kc, aad));
   }
 
   // ------------------------------------------------------------ data

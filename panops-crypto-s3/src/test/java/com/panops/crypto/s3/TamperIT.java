@@ -138,31 +138,19 @@ class TamperIT {
     // the application keeps a revision counter and binds it as extra AAD
     KeyContext kc = KeyContext.of("service", "s3");
     s3.putObject(
-        r ->
-            r.bucket(bucket)
-                .key("doc")
-                .overrideConfiguration(RequestEncryption.with(kc, MessageAad.of("rev", "1"))),
+        S3TestEnv.putWith(bucket, "doc", kc, MessageAad.of("rev", "1")),
         RequestBody.fromString("version one"));
     ResponseBytes<GetObjectResponse> v1 =
         env.raw.getObjectAsBytes(r -> r.bucket(bucket).key("doc"));
     s3.putObject(
-        r ->
-            r.bucket(bucket)
-                .key("doc")
-                .overrideConfiguration(RequestEncryption.with(kc, MessageAad.of("rev", "2"))),
+        S3TestEnv.putWith(bucket, "doc", kc, MessageAad.of("rev", "2")),
         RequestBody.fromString("version two"));
     env.raw.putObject(
         r -> r.bucket(bucket).key("doc").metadata(v1.response().metadata()),
         RequestBody.fromBytes(v1.asByteArray()));
     assertThrows(
         S3IntegrityException.class,
-        () ->
-            s3.getObjectAsBytes(
-                r ->
-                    r.bucket(bucket)
-                        .key("doc")
-                        .overrideConfiguration(
-                            RequestEncryption.with(kc, MessageAad.of("rev", "2")))));
+        () -> s3.getObjectAsBytes(S3TestEnv.getWith(bucket, "doc", kc, MessageAad.of("rev", "2"))));
   }
 
   @Test
@@ -353,13 +341,7 @@ class TamperIT {
             }
           }
         };
-    try (EncryptingS3Client raced =
-        EncryptingS3Client.builder()
-            .s3Client(env.s3Client(otherProcess).build())
-            .crypto(crypto)
-            .tenant("t")
-            .allowInsecureLocalS3Endpoint()
-            .build()) {
+    try (EncryptingS3Client raced = env.client(crypto, "t", otherProcess).build()) {
       SdkClientException e =
           assertThrows(
               SdkClientException.class,

@@ -11,7 +11,9 @@ import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.context.runner.ContextConsumer;
 import org.springframework.jdbc.datasource.SimpleDriverDataSource;
 
 /**
@@ -27,6 +29,17 @@ class PanopsCryptoJdbcAutoConfigurationTest {
           .withConfiguration(
               AutoConfigurations.of(
                   DataSourceAutoConfiguration.class, PanopsCryptoJdbcAutoConfiguration.class));
+
+  /** Asserts that the context failed to start, its failure naming every one of the fragments. */
+  private static ContextConsumer<AssertableApplicationContext> startFailsNaming(
+      String... fragments) {
+    return ctx -> {
+      assertThat(ctx).hasFailed();
+      for (String fragment : fragments) {
+        assertThat(ctx.getStartupFailure()).hasStackTraceContaining(fragment);
+      }
+    };
+  }
 
   @Test
   void bootsOwnPool_getsTheCheckUnderItOnThePhysicalDataSource() {
@@ -92,12 +105,9 @@ class PanopsCryptoJdbcAutoConfigurationTest {
             "spring.datasource.url=jdbc:postgresql://localhost:1/app?sslmode=require",
             "panops.crypto.jdbc.require-verify-full=true")
         .run(
-            ctx -> {
-              assertThat(ctx).hasFailed();
-              assertThat(ctx.getStartupFailure())
-                  .hasStackTraceContaining("could not open a verified connection at start-up")
-                  .hasStackTraceContaining("SQLState " + SqlStates.INSECURE_TRANSPORT);
-            });
+            startFailsNaming(
+                "could not open a verified connection at start-up",
+                "SQLState " + SqlStates.INSECURE_TRANSPORT));
   }
 
   @Test
@@ -108,10 +118,7 @@ class PanopsCryptoJdbcAutoConfigurationTest {
             "spring.datasource.hikari.data-source-properties.sslfactory="
                 + "org.postgresql.ssl.NonValidatingFactory",
             "panops.crypto.jdbc.require-verify-full=true")
-        .run(
-            ctx ->
-                assertThat(ctx.getStartupFailure())
-                    .hasStackTraceContaining("SQLState " + SqlStates.INSECURE_TRANSPORT));
+        .run(startFailsNaming("SQLState " + SqlStates.INSECURE_TRANSPORT));
   }
 
   @Test
@@ -119,11 +126,7 @@ class PanopsCryptoJdbcAutoConfigurationTest {
     runner
         .withBean(DataSource.class, SimpleDriverDataSource::new)
         .withPropertyValues("panops.crypto.jdbc.require-verify-full=true")
-        .run(
-            ctx ->
-                assertThat(ctx.getStartupFailure())
-                    .hasStackTraceContaining("cannot be verified")
-                    .hasStackTraceContaining("SimpleDriverDataSource"));
+        .run(startFailsNaming("cannot be verified", "SimpleDriverDataSource"));
   }
 
   @Test
@@ -137,10 +140,7 @@ class PanopsCryptoJdbcAutoConfigurationTest {
               return pool;
             })
         .withPropertyValues("panops.crypto.jdbc.require-verify-full=true")
-        .run(
-            ctx ->
-                assertThat(ctx.getStartupFailure())
-                    .hasStackTraceContaining("not a TlsEnforcingDataSource"));
+        .run(startFailsNaming("not a TlsEnforcingDataSource"));
   }
 
   @Test
@@ -150,10 +150,7 @@ class PanopsCryptoJdbcAutoConfigurationTest {
             "spring.datasource.url=jdbc:h2:mem:x",
             "spring.datasource.driver-class-name=org.postgresql.Driver",
             "panops.crypto.jdbc.require-verify-full=true")
-        .run(
-            ctx ->
-                assertThat(ctx.getStartupFailure())
-                    .hasStackTraceContaining("not a jdbc:postgresql: URL"));
+        .run(startFailsNaming("not a jdbc:postgresql: URL"));
   }
 
   // ---------------------------------------------------------------- what the check needs
@@ -166,13 +163,10 @@ class PanopsCryptoJdbcAutoConfigurationTest {
             "spring.datasource.url=jdbc:postgresql://localhost:1/app?sslmode=disable",
             "panops.crypto.jdbc.require-verify-full=true")
         .run(
-            ctx -> {
-              assertThat(ctx).hasFailed();
-              assertThat(ctx.getStartupFailure())
-                  .hasStackTraceContaining("panops.crypto.jdbc.require-verify-full=true")
-                  .hasStackTraceContaining("com.panops.crypto:panops-crypto-jdbc")
-                  .hasStackTraceContaining("refused rather than connecting unchecked");
-            });
+            startFailsNaming(
+                "panops.crypto.jdbc.require-verify-full=true",
+                "com.panops.crypto:panops-crypto-jdbc",
+                "refused rather than connecting unchecked"));
   }
 
   @Test
@@ -181,10 +175,7 @@ class PanopsCryptoJdbcAutoConfigurationTest {
         .withClassLoader(new FilteredClassLoader(org.postgresql.ds.PGSimpleDataSource.class))
         .withBean(DataSource.class, SimpleDriverDataSource::new)
         .withPropertyValues("panops.crypto.jdbc.require-verify-full=true")
-        .run(
-            ctx ->
-                assertThat(ctx.getStartupFailure())
-                    .hasStackTraceContaining("org.postgresql:postgresql"));
+        .run(startFailsNaming("org.postgresql:postgresql"));
   }
 
   @Test
@@ -194,11 +185,10 @@ class PanopsCryptoJdbcAutoConfigurationTest {
         .withBean(DataSource.class, SimpleDriverDataSource::new)
         .withPropertyValues("panops.crypto.jdbc.require-verify-full=true")
         .run(
-            ctx ->
-                assertThat(ctx.getStartupFailure())
-                    .hasStackTraceContaining("SimpleDriverDataSource")
-                    .hasStackTraceContaining("HikariCP is not on the class path")
-                    .hasStackTraceContaining("com.zaxxer:HikariCP"));
+            startFailsNaming(
+                "SimpleDriverDataSource",
+                "HikariCP is not on the class path",
+                "com.zaxxer:HikariCP"));
   }
 
   @Test
@@ -228,12 +218,7 @@ class PanopsCryptoJdbcAutoConfigurationTest {
         .withPropertyValues(
             "spring.datasource.url=jdbc:postgresql://localhost:1/app?sslmode=disable",
             "panops.crypto.jdbc.require-verify-full=ture")
-        .run(
-            ctx -> {
-              assertThat(ctx).hasFailed();
-              assertThat(ctx.getStartupFailure())
-                  .hasStackTraceContaining("panops.crypto.jdbc.require-verify-full");
-            });
+        .run(startFailsNaming("panops.crypto.jdbc.require-verify-full"));
   }
 
   @Test
@@ -305,10 +290,7 @@ class PanopsCryptoJdbcAutoConfigurationTest {
         .withPropertyValues(
             "spring.datasource.url=jdbc:postgresql://localhost:1/app?sslmode=disable",
             "panops.crypto.jdbc.require-verify-full=true")
-        .run(
-            ctx ->
-                assertThat(ctx.getStartupFailure())
-                    .hasStackTraceContaining("sslmode=disable does not verify"));
+        .run(startFailsNaming("sslmode=disable does not verify"));
     runner
         .withUserConfiguration(EarlyDataSource.class)
         .withPropertyValues(
@@ -353,10 +335,7 @@ class PanopsCryptoJdbcAutoConfigurationTest {
     runner
         .withUserConfiguration(EarlyFactoryProduct.class)
         .withPropertyValues("panops.crypto.jdbc.require-verify-full=true")
-        .run(
-            ctx ->
-                assertThat(ctx.getStartupFailure())
-                    .hasStackTraceContaining("sslmode=disable does not verify"));
+        .run(startFailsNaming("sslmode=disable does not verify"));
   }
 
   @Test
@@ -372,10 +351,7 @@ class PanopsCryptoJdbcAutoConfigurationTest {
     runner
         .withUserConfiguration(EarlyWeakPool.class)
         .withPropertyValues("panops.crypto.jdbc.require-verify-full=true")
-        .run(
-            ctx ->
-                assertThat(ctx.getStartupFailure())
-                    .hasStackTraceContaining("sslmode=disable does not verify"));
+        .run(startFailsNaming("sslmode=disable does not verify"));
     runner
         .withUserConfiguration(EarlyVerifyFullPool.class)
         .withPropertyValues(
@@ -397,11 +373,7 @@ class PanopsCryptoJdbcAutoConfigurationTest {
               own + "=jdbc:postgresql://localhost:1/app?sslmode=disable",
               "panops.crypto.jdbc.require-verify-full=true",
               "panops.crypto.jdbc.verify-on-startup=false")
-          .run(
-              ctx ->
-                  assertThat(ctx.getStartupFailure())
-                      .hasStackTraceContaining(own + " is set")
-                      .hasStackTraceContaining("outside any DataSource bean"));
+          .run(startFailsNaming(own + " is set", "outside any DataSource bean"));
     }
   }
 
@@ -415,10 +387,7 @@ class PanopsCryptoJdbcAutoConfigurationTest {
         .withPropertyValues(
             "spring.datasource.url=jdbc:postgresql://localhost:1/app?sslmode=disable",
             "panops.crypto.jdbc.require-verify-full=true")
-        .run(
-            ctx ->
-                assertThat(ctx.getStartupFailure())
-                    .hasStackTraceContaining("the starter's TLS check is not registered"));
+        .run(startFailsNaming("the starter's TLS check is not registered"));
     withoutTheCheck
         .withPropertyValues("spring.datasource.url=" + VERIFY_FULL)
         .run(ctx -> assertThat(ctx).hasNotFailed());

@@ -1,5 +1,6 @@
 package com.panops.crypto.testkit;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.panops.crypto.testkit.internal.kms.SigV4;
 import java.io.IOException;
 import java.net.URI;
@@ -29,6 +30,9 @@ final class KmsTestSupport {
 
   private KmsTestSupport() {}
 
+  /** Reads the JSON of responses, policies and trail records. */
+  static final ObjectMapper JSON = new ObjectMapper();
+
   static final HttpClient HTTP =
       HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)
@@ -52,6 +56,17 @@ final class KmsTestSupport {
 
   static String errorCode(AwsServiceException e) {
     return e.awsErrorDetails().errorCode();
+  }
+
+  /**
+   * A key policy whose one statement lets the principal do everything: any other principal, the
+   * vendor included, is refused.
+   */
+  static String policyAllowingOnly(String principalArn) {
+    return "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"CustomerKeyAdministration\","
+        + "\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
+        + principalArn
+        + "\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}";
   }
 
   static SdkBytes bytes(String s) {

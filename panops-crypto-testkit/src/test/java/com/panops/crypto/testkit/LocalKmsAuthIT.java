@@ -1,5 +1,6 @@
 package com.panops.crypto.testkit;
 
+import static com.panops.crypto.testkit.KmsTestSupport.JSON;
 import static com.panops.crypto.testkit.KmsTestSupport.errorCode;
 import static com.panops.crypto.testkit.KmsTestSupport.send;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.panops.crypto.testkit.KmsTestSupport.Raw;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -24,8 +24,6 @@ import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.KmsException;
 
 class LocalKmsAuthIT {
-
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private LocalKms kms;
   private String key;

@@ -3,16 +3,12 @@ package com.panops.crypto.testkit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,14 +22,7 @@ import software.amazon.awssdk.services.kms.KmsClient;
 class LocalKmsCliIT {
 
   private static ProcessBuilder java(String... args) {
-    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    String[] cmd = new String[args.length + 4];
-    cmd[0] = javaBin;
-    cmd[1] = "-cp";
-    cmd[2] = System.getProperty("java.class.path");
-    cmd[3] = LocalKmsMain.class.getName();
-    System.arraycopy(args, 0, cmd, 4, args.length);
-    return new ProcessBuilder(cmd).redirectErrorStream(true);
+    return MainInItsOwnJvm.java(LocalKmsMain.class, args);
   }
 
   @Test
@@ -42,26 +31,8 @@ class LocalKmsCliIT {
     Path trail = dir.resolve("trail.jsonl");
     Process p = java("--port", "0", "--trail-file", trail.toString()).start();
     try {
-      BufferedReader out =
-          new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
       Map<String, String> printed =
-          CompletableFuture.supplyAsync(
-                  () -> {
-                    Map<String, String> m = new LinkedHashMap<>();
-                    try {
-                      String line;
-                      while ((line = out.readLine()) != null && !line.startsWith("Stop with")) {
-                        int colon = line.indexOf(": ");
-                        if (colon > 0) {
-                          m.put(line.substring(0, colon).trim(), line.substring(colon + 2).trim());
-                        }
-                      }
-                    } catch (java.io.IOException e) {
-                      throw new java.io.UncheckedIOException(e);
-                    }
-                    return m;
-                  })
-              .get(60, TimeUnit.SECONDS);
+          MainInItsOwnJvm.printedBeforeStopWith(p, Duration.ofSeconds(60));
       URI endpoint = URI.create(printed.get("endpoint"));
       assertEquals("127.0.0.1", endpoint.getHost());
       assertEquals("us-east-1", printed.get("region"));

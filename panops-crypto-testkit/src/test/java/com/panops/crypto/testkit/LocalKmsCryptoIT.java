@@ -1,7 +1,6 @@
 package com.panops.crypto.testkit;
 
 import static com.panops.crypto.testkit.KmsTestSupport.bytes;
-import static com.panops.crypto.testkit.KmsTestSupport.client;
 import static com.panops.crypto.testkit.KmsTestSupport.errorCode;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -14,13 +13,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.function.Executable;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.DataKeySpec;
+import software.amazon.awssdk.services.kms.model.DecryptRequest;
 import software.amazon.awssdk.services.kms.model.DecryptResponse;
 import software.amazon.awssdk.services.kms.model.EncryptResponse;
 import software.amazon.awssdk.services.kms.model.EncryptionAlgorithmSpec;
@@ -32,35 +30,29 @@ import software.amazon.awssdk.services.kms.model.KmsException;
 import software.amazon.awssdk.services.kms.model.NotFoundException;
 import software.amazon.awssdk.services.kms.model.ReEncryptResponse;
 
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class LocalKmsCryptoIT {
+class LocalKmsCryptoIT extends LocalKmsWithClients.PerClass {
 
   private static final Map<String, String> CTX = Map.of("tenant", "t-42", "purpose", "mail");
 
-  private LocalKms kms;
-  private KmsClient vendor;
-  private KmsClient admin;
-
-  @BeforeAll
-  void start() {
-    kms = LocalKms.start();
-    vendor = client(kms, kms.vendor());
-    admin = client(kms, kms.admin());
+  /** A 32-byte data key of the key under CTX. */
+  private GenerateDataKeyResponse aes256DataKeyUnderCtx(String keyId) {
+    return vendor.generateDataKey(
+        r -> r.keyId(keyId).keySpec(DataKeySpec.AES_256).encryptionContext(CTX));
   }
 
-  @AfterAll
-  void stop() {
-    vendor.close();
-    admin.close();
-    kms.close();
+  private void assertDecryptIsAnInvalidCiphertext(Consumer<DecryptRequest.Builder> request) {
+    assertThrows(InvalidCiphertextException.class, () -> vendor.decrypt(request));
+  }
+
+  private static void assertValidationException(Executable call) {
+    KmsException e = assertThrows(KmsException.class, call);
+    assertEquals("ValidationException", errorCode(e));
   }
 
   @Test
   void generateDataKeyReturnsA32ByteKeyThatDecryptWithTheKeyIdGivesBack() {
     String key = kms.createKey("gdk");
-    GenerateDataKeyResponse gdk =
-        vendor.generateDataKey(
-            r -> r.keyId(key).keySpec(DataKeySpec.AES_256).encryptionContext(CTX));
+    GenerateDataKeyResponse gdk = aes256DataKeyUnderCtx(key);
     assertEquals(key, gdk.keyId());
     assertEquals(32, gdk.plaintext().asByteArray().length);
     DecryptResponse dec =
@@ -74,9 +66,7 @@ class LocalKmsCryptoIT {
   @Test
   void decryptWithoutKeyIdFindsTheKeyFromTheCiphertext() {
     String key = kms.createKey("no key id");
-    GenerateDataKeyResponse gdk =
-        vendor.generateDataKey(
-            r -> r.keyId(key).keySpec(DataKeySpec.AES_256).encryptionContext(CTX));
+    GenerateDataKeyResponse gdk = aes256DataKeyUnderCtx(key);
     DecryptResponse dec =
         vendor.decrypt(r -> r.ciphertextBlob(gdk.ciphertextBlob()).encryptionContext(CTX));
     assertArrayEquals(gdk.plaintext().asByteArray(), dec.plaintext().asByteArray());
@@ -107,21 +97,12 @@ class LocalKmsCryptoIT {
   @Test
   void keySpecAndNumberOfBytesTogetherOrNeitherAreValidationErrors() {
     String key = kms.createKey("spec");
-    KmsException both =
-        assertThrows(
-            KmsException.class,
-            () ->
-                vendor.generateDataKey(
-                    r -> r.keyId(key).keySpec(DataKeySpec.AES_256).numberOfBytes(32)));
-    assertEquals("ValidationException", errorCode(both));
-    KmsException neither =
-        assertThrows(KmsException.class, () -> vendor.generateDataKey(r -> r.keyId(key)));
-    assertEquals("ValidationException", errorCode(neither));
-    KmsException tooMany =
-        assertThrows(
-            KmsException.class,
-            () -> vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(1025)));
-    assertEquals("ValidationException", errorCode(tooMany));
+    assertValidationException(
+        () ->
+            vendor.generateDataKey(
+                r -> r.keyId(key).keySpec(DataKeySpec.AES_256).numberOfBytes(32)));
+    assertValidationException(() -> vendor.generateDataKey(r -> r.keyId(key)));
+    assertValidationException(() -> vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(1025)));
   }
 
   @Test
@@ -137,28 +118,18 @@ class LocalKmsCryptoIT {
   @Test
   void aDifferentEncryptionContextOnDecryptIsAnInvalidCiphertext() {
     String key = kms.createKey("ctx");
-    GenerateDataKeyResponse gdk =
-        vendor.generateDataKey(
-            r -> r.keyId(key).keySpec(DataKeySpec.AES_256).encryptionContext(CTX));
-    assertThrows(
-        InvalidCiphertextException.class,
-        () ->
-            vendor.decrypt(
-                r ->
-                    r.keyId(key)
-                        .ciphertextBlob(gdk.ciphertextBlob())
-                        .encryptionContext(Map.of("tenant", "t-43", "purpose", "mail"))));
-    assertThrows(
-        InvalidCiphertextException.class,
-        () -> vendor.decrypt(r -> r.keyId(key).ciphertextBlob(gdk.ciphertextBlob())));
-    assertThrows(
-        InvalidCiphertextException.class,
-        () ->
-            vendor.decrypt(
-                r ->
-                    r.keyId(key)
-                        .ciphertextBlob(gdk.ciphertextBlob())
-                        .encryptionContext(Map.of("tenant", "t-42"))));
+    GenerateDataKeyResponse gdk = aes256DataKeyUnderCtx(key);
+    assertDecryptIsAnInvalidCiphertext(
+        r ->
+            r.keyId(key)
+                .ciphertextBlob(gdk.ciphertextBlob())
+                .encryptionContext(Map.of("tenant", "t-43", "purpose", "mail")));
+    assertDecryptIsAnInvalidCiphertext(r -> r.keyId(key).ciphertextBlob(gdk.ciphertextBlob()));
+    assertDecryptIsAnInvalidCiphertext(
+        r ->
+            r.keyId(key)
+                .ciphertextBlob(gdk.ciphertextBlob())
+                .encryptionContext(Map.of("tenant", "t-42")));
   }
 
   @Test
@@ -177,20 +148,13 @@ class LocalKmsCryptoIT {
     String key = kms.createKey("garbage");
     byte[] garbage = new byte[200];
     new Random(7).nextBytes(garbage);
-    assertThrows(
-        InvalidCiphertextException.class,
-        () -> vendor.decrypt(r -> r.ciphertextBlob(SdkBytes.fromByteArray(garbage))));
-    assertThrows(
-        InvalidCiphertextException.class,
-        () ->
-            vendor.decrypt(
-                r -> r.keyId(key).ciphertextBlob(SdkBytes.fromByteArray(new byte[] {1}))));
+    assertDecryptIsAnInvalidCiphertext(r -> r.ciphertextBlob(SdkBytes.fromByteArray(garbage)));
+    assertDecryptIsAnInvalidCiphertext(
+        r -> r.keyId(key).ciphertextBlob(SdkBytes.fromByteArray(new byte[] {1})));
     GenerateDataKeyResponse gdk = vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32));
     byte[] tampered = gdk.ciphertextBlob().asByteArray();
     tampered[tampered.length - 1] ^= 0x01;
-    assertThrows(
-        InvalidCiphertextException.class,
-        () -> vendor.decrypt(r -> r.ciphertextBlob(SdkBytes.fromByteArray(tampered))));
+    assertDecryptIsAnInvalidCiphertext(r -> r.ciphertextBlob(SdkBytes.fromByteArray(tampered)));
   }
 
   @Test
@@ -209,22 +173,15 @@ class LocalKmsCryptoIT {
   @Test
   void encryptRefusesPlaintextsOver4096Bytes() {
     String key = kms.createKey("big");
-    KmsException e =
-        assertThrows(
-            KmsException.class,
-            () ->
-                vendor.encrypt(
-                    r -> r.keyId(key).plaintext(SdkBytes.fromByteArray(new byte[4097]))));
-    assertEquals("ValidationException", errorCode(e));
+    assertValidationException(
+        () -> vendor.encrypt(r -> r.keyId(key).plaintext(SdkBytes.fromByteArray(new byte[4097]))));
   }
 
   @Test
   void reEncryptMovesACiphertextToAnotherKeyAndContext() {
     String source = kms.createKey("source");
     String destination = kms.createKey("destination");
-    GenerateDataKeyResponse gdk =
-        vendor.generateDataKey(
-            r -> r.keyId(source).keySpec(DataKeySpec.AES_256).encryptionContext(CTX));
+    GenerateDataKeyResponse gdk = aes256DataKeyUnderCtx(source);
     Map<String, String> newCtx = Map.of("tenant", "t-42", "purpose", "archive");
     ReEncryptResponse re =
         vendor.reEncrypt(

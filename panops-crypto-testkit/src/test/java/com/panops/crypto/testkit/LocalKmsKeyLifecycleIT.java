@@ -1,6 +1,5 @@
 package com.panops.crypto.testkit;
 
-import static com.panops.crypto.testkit.KmsTestSupport.client;
 import static com.panops.crypto.testkit.KmsTestSupport.errorCode;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -19,7 +18,6 @@ import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.CreateKeyResponse;
 import software.amazon.awssdk.services.kms.model.DataKeySpec;
 import software.amazon.awssdk.services.kms.model.DisabledException;
@@ -37,28 +35,21 @@ import software.amazon.awssdk.services.kms.model.NotFoundException;
 import software.amazon.awssdk.services.kms.model.OriginType;
 import software.amazon.awssdk.services.kms.model.ScheduleKeyDeletionResponse;
 
-class LocalKmsKeyLifecycleIT {
+class LocalKmsKeyLifecycleIT extends LocalKmsWithClients {
 
   private static final Instant T0 = Instant.parse("2030-01-01T00:00:00Z");
 
   private MutableClock clock;
-  private LocalKms kms;
-  private KmsClient vendor;
-  private KmsClient admin;
 
   @BeforeEach
   void start() {
     clock = new MutableClock(T0);
-    kms = LocalKms.builder().clock(clock).start();
-    vendor = client(kms, kms.vendor());
-    admin = client(kms, kms.admin());
+    open(LocalKms.builder().clock(clock).start());
   }
 
   @AfterEach
   void stop() {
-    vendor.close();
-    admin.close();
-    kms.close();
+    closeAll();
   }
 
   @Test

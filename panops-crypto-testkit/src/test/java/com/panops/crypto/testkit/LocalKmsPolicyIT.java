@@ -1,8 +1,10 @@
 package com.panops.crypto.testkit;
 
+import static com.panops.crypto.testkit.KmsTestSupport.JSON;
 import static com.panops.crypto.testkit.KmsTestSupport.bytes;
 import static com.panops.crypto.testkit.KmsTestSupport.client;
 import static com.panops.crypto.testkit.KmsTestSupport.errorCode;
+import static com.panops.crypto.testkit.KmsTestSupport.policyAllowingOnly;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -10,13 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.function.Executable;
 import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.CreateGrantResponse;
@@ -28,34 +26,21 @@ import software.amazon.awssdk.services.kms.model.KeyState;
 import software.amazon.awssdk.services.kms.model.KmsException;
 import software.amazon.awssdk.services.kms.model.MalformedPolicyDocumentException;
 
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class LocalKmsPolicyIT {
-
-  private static final ObjectMapper JSON = new ObjectMapper();
-
-  private LocalKms kms;
-  private KmsClient vendor;
-  private KmsClient admin;
-
-  @BeforeAll
-  void start() {
-    kms = LocalKms.start();
-    vendor = client(kms, kms.vendor());
-    admin = client(kms, kms.admin());
-  }
-
-  @AfterAll
-  void stop() {
-    vendor.close();
-    admin.close();
-    kms.close();
-  }
+class LocalKmsPolicyIT extends LocalKmsWithClients.PerClass {
 
   private static KmsException accessDenied(Executable call) {
     KmsException e = assertThrows(KmsException.class, call);
     assertEquals("AccessDeniedException", errorCode(e), e.getMessage());
     assertEquals(400, e.statusCode());
     return e;
+  }
+
+  private CreateGrantResponse grantTheVendorRoleDecrypt(String key) {
+    return admin.createGrant(
+        r ->
+            r.keyId(key)
+                .granteePrincipal(LocalKms.VENDOR_ROLE_ARN)
+                .operations(GrantOperation.DECRYPT));
   }
 
   @Test
@@ -173,11 +158,7 @@ class LocalKmsPolicyIT {
         vendor.generateDataKey(r -> r.keyId(key).keySpec(DataKeySpec.AES_256));
     String seed = admin.getKeyPolicy(r -> r.keyId(key).policyName("default")).policy();
     assertEquals(kms.seedKeyPolicy(), seed);
-    String adminOnly =
-        "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\","
-            + "\"Principal\":{\"AWS\":\""
-            + kms.admin().arn()
-            + "\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}}";
+    String adminOnly = policyAllowingOnly(kms.admin().arn());
     kms.putKeyPolicy(key, adminOnly);
     assertEquals(adminOnly, admin.getKeyPolicy(r -> r.keyId(key)).policy());
     accessDenied(() -> vendor.decrypt(r -> r.keyId(key).ciphertextBlob(gdk.ciphertextBlob())));
@@ -268,16 +249,8 @@ class LocalKmsPolicyIT {
   void aGrantKeepsTheVendorDecryptingAfterThePolicyDropsIt_untilTheGrantIsRevoked() {
     String key = kms.createKey("granted");
     GenerateDataKeyResponse dk = vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32));
-    CreateGrantResponse grant =
-        admin.createGrant(
-            r ->
-                r.keyId(key)
-                    .granteePrincipal(LocalKms.VENDOR_ROLE_ARN)
-                    .operations(GrantOperation.DECRYPT));
-    String adminOnly =
-        "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
-            + kms.admin().roleArn()
-            + "\"},\"Action\":\"kms:*\"}}";
+    CreateGrantResponse grant = grantTheVendorRoleDecrypt(key);
+    String adminOnly = policyAllowingOnly(kms.admin().roleArn());
     admin.putKeyPolicy(r -> r.keyId(key).policyName("default").policy(adminOnly));
     // the policy no longer names the vendor, but the grant does
     vendor.decrypt(r -> r.keyId(key).ciphertextBlob(dk.ciphertextBlob()));
@@ -297,11 +270,7 @@ class LocalKmsPolicyIT {
   void anExplicitDenyInThePolicyBeatsAGrant_andGrantConstraintsAreRefusedNotIgnored() {
     String key = kms.createKey("denied");
     GenerateDataKeyResponse dk = vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32));
-    admin.createGrant(
-        r ->
-            r.keyId(key)
-                .granteePrincipal(LocalKms.VENDOR_ROLE_ARN)
-                .operations(GrantOperation.DECRYPT));
+    grantTheVendorRoleDecrypt(key);
     String denyVendor =
         "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
             + kms.admin().roleArn()

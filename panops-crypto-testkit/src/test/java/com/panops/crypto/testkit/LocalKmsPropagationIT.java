@@ -2,6 +2,7 @@ package com.panops.crypto.testkit;
 
 import static com.panops.crypto.testkit.KmsTestSupport.client;
 import static com.panops.crypto.testkit.KmsTestSupport.errorCode;
+import static com.panops.crypto.testkit.KmsTestSupport.policyAllowingOnly;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -43,6 +43,7 @@ class LocalKmsPropagationIT {
   private LocalKms kms;
   private KmsClient vendor;
   private KmsClient admin;
+  private String key;
 
   private void start(LocalKms.Builder builder) {
     clock = new MutableClock(T0);
@@ -94,20 +95,44 @@ class LocalKmsPropagationIT {
     return out;
   }
 
+  private List<String> generates(int n) {
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(outcome(() -> dataKey(key)));
+    }
+    return out;
+  }
+
   private static Map<String, Long> histogram(List<String> outcomes) {
     return outcomes.stream()
         .collect(Collectors.groupingBy(o -> o == null ? "success" : o, Collectors.counting()));
   }
 
-  private GenerateDataKeyResponse dataKey(String key) {
-    return vendor.generateDataKey(r -> r.keyId(key).numberOfBytes(32));
+  private GenerateDataKeyResponse dataKey(String keyId) {
+    return vendor.generateDataKey(r -> r.keyId(keyId).numberOfBytes(32));
+  }
+
+  /** Starts the default propagating LocalKms with a tenant key and one data key of it. */
+  private GenerateDataKeyResponse startWithADataKey() {
+    start();
+    key = kms.createKey("tenant");
+    return dataKey(key);
+  }
+
+  /** Asserts that every one of REQUESTS decrypts has the one outcome ("success" or a code). */
+  private void assertEveryDecryptSees(GenerateDataKeyResponse dataKey, String outcome) {
+    assertEquals(Map.of(outcome, (long) REQUESTS), histogram(decrypts(dataKey, REQUESTS)));
+  }
+
+  /** Asserts that REQUESTS decrypts have exactly these outcomes, each at least once. */
+  private void assertDecryptsSee(GenerateDataKeyResponse dataKey, String... outcomes) {
+    Map<String, Long> h = histogram(decrypts(dataKey, REQUESTS));
+    assertEquals(Set.of(outcomes), h.keySet(), h.toString());
   }
 
   @Test
   void afterDisableKeyDecryptsSucceedOrFailAtRandomWithinTheWindowAndAllFailAfterIt() {
-    start();
-    String key = kms.createKey("tenant");
-    GenerateDataKeyResponse dk = dataKey(key);
+    GenerateDataKeyResponse dk = startWithADataKey();
     kms.disableKey(key);
     assertEquals(Optional.of(T0.plus(WINDOW)), kms.propagationSettlesAt(key));
 
@@ -120,7 +145,7 @@ class LocalKmsPropagationIT {
 
     clock.advance(Duration.ofMillis(1));
     assertEquals(Optional.empty(), kms.propagationSettlesAt(key));
-    assertEquals(Map.of("DisabledException", (long) REQUESTS), histogram(decrypts(dk, REQUESTS)));
+    assertEveryDecryptSees(dk, "DisabledException");
   }
 
   @Test
@@ -128,7 +153,7 @@ class LocalKmsPropagationIT {
     List<List<String>> runs = new ArrayList<>();
     for (int run = 0; run < 2; run++) {
       start();
-      String key = kms.createKey("tenant");
+      key = kms.createKey("tenant");
       GenerateDataKeyResponse dk = dataKey(key);
       kms.disableKey(key);
       runs.add(decrypts(dk, REQUESTS));
@@ -140,57 +165,40 @@ class LocalKmsPropagationIT {
 
   @Test
   void afterEnableKeyDecryptsFailOrSucceedAtRandomWithinTheWindowAndAllSucceedAfterIt() {
-    start();
-    String key = kms.createKey("tenant");
-    GenerateDataKeyResponse dk = dataKey(key);
+    GenerateDataKeyResponse dk = startWithADataKey();
     kms.disableKey(key);
     clock.advance(WINDOW);
     assertEquals(Map.of("DisabledException", 5L), histogram(decrypts(dk, 5)));
 
     kms.enableKey(key);
-    Map<String, Long> h = histogram(decrypts(dk, REQUESTS));
-    assertEquals(Set.of("success", "DisabledException"), h.keySet(), h.toString());
+    assertDecryptsSee(dk, "success", "DisabledException");
 
     clock.advance(WINDOW);
-    assertEquals(Map.of("success", (long) REQUESTS), histogram(decrypts(dk, REQUESTS)));
+    assertEveryDecryptSees(dk, "success");
   }
 
   @Test
   void putKeyPolicyRemovingTheVendorIsSeenAtRandomWithinTheWindowAndAlwaysAfterIt() {
-    start();
-    String key = kms.createKey("tenant");
-    GenerateDataKeyResponse dk = dataKey(key);
-    String withoutVendor =
-        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"CustomerKeyAdministration\","
-            + "\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
-            + kms.admin().arn()
-            + "\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}";
+    GenerateDataKeyResponse dk = startWithADataKey();
+    String withoutVendor = policyAllowingOnly(kms.admin().arn());
     kms.putKeyPolicy(key, withoutVendor);
 
     // key management sees the latest policy at once
     assertEquals(withoutVendor, admin.getKeyPolicy(r -> r.keyId(key)).policy());
 
-    Map<String, Long> h = histogram(decrypts(dk, REQUESTS));
-    assertEquals(Set.of("success", "AccessDeniedException"), h.keySet(), h.toString());
-    List<String> gdk = new ArrayList<>();
-    for (int i = 0; i < REQUESTS; i++) {
-      gdk.add(outcome(() -> dataKey(key)));
-    }
-    assertEquals(Set.of("success", "AccessDeniedException"), histogram(gdk).keySet());
+    assertDecryptsSee(dk, "success", "AccessDeniedException");
+    assertEquals(
+        Set.of("success", "AccessDeniedException"), histogram(generates(REQUESTS)).keySet());
 
     clock.advance(WINDOW);
-    assertEquals(
-        Map.of("AccessDeniedException", (long) REQUESTS), histogram(decrypts(dk, REQUESTS)));
+    assertEveryDecryptSees(dk, "AccessDeniedException");
   }
 
   @Test
   void scheduleAndCancelKeyDeletionPropagateToo() {
-    start();
-    String key = kms.createKey("tenant");
-    GenerateDataKeyResponse dk = dataKey(key);
+    GenerateDataKeyResponse dk = startWithADataKey();
     kms.scheduleKeyDeletion(key, 7);
-    assertEquals(
-        Set.of("success", "KMSInvalidStateException"), histogram(decrypts(dk, REQUESTS)).keySet());
+    assertDecryptsSee(dk, "success", "KMSInvalidStateException");
     Map<KeyState, Long> described = new java.util.EnumMap<>(KeyState.class);
     for (int i = 0; i < REQUESTS; i++) {
       described.merge(
@@ -198,72 +206,60 @@ class LocalKmsPropagationIT {
     }
     assertEquals(Set.of(KeyState.ENABLED, KeyState.PENDING_DELETION), described.keySet());
     clock.advance(WINDOW);
-    assertEquals(
-        Map.of("KMSInvalidStateException", (long) REQUESTS), histogram(decrypts(dk, REQUESTS)));
+    assertEveryDecryptSees(dk, "KMSInvalidStateException");
 
     kms.cancelKeyDeletion(key); // leaves the key Disabled
-    assertEquals(
-        Set.of("KMSInvalidStateException", "DisabledException"),
-        histogram(decrypts(dk, REQUESTS)).keySet());
+    assertDecryptsSee(dk, "KMSInvalidStateException", "DisabledException");
     clock.advance(WINDOW);
-    assertEquals(Map.of("DisabledException", (long) REQUESTS), histogram(decrypts(dk, REQUESTS)));
+    assertEveryDecryptSees(dk, "DisabledException");
   }
 
   @Test
   void overlappingChangesLetRequestsSeeEveryStateStillPropagating() {
-    start();
-    String key = kms.createKey("tenant");
-    GenerateDataKeyResponse dk = dataKey(key);
+    GenerateDataKeyResponse dk = startWithADataKey();
     kms.disableKey(key);
     clock.advance(Duration.ofSeconds(10));
     kms.enableKey(key); // allowed at once: key management sees the latest state
     assertEquals(Optional.of(T0.plusSeconds(40)), kms.propagationSettlesAt(key));
-    assertEquals(
-        Set.of("success", "DisabledException"), histogram(decrypts(dk, REQUESTS)).keySet());
+    assertDecryptsSee(dk, "success", "DisabledException");
     clock.advance(Duration.ofSeconds(20)); // the disable's window is over, the enable's is not
-    assertEquals(
-        Set.of("success", "DisabledException"), histogram(decrypts(dk, REQUESTS)).keySet());
+    assertDecryptsSee(dk, "success", "DisabledException");
     clock.advance(Duration.ofSeconds(10));
-    assertEquals(Map.of("success", (long) REQUESTS), histogram(decrypts(dk, REQUESTS)));
+    assertEveryDecryptSees(dk, "success");
   }
 
   @Test
   void settlePropagationEndsEveryWindowAtOnce() {
-    start();
-    String key = kms.createKey("tenant");
-    GenerateDataKeyResponse dk = dataKey(key);
+    GenerateDataKeyResponse dk = startWithADataKey();
     kms.disableKey(key);
     kms.settlePropagation();
     assertEquals(Optional.empty(), kms.propagationSettlesAt(key));
-    assertEquals(Map.of("DisabledException", (long) REQUESTS), histogram(decrypts(dk, REQUESTS)));
+    assertEveryDecryptSees(dk, "DisabledException");
   }
 
   @Test
   void theWindowCanBeSwitchedOffAndOnForLaterChanges() {
-    start();
-    String key = kms.createKey("tenant");
-    GenerateDataKeyResponse dk = dataKey(key);
+    GenerateDataKeyResponse dk = startWithADataKey();
     kms.propagationWindow(Duration.ZERO);
     kms.disableKey(key);
-    assertEquals(Map.of("DisabledException", (long) REQUESTS), histogram(decrypts(dk, REQUESTS)));
+    assertEveryDecryptSees(dk, "DisabledException");
     kms.propagationWindow(Duration.ofSeconds(5));
     kms.enableKey(key);
     assertEquals(Optional.of(T0.plusSeconds(5)), kms.propagationSettlesAt(key));
-    assertEquals(
-        Set.of("success", "DisabledException"), histogram(decrypts(dk, REQUESTS)).keySet());
+    assertDecryptsSee(dk, "success", "DisabledException");
   }
 
   @Test
   void withoutAWindowEveryChangeIsSeenAtOnceAsBefore() {
     start(LocalKms.builder());
-    String key = kms.createKey("tenant");
+    key = kms.createKey("tenant");
     GenerateDataKeyResponse dk = dataKey(key);
     assertEquals(Map.of("success", 5L), histogram(decrypts(dk, 5)));
     kms.disableKey(key);
     assertEquals(Optional.empty(), kms.propagationSettlesAt(key));
-    assertEquals(Map.of("DisabledException", (long) REQUESTS), histogram(decrypts(dk, REQUESTS)));
+    assertEveryDecryptSees(dk, "DisabledException");
     kms.enableKey(key);
-    assertEquals(Map.of("success", (long) REQUESTS), histogram(decrypts(dk, REQUESTS)));
+    assertEveryDecryptSees(dk, "success");
   }
 
   @Test
@@ -273,28 +269,20 @@ class LocalKmsPropagationIT {
             .propagationWindow(WINDOW)
             .propagationSeed(SEED)
             .newKeyErrors("NotFoundException", "KMSInvalidStateException"));
-    String key = kms.createKey("tenant");
-    Function<Integer, Map<String, Long>> generate =
-        n -> {
-          List<String> out = new ArrayList<>();
-          for (int i = 0; i < n; i++) {
-            out.add(outcome(() -> dataKey(key)));
-          }
-          return histogram(out);
-        };
-    Map<String, Long> h = generate.apply(REQUESTS * 2);
+    key = kms.createKey("tenant");
+    Map<String, Long> h = histogram(generates(REQUESTS * 2));
     assertEquals(
         Set.of("success", "NotFoundException", "KMSInvalidStateException"),
         h.keySet(),
         h.toString());
     clock.advance(WINDOW);
-    assertEquals(Map.of("success", (long) REQUESTS), generate.apply(REQUESTS));
+    assertEquals(Map.of("success", (long) REQUESTS), histogram(generates(REQUESTS)));
   }
 
   @Test
   void newKeysAreUsableAtOnceUnlessNewKeyErrorsAreAskedFor() {
     start();
-    String key = kms.createKey("tenant");
+    key = kms.createKey("tenant");
     for (int i = 0; i < REQUESTS; i++) {
       assertEquals(null, outcome(() -> dataKey(key)));
     }

@@ -1,5 +1,6 @@
 package com.panops.crypto.testkit;
 
+import static com.panops.crypto.testkit.KmsTestSupport.JSON;
 import static com.panops.crypto.testkit.KmsTestSupport.client;
 import static com.panops.crypto.testkit.KmsTestSupport.errorCode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,7 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.panops.crypto.testkit.KmsTestSupport.MutableClock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,7 +34,6 @@ import software.amazon.awssdk.services.kms.model.KmsException;
 
 class LocalKmsTrailIT {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Map<String, String> CTX = Map.of("tenant", "t-42", "purpose", "mail");
 
   @Test

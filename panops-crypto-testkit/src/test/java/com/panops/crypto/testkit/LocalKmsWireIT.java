@@ -1,12 +1,12 @@
 package com.panops.crypto.testkit;
 
+import static com.panops.crypto.testkit.KmsTestSupport.JSON;
 import static com.panops.crypto.testkit.KmsTestSupport.send;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.panops.crypto.testkit.KmsTestSupport.Raw;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,8 +25,6 @@ import org.junit.jupiter.api.TestInstance;
 /** Raw HTTP against LocalKms: malformed input gets KMS-shaped errors, never a crash or a hang. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LocalKmsWireIT {
-
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private LocalKms kms;
   private String key;

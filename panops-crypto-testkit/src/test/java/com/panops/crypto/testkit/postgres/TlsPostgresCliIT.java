@@ -2,18 +2,15 @@ package com.panops.crypto.testkit.postgres;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
+import com.panops.crypto.testkit.MainInItsOwnJvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.LinkedHashMap;
+import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -25,26 +22,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TlsPostgresCliIT {
 
-  static Map<String, String> printed(Process p) throws Exception {
-    BufferedReader out =
-        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    return CompletableFuture.supplyAsync(
-            () -> {
-              Map<String, String> m = new LinkedHashMap<>();
-              try {
-                String line;
-                while ((line = out.readLine()) != null && !line.startsWith("Stop with")) {
-                  int colon = line.indexOf(": ");
-                  if (colon > 0) {
-                    m.put(line.substring(0, colon).trim(), line.substring(colon + 2).trim());
-                  }
-                }
-              } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-              }
-              return m;
-            })
-        .get(120, TimeUnit.SECONDS);
+  /** Whether a session opened with the URL is a TLS session, as the server itself reports. */
+  private static boolean isTlsSession(String url) throws Exception {
+    try (Connection c = DriverManager.getConnection(url, "postgres", "");
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
+      assertTrue(rs.next());
+      return rs.getBoolean(1);
+    }
   }
 
   @Test
@@ -55,13 +40,9 @@ class TlsPostgresCliIT {
         dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     Path ca = dir.resolve("certs/ca.pem");
     Path work = dir.resolve("work");
-    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Process p =
-        new ProcessBuilder(
-                javaBin,
-                "-cp",
-                System.getProperty("java.class.path"),
-                TlsPostgresMain.class.getName(),
+        MainInItsOwnJvm.java(
+                TlsPostgresMain.class,
                 "--port",
                 "0",
                 "--ca-file",
@@ -69,29 +50,16 @@ class TlsPostgresCliIT {
                 "--work-dir",
                 work.toString(),
                 "--allow-plaintext")
-            .redirectErrorStream(true)
             .start();
     try {
-      Map<String, String> m = printed(p);
+      Map<String, String> m = MainInItsOwnJvm.printedBeforeStopWith(p, Duration.ofSeconds(120));
       assertEquals(ca.toString(), m.get("ca file"), m.toString());
       assertTrue(Files.readString(ca).contains("BEGIN CERTIFICATE"));
       String url = m.get("jdbc url");
       assertTrue(url.contains("sslmode=verify-full&sslrootcert=" + ca), url);
-      try (Connection c = DriverManager.getConnection(url, "postgres", "");
-          Statement s = c.createStatement();
-          ResultSet rs =
-              s.executeQuery("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
-        assertTrue(rs.next());
-        assertTrue(rs.getBoolean(1), "a TLS session");
-      }
+      assertTrue(isTlsSession(url), "a TLS session");
       String plain = "jdbc:postgresql://localhost:" + m.get("port") + "/postgres?sslmode=disable";
-      try (Connection c = DriverManager.getConnection(plain, "postgres", "");
-          Statement s = c.createStatement();
-          ResultSet rs =
-              s.executeQuery("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
-        assertTrue(rs.next());
-        assertFalse(rs.getBoolean(1), "--allow-plaintext: a plaintext session is accepted");
-      }
+      assertFalse(isTlsSession(plain), "--allow-plaintext: a plaintext session is accepted");
       try (Stream<Path> files = Files.list(work)) {
         assertEquals(
             1, files.filter(f -> f.getFileName().toString().startsWith("panops-pg-")).count());
