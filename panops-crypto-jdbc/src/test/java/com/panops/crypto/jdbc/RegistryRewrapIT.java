@@ -176,11 +176,11 @@ class RegistryRewrapIT {
   }
 
   /**
-   * One bad row must not block the migration (each run used to stop at the first row it could not
-   * re-wrap, and every run starts again from the smallest key id): a malformed row a registry
-   * writer inserted with key id {@code Long.MIN_VALUE}, and a row altered to name a CMK the
-   * directory does not have, are skipped and reported; every other row moves; the run still ends
-   * with an error so nobody retires the old CMK.
+   * One bad row must not block the migration (a run that stopped at the first row it could not
+   * re-wrap would stop there every time, since every run starts from the smallest key id): a
+   * malformed row a registry writer inserted with key id {@code Long.MIN_VALUE}, and a row altered
+   * to name a CMK the directory does not have, are skipped and reported; every other row moves; the
+   * run still ends with an error so nobody retires the old CMK.
    */
   @Test
   void rewrap_skipsRowsItCannotReWrap_movesTheOthers_andReportsTheSkippedKeyIds() throws Exception {
