@@ -47,13 +47,8 @@ class CompactValuesTest {
   }
 
   private PanopsCrypto build(Map<String, TenantKeys> dir, long maxMessages) {
-    return PanopsCrypto.builder()
-        .kmsClient(kms)
-        .allowInsecureLocalKmsEndpoint()
-        .tenantDirectory(TenantDirectory.of(dir))
-        .probeSettings(ProbeSettings.off())
+    return TestCrypto.unprobed(kms, dir)
         .cacheSettings(CacheSettings.builder().encryptMaxMessages(maxMessages).build())
-        .auditSink(AuditSink.none())
         .dataKeyRegistry(registry)
         .build();
   }
@@ -352,12 +347,8 @@ class CompactValuesTest {
   @Test
   void theCurrentCmkDisabled_refusesCompactValues_withoutRereadingTheRow() {
     PanopsCrypto withProbe =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
+        TestCrypto.builder(kms, "t", arn)
             .probeSettings(ProbeSettings.every(java.time.Duration.ofSeconds(30)))
-            .auditSink(AuditSink.none())
             .dataKeyRegistry(registry)
             .build();
     try (withProbe) {
@@ -374,14 +365,7 @@ class CompactValuesTest {
   @Test
   void withoutARegistry_compactIsRefused_andCompactValuesDoNotDecrypt() {
     byte[] ct = tenant.encryptCompact(sample(3), KC, AAD);
-    try (PanopsCrypto plain =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .build()) {
+    try (PanopsCrypto plain = TestCrypto.unprobed(kms, "t", arn).build()) {
       assertFalse(plain.hasDataKeyRegistry());
       assertThrows(
           IllegalStateException.class, () -> plain.tenant("t").encryptCompact(ct, KC, AAD));
@@ -403,15 +387,7 @@ class CompactValuesTest {
             throw new DataKeyRegistryException("down", null);
           }
         };
-    try (PanopsCrypto c =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .dataKeyRegistry(broken)
-            .build()) {
+    try (PanopsCrypto c = TestCrypto.unprobed(kms, "t", arn).dataKeyRegistry(broken).build()) {
       assertThrows(
           DataKeyRegistryException.class,
           () -> c.tenant("t").encryptCompact("x".getBytes(StandardCharsets.UTF_8), KC, AAD));

@@ -13,7 +13,6 @@ import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,12 +41,8 @@ class EngineBehaviourTest {
   }
 
   PanopsCrypto build(software.amazon.awssdk.services.kms.KmsClient client) {
-    return PanopsCrypto.builder()
-        .kmsClient(client)
-        .allowInsecureLocalKmsEndpoint()
-        .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
+    return TestCrypto.builder(client, "t", arn)
         .probeSettings(ProbeSettings.off().withSettle(1, java.time.Duration.ZERO))
-        .auditSink(AuditSink.none())
         .metrics(MicrometerMetrics.of(registry))
         .addRevocationListener(events::add)
         .frameSize(4096)

@@ -74,13 +74,8 @@ class KillSwitchStressTest {
     // data keys through KMS Decrypt while the chaos runs.
     List<Sealed> foreign = new ArrayList<>();
     try (PanopsCrypto writer =
-        PanopsCrypto.builder()
-            .kmsClient(fake)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
-            .probeSettings(ProbeSettings.off())
+        TestCrypto.unprobed(fake, dir)
             .cacheSettings(CacheSettings.builder().encryptMaxMessages(1).build())
-            .auditSink(AuditSink.none())
             .frameSize(4096)
             .build()) {
       SplittableRandom r = new SplittableRandom(1);
@@ -102,17 +97,13 @@ class KillSwitchStressTest {
     }
 
     PanopsCrypto crypto =
-        PanopsCrypto.builder()
-            .kmsClient(new LateAnswerKms(fake, 2000))
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
+        TestCrypto.builder(new LateAnswerKms(fake, 2000), dir)
             .probeSettings(
                 ProbeSettings.every(Duration.ofMillis(50))
                     .withSettle(2, Duration.ofMillis(100))
                     .withTimeout(Duration.ofSeconds(1)))
             .cacheSettings(
                 CacheSettings.builder().encryptMaxMessages(64).decryptMaxEntries(32).build())
-            .auditSink(AuditSink.none())
             .addRevocationListener(
                 e -> {
                   if (e.kind() == RevocationEvent.Kind.REVOKED) {
@@ -166,14 +157,7 @@ class KillSwitchStressTest {
 
     // Every ciphertext the library returned decrypts, with the real data key, for a fresh reader.
     fake.enable(arn);
-    try (PanopsCrypto verifier =
-        PanopsCrypto.builder()
-            .kmsClient(fake)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .build()) {
+    try (PanopsCrypto verifier = TestCrypto.unprobed(fake, dir).build()) {
       for (Sealed s : sealed) {
         assertArrayEquals(
             s.pt(), verifier.tenant(s.tenant()).decrypt(s.ct(), KC, s.aad()), "sealed " + s);

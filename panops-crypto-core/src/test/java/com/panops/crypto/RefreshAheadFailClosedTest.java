@@ -8,7 +8,6 @@ import com.panops.crypto.testkit.ForwardingKmsClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -67,14 +66,10 @@ class RefreshAheadFailClosedTest {
 
   PanopsCrypto crypto(CacheSettings cache) {
     PanopsCrypto c =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
+        TestCrypto.builder(kms, "t", arn)
             .cacheSettings(cache)
             .probeSettings(ProbeSettings.every(Duration.ofMinutes(5)).withSettle(1, Duration.ZERO))
             .ticker(ticker)
-            .auditSink(AuditSink.none())
             .build();
     opened.add(c);
     return c;

@@ -108,10 +108,7 @@ class RefreshAheadStressTest {
     DecidedKms kms = new DecidedKms(fake);
     TenantDirectory dir = TenantDirectory.of(Map.of("t", TenantKeys.of(arn)));
     PanopsCrypto crypto =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
+        TestCrypto.builder(kms, dir)
             .probeSettings(
                 ProbeSettings.every(Duration.ofMillis(50))
                     .withSettle(2, Duration.ofMillis(100))
@@ -129,7 +126,6 @@ class RefreshAheadStressTest {
                     revokedAt.add(ticks.incrementAndGet());
                   }
                 })
-            .auditSink(AuditSink.none())
             .build();
     TenantCrypto t = crypto.tenant("t");
 
@@ -196,14 +192,7 @@ class RefreshAheadStressTest {
 
     // Every ciphertext decrypts, with the real data key, for a fresh reader.
     fake.enable(arn);
-    try (PanopsCrypto verifier =
-        PanopsCrypto.builder()
-            .kmsClient(fake)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .build()) {
+    try (PanopsCrypto verifier = TestCrypto.unprobed(fake, dir).build()) {
       for (Sealed s : sealed) {
         assertArrayEquals(s.pt(), verifier.tenant("t").decrypt(s.ct(), KC, s.aad()));
       }

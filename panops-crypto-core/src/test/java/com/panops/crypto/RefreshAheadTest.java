@@ -94,15 +94,11 @@ class RefreshAheadTest {
 
   PanopsCrypto crypto(CacheSettings cache) {
     PanopsCrypto c =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
+        TestCrypto.builder(kms, "t", arn)
             .cacheSettings(cache)
             // probes only when asked (crypto.probe): a latch lifts on one successful probe
             .probeSettings(ProbeSettings.every(Duration.ofMinutes(5)).withSettle(1, Duration.ZERO))
             .ticker(ticker)
-            .auditSink(AuditSink.none())
             .build();
     opened.add(c);
     return c;

@@ -70,13 +70,8 @@ class RegistryRaceStressTest {
     MemoryRegistry registry = new MemoryRegistry();
     List<Sealed> foreign = new ArrayList<>();
     try (PanopsCrypto writer =
-        PanopsCrypto.builder()
-            .kmsClient(fake)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
-            .probeSettings(ProbeSettings.off())
+        TestCrypto.unprobed(fake, dir)
             .cacheSettings(CacheSettings.builder().encryptMaxMessages(2).build())
-            .auditSink(AuditSink.none())
             .dataKeyRegistry(registry)
             .build()) {
       SplittableRandom r = new SplittableRandom(1);
@@ -90,17 +85,13 @@ class RegistryRaceStressTest {
     }
 
     PanopsCrypto crypto =
-        PanopsCrypto.builder()
-            .kmsClient(new LateAnswerKms(fake, 2000))
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
+        TestCrypto.builder(new LateAnswerKms(fake, 2000), dir)
             .probeSettings(
                 ProbeSettings.every(Duration.ofMillis(50))
                     .withSettle(2, Duration.ofMillis(100))
                     .withTimeout(Duration.ofSeconds(1)))
             .cacheSettings(
                 CacheSettings.builder().encryptMaxMessages(16).decryptMaxEntries(32).build())
-            .auditSink(AuditSink.none())
             .dataKeyRegistry(registry)
             .addRevocationListener(
                 e -> {
@@ -160,15 +151,7 @@ class RegistryRaceStressTest {
     }
 
     fake.enable(arn);
-    try (PanopsCrypto verifier =
-        PanopsCrypto.builder()
-            .kmsClient(fake)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .dataKeyRegistry(registry)
-            .build()) {
+    try (PanopsCrypto verifier = TestCrypto.unprobed(fake, dir).dataKeyRegistry(registry).build()) {
       for (Sealed s : sealed) {
         assertArrayEquals(s.pt(), verifier.tenant(s.tenant()).decrypt(s.ct(), KC, s.aad()));
       }

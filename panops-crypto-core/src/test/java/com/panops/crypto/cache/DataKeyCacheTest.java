@@ -2,17 +2,15 @@ package com.panops.crypto.cache;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.panops.crypto.AuditSink;
 import com.panops.crypto.CacheSettings;
 import com.panops.crypto.FakeTicker;
 import com.panops.crypto.IntegrityException;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.MessageAad;
 import com.panops.crypto.PanopsCrypto;
-import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.TenantCrypto;
-import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.FakeKmsClient;
 import java.time.Duration;
@@ -40,15 +38,7 @@ class DataKeyCacheTest {
 
   PanopsCrypto crypto(CacheSettings settings, Map<String, TenantKeys> tenants) {
     PanopsCrypto c =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(tenants))
-            .cacheSettings(settings)
-            .probeSettings(ProbeSettings.off())
-            .ticker(ticker)
-            .auditSink(AuditSink.none())
-            .build();
+        TestCrypto.unprobed(kms, tenants).cacheSettings(settings).ticker(ticker).build();
     opened.add(c);
     return c;
   }

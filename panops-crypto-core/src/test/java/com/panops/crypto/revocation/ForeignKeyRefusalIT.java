@@ -2,7 +2,6 @@ package com.panops.crypto.revocation;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.panops.crypto.AuditSink;
 import com.panops.crypto.IntegrityException;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.KmsUnavailableException;
@@ -14,6 +13,7 @@ import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.adapter.AdapterAccess;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.LocalKms;
@@ -89,13 +89,9 @@ class ForeignKeyRefusalIT {
 
   PanopsCrypto build(Map<String, TenantKeys> dir, KmsClient c) {
     PanopsCrypto p =
-        PanopsCrypto.builder()
-            .kmsClient(c)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(dir))
+        TestCrypto.builder(c, TenantDirectory.of(dir))
             .probeSettings(ProbeSettings.every(Duration.ofMinutes(5)))
             .addRevocationListener(events::add)
-            .auditSink(AuditSink.none())
             .build();
     built.add(p);
     return p;
@@ -173,13 +169,7 @@ class ForeignKeyRefusalIT {
     String newKey = kms.createKey("acme new, shared with globex");
     String gone = deletedKey();
     byte[] ct;
-    try (PanopsCrypto before =
-        PanopsCrypto.builder()
-            .kmsClient(client)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(oldKey))))
-            .auditSink(AuditSink.none())
-            .build()) {
+    try (PanopsCrypto before = TestCrypto.builder(client, "acme", oldKey).build()) {
       ct = before.tenant("acme").encrypt("mail".getBytes(), KC, AAD);
     }
     PanopsCrypto rotated =
@@ -217,13 +207,7 @@ class ForeignKeyRefusalIT {
     String oldKey = kms.createKey("acme old");
     String newKey = kms.createKey("acme new, shared with globex");
     byte[] ct;
-    try (PanopsCrypto before =
-        PanopsCrypto.builder()
-            .kmsClient(client)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(oldKey))))
-            .auditSink(AuditSink.none())
-            .build()) {
+    try (PanopsCrypto before = TestCrypto.builder(client, "acme", oldKey).build()) {
       ct = before.tenant("acme").encrypt("mail".getBytes(), KC, AAD);
     }
     PanopsCrypto rotated =

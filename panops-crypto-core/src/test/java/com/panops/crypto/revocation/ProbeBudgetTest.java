@@ -10,6 +10,7 @@ import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.metrics.CryptoMetrics;
 import com.panops.crypto.testkit.FakeKmsClient;
 import java.lang.reflect.Field;
@@ -136,10 +137,7 @@ class ProbeBudgetTest {
       tenants.put("t" + i, TenantKeys.of(arn));
     }
     crypto =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(tenants))
+        TestCrypto.builder(kms, TenantDirectory.of(tenants))
             .probeSettings(ProbeSettings.every(Duration.ofSeconds(1)).withBudget(5))
             .auditSink(audit::add)
             .metrics(

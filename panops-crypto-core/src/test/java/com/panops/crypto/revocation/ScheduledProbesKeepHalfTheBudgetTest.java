@@ -12,6 +12,7 @@ import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.RevocationReason;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.testkit.FakeKmsClient;
 import java.lang.reflect.Field;
 import java.time.Duration;
@@ -127,10 +128,7 @@ class ScheduledProbesKeepHalfTheBudgetTest {
       tenants.put("t" + i, TenantKeys.of(arn));
     }
     crypto =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(tenants))
+        TestCrypto.builder(kms, TenantDirectory.of(tenants))
             .probeSettings(ProbeSettings.every(INTERVAL).withBudget(BUDGET))
             .auditSink(audit::add)
             .ticker(ticker)
