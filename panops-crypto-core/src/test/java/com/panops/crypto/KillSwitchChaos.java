@@ -2,6 +2,7 @@ package com.panops.crypto;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.panops.crypto.testkit.FakeKmsClient;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
 import java.util.function.ToLongFunction;
 
 /**
@@ -153,6 +155,28 @@ final class KillSwitchChaos {
         r -> Thread.sleep(300 + r.nextInt(300)));
   }
 
+  /**
+   * Probes fast enough to latch inside a disabled window: every 50 ms, a restore settled by 2
+   * successes 100 ms apart, 1 s to answer.
+   */
+  static ProbeSettings fastProbes() {
+    return ProbeSettings.every(Duration.ofMillis(50))
+        .withSettle(2, Duration.ofMillis(100))
+        .withTimeout(Duration.ofSeconds(1));
+  }
+
+  /**
+   * {@code n} worker threads, worker-0 .. worker-(n-1), each running {@code work} with its index.
+   */
+  static List<Thread> workers(int n, LongConsumer work) {
+    List<Thread> threads = new ArrayList<>();
+    for (int w = 0; w < n; w++) {
+      long seed = w;
+      threads.add(new Thread(() -> work.accept(seed), "worker-" + w));
+    }
+    return threads;
+  }
+
   /** Starts every thread, then waits for each (bounded by the run plus 30 s): none may be stuck. */
   static void runAll(List<Thread> threads, Duration run) throws InterruptedException {
     threads.forEach(Thread::start);
@@ -230,12 +254,22 @@ final class KillSwitchChaos {
         decrypted, Call::start, Call::end, "plaintext returned");
   }
 
-  /** Every ciphertext the library returned decrypts, with the real data key, for {@code reader}. */
-  static void assertEachDecrypts(PanopsCrypto reader, Collection<Sealed> sealed) {
-    for (Sealed s : sealed) {
-      assertArrayEquals(
-          s.pt(), reader.tenant(s.tenant()).decrypt(s.ct(), KC, s.aad()), "sealed " + s);
+  /**
+   * Every ciphertext the library returned decrypts, with the real data key, for a fresh reader
+   * built by {@code reader}.
+   */
+  static void assertEachDecrypts(PanopsCrypto.Builder reader, Collection<Sealed> sealed) {
+    try (PanopsCrypto verifier = reader.build()) {
+      for (Sealed s : sealed) {
+        assertArrayEquals(
+            s.pt(), verifier.tenant(s.tenant()).decrypt(s.ct(), KC, s.aad()), "sealed " + s);
+      }
     }
+  }
+
+  /** No worker met an outcome the library does not document. */
+  void assertNothingUnexpected() {
+    assertTrue(unexpected.isEmpty(), "undocumented outcomes: " + describeUnexpected());
   }
 
   /** How many unexpected outcomes, with the stack traces of the first five. */

@@ -78,10 +78,7 @@ class KillSwitchStressTest {
 
     PanopsCrypto crypto =
         TestCrypto.builder(new LateAnswerKms(fake, 2000), dir)
-            .probeSettings(
-                ProbeSettings.every(Duration.ofMillis(50))
-                    .withSettle(2, Duration.ofMillis(100))
-                    .withTimeout(Duration.ofSeconds(1)))
+            .probeSettings(KillSwitchChaos.fastProbes())
             .cacheSettings(
                 CacheSettings.builder().encryptMaxMessages(64).decryptMaxEntries(32).build())
             .addRevocationListener(chaos.latchRecorder())
@@ -89,16 +86,13 @@ class KillSwitchStressTest {
             .build();
 
     long deadline = System.nanoTime() + RUN.toNanos();
-    List<Thread> threads = new ArrayList<>();
-    for (int w = 0; w < 3; w++) {
-      long seed = w;
-      threads.add(new Thread(() -> work(crypto, foreign, tampered, seed, deadline), "worker-" + w));
-    }
+    List<Thread> threads =
+        KillSwitchChaos.workers(3, seed -> work(crypto, foreign, tampered, seed, deadline));
     threads.add(chaos.chaos(fake, arn, deadline));
     KillSwitchChaos.runAll(threads, RUN);
     crypto.close();
 
-    assertTrue(chaos.unexpected.isEmpty(), "undocumented outcomes: " + chaos.describeUnexpected());
+    chaos.assertNothingUnexpected();
 
     // No success for a decrypt that started after a latch inside a disabled window and ended
     // before the key was enabled again: once latched there, nothing may lift the latch in time.
@@ -106,9 +100,7 @@ class KillSwitchStressTest {
 
     // Every ciphertext the library returned decrypts, with the real data key, for a fresh reader.
     fake.enable(arn);
-    try (PanopsCrypto verifier = TestCrypto.unprobed(fake, dir).build()) {
-      KillSwitchChaos.assertEachDecrypts(verifier, sealed);
-    }
+    KillSwitchChaos.assertEachDecrypts(TestCrypto.unprobed(fake, dir), sealed);
 
     // The run reached what it names.
     assertTrue(chaos.windows.size() >= 5, "disable windows: " + chaos.windows.size());

@@ -101,10 +101,7 @@ class RefreshAheadStressTest {
     TenantDirectory dir = TenantDirectory.of(Map.of("t", TenantKeys.of(arn)));
     PanopsCrypto crypto =
         TestCrypto.builder(kms, dir)
-            .probeSettings(
-                ProbeSettings.every(Duration.ofMillis(50))
-                    .withSettle(2, Duration.ofMillis(100))
-                    .withTimeout(Duration.ofSeconds(1)))
+            .probeSettings(KillSwitchChaos.fastProbes())
             .cacheSettings(
                 CacheSettings.builder()
                     .encryptMaxAge(Duration.ofSeconds(1))
@@ -117,11 +114,7 @@ class RefreshAheadStressTest {
     TenantCrypto t = crypto.tenant("t");
 
     long deadline = System.nanoTime() + RUN.toNanos();
-    List<Thread> threads = new ArrayList<>();
-    for (int w = 0; w < WORKERS; w++) {
-      long seed = w;
-      threads.add(new Thread(() -> work(t, seed, deadline), "worker-" + w));
-    }
+    List<Thread> threads = KillSwitchChaos.workers(WORKERS, seed -> work(t, seed, deadline));
     threads.add(
         chaos.chaos(
             fake,
@@ -139,7 +132,7 @@ class RefreshAheadStressTest {
     long refreshes = crypto.cache.refreshesStarted();
     crypto.close();
 
-    assertTrue(chaos.unexpected.isEmpty(), "undocumented outcomes: " + chaos.unexpected);
+    chaos.assertNothingUnexpected();
 
     // After the first latch of a disabled window: no encryption or decryption that started then
     // and ended before the key was enabled again succeeded; and every message encrypted after

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.panops.crypto.KillSwitchChaos.Sealed;
 import com.panops.crypto.testkit.FakeKmsClient;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.SplittableRandom;
@@ -66,10 +65,7 @@ class RegistryRaceStressTest {
 
     PanopsCrypto crypto =
         TestCrypto.builder(new LateAnswerKms(fake, 2000), dir)
-            .probeSettings(
-                ProbeSettings.every(Duration.ofMillis(50))
-                    .withSettle(2, Duration.ofMillis(100))
-                    .withTimeout(Duration.ofSeconds(1)))
+            .probeSettings(KillSwitchChaos.fastProbes())
             .cacheSettings(
                 CacheSettings.builder().encryptMaxMessages(16).decryptMaxEntries(32).build())
             .dataKeyRegistry(registry)
@@ -77,11 +73,8 @@ class RegistryRaceStressTest {
             .build();
 
     long deadline = System.nanoTime() + RUN.toNanos();
-    List<Thread> threads = new ArrayList<>();
-    for (int w = 0; w < 3; w++) {
-      long seed = w;
-      threads.add(new Thread(() -> work(crypto, foreign, seed, deadline), "worker-" + w));
-    }
+    List<Thread> threads =
+        KillSwitchChaos.workers(3, seed -> work(crypto, foreign, seed, deadline));
     threads.add(chaos.chaos(fake, arn, deadline));
     threads.add(
         new Thread(
@@ -100,14 +93,13 @@ class RegistryRaceStressTest {
     KillSwitchChaos.runAll(threads, RUN);
     crypto.close();
 
-    assertTrue(chaos.unexpected.isEmpty(), "undocumented outcomes: " + chaos.describeUnexpected());
+    chaos.assertNothingUnexpected();
 
     int checkedInWindow = chaos.assertNoPlaintextWhileLatched();
 
     fake.enable(arn);
-    try (PanopsCrypto verifier = TestCrypto.unprobed(fake, dir).dataKeyRegistry(registry).build()) {
-      KillSwitchChaos.assertEachDecrypts(verifier, sealed);
-    }
+    KillSwitchChaos.assertEachDecrypts(
+        TestCrypto.unprobed(fake, dir).dataKeyRegistry(registry), sealed);
 
     assertTrue(chaos.windows.size() >= 4, "disable windows: " + chaos.windows.size());
     assertTrue(checkedInWindow >= 2, "windows with a latch: " + checkedInWindow);
