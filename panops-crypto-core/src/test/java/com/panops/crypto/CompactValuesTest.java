@@ -53,6 +53,23 @@ class CompactValuesTest {
         .build();
   }
 
+  /**
+   * {@code row} as a registry writer could have altered it: moved to {@code tenant}, with this key
+   * context, suite and commitment; its key id, CMK, wrapped key and creation time kept.
+   */
+  private static RegisteredDataKey altered(
+      RegisteredDataKey row, String tenant, byte[] keyContext, int suite, byte[] commitment) {
+    return new RegisteredDataKey(
+        tenant,
+        row.keyId(),
+        row.keyArn(),
+        row.encryptedDataKey(),
+        keyContext,
+        suite,
+        commitment,
+        row.created());
+  }
+
   private static byte[] sample(int size) {
     byte[] pt = new byte[size];
     new Random(size).nextBytes(pt);
@@ -196,16 +213,7 @@ class CompactValuesTest {
     // even if u had a row with that id (a registry writer copied t's row to u), the value
     // does not authenticate: the tenant is in its AAD and the commitment
     RegisteredDataKey row = registry.all().get(0);
-    registry.put(
-        new RegisteredDataKey(
-            "u",
-            row.keyId(),
-            row.keyArn(),
-            row.encryptedDataKey(),
-            row.keyContext(),
-            row.suite(),
-            row.commitment(),
-            row.created()));
+    registry.put(altered(row, "u", row.keyContext(), row.suite(), row.commitment()));
     assertThrows(IntegrityException.class, () -> crypto.tenant("u").decrypt(ct, KC, where));
     assertArrayEquals(sample(20), tenant.decrypt(ct, KC, where));
   }
@@ -235,27 +243,11 @@ class CompactValuesTest {
             "wrapped key flipped",
             good.withKeyReference(good.keyArn(), flippedEdk),
             "commitment",
-            new RegisteredDataKey(
-                "t",
-                id,
-                arn,
-                good.encryptedDataKey(),
-                good.keyContext(),
-                2,
-                flippedCommitment,
-                good.created()),
+            altered(good, "t", good.keyContext(), 2, flippedCommitment),
             "CMK not the tenant's",
             good.withKeyReference(arn2, good.encryptedDataKey()),
             "suite",
-            new RegisteredDataKey(
-                "t",
-                id,
-                arn,
-                good.encryptedDataKey(),
-                good.keyContext(),
-                1,
-                good.commitment(),
-                good.created()));
+            altered(good, "t", good.keyContext(), 1, good.commitment()));
     for (Map.Entry<String, RegisteredDataKey> a : alterations.entrySet()) {
       registry.put(a.getValue());
       try (PanopsCrypto reader = freshReader()) {
@@ -271,15 +263,7 @@ class CompactValuesTest {
     }
     // the key context in the row altered: the caller's no longer matches
     registry.put(
-        new RegisteredDataKey(
-            "t",
-            id,
-            arn,
-            good.encryptedDataKey(),
-            KeyContext.of("class", "chat").canonical,
-            2,
-            good.commitment(),
-            good.created()));
+        altered(good, "t", KeyContext.of("class", "chat").canonical, 2, good.commitment()));
     try (PanopsCrypto reader = freshReader()) {
       assertThrows(IntegrityException.class, () -> reader.tenant("t").decrypt(ct, KC, AAD));
     }

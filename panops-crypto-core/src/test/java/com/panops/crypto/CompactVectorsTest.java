@@ -11,9 +11,6 @@ import com.panops.crypto.format.FrameKey;
 import com.panops.crypto.format.MessageFormat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -114,18 +111,12 @@ class CompactVectorsTest {
 
   @Test
   void libraryAndReferenceEncoder_produceTheCommittedBytes() throws Exception {
-    String write = System.getProperty("vectors.write");
-    if (write != null) {
-      List<String> lines = new ArrayList<>();
-      lines.add(
-          "# panops-crypto compact values (format v2) test vectors:"
-              + " name hex(value) hex(registry commitment). See docs/FORMAT.md.");
-      for (Vector v : inputs()) {
-        lines.add(
+    VectorInputs.writeIfAsked(
+        "# panops-crypto compact values (format v2) test vectors:"
+            + " name hex(value) hex(registry commitment). See docs/FORMAT.md.",
+        inputs(),
+        v ->
             v.name() + " " + HEX.formatHex(library(v)) + " " + HEX.formatHex(libraryCommitment(v)));
-      }
-      Files.write(Path.of(write), lines);
-    }
     Map<String, byte[][]> committed = committed();
     assertEquals(inputs().size(), committed.size());
     for (Vector v : inputs()) {

@@ -12,9 +12,6 @@ import com.panops.crypto.format.ReferenceEncoder;
 import com.panops.crypto.format.ReferenceEncoder.Message;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -109,16 +106,10 @@ class FormatVectorsTest {
 
   @Test
   void libraryAndReferenceEncoder_produceTheCommittedBytes() throws Exception {
-    String write = System.getProperty("vectors.write");
-    if (write != null) {
-      List<String> lines = new ArrayList<>();
-      lines.add(
-          "# panops-crypto message format v1 test vectors: name hex(message). See docs/FORMAT.md.");
-      for (Vector v : inputs()) {
-        lines.add(v.name() + " " + HEX.formatHex(library(v)));
-      }
-      Files.write(Path.of(write), lines);
-    }
+    VectorInputs.writeIfAsked(
+        "# panops-crypto message format v1 test vectors: name hex(message). See docs/FORMAT.md.",
+        inputs(),
+        v -> v.name() + " " + HEX.formatHex(library(v)));
     Map<String, byte[]> committed = committed();
     assertEquals(inputs().size(), committed.size());
     for (Vector v : inputs()) {

@@ -5,10 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /** What the committed test vectors of both formats share: their inputs and their files' layout. */
 final class VectorInputs {
@@ -39,6 +44,23 @@ final class VectorInputs {
       b[i] = (byte) (i * 31 + 7);
     }
     return b;
+  }
+
+  /**
+   * Regenerates a committed vectors file when asked ({@code -Dvectors.write=PATH}): {@code header},
+   * then a line per vector.
+   */
+  static <V> void writeIfAsked(String header, List<V> vectors, Function<V, String> line)
+      throws IOException {
+    String write = System.getProperty("vectors.write");
+    if (write != null) {
+      List<String> lines = new ArrayList<>();
+      lines.add(header);
+      for (V v : vectors) {
+        lines.add(line.apply(v));
+      }
+      Files.write(Path.of(write), lines);
+    }
   }
 
   /**
