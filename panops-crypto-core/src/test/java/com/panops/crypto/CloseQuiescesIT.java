@@ -7,7 +7,6 @@ import com.panops.crypto.testkit.LocalKms;
 import com.panops.crypto.testkit.TrailEvent;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,10 +45,7 @@ class CloseQuiescesIT {
   @Test
   void aProbeRecordedByKmsWhenCloseIsCalled_hasItsAuditEventWhenCloseReturns() throws Exception {
     PanopsCrypto crypto =
-        PanopsCrypto.builder()
-            .kmsClient(client)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(arn))))
+        TestCrypto.builder(client, "acme", arn)
             .probeSettings(ProbeSettings.builder().interval(Duration.ofMillis(100)).build())
             .auditSink(audit::add)
             .build();
@@ -103,10 +99,7 @@ class CloseQuiescesIT {
           }
         };
     holder[0] =
-        PanopsCrypto.builder()
-            .kmsClient(client)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(arn))))
+        TestCrypto.builder(client, "acme", arn)
             .probeSettings(ProbeSettings.builder().interval(Duration.ofMillis(100)).build())
             .addRevocationListener(closeOnRevoke)
             .auditSink(audit::add)

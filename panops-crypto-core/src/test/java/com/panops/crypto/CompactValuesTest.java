@@ -47,15 +47,27 @@ class CompactValuesTest {
   }
 
   private PanopsCrypto build(Map<String, TenantKeys> dir, long maxMessages) {
-    return PanopsCrypto.builder()
-        .kmsClient(kms)
-        .allowInsecureLocalKmsEndpoint()
-        .tenantDirectory(TenantDirectory.of(dir))
-        .probeSettings(ProbeSettings.off())
+    return TestCrypto.unprobed(kms, dir)
         .cacheSettings(CacheSettings.builder().encryptMaxMessages(maxMessages).build())
-        .auditSink(AuditSink.none())
         .dataKeyRegistry(registry)
         .build();
+  }
+
+  /**
+   * {@code row} as a registry writer could have altered it: moved to {@code tenant}, with this key
+   * context, suite and commitment; its key id, CMK, wrapped key and creation time kept.
+   */
+  private static RegisteredDataKey altered(
+      RegisteredDataKey row, String tenant, byte[] keyContext, int suite, byte[] commitment) {
+    return new RegisteredDataKey(
+        tenant,
+        row.keyId(),
+        row.keyArn(),
+        row.encryptedDataKey(),
+        keyContext,
+        suite,
+        commitment,
+        row.created());
   }
 
   private static byte[] sample(int size) {
@@ -201,16 +213,7 @@ class CompactValuesTest {
     // even if u had a row with that id (a registry writer copied t's row to u), the value
     // does not authenticate: the tenant is in its AAD and the commitment
     RegisteredDataKey row = registry.all().get(0);
-    registry.put(
-        new RegisteredDataKey(
-            "u",
-            row.keyId(),
-            row.keyArn(),
-            row.encryptedDataKey(),
-            row.keyContext(),
-            row.suite(),
-            row.commitment(),
-            row.created()));
+    registry.put(altered(row, "u", row.keyContext(), row.suite(), row.commitment()));
     assertThrows(IntegrityException.class, () -> crypto.tenant("u").decrypt(ct, KC, where));
     assertArrayEquals(sample(20), tenant.decrypt(ct, KC, where));
   }
@@ -240,27 +243,11 @@ class CompactValuesTest {
             "wrapped key flipped",
             good.withKeyReference(good.keyArn(), flippedEdk),
             "commitment",
-            new RegisteredDataKey(
-                "t",
-                id,
-                arn,
-                good.encryptedDataKey(),
-                good.keyContext(),
-                2,
-                flippedCommitment,
-                good.created()),
+            altered(good, "t", good.keyContext(), 2, flippedCommitment),
             "CMK not the tenant's",
             good.withKeyReference(arn2, good.encryptedDataKey()),
             "suite",
-            new RegisteredDataKey(
-                "t",
-                id,
-                arn,
-                good.encryptedDataKey(),
-                good.keyContext(),
-                1,
-                good.commitment(),
-                good.created()));
+            altered(good, "t", good.keyContext(), 1, good.commitment()));
     for (Map.Entry<String, RegisteredDataKey> a : alterations.entrySet()) {
       registry.put(a.getValue());
       try (PanopsCrypto reader = freshReader()) {
@@ -276,15 +263,7 @@ class CompactValuesTest {
     }
     // the key context in the row altered: the caller's no longer matches
     registry.put(
-        new RegisteredDataKey(
-            "t",
-            id,
-            arn,
-            good.encryptedDataKey(),
-            KeyContext.of("class", "chat").canonical,
-            2,
-            good.commitment(),
-            good.created()));
+        altered(good, "t", KeyContext.of("class", "chat").canonical, 2, good.commitment()));
     try (PanopsCrypto reader = freshReader()) {
       assertThrows(IntegrityException.class, () -> reader.tenant("t").decrypt(ct, KC, AAD));
     }
@@ -352,12 +331,8 @@ class CompactValuesTest {
   @Test
   void theCurrentCmkDisabled_refusesCompactValues_withoutRereadingTheRow() {
     PanopsCrypto withProbe =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
+        TestCrypto.builder(kms, "t", arn)
             .probeSettings(ProbeSettings.every(java.time.Duration.ofSeconds(30)))
-            .auditSink(AuditSink.none())
             .dataKeyRegistry(registry)
             .build();
     try (withProbe) {
@@ -374,14 +349,7 @@ class CompactValuesTest {
   @Test
   void withoutARegistry_compactIsRefused_andCompactValuesDoNotDecrypt() {
     byte[] ct = tenant.encryptCompact(sample(3), KC, AAD);
-    try (PanopsCrypto plain =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .build()) {
+    try (PanopsCrypto plain = TestCrypto.unprobed(kms, "t", arn).build()) {
       assertFalse(plain.hasDataKeyRegistry());
       assertThrows(
           IllegalStateException.class, () -> plain.tenant("t").encryptCompact(ct, KC, AAD));
@@ -403,15 +371,7 @@ class CompactValuesTest {
             throw new DataKeyRegistryException("down", null);
           }
         };
-    try (PanopsCrypto c =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .dataKeyRegistry(broken)
-            .build()) {
+    try (PanopsCrypto c = TestCrypto.unprobed(kms, "t", arn).dataKeyRegistry(broken).build()) {
       assertThrows(
           DataKeyRegistryException.class,
           () -> c.tenant("t").encryptCompact("x".getBytes(StandardCharsets.UTF_8), KC, AAD));

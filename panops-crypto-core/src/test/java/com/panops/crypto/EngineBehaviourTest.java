@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.metrics.MicrometerMetrics;
 import com.panops.crypto.testkit.FakeKmsClient;
+import com.panops.crypto.testkit.ForwardingKmsClient;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -13,12 +14,13 @@ import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.DecryptRequest;
 import software.amazon.awssdk.services.kms.model.DecryptResponse;
 
@@ -41,17 +43,23 @@ class EngineBehaviourTest {
     crypto = build(kms);
   }
 
-  PanopsCrypto build(software.amazon.awssdk.services.kms.KmsClient client) {
-    return PanopsCrypto.builder()
-        .kmsClient(client)
-        .allowInsecureLocalKmsEndpoint()
-        .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
+  PanopsCrypto build(KmsClient client) {
+    return TestCrypto.builder(client, "t", arn)
         .probeSettings(ProbeSettings.off().withSettle(1, java.time.Duration.ZERO))
-        .auditSink(AuditSink.none())
         .metrics(MicrometerMetrics.of(registry))
         .addRevocationListener(events::add)
         .frameSize(4096)
         .build();
+  }
+
+  /** The fake KMS, with each Decrypt's answer replaced by {@code change}(request, real answer). */
+  KmsClient changingDecrypts(BiFunction<DecryptRequest, DecryptResponse, DecryptResponse> change) {
+    return new ForwardingKmsClient(kms) {
+      @Override
+      public DecryptResponse decrypt(DecryptRequest r) {
+        return change.apply(r, kms.decrypt(r));
+      }
+    };
   }
 
   @AfterEach
@@ -117,14 +125,9 @@ class EngineBehaviourTest {
   @Test
   void aKmsAnswerForAnotherKey_isRefused_andLatches() {
     byte[] ct = crypto.tenant("t").encrypt(new byte[10], KC, AAD);
-    software.amazon.awssdk.services.kms.KmsClient lying =
-        new com.panops.crypto.testkit.ForwardingKmsClient(kms) {
-          @Override
-          public DecryptResponse decrypt(DecryptRequest r) {
-            DecryptResponse real = kms.decrypt(r);
-            return real.toBuilder().keyId(FakeKmsClient.ARN_PREFIX + "someone-else").build();
-          }
-        };
+    KmsClient lying =
+        changingDecrypts(
+            (r, real) -> real.toBuilder().keyId(FakeKmsClient.ARN_PREFIX + "someone-else").build());
     try (PanopsCrypto reader = build(lying)) {
       KeyRevokedException e =
           assertThrows(KeyRevokedException.class, () -> reader.tenant("t").decrypt(ct, KC, AAD));
@@ -137,17 +140,12 @@ class EngineBehaviourTest {
     byte[] ct = crypto.tenant("t").encrypt(new byte[10], KC, AAD);
     // KMS decrypts this message's blob to 16 bytes (as it would a blob made by another Encrypt
     // under the same key and context); the canary still decrypts, so the key is fine.
-    software.amazon.awssdk.services.kms.KmsClient shortKey =
-        new com.panops.crypto.testkit.ForwardingKmsClient(kms) {
-          @Override
-          public DecryptResponse decrypt(DecryptRequest r) {
-            DecryptResponse real = kms.decrypt(r);
-            if (com.panops.crypto.testkit.ForwardingKmsClient.isProbe(r)) {
-              return real;
-            }
-            return real.toBuilder().plaintext(SdkBytes.fromByteArray(new byte[16])).build();
-          }
-        };
+    KmsClient shortKey =
+        changingDecrypts(
+            (r, real) ->
+                ForwardingKmsClient.isProbe(r)
+                    ? real
+                    : real.toBuilder().plaintext(SdkBytes.fromByteArray(new byte[16])).build());
     try (PanopsCrypto reader = build(shortKey)) {
       IntegrityException e =
           assertThrows(IntegrityException.class, () -> reader.tenant("t").decrypt(ct, KC, AAD));

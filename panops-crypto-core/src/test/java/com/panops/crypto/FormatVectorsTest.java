@@ -1,5 +1,6 @@
 package com.panops.crypto;
 
+import static com.panops.crypto.VectorInputs.HEX;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.panops.crypto.format.FormatTestAccess;
@@ -8,13 +9,9 @@ import com.panops.crypto.format.FrameKey;
 import com.panops.crypto.format.MessageFormat;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.format.ReferenceEncoder;
+import com.panops.crypto.format.ReferenceEncoder.Message;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,117 +27,89 @@ import org.junit.jupiter.api.Test;
  * <p>Regenerate (only when the format version changes) with {@code -Dvectors.write=PATH}.
  */
 class FormatVectorsTest {
-  static final HexFormat HEX = HexFormat.of();
-
-  record Vector(
-      String name,
-      byte[] dataKey,
-      byte[] messageId,
-      int frameSize,
-      Map<String, String> keyContext,
-      String tenant,
-      String keyArn,
-      byte[] edk,
-      Map<String, String> aad,
-      byte[] plaintext) {}
+  record Vector(String name, ReferenceEncoder.Message message) {}
 
   static List<Vector> inputs() {
-    byte[] dk = new byte[32];
-    for (int i = 0; i < 32; i++) {
-      dk[i] = (byte) i;
-    }
-    byte[] dk2 = new byte[32];
-    java.util.Arrays.fill(dk2, (byte) 0xA5);
+    byte[] dk = VectorInputs.countingKey();
+    byte[] dk2 = VectorInputs.a5Key();
     byte[] id = HEX.parseHex("000102030405060708090a0b");
     byte[] id2 = HEX.parseHex("f0e1d2c3b4a5968778695a4b");
     byte[] id3 = HEX.parseHex("ffffffffffffffff00000000");
     byte[] id4 = HEX.parseHex("00000000000000000000002a");
     byte[] edk = "fake-kms-ciphertext-blob".getBytes(StandardCharsets.US_ASCII);
     String arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    byte[] pattern = new byte[10_240];
-    for (int i = 0; i < pattern.length; i++) {
-      pattern[i] = (byte) (i * 31 + 7);
-    }
+    byte[] pattern = VectorInputs.pattern(10_240);
     byte[] oneFrame = java.util.Arrays.copyOf(pattern, 4096);
     Map<String, String> kc = new LinkedHashMap<>();
     kc.put("class", "mail");
     kc.put("Region", "eu");
     return List.of(
-        new Vector("empty", dk, id, 4096, Map.of(), "acme", arn, edk, Map.of(), new byte[0]),
+        new Vector(
+            "empty", new Message(dk, id, 4096, Map.of(), "acme", arn, edk, Map.of(), new byte[0])),
         new Vector(
             "hello",
-            dk,
-            id4,
-            65536,
-            kc,
-            "acme",
-            arn,
-            edk,
-            Map.of("bucket", "b1", "key", "inbox/1.eml"),
-            "hello, world!".getBytes(StandardCharsets.UTF_8)),
+            new Message(
+                dk,
+                id4,
+                65536,
+                kc,
+                "acme",
+                arn,
+                edk,
+                Map.of("bucket", "b1", "key", "inbox/1.eml"),
+                "hello, world!".getBytes(StandardCharsets.UTF_8))),
         new Vector(
-            "one-full-frame", dk2, id2, 4096, kc, "globex", arn, edk, Map.of("row", "7"), oneFrame),
+            "one-full-frame",
+            new Message(dk2, id2, 4096, kc, "globex", arn, edk, Map.of("row", "7"), oneFrame)),
         new Vector(
             "two-and-a-half-frames",
-            dk2,
-            id3,
-            4096,
-            Map.of("class", "chat"),
-            "tenant-ü",
-            arn,
-            edk,
-            Map.of("table", "t", "column", "c", "row", "ü"),
-            pattern));
+            new Message(
+                dk2,
+                id3,
+                4096,
+                Map.of("class", "chat"),
+                "tenant-ü",
+                arn,
+                edk,
+                Map.of("table", "t", "column", "c", "row", "ü"),
+                pattern)));
   }
 
   static byte[] library(Vector v) {
-    FrameKey key = FrameKey.of(v.dataKey(), MessageFormat.SUITE_AES256_GCM_COMMIT);
-    byte[] kc = KeyContext.from(v.keyContext()).canonical;
+    Message in = v.message();
+    FrameKey key = FrameKey.of(in.dataKey(), MessageFormat.SUITE_AES256_GCM_COMMIT);
+    byte[] kc = KeyContext.from(in.keyContext()).canonical;
     byte[] template =
         MessageHeader.encodeTemplate(
-            v.frameSize(),
+            in.frameSize(),
             key,
             kc,
-            v.tenant().getBytes(StandardCharsets.UTF_8),
-            v.keyArn().getBytes(StandardCharsets.UTF_8),
-            v.edk());
+            in.tenant().getBytes(StandardCharsets.UTF_8),
+            in.keyArn().getBytes(StandardCharsets.UTF_8),
+            in.edk());
     return FormatTestAccess.encryptWithMessageId(
         key,
         template,
-        MessageHeader.boundLength(kc.length, v.tenant().getBytes(StandardCharsets.UTF_8).length),
-        v.frameSize(),
-        MessageAad.from(v.aad()).canonical,
-        v.plaintext(),
-        v.messageId());
+        MessageHeader.boundLength(kc.length, in.tenant().getBytes(StandardCharsets.UTF_8).length),
+        in.frameSize(),
+        MessageAad.from(in.aad()).canonical,
+        in.plaintext(),
+        in.messageId());
   }
 
+  /** name -> the committed message. */
   static Map<String, byte[]> committed() throws IOException {
     Map<String, byte[]> m = new LinkedHashMap<>();
-    try (InputStream in = FormatVectorsTest.class.getResourceAsStream("/format-v1-vectors.txt")) {
-      assertNotNull(in, "committed vectors missing");
-      for (String line : new String(in.readAllBytes(), StandardCharsets.US_ASCII).split("\n")) {
-        if (line.isBlank() || line.startsWith("#")) {
-          continue;
-        }
-        String[] parts = line.trim().split(" ");
-        m.put(parts[0], HEX.parseHex(parts[1]));
-      }
-    }
+    VectorInputs.committed("/format-v1-vectors.txt").forEach((name, f) -> m.put(name, f[0]));
     return m;
   }
 
   @Test
   void libraryAndReferenceEncoder_produceTheCommittedBytes() throws Exception {
-    String write = System.getProperty("vectors.write");
-    if (write != null) {
-      List<String> lines = new ArrayList<>();
-      lines.add(
-          "# panops-crypto message format v1 test vectors: name hex(message). See docs/FORMAT.md.");
-      for (Vector v : inputs()) {
-        lines.add(v.name() + " " + HEX.formatHex(library(v)));
-      }
-      Files.write(Path.of(write), lines);
-    }
+    VectorInputs.writeIfAsked(
+        "# panops-crypto message format v1 test vectors: name hex(message). See docs/FORMAT.md.",
+        inputs(),
+        v -> v.name() + " " + HEX.formatHex(library(v)));
     Map<String, byte[]> committed = committed();
     assertEquals(inputs().size(), committed.size());
     for (Vector v : inputs()) {
@@ -148,18 +117,7 @@ class FormatVectorsTest {
       assertNotNull(expected, v.name());
       assertArrayEquals(expected, library(v), "library, " + v.name());
       assertArrayEquals(
-          expected,
-          ReferenceEncoder.encode(
-              v.dataKey(),
-              v.messageId(),
-              v.frameSize(),
-              v.keyContext(),
-              v.tenant(),
-              v.keyArn(),
-              v.edk(),
-              v.aad(),
-              v.plaintext()),
-          "reference encoder, " + v.name());
+          expected, ReferenceEncoder.encode(v.message()), "reference encoder, " + v.name());
     }
   }
 
@@ -169,14 +127,15 @@ class FormatVectorsTest {
     for (Vector v : inputs()) {
       byte[] msg = committed.get(v.name());
       MessageHeader h = MessageHeader.parse(msg, 0, msg.length);
-      assertEquals(v.keyArn(), h.keyArn());
-      assertEquals(v.tenant(), h.tenant());
-      assertEquals(v.frameSize(), h.frameSize());
-      assertEquals(v.plaintext().length, h.plaintextLength(msg.length));
-      FrameKey key = FrameKey.of(v.dataKey(), MessageFormat.SUITE_AES256_GCM_COMMIT);
+      assertEquals(v.message().keyArn(), h.keyArn());
+      assertEquals(v.message().tenant(), h.tenant());
+      assertEquals(v.message().frameSize(), h.frameSize());
+      assertEquals(v.message().plaintext().length, h.plaintextLength(msg.length));
+      FrameKey key = FrameKey.of(v.message().dataKey(), MessageFormat.SUITE_AES256_GCM_COMMIT);
       byte[] pt =
-          FrameCipher.decrypt(key, h, MessageAad.from(v.aad()).canonical, msg, 0, msg.length);
-      assertArrayEquals(v.plaintext(), pt, v.name());
+          FrameCipher.decrypt(
+              key, h, MessageAad.from(v.message().aad()).canonical, msg, 0, msg.length);
+      assertArrayEquals(v.message().plaintext(), pt, v.name());
     }
   }
 

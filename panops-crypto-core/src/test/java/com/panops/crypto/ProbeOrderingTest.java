@@ -6,7 +6,6 @@ import com.panops.crypto.testkit.FakeKmsClient;
 import com.panops.crypto.testkit.ForwardingKmsClient;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -87,13 +86,9 @@ class ProbeOrderingTest {
   }
 
   PanopsCrypto build(KmsClient client) {
-    return PanopsCrypto.builder()
-        .kmsClient(client)
-        .allowInsecureLocalKmsEndpoint()
-        .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
+    return TestCrypto.builder(client, "t", arn)
         .probeSettings(
             ProbeSettings.off().withSettle(1, Duration.ZERO).withTimeout(Duration.ofSeconds(5)))
-        .auditSink(AuditSink.none())
         .addRevocationListener(events::add)
         .build();
   }

@@ -3,23 +3,11 @@ package com.panops.crypto;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.panops.crypto.cache.DataKeyCache;
-import com.panops.crypto.testkit.FakeKmsClient;
-import com.panops.crypto.testkit.ForwardingKmsClient;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.services.kms.model.DecryptRequest;
-import software.amazon.awssdk.services.kms.model.DecryptResponse;
-import software.amazon.awssdk.services.kms.model.InvalidCiphertextException;
 
 /**
  * Refresh ahead fails closed and never parks a request: a spent key's successor load queued behind
@@ -27,65 +15,9 @@ import software.amazon.awssdk.services.kms.model.InvalidCiphertextException;
  * queued; a reload ahead that KMS refuses drops the cached data key. On a fake clock and a fake KMS
  * (our own logic) whose data-key Decrypts can be held at a gate or refused.
  */
-class RefreshAheadFailClosedTest {
-  static final MessageAad AAD = MessageAad.of("row", "1");
+class RefreshAheadFailClosedTest extends RefreshAheadFixture {
   static final Duration DAGE = Duration.ofMinutes(2);
   static final Duration DLEAD = Duration.ofSeconds(5); // min(2 min / 16, 5 s)
-
-  /** Fake KMS: data-key Decrypts held at a gate, or refused (InvalidCiphertext) when told. */
-  static final class GatedKms extends ForwardingKmsClient {
-    final Semaphore decryptGate = new Semaphore(1_000_000);
-    final Semaphore decryptsHeld = new Semaphore(0);
-    volatile boolean refuseDataKeys;
-
-    GatedKms(FakeKmsClient fake) {
-      super(fake);
-    }
-
-    @Override
-    public DecryptResponse decrypt(DecryptRequest r) {
-      if ("liveness-probe".equals(r.encryptionContext().get("panops:purpose"))) {
-        return delegate.decrypt(r); // a probe's canary: never held nor refused
-      }
-      if (refuseDataKeys) {
-        throw InvalidCiphertextException.builder().message("refused for this ciphertext").build();
-      }
-      DecryptResponse answer = delegate.decrypt(r);
-      decryptsHeld.release();
-      decryptGate.acquireUninterruptibly();
-      decryptGate.release();
-      return answer;
-    }
-  }
-
-  final FakeKmsClient fake = new FakeKmsClient();
-  final GatedKms kms = new GatedKms(fake);
-  final FakeTicker ticker = new FakeTicker();
-  final String arn = fake.createKey("a");
-  final ExecutorService requests = Executors.newCachedThreadPool();
-  final List<PanopsCrypto> opened = new ArrayList<>();
-
-  PanopsCrypto crypto(CacheSettings cache) {
-    PanopsCrypto c =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
-            .cacheSettings(cache)
-            .probeSettings(ProbeSettings.every(Duration.ofMinutes(5)).withSettle(1, Duration.ZERO))
-            .ticker(ticker)
-            .auditSink(AuditSink.none())
-            .build();
-    opened.add(c);
-    return c;
-  }
-
-  @AfterEach
-  void close() {
-    kms.decryptGate.release(1_000_000);
-    opened.forEach(PanopsCrypto::close);
-    requests.shutdownNow();
-  }
 
   static KeyContext kc(int i) {
     return KeyContext.of("class", "m" + i);

@@ -85,15 +85,7 @@ class RefreshAheadIT {
   }
 
   PanopsCrypto crypto(CacheSettings cache) {
-    return PanopsCrypto.builder()
-        .kmsClient(client)
-        .allowInsecureLocalKmsEndpoint()
-        .tenantDirectory(TenantDirectory.of(java.util.Map.of("acme", TenantKeys.of(arn))))
-        .cacheSettings(cache)
-        .probeSettings(ProbeSettings.off())
-        .ticker(ticker)
-        .auditSink(AuditSink.none())
-        .build();
+    return TestCrypto.unprobed(client, "acme", arn).cacheSettings(cache).ticker(ticker).build();
   }
 
   <T> T returns(Callable<T> r) throws Exception {

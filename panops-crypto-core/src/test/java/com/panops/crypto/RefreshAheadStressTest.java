@@ -15,7 +15,6 @@ import java.util.Queue;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -51,22 +50,15 @@ import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
  */
 class RefreshAheadStressTest {
   static final Duration RUN = Duration.ofSeconds(6);
-  static final KeyContext KC = KeyContext.of("class", "mail");
+  static final KeyContext KC = KillSwitchChaos.KC;
   static final int LIMIT = 16;
   static final int WORKERS = 4;
 
+  /** A message encrypted by a call that started and ended at these ticks. */
   record Sealed(byte[] ct, byte[] pt, MessageAad aad, long start, long end) {}
 
-  record Call(long start, long end) {}
-
-  record Window(long disabledAt, long enabledAt) {}
-
-  final AtomicLong ticks = new AtomicLong();
+  final KillSwitchChaos chaos = new KillSwitchChaos();
   final Queue<Sealed> sealed = new ConcurrentLinkedQueue<>();
-  final Queue<Call> decrypted = new ConcurrentLinkedQueue<>();
-  final List<Long> revokedAt = new CopyOnWriteArrayList<>();
-  final List<Window> windows = new CopyOnWriteArrayList<>();
-  final Queue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
   final AtomicLong refused = new AtomicLong();
 
   /** When KMS decided each GenerateDataKey (by the encrypted data key), then a late delivery. */
@@ -84,7 +76,7 @@ class RefreshAheadStressTest {
     @Override
     public GenerateDataKeyResponse generateDataKey(GenerateDataKeyRequest r) {
       GenerateDataKeyResponse a = delegate.generateDataKey(r);
-      decidedAt.put(HexFormat.of().formatHex(a.ciphertextBlob().asByteArray()), ticks.get());
+      decidedAt.put(HexFormat.of().formatHex(a.ciphertextBlob().asByteArray()), chaos.now());
       late();
       return a;
     }
@@ -108,14 +100,8 @@ class RefreshAheadStressTest {
     DecidedKms kms = new DecidedKms(fake);
     TenantDirectory dir = TenantDirectory.of(Map.of("t", TenantKeys.of(arn)));
     PanopsCrypto crypto =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
-            .probeSettings(
-                ProbeSettings.every(Duration.ofMillis(50))
-                    .withSettle(2, Duration.ofMillis(100))
-                    .withTimeout(Duration.ofSeconds(1)))
+        TestCrypto.builder(kms, dir)
+            .probeSettings(KillSwitchChaos.fastProbes())
             .cacheSettings(
                 CacheSettings.builder()
                     .encryptMaxAge(Duration.ofSeconds(1))
@@ -123,51 +109,39 @@ class RefreshAheadStressTest {
                     .decryptMaxAge(Duration.ofMillis(200))
                     .decryptMaxEntries(64)
                     .build())
-            .addRevocationListener(
-                e -> {
-                  if (e.kind() == RevocationEvent.Kind.REVOKED) {
-                    revokedAt.add(ticks.incrementAndGet());
-                  }
-                })
-            .auditSink(AuditSink.none())
+            .addRevocationListener(chaos.latchRecorder())
             .build();
     TenantCrypto t = crypto.tenant("t");
 
     long deadline = System.nanoTime() + RUN.toNanos();
-    List<Thread> threads = new ArrayList<>();
-    for (int w = 0; w < WORKERS; w++) {
-      long seed = w;
-      threads.add(new Thread(() -> work(t, seed, deadline), "worker-" + w));
-    }
-    threads.add(new Thread(() -> chaos(crypto, fake, arn, deadline), "chaos"));
-    threads.forEach(Thread::start);
-    for (Thread th : threads) {
-      th.join(RUN.toMillis() + 30_000);
-      assertFalse(th.isAlive(), th.getName() + " is stuck");
-    }
+    List<Thread> threads = KillSwitchChaos.workers(WORKERS, seed -> work(t, seed, deadline));
+    threads.add(
+        chaos.chaos(
+            fake,
+            arn,
+            deadline,
+            new SplittableRandom(7),
+            r -> Thread.sleep(80 + r.nextInt(150)),
+            r -> {
+              for (int i = 0; i < 4; i++) {
+                Thread.sleep(60 + r.nextInt(60));
+                crypto.cache.purge(arn); // as the idle sweep does, between requests and refreshes
+              }
+            }));
+    KillSwitchChaos.runAll(threads, RUN);
     long refreshes = crypto.cache.refreshesStarted();
     crypto.close();
 
-    assertTrue(unexpected.isEmpty(), "undocumented outcomes: " + unexpected);
+    chaos.assertNothingUnexpected();
 
     // After the first latch of a disabled window: no encryption or decryption that started then
     // and ended before the key was enabled again succeeded; and every message encrypted after
     // that latch is under a data key KMS generated after it.
-    int checked = 0;
-    for (Window w : windows) {
-      long latch = Long.MAX_VALUE;
-      for (long r : revokedAt) {
-        if (r > w.disabledAt() && r < w.enabledAt()) {
-          latch = Math.min(latch, r);
-        }
-      }
-      if (latch == Long.MAX_VALUE) {
-        continue;
-      }
-      checked++;
+    int checked =
+        chaos.assertNothingSucceededWhileLatched(sealed, Sealed::start, Sealed::end, "encrypted");
+    for (KillSwitchChaos.Latched l : chaos.latchedWindows()) {
+      long latch = l.latchedAt();
       for (Sealed s : sealed) {
-        assertFalse(
-            s.start() > latch && s.end() < w.enabledAt(), "encrypted while latched: " + s.start());
         if (s.start() > latch) {
           Long decided = kms.decidedAt.get(edk(s.ct()));
           assertNotNull(decided, "a data key KMS never generated");
@@ -181,11 +155,8 @@ class RefreshAheadStressTest {
                   + s.start());
         }
       }
-      for (Call d : decrypted) {
-        assertFalse(
-            d.start() > latch && d.end() < w.enabledAt(), "plaintext returned while latched: " + d);
-      }
     }
+    chaos.assertNoPlaintextWhileLatched();
 
     // Limits: no data key encrypted more than its limit plus one message per worker.
     Map<String, Integer> perKey = new HashMap<>();
@@ -196,14 +167,7 @@ class RefreshAheadStressTest {
 
     // Every ciphertext decrypts, with the real data key, for a fresh reader.
     fake.enable(arn);
-    try (PanopsCrypto verifier =
-        PanopsCrypto.builder()
-            .kmsClient(fake)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .build()) {
+    try (PanopsCrypto verifier = TestCrypto.unprobed(fake, dir).build()) {
       for (Sealed s : sealed) {
         assertArrayEquals(s.pt(), verifier.tenant("t").decrypt(s.ct(), KC, s.aad()));
       }
@@ -212,30 +176,9 @@ class RefreshAheadStressTest {
     // The run reached what it names.
     assertTrue(checked >= 3, "windows with a latch: " + checked);
     assertTrue(sealed.size() >= 500, "ciphertexts: " + sealed.size());
-    assertTrue(decrypted.size() >= 500, "decryptions: " + decrypted.size());
+    assertTrue(chaos.decrypted.size() >= 500, "decryptions: " + chaos.decrypted.size());
     assertTrue(refreshes >= 50, "refreshes ahead: " + refreshes);
     assertTrue(refused.get() >= 20, "refusals while latched: " + refused);
-  }
-
-  private void chaos(PanopsCrypto crypto, FakeKmsClient fake, String arn, long deadline) {
-    SplittableRandom r = new SplittableRandom(7);
-    try {
-      Thread.sleep(200);
-      while (System.nanoTime() < deadline - 300_000_000L) {
-        fake.disable(arn);
-        long d = ticks.incrementAndGet();
-        Thread.sleep(80 + r.nextInt(150));
-        long e = ticks.incrementAndGet();
-        fake.enable(arn);
-        windows.add(new Window(d, e));
-        for (int i = 0; i < 4; i++) {
-          Thread.sleep(60 + r.nextInt(60));
-          crypto.cache.purge(arn); // as the idle sweep does, between requests and refreshes
-        }
-      }
-    } catch (InterruptedException ex) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   private void work(TenantCrypto t, long seed, long deadline) {
@@ -247,9 +190,9 @@ class RefreshAheadStressTest {
           byte[] pt = new byte[r.nextInt(200)];
           r.nextBytes(pt);
           MessageAad aad = MessageAad.of("row", Long.toString(r.nextLong()));
-          long start = ticks.incrementAndGet();
+          long start = chaos.tick();
           byte[] ct = t.encrypt(pt, KC, aad);
-          Sealed s = new Sealed(ct, pt, aad, start, ticks.incrementAndGet());
+          Sealed s = new Sealed(ct, pt, aad, start, chaos.tick());
           sealed.add(s);
           if (mine.size() < 64) {
             mine.add(s);
@@ -258,18 +201,12 @@ class RefreshAheadStressTest {
           }
         } else {
           Sealed s = mine.get(r.nextInt(mine.size()));
-          long start = ticks.incrementAndGet();
-          byte[] got = t.decrypt(s.ct(), KC, s.aad());
-          long end = ticks.incrementAndGet();
-          if (!java.util.Arrays.equals(s.pt(), got)) {
-            unexpected.add(new AssertionError("wrong plaintext"));
-          }
-          decrypted.add(new Call(start, end));
+          chaos.timedRead(s.pt(), "wrong plaintext", () -> t.decrypt(s.ct(), KC, s.aad()));
         }
       } catch (KeyRevokedException | KmsUnavailableException e) {
         refused.incrementAndGet();
       } catch (Throwable e) {
-        unexpected.add(e);
+        chaos.unexpected.add(e);
       }
     }
   }

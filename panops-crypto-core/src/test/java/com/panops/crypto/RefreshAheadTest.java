@@ -3,26 +3,14 @@ package com.panops.crypto;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.panops.crypto.format.MessageHeader;
-import com.panops.crypto.testkit.FakeKmsClient;
-import com.panops.crypto.testkit.ForwardingKmsClient;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.services.kms.model.DecryptRequest;
-import software.amazon.awssdk.services.kms.model.DecryptResponse;
-import software.amazon.awssdk.services.kms.model.GenerateDataKeyRequest;
-import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
 
 /**
  * Refresh ahead in the data-key cache, on a fake clock and a fake KMS whose answers can be held at
@@ -32,88 +20,10 @@ import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
  * away). "Does not wait" is asserted by holding the KMS answer at a closed gate: a request that
  * needed it could not return.
  */
-class RefreshAheadTest {
+class RefreshAheadTest extends RefreshAheadFixture {
   static final KeyContext KC = KeyContext.of("class", "mail");
-  static final MessageAad AAD = MessageAad.of("row", "1");
   static final Duration AGE = Duration.ofMinutes(5);
   static final Duration LEAD = Duration.ofSeconds(5); // min(5 min / 16, 5 s)
-
-  /** A fake KMS whose GenerateDataKey and Decrypt answers wait at gates (decided first). */
-  static final class GatedKms extends ForwardingKmsClient {
-    final Semaphore gdkGate = new Semaphore(1_000_000);
-    final Semaphore decryptGate = new Semaphore(1_000_000);
-    final AtomicInteger gdkEntered = new AtomicInteger();
-    final AtomicInteger dataKeyDecrypts = new AtomicInteger();
-    final List<String> generated = new java.util.concurrent.CopyOnWriteArrayList<>();
-
-    GatedKms(FakeKmsClient fake) {
-      super(fake);
-    }
-
-    void closeGdk() {
-      gdkGate.drainPermits();
-    }
-
-    void openGdk() {
-      gdkGate.drainPermits();
-      gdkGate.release(1_000_000);
-    }
-
-    @Override
-    public GenerateDataKeyResponse generateDataKey(GenerateDataKeyRequest r) {
-      gdkEntered.incrementAndGet();
-      GenerateDataKeyResponse answer = delegate.generateDataKey(r); // decided before the gate
-      synchronized (generated) {
-        generated.add(HexFormat.of().formatHex(answer.ciphertextBlob().asByteArray()));
-        generated.notifyAll(); // awaitGenerated: the answer is recorded, readable now
-      }
-      gdkGate.acquireUninterruptibly();
-      gdkGate.release();
-      return answer;
-    }
-
-    @Override
-    public DecryptResponse decrypt(DecryptRequest r) {
-      DecryptResponse answer = delegate.decrypt(r);
-      if ("liveness-probe".equals(r.encryptionContext().get("panops:purpose"))) {
-        return answer; // a probe's canary: neither counted nor held
-      }
-      dataKeyDecrypts.incrementAndGet();
-      decryptGate.acquireUninterruptibly();
-      decryptGate.release();
-      return answer;
-    }
-  }
-
-  final FakeKmsClient fake = new FakeKmsClient();
-  final GatedKms kms = new GatedKms(fake);
-  final FakeTicker ticker = new FakeTicker();
-  final String arn = fake.createKey("a");
-  final ExecutorService requests = Executors.newCachedThreadPool();
-  final List<PanopsCrypto> opened = new ArrayList<>();
-
-  PanopsCrypto crypto(CacheSettings cache) {
-    PanopsCrypto c =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
-            .cacheSettings(cache)
-            // probes only when asked (crypto.probe): a latch lifts on one successful probe
-            .probeSettings(ProbeSettings.every(Duration.ofMinutes(5)).withSettle(1, Duration.ZERO))
-            .ticker(ticker)
-            .auditSink(AuditSink.none())
-            .build();
-    opened.add(c);
-    return c;
-  }
-
-  @AfterEach
-  void close() {
-    kms.openGdk();
-    opened.forEach(PanopsCrypto::close);
-    requests.shutdownNow();
-  }
 
   /** Runs {@code r} on another thread; fails if it does not return (it waits at a closed gate). */
   <T> T returns(java.util.concurrent.Callable<T> r) throws Exception {
@@ -144,6 +54,24 @@ class RefreshAheadTest {
       }
       assertEquals(n, kms.generated.size(), "GenerateDataKey answers recorded");
     }
+  }
+
+  /** A key in use, and its successor's GenerateDataKey decided and held at the closed gate. */
+  record HeldSuccessor(PanopsCrypto crypto, TenantCrypto tenant, byte[] first, String successor) {}
+
+  /**
+   * A key of age {@link #AGE} sends its first message; inside its refresh lead a request asks for
+   * the successor, whose GenerateDataKey is decided and then held at the closed gate.
+   */
+  HeldSuccessor aSuccessorHeldAtTheGate() throws Exception {
+    PanopsCrypto c = crypto(CacheSettings.builder().encryptMaxAge(AGE).build());
+    TenantCrypto t = c.tenant("t");
+    byte[] first = t.encrypt(new byte[10], KC, AAD);
+    kms.closeGdk();
+    ticker.advance(AGE.minus(LEAD).plusSeconds(1));
+    returns(() -> t.encrypt(new byte[10], KC, AAD)); // asks for the successor: decided, held
+    awaitGenerated(2);
+    return new HeldSuccessor(c, t, first, kms.generated.get(1));
   }
 
   static String edk(byte[] ct) {
@@ -276,46 +204,32 @@ class RefreshAheadTest {
 
   @Test
   void aRefreshAnsweredAfterALatch_isThrownAway() throws Exception {
-    PanopsCrypto c = crypto(CacheSettings.builder().encryptMaxAge(AGE).build());
-    TenantCrypto t = c.tenant("t");
-    byte[] first = t.encrypt(new byte[10], KC, AAD);
-    kms.closeGdk();
-    ticker.advance(AGE.minus(LEAD).plusSeconds(1));
-    returns(() -> t.encrypt(new byte[10], KC, AAD)); // asks for the successor: decided, held
-    awaitGenerated(2);
-    String latePlusOne = kms.generated.get(1);
+    HeldSuccessor h = aSuccessorHeldAtTheGate();
     // The customer disables the key; a probe latches it while the successor's answer is held.
     fake.disable(arn);
-    assertFalse(c.probe(arn));
+    assertFalse(h.crypto().probe(arn));
     kms.openGdk(); // the late answer arrives after the latch
-    assertTrue(c.cache.awaitRefreshes(Duration.ofSeconds(10)));
-    assertThrows(KeyRevokedException.class, () -> t.encrypt(new byte[10], KC, AAD));
+    assertTrue(h.crypto().cache.awaitRefreshes(Duration.ofSeconds(10)));
+    assertThrows(KeyRevokedException.class, () -> h.tenant().encrypt(new byte[10], KC, AAD));
     // Restored: the key answers again and one probe lifts the latch.
     fake.enable(arn);
-    assertTrue(c.probe(arn));
+    assertTrue(h.crypto().probe(arn));
     ticker.advance(LEAD);
-    byte[] after = t.encrypt(new byte[10], KC, AAD);
-    assertNotEquals(latePlusOne, edk(after), "the refresh answered after the latch was used");
-    assertNotEquals(edk(first), edk(after), "a key from before the latch was used");
+    byte[] after = h.tenant().encrypt(new byte[10], KC, AAD);
+    assertNotEquals(h.successor(), edk(after), "the refresh answered after the latch was used");
+    assertNotEquals(edk(h.first()), edk(after), "a key from before the latch was used");
     assertEquals(3, fake.generateDataKeyCalls.get());
   }
 
   @Test
   void aPurgeWhileTheSuccessorLoads_dropsBoth() throws Exception {
-    PanopsCrypto c = crypto(CacheSettings.builder().encryptMaxAge(AGE).build());
-    TenantCrypto t = c.tenant("t");
-    byte[] first = t.encrypt(new byte[10], KC, AAD);
-    kms.closeGdk();
-    ticker.advance(AGE.minus(LEAD).plusSeconds(1));
-    returns(() -> t.encrypt(new byte[10], KC, AAD));
-    awaitGenerated(2);
-    String successor = kms.generated.get(1);
-    c.cache.purge(arn); // as the idle sweep does
+    HeldSuccessor h = aSuccessorHeldAtTheGate();
+    h.crypto().cache.purge(arn); // as the idle sweep does
     kms.openGdk();
-    assertTrue(c.cache.awaitRefreshes(Duration.ofSeconds(10)));
-    byte[] after = t.encrypt(new byte[10], KC, AAD);
-    assertNotEquals(successor, edk(after), "a successor of a purged key was installed");
-    assertNotEquals(edk(first), edk(after));
+    assertTrue(h.crypto().cache.awaitRefreshes(Duration.ofSeconds(10)));
+    byte[] after = h.tenant().encrypt(new byte[10], KC, AAD);
+    assertNotEquals(h.successor(), edk(after), "a successor of a purged key was installed");
+    assertNotEquals(edk(h.first()), edk(after));
     assertEquals(3, fake.generateDataKeyCalls.get());
   }
 

@@ -2,16 +2,13 @@ package com.panops.crypto;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import com.panops.crypto.KillSwitchChaos.Sealed;
 import com.panops.crypto.testkit.FakeKmsClient;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Queue;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -44,20 +41,10 @@ import org.junit.jupiter.api.Test;
  */
 class RegistryRaceStressTest {
   static final Duration RUN = Duration.ofSeconds(6);
-  static final KeyContext KC = KeyContext.of("class", "mail");
+  static final KeyContext KC = KillSwitchChaos.KC;
 
-  record Result(long start, long end) {}
-
-  record Sealed(String tenant, byte[] ct, byte[] pt, MessageAad aad) {}
-
-  record Window(long disabledAt, long enabledAt) {}
-
-  final AtomicLong ticks = new AtomicLong();
-  final Queue<Result> decrypted = new ConcurrentLinkedQueue<>();
+  final KillSwitchChaos chaos = new KillSwitchChaos();
   final Queue<Sealed> sealed = new ConcurrentLinkedQueue<>();
-  final List<long[]> revokedAt = new CopyOnWriteArrayList<>();
-  final List<Window> windows = new CopyOnWriteArrayList<>();
-  final Queue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
   final AtomicLong revokedSeen = new AtomicLong();
   final AtomicLong rowDrops = new AtomicLong();
 
@@ -65,58 +52,30 @@ class RegistryRaceStressTest {
   void rowLookupsAndRegistrations_raceTheLatch_andNothingIsServedWhileLatched() throws Exception {
     FakeKmsClient fake = new FakeKmsClient();
     String arn = fake.createKey("shared");
-    TenantDirectory dir =
-        TenantDirectory.of(Map.of("a", TenantKeys.of(arn), "b", TenantKeys.of(arn)));
+    TenantDirectory dir = KillSwitchChaos.twoTenantsSharing(arn);
     MemoryRegistry registry = new MemoryRegistry();
-    List<Sealed> foreign = new ArrayList<>();
+    List<Sealed> foreign;
     try (PanopsCrypto writer =
-        PanopsCrypto.builder()
-            .kmsClient(fake)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
-            .probeSettings(ProbeSettings.off())
+        TestCrypto.unprobed(fake, dir)
             .cacheSettings(CacheSettings.builder().encryptMaxMessages(2).build())
-            .auditSink(AuditSink.none())
             .dataKeyRegistry(registry)
             .build()) {
-      SplittableRandom r = new SplittableRandom(1);
-      for (int i = 0; i < 300; i++) {
-        String t = i % 2 == 0 ? "a" : "b";
-        byte[] pt = new byte[r.nextInt(200)];
-        r.nextBytes(pt);
-        MessageAad aad = MessageAad.of("row", "f" + i);
-        foreign.add(new Sealed(t, writer.tenant(t).encryptCompact(pt, KC, aad), pt, aad));
-      }
+      foreign = KillSwitchChaos.writeForeign(writer, 200, TenantCrypto::encryptCompact);
     }
 
     PanopsCrypto crypto =
-        PanopsCrypto.builder()
-            .kmsClient(new LateAnswerKms(fake, 2000))
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
-            .probeSettings(
-                ProbeSettings.every(Duration.ofMillis(50))
-                    .withSettle(2, Duration.ofMillis(100))
-                    .withTimeout(Duration.ofSeconds(1)))
+        TestCrypto.builder(new LateAnswerKms(fake, 2000), dir)
+            .probeSettings(KillSwitchChaos.fastProbes())
             .cacheSettings(
                 CacheSettings.builder().encryptMaxMessages(16).decryptMaxEntries(32).build())
-            .auditSink(AuditSink.none())
             .dataKeyRegistry(registry)
-            .addRevocationListener(
-                e -> {
-                  if (e.kind() == RevocationEvent.Kind.REVOKED) {
-                    revokedAt.add(new long[] {ticks.incrementAndGet()});
-                  }
-                })
+            .addRevocationListener(chaos.latchRecorder())
             .build();
 
     long deadline = System.nanoTime() + RUN.toNanos();
-    List<Thread> threads = new ArrayList<>();
-    for (int w = 0; w < 3; w++) {
-      long seed = w;
-      threads.add(new Thread(() -> work(crypto, foreign, seed, deadline), "worker-" + w));
-    }
-    threads.add(new Thread(() -> chaos(fake, arn, deadline), "chaos"));
+    List<Thread> threads =
+        KillSwitchChaos.workers(3, seed -> work(crypto, foreign, seed, deadline));
+    threads.add(chaos.chaos(fake, arn, deadline));
     threads.add(
         new Thread(
             () -> {
@@ -131,75 +90,25 @@ class RegistryRaceStressTest {
               }
             },
             "row-dropper"));
-    threads.forEach(Thread::start);
-    for (Thread t : threads) {
-      t.join(RUN.toMillis() + 30_000);
-      assertFalse(t.isAlive(), t.getName() + " is stuck");
-    }
+    KillSwitchChaos.runAll(threads, RUN);
     crypto.close();
 
-    assertTrue(unexpected.isEmpty(), "undocumented outcomes: " + describe(unexpected));
+    chaos.assertNothingUnexpected();
 
-    int checkedInWindow = 0;
-    for (Window w : windows) {
-      long firstLatch = Long.MAX_VALUE;
-      for (long[] r : revokedAt) {
-        if (r[0] > w.disabledAt() && r[0] < w.enabledAt()) {
-          firstLatch = Math.min(firstLatch, r[0]);
-        }
-      }
-      if (firstLatch == Long.MAX_VALUE) {
-        continue;
-      }
-      checkedInWindow++;
-      for (Result d : decrypted) {
-        assertFalse(
-            d.start() > firstLatch && d.end() < w.enabledAt(),
-            "plaintext returned while latched: call " + d + ", latched at " + firstLatch);
-      }
-    }
+    int checkedInWindow = chaos.assertNoPlaintextWhileLatched();
 
     fake.enable(arn);
-    try (PanopsCrypto verifier =
-        PanopsCrypto.builder()
-            .kmsClient(fake)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(dir)
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .dataKeyRegistry(registry)
-            .build()) {
-      for (Sealed s : sealed) {
-        assertArrayEquals(s.pt(), verifier.tenant(s.tenant()).decrypt(s.ct(), KC, s.aad()));
-      }
-    }
+    KillSwitchChaos.assertEachDecrypts(
+        TestCrypto.unprobed(fake, dir).dataKeyRegistry(registry), sealed);
 
-    assertTrue(windows.size() >= 4, "disable windows: " + windows.size());
+    assertTrue(chaos.windows.size() >= 4, "disable windows: " + chaos.windows.size());
     assertTrue(checkedInWindow >= 2, "windows with a latch: " + checkedInWindow);
     assertTrue(sealed.size() >= 300, "values written: " + sealed.size());
-    assertTrue(decrypted.size() >= 300, "decryptions: " + decrypted.size());
+    assertTrue(chaos.decrypted.size() >= 300, "decryptions: " + chaos.decrypted.size());
     assertTrue(revokedSeen.get() >= 20, "KeyRevokedException: " + revokedSeen);
     assertTrue(registry.all().size() >= 150 + 20, "registrations: " + registry.all().size());
     assertTrue(registry.lookups.get() >= 100, "registry look-ups: " + registry.lookups);
     assertTrue(rowDrops.get() >= 100, "row cache drops: " + rowDrops);
-  }
-
-  private void chaos(FakeKmsClient fake, String arn, long deadline) {
-    SplittableRandom r = new SplittableRandom(99);
-    try {
-      Thread.sleep(200);
-      while (System.nanoTime() < deadline - 300_000_000L) {
-        fake.disable(arn);
-        long d = ticks.incrementAndGet();
-        Thread.sleep(60 + r.nextInt(200));
-        long e = ticks.incrementAndGet();
-        fake.enable(arn);
-        windows.add(new Window(d, e));
-        Thread.sleep(300 + r.nextInt(300));
-      }
-    } catch (InterruptedException ex) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   private void work(PanopsCrypto crypto, List<Sealed> foreign, long seed, long deadline) {
@@ -214,11 +123,11 @@ class RegistryRaceStressTest {
           MessageAad aad = MessageAad.of("row", "e" + r.nextInt());
           sealed.add(new Sealed(t, crypto.tenant(t).encryptCompact(pt, KC, aad), pt, aad));
         } else if (op < 75) {
-          decryptOne(crypto, foreign.get(r.nextInt(foreign.size())));
+          chaos.decryptOne(crypto, foreign.get(r.nextInt(foreign.size())));
         } else {
           Sealed own = sealed.peek();
           if (own != null) {
-            decryptOne(crypto, own);
+            chaos.decryptOne(crypto, own);
           }
         }
       } catch (KeyRevokedException e) {
@@ -226,24 +135,8 @@ class RegistryRaceStressTest {
       } catch (KmsUnavailableException e) {
         // a probe that did not finish in time: allowed, counts as refused
       } catch (Throwable e) {
-        unexpected.add(e);
+        chaos.unexpected.add(e);
       }
     }
-  }
-
-  private void decryptOne(PanopsCrypto crypto, Sealed s) {
-    long start = ticks.incrementAndGet();
-    byte[] got = crypto.tenant(s.tenant()).decrypt(s.ct(), KC, s.aad());
-    long end = ticks.incrementAndGet();
-    if (!Arrays.equals(s.pt(), got)) {
-      unexpected.add(new AssertionError("wrong plaintext"));
-    }
-    decrypted.add(new Result(start, end));
-  }
-
-  private static String describe(Queue<Throwable> q) {
-    StringBuilder sb = new StringBuilder();
-    q.stream().limit(5).forEach(e -> sb.append(e).append("; "));
-    return q.size() + ": " + sb;
   }
 }

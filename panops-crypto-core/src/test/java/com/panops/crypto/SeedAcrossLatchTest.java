@@ -3,7 +3,6 @@ package com.panops.crypto;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.panops.crypto.testkit.FakeKmsClient;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -57,15 +56,7 @@ class SeedAcrossLatchTest {
           }
         };
     ExecutorService pool = Executors.newCachedThreadPool();
-    try (PanopsCrypto crypto =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .dataKeyRegistry(gated)
-            .build()) {
+    try (PanopsCrypto crypto = TestCrypto.unprobed(kms, "t", arn).dataKeyRegistry(gated).build()) {
       TenantCrypto t = crypto.tenant("t");
       Future<byte[]> compact =
           pool.submit(() -> t.encryptCompact(new byte[16], KC, MessageAad.of("row", "1")));

@@ -8,7 +8,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -36,15 +35,7 @@ class TamperTest {
   void setUp() {
     kms = new FakeKmsClient();
     arn = kms.createKey("k");
-    crypto =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .frameSize(4096)
-            .build();
+    crypto = TestCrypto.unprobed(kms, "t", arn).frameSize(4096).build();
     tenant = crypto.tenant("t");
   }
 

@@ -37,13 +37,8 @@ class TenantCryptoTest {
     globexKey = kms.createKey("globex-1");
     audit = java.util.Collections.synchronizedList(new ArrayList<>());
     crypto =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(
-                TenantDirectory.of(
-                    Map.of("acme", TenantKeys.of(acmeKey), "globex", TenantKeys.of(globexKey))))
-            .probeSettings(ProbeSettings.off())
+        TestCrypto.unprobed(
+                kms, Map.of("acme", TenantKeys.of(acmeKey), "globex", TenantKeys.of(globexKey)))
             .frameSize(4096)
             .auditSink(audit::add)
             .build();
@@ -129,14 +124,8 @@ class TenantCryptoTest {
   @Test
   void decrypt_byAnotherTenantSharingTheCmk_failsIntegrity_withoutCallingKms_orLatching() {
     try (PanopsCrypto shared =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(
-                TenantDirectory.of(
-                    Map.of("acme", TenantKeys.of(acmeKey), "acme-eu", TenantKeys.of(acmeKey))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
+        TestCrypto.unprobed(
+                kms, Map.of("acme", TenantKeys.of(acmeKey), "acme-eu", TenantKeys.of(acmeKey)))
             .build()) {
       byte[] ct = shared.tenant("acme").encrypt(random(100, 1), KC, AAD);
       long before = kms.totalCalls();
@@ -165,14 +154,7 @@ class TenantCryptoTest {
     for (int i = 0; i < 50; i++) {
       cts.add(acme.encrypt(random(64, i), KC, AAD));
     }
-    try (PanopsCrypto reader =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(acmeKey))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .build()) {
+    try (PanopsCrypto reader = TestCrypto.unprobed(kms, "acme", acmeKey).build()) {
       for (byte[] ct : cts) {
         reader.tenant("acme").decrypt(ct, KC, AAD);
       }
@@ -195,14 +177,7 @@ class TenantCryptoTest {
     byte[] ct = crypto.tenant("acme").encrypt(random(100, 3), KC, AAD);
     String newKey = kms.createKey("acme-2");
     try (PanopsCrypto rotated =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(
-                TenantDirectory.of(Map.of("acme", TenantKeys.of(newKey, List.of(acmeKey)))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .build()) {
+        TestCrypto.unprobed(kms, Map.of("acme", TenantKeys.of(newKey, List.of(acmeKey)))).build()) {
       TenantCrypto acme = rotated.tenant("acme");
       assertArrayEquals(random(100, 3), acme.decrypt(ct, KC, AAD));
       byte[] fresh = acme.encrypt(random(10, 4), KC, AAD);
@@ -216,14 +191,7 @@ class TenantCryptoTest {
     byte[] ct = crypto.tenant("acme").encrypt(pt, KC, AAD);
     String newKey = kms.createKey("acme-2");
     try (PanopsCrypto rotated =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(
-                TenantDirectory.of(Map.of("acme", TenantKeys.of(newKey, List.of(acmeKey)))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .build()) {
+        TestCrypto.unprobed(kms, Map.of("acme", TenantKeys.of(newKey, List.of(acmeKey)))).build()) {
       TenantCrypto acme = rotated.tenant("acme");
       var h = MessageHeader.parse(ct, 0, ct.length);
       byte[] newHeader = acme.rewrapHeader(h, KC);
@@ -241,14 +209,7 @@ class TenantCryptoTest {
   void swappedEncryptedDataKey_fromAnotherMessage_failsTheCommitment() {
     TenantCrypto acme = crypto.tenant("acme");
     byte[] a = acme.encrypt(random(100, 1), KC, AAD);
-    try (PanopsCrypto other =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(acmeKey))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .build()) {
+    try (PanopsCrypto other = TestCrypto.unprobed(kms, "acme", acmeKey).build()) {
       byte[] b = other.tenant("acme").encrypt(random(100, 2), KC, AAD);
       var ha = MessageHeader.parse(a, 0, a.length);
       var hb = MessageHeader.parse(b, 0, b.length);

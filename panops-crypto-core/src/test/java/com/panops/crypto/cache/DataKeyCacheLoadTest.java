@@ -2,10 +2,7 @@ package com.panops.crypto.cache;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.github.benmanes.caffeine.cache.Ticker;
-import com.panops.crypto.format.FrameKey;
-import com.panops.crypto.format.MessageFormat;
-import java.time.Duration;
+import com.panops.crypto.cache.CacheTestKit.HeldCall;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -17,6 +14,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -26,9 +24,7 @@ import org.junit.jupiter.api.Test;
  * interleavings are forced, not hoped for; the bounded waits only turn a hang into a failure.
  */
 class DataKeyCacheLoadTest {
-  final DataKeyCache cache =
-      new DataKeyCache(
-          Duration.ofMinutes(5), 10_000, Duration.ofMinutes(5), 10_000, Ticker.systemTicker());
+  final DataKeyCache cache = CacheTestKit.cache(10_000);
   final ExecutorService pool = Executors.newCachedThreadPool();
 
   @AfterEach
@@ -38,14 +34,27 @@ class DataKeyCacheLoadTest {
   }
 
   static EncryptionKey key() {
-    return new EncryptionKey(
-        FrameKey.of(new byte[32], MessageFormat.SUITE_AES256_GCM_COMMIT),
-        new byte[0],
-        0,
-        "arn",
-        1_000,
-        1L << 42,
-        0);
+    return CacheTestKit.encryptionKey();
+  }
+
+  /** An encrypt-side load of {@code slot} by {@code loader}, on another thread. */
+  Future<EncryptionKey> load(
+      DataKeyCache.EncryptSlot slot, Function<DataKeyCache.EncryptSlot, EncryptionKey> loader) {
+    return pool.submit(() -> cache.encryptKey(slot, loader));
+  }
+
+  /**
+   * A purge of CMK "arn" (on another thread) returns while {@code kms} is still held: it did not
+   * wait for that call; {@code waited} says what it would have waited for.
+   */
+  void assertAPurgeReturnsWhileHeld(HeldCall kms, String waited) throws Exception {
+    Future<?> purge = pool.submit(() -> cache.purge("arn"));
+    try {
+      purge.get(10, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      fail("the purge waited for " + waited);
+    }
+    assertFalse(kms.answered(), "KMS had not answered when the purge returned");
   }
 
   /**
@@ -77,31 +86,15 @@ class DataKeyCacheLoadTest {
     DataKeyCache.EncryptSlot slotB = new DataKeyCache.EncryptSlot("t", "arn", new SameHash(2));
     assertEquals(slotA.hashCode(), slotB.hashCode(), "setup: one bin");
     EncryptionKey a = cache.encryptKey(slotA, s -> key());
-    CountDownLatch inKms = new CountDownLatch(1);
-    CountDownLatch answer = new CountDownLatch(1);
-    Future<EncryptionKey> b =
-        pool.submit(
-            () ->
-                cache.encryptKey(
-                    slotB,
-                    s -> {
-                      inKms.countDown();
-                      await(answer);
-                      return key();
-                    }));
-    assertTrue(inKms.await(10, TimeUnit.SECONDS));
+    HeldCall kms = new HeldCall();
+    Future<EncryptionKey> b = load(slotB, s -> kms.answering(key()));
+    kms.awaitInKms();
 
-    Future<?> purge = pool.submit(() -> cache.purge("arn"));
-    try {
-      purge.get(10, TimeUnit.SECONDS);
-    } catch (TimeoutException e) {
-      fail("the purge waited for a KMS call in flight for another key");
-    }
-    assertEquals(1, answer.getCount(), "KMS had not answered when the purge returned");
+    assertAPurgeReturnsWhileHeld(kms, "a KMS call in flight for another key");
     assertNull(cache.encryptKeyIfPresent(slotA), "A purged");
     assertTrue(a.key().isRetired(), "A's key retired");
 
-    answer.countDown();
+    kms.answer();
     EncryptionKey kb = b.get(10, TimeUnit.SECONDS);
     // B was loaded across the purge: the cache inserts it (it does not know epochs); the caller
     // finds its epoch older than the key's and removes it before any use (TenantCrypto.acquire)
@@ -117,29 +110,14 @@ class DataKeyCacheLoadTest {
   void aPurge_neverWaitsForADecryptLoadInFlight_ofAnotherKeyInTheSameHashBin() throws Exception {
     DecryptKey[] pair = sameHashPair();
     DataKeyCache.DecryptEntry a = cache.decryptKey(pair[0], v -> entry());
-    CountDownLatch inKms = new CountDownLatch(1);
-    CountDownLatch answer = new CountDownLatch(1);
+    HeldCall kms = new HeldCall();
     Future<DataKeyCache.DecryptEntry> loading =
-        pool.submit(
-            () ->
-                cache.decryptKey(
-                    pair[1],
-                    v -> {
-                      inKms.countDown();
-                      await(answer);
-                      return entry();
-                    }));
-    assertTrue(inKms.await(10, TimeUnit.SECONDS));
-    Future<?> purge = pool.submit(() -> cache.purge("arn"));
-    try {
-      purge.get(10, TimeUnit.SECONDS);
-    } catch (TimeoutException e) {
-      fail("the purge waited for a KMS Decrypt in flight");
-    }
-    assertEquals(1, answer.getCount(), "KMS had not answered when the purge returned");
+        pool.submit(() -> cache.decryptKey(pair[1], v -> kms.answering(entry())));
+    kms.awaitInKms();
+    assertAPurgeReturnsWhileHeld(kms, "a KMS Decrypt in flight");
     assertTrue(a.key().isRetired());
     assertNull(cache.decryptKeyIfPresent(pair[0]));
-    answer.countDown();
+    kms.answer();
     assertNotNull(loading.get(10, TimeUnit.SECONDS));
   }
 
@@ -157,8 +135,7 @@ class DataKeyCacheLoadTest {
   }
 
   static DataKeyCache.DecryptEntry entry() {
-    return new DataKeyCache.DecryptEntry(
-        FrameKey.of(new byte[32], MessageFormat.SUITE_AES256_GCM_COMMIT), 0);
+    return CacheTestKit.decryptEntry();
   }
 
   /**
@@ -182,7 +159,7 @@ class DataKeyCacheLoadTest {
                     slot,
                     s -> {
                       calls.incrementAndGet();
-                      await(answer);
+                      CacheTestKit.await(answer);
                       return key();
                     });
               }));
@@ -207,31 +184,25 @@ class DataKeyCacheLoadTest {
   void aWaiterOnAFailedLoad_loadsAgain_andTheFailureReachesOnlyItsOwnCaller() throws Exception {
     DataKeyCache.EncryptSlot slot = new DataKeyCache.EncryptSlot("t", "arn", "ctx");
     AtomicInteger calls = new AtomicInteger();
-    CountDownLatch answer = new CountDownLatch(1);
+    HeldCall kms = new HeldCall();
     IllegalStateException kmsSaidNo = new IllegalStateException("KMS said no");
     Future<EncryptionKey> failing =
-        pool.submit(
-            () ->
-                cache.encryptKey(
-                    slot,
-                    s -> {
-                      calls.incrementAndGet();
-                      await(answer);
-                      throw kmsSaidNo;
-                    }));
-    while (calls.get() == 0) {
-      Thread.onSpinWait();
-    }
+        load(
+            slot,
+            s -> {
+              calls.incrementAndGet();
+              kms.answering(null);
+              throw kmsSaidNo;
+            });
+    kms.awaitInKms();
     Future<EncryptionKey> waiter =
-        pool.submit(
-            () ->
-                cache.encryptKey(
-                    slot,
-                    s -> {
-                      calls.incrementAndGet();
-                      return key();
-                    }));
-    answer.countDown();
+        load(
+            slot,
+            s -> {
+              calls.incrementAndGet();
+              return key();
+            });
+    kms.answer();
     ExecutionException e =
         assertThrows(ExecutionException.class, () -> failing.get(10, TimeUnit.SECONDS));
     assertSame(kmsSaidNo, e.getCause());
@@ -246,37 +217,15 @@ class DataKeyCacheLoadTest {
   @Test
   void aLoadAnsweringAfterClose_leavesNoLiveKey() throws Exception {
     DataKeyCache.EncryptSlot slot = new DataKeyCache.EncryptSlot("t", "arn", "ctx");
-    CountDownLatch inKms = new CountDownLatch(1);
-    CountDownLatch answer = new CountDownLatch(1);
-    EncryptionKey[] loaded = new EncryptionKey[1];
-    Future<EncryptionKey> f =
-        pool.submit(
-            () ->
-                cache.encryptKey(
-                    slot,
-                    s -> {
-                      inKms.countDown();
-                      await(answer);
-                      loaded[0] = key();
-                      return loaded[0];
-                    }));
-    assertTrue(inKms.await(10, TimeUnit.SECONDS));
+    HeldCall kms = new HeldCall();
+    EncryptionKey late = key();
+    Future<EncryptionKey> f = load(slot, s -> kms.answering(late));
+    kms.awaitInKms();
     cache.close();
-    answer.countDown();
+    kms.answer();
     ExecutionException e =
         assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
     assertInstanceOf(IllegalStateException.class, e.getCause());
-    assertTrue(loaded[0].key().isRetired(), "the late key is retired");
-  }
-
-  private static void await(CountDownLatch l) {
-    try {
-      if (!l.await(30, TimeUnit.SECONDS)) {
-        throw new IllegalStateException("gate never opened");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    assertTrue(late.key().isRetired(), "the late key is retired");
   }
 }

@@ -2,17 +2,15 @@ package com.panops.crypto.cache;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.panops.crypto.AuditSink;
 import com.panops.crypto.CacheSettings;
 import com.panops.crypto.FakeTicker;
 import com.panops.crypto.IntegrityException;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.MessageAad;
 import com.panops.crypto.PanopsCrypto;
-import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.TenantCrypto;
-import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.FakeKmsClient;
 import java.time.Duration;
@@ -40,17 +38,15 @@ class DataKeyCacheTest {
 
   PanopsCrypto crypto(CacheSettings settings, Map<String, TenantKeys> tenants) {
     PanopsCrypto c =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(tenants))
-            .cacheSettings(settings)
-            .probeSettings(ProbeSettings.off())
-            .ticker(ticker)
-            .auditSink(AuditSink.none())
-            .build();
+        TestCrypto.unprobed(kms, tenants).cacheSettings(settings).ticker(ticker).build();
     opened.add(c);
     return c;
+  }
+
+  /** Tenant "t" of a new instance with these limits, on a new key of its own. */
+  TenantCrypto tenantOnANewKey(CacheSettings settings) {
+    String arn = kms.createKey("a");
+    return crypto(settings, Map.of("t", TenantKeys.of(arn))).tenant("t");
   }
 
   @AfterEach
@@ -60,12 +56,8 @@ class DataKeyCacheTest {
 
   @Test
   void whenEncryptKeyIsOlderThanMaxAge_aNewDataKeyIsGenerated() {
-    String arn = kms.createKey("a");
     TenantCrypto t =
-        crypto(
-                CacheSettings.builder().encryptMaxAge(Duration.ofMinutes(5)).build(),
-                Map.of("t", TenantKeys.of(arn)))
-            .tenant("t");
+        tenantOnANewKey(CacheSettings.builder().encryptMaxAge(Duration.ofMinutes(5)).build());
     t.encrypt(new byte[10], KC, AAD);
     ticker.advance(Duration.ofMinutes(4));
     t.encrypt(new byte[10], KC, AAD);
@@ -77,12 +69,7 @@ class DataKeyCacheTest {
 
   @Test
   void whenEncryptKeyIsExhausted_byMessageLimit_aNewDataKeyIsGenerated() {
-    String arn = kms.createKey("a");
-    TenantCrypto t =
-        crypto(
-                CacheSettings.builder().encryptMaxMessages(3).build(),
-                Map.of("t", TenantKeys.of(arn)))
-            .tenant("t");
+    TenantCrypto t = tenantOnANewKey(CacheSettings.builder().encryptMaxMessages(3).build());
     List<byte[]> edks = new ArrayList<>();
     for (int i = 0; i < 7; i++) {
       byte[] ct = t.encrypt(new byte[10], KC, AAD);
@@ -95,12 +82,7 @@ class DataKeyCacheTest {
 
   @Test
   void whenEncryptKeyIsExhausted_byByteLimit_aNewDataKeyIsGenerated() {
-    String arn = kms.createKey("a");
-    TenantCrypto t =
-        crypto(
-                CacheSettings.builder().encryptMaxBytes(1000).build(),
-                Map.of("t", TenantKeys.of(arn)))
-            .tenant("t");
+    TenantCrypto t = tenantOnANewKey(CacheSettings.builder().encryptMaxBytes(1000).build());
     for (int i = 0; i < 5; i++) {
       t.encrypt(new byte[400], KC, AAD); // two fit under 1000 bytes
     }
@@ -115,8 +97,7 @@ class DataKeyCacheTest {
 
   @Test
   void eachKeyContext_hasItsOwnDataKey() {
-    String arn = kms.createKey("a");
-    TenantCrypto t = crypto(CacheSettings.defaults(), Map.of("t", TenantKeys.of(arn))).tenant("t");
+    TenantCrypto t = tenantOnANewKey(CacheSettings.defaults());
     t.encrypt(new byte[1], KeyContext.of("class", "mail"), AAD);
     t.encrypt(new byte[1], KeyContext.of("class", "chat"), AAD);
     t.encrypt(new byte[1], KeyContext.of("class", "mail"), MessageAad.of("row", "other"));

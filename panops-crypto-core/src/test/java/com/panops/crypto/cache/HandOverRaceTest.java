@@ -2,10 +2,8 @@ package com.panops.crypto.cache;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.github.benmanes.caffeine.cache.Ticker;
-import com.panops.crypto.format.FrameKey;
-import com.panops.crypto.format.MessageFormat;
 import java.time.Duration;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -22,9 +20,7 @@ import org.junit.jupiter.api.Test;
 class HandOverRaceTest {
   static final int ROUNDS = 3_000;
 
-  final DataKeyCache cache =
-      new DataKeyCache(
-          Duration.ofMinutes(5), 10_000, Duration.ofMinutes(5), 10_000, Ticker.systemTicker());
+  final DataKeyCache cache = CacheTestKit.cache(10_000);
   final ExecutorService two = Executors.newFixedThreadPool(2);
 
   @AfterEach
@@ -34,24 +30,47 @@ class HandOverRaceTest {
   }
 
   static EncryptionKey key(long maxMessages) {
-    return new EncryptionKey(
-        FrameKey.of(new byte[32], MessageFormat.SUITE_AES256_GCM_COMMIT),
-        new byte[0],
-        0,
-        "arn",
-        maxMessages,
-        1L << 42,
-        0);
+    return CacheTestKit.encryptionKey(maxMessages);
   }
 
-  /** A cached key of one message, spent, with its successor loaded and ready. */
-  EncryptionKey spentWithReadySuccessor(DataKeyCache.EncryptSlot slot) throws Exception {
+  /** A round's slot, its spent key k0 and k0's successor k1, loaded and ready. */
+  record Round(DataKeyCache.EncryptSlot slot, EncryptionKey k0, EncryptionKey k1) {}
+
+  /** Round {@code i}: a cached key of one message, spent, with its successor loaded and ready. */
+  Round spentWithReadySuccessor(int i) throws Exception {
+    DataKeyCache.EncryptSlot slot = new DataKeyCache.EncryptSlot("t", "arn", i);
     EncryptionKey k0 = cache.encryptKey(slot, s -> key(1));
     assertTrue(k0.tryUse(0, 0)); // 1 of 1: refresh wanted, and spent
     cache.refreshIfDue(slot, k0, cache.now(), () -> key(1));
     assertTrue(cache.awaitRefreshes(Duration.ofSeconds(5)));
     assertTrue(k0.successor.get() instanceof EncryptionKey, "setup: successor ready");
-    return k0;
+    return new Round(slot, k0, (EncryptionKey) k0.successor.get());
+  }
+
+  /** What the two racers returned. */
+  record Raced<A, B>(A a, B b) {}
+
+  /** Runs {@code a} and {@code b} on two threads released together; both must return in 5 s. */
+  <A, B> Raced<A, B> race(Callable<A> a, Callable<B> b) throws Exception {
+    CyclicBarrier go = new CyclicBarrier(2);
+    Future<A> fa =
+        two.submit(
+            () -> {
+              go.await();
+              return a.call();
+            });
+    Future<B> fb =
+        two.submit(
+            () -> {
+              go.await();
+              return b.call();
+            });
+    return new Raced<>(fa.get(5, TimeUnit.SECONDS), fb.get(5, TimeUnit.SECONDS));
+  }
+
+  /** {@code r}'s hand-over of its spent key, as a request does. */
+  boolean handOver(Round r) {
+    return cache.handOver(r.slot(), r.k0(), Duration.ofSeconds(5));
   }
 
   /**
@@ -64,32 +83,20 @@ class HandOverRaceTest {
   void aPurgeRacingAHandOver_leavesNoLiveKeyCached() throws Exception {
     int survivors = 0;
     for (int i = 0; i < ROUNDS; i++) {
-      DataKeyCache.EncryptSlot slot = new DataKeyCache.EncryptSlot("t", "arn", i);
-      EncryptionKey k0 = spentWithReadySuccessor(slot);
-      EncryptionKey k1 = (EncryptionKey) k0.successor.get();
-      CyclicBarrier go = new CyclicBarrier(2);
-      Future<?> a =
-          two.submit(
-              () -> {
-                go.await();
-                return cache.handOver(slot, k0, Duration.ofSeconds(5));
-              });
-      Future<?> b =
-          two.submit(
-              () -> {
-                go.await();
-                cache.purge("arn");
-                return null;
-              });
-      a.get(5, TimeUnit.SECONDS);
-      b.get(5, TimeUnit.SECONDS);
-      EncryptionKey left = cache.encryptKeyIfPresent(slot);
+      Round r = spentWithReadySuccessor(i);
+      race(
+          () -> handOver(r),
+          () -> {
+            cache.purge("arn");
+            return null;
+          });
+      EncryptionKey left = cache.encryptKeyIfPresent(r.slot());
       if (left != null) {
         survivors++;
-        cache.retire(slot, left);
+        cache.retire(r.slot(), left);
       }
-      assertTrue(k0.key().isRetired(), "the purged key is retired");
-      assertTrue(k1.key().isRetired(), "its successor is retired too, whichever thread won");
+      assertTrue(r.k0().key().isRetired(), "the purged key is retired");
+      assertTrue(r.k1().key().isRetired(), "its successor is retired too, whichever thread won");
     }
     assertEquals(0, survivors, survivors + " of " + ROUNDS + " purges left a key cached");
   }
@@ -104,30 +111,16 @@ class HandOverRaceTest {
   void twoRequestsHandingOverAtOnce_installTheSuccessor() throws Exception {
     int wasted = 0;
     for (int i = 0; i < ROUNDS; i++) {
-      DataKeyCache.EncryptSlot slot = new DataKeyCache.EncryptSlot("t", "arn", i);
-      EncryptionKey k0 = spentWithReadySuccessor(slot);
-      EncryptionKey k1 = (EncryptionKey) k0.successor.get();
-      CyclicBarrier go = new CyclicBarrier(2);
-      Future<Boolean> a =
-          two.submit(
-              () -> {
-                go.await();
-                return cache.handOver(slot, k0, Duration.ofSeconds(5));
-              });
-      Future<Boolean> b =
-          two.submit(
-              () -> {
-                go.await();
-                return cache.handOver(slot, k0, Duration.ofSeconds(5));
-              });
-      assertTrue(a.get(5, TimeUnit.SECONDS), "the successor took over");
-      assertTrue(b.get(5, TimeUnit.SECONDS), "the successor took over");
-      if (cache.encryptKeyIfPresent(slot) != k1) {
+      Round r = spentWithReadySuccessor(i);
+      Raced<Boolean, Boolean> took = race(() -> handOver(r), () -> handOver(r));
+      assertTrue(took.a(), "the successor took over");
+      assertTrue(took.b(), "the successor took over");
+      if (cache.encryptKeyIfPresent(r.slot()) != r.k1()) {
         wasted++;
       }
-      assertTrue(k0.key().isRetired(), "the spent key is retired");
-      assertFalse(k1.key().isRetired(), "the successor is live and cached");
-      cache.retire(slot, k1);
+      assertTrue(r.k0().key().isRetired(), "the spent key is retired");
+      assertFalse(r.k1().key().isRetired(), "the successor is live and cached");
+      cache.retire(r.slot(), r.k1());
     }
     assertEquals(0, wasted, wasted + " of " + ROUNDS + " hand-overs threw the successor away");
   }

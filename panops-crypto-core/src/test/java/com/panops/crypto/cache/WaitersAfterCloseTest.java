@@ -2,15 +2,10 @@ package com.panops.crypto.cache;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.github.benmanes.caffeine.cache.Ticker;
-import com.panops.crypto.format.FrameKey;
-import com.panops.crypto.format.MessageFormat;
 import java.lang.reflect.Field;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -28,31 +23,15 @@ import org.junit.jupiter.api.Test;
 class WaitersAfterCloseTest {
   @Test
   void waitersOnALoadRefusedByClose_makeNoFurtherLoads() throws Exception {
-    DataKeyCache cache =
-        new DataKeyCache(
-            Duration.ofMinutes(5), 100, Duration.ofMinutes(5), 100, Ticker.systemTicker());
+    DataKeyCache cache = CacheTestKit.cache(100);
     DataKeyCache.EncryptSlot slot = new DataKeyCache.EncryptSlot("t", "arn", "ctx");
     ExecutorService pool = Executors.newCachedThreadPool();
-    CountDownLatch inKms = new CountDownLatch(1);
-    CountDownLatch answer = new CountDownLatch(1);
+    CacheTestKit.HeldCall kms = new CacheTestKit.HeldCall();
     AtomicInteger callsAfterClose = new AtomicInteger();
     List<Future<EncryptionKey>> all = new ArrayList<>();
     try {
-      all.add(
-          pool.submit(
-              () ->
-                  cache.encryptKey(
-                      slot,
-                      s -> {
-                        inKms.countDown();
-                        try {
-                          answer.await(30, TimeUnit.SECONDS);
-                        } catch (InterruptedException e) {
-                          throw new IllegalStateException(e);
-                        }
-                        return key();
-                      })));
-      assertTrue(inKms.await(10, TimeUnit.SECONDS));
+      all.add(pool.submit(() -> cache.encryptKey(slot, s -> kms.answering(key()))));
+      kms.awaitInKms();
       for (int i = 0; i < 8; i++) {
         all.add(
             pool.submit(
@@ -74,7 +53,7 @@ class WaitersAfterCloseTest {
       }
       assertEquals(8, inFlight.getNumberOfDependents(), "setup: eight waiters joined");
       cache.close();
-      answer.countDown();
+      kms.answer();
       for (Future<EncryptionKey> r : all) {
         ExecutionException e =
             assertThrows(ExecutionException.class, () -> r.get(10, TimeUnit.SECONDS));
@@ -87,13 +66,6 @@ class WaitersAfterCloseTest {
   }
 
   static EncryptionKey key() {
-    return new EncryptionKey(
-        FrameKey.of(new byte[32], MessageFormat.SUITE_AES256_GCM_COMMIT),
-        new byte[0],
-        0,
-        "arn",
-        1_000,
-        1L << 42,
-        0);
+    return CacheTestKit.encryptionKey();
   }
 }

@@ -35,29 +35,33 @@ public final class CompactReferenceEncoder {
     return b;
   }
 
-  /** version 0x02, suite 0x02, key id, nonce, then AES-256-GCM(ciphertext || tag). */
-  public static byte[] encode(
+  /** A compact value's inputs: its bytes are a function of these alone. */
+  public record Value(
       byte[] dataKey,
       long keyId,
       byte[] nonce,
       Map<String, String> keyContext,
       String tenant,
       Map<String, String> aad,
-      byte[] plaintext)
-      throws Exception {
+      byte[] plaintext) {}
+
+  /** version 0x02, suite 0x02, key id, nonce, then AES-256-GCM(ciphertext || tag). */
+  public static byte[] encode(Value v) throws Exception {
     ByteArrayOutputStream head = new ByteArrayOutputStream();
     head.write(0x02);
     head.write(0x02);
-    head.writeBytes(keyId(keyId));
-    head.writeBytes(nonce);
+    head.writeBytes(keyId(v.keyId()));
+    head.writeBytes(v.nonce());
     byte[] h = head.toByteArray();
     Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
     c.init(
-        Cipher.ENCRYPT_MODE, new SecretKeySpec(dataKey, "AES"), new GCMParameterSpec(128, nonce));
+        Cipher.ENCRYPT_MODE,
+        new SecretKeySpec(v.dataKey(), "AES"),
+        new GCMParameterSpec(128, v.nonce()));
     c.updateAAD(h);
-    c.updateAAD(context(tenant, keyContext));
-    c.updateAAD(ReferenceEncoder.pairs(aad));
-    byte[] body = c.doFinal(plaintext);
+    c.updateAAD(context(v.tenant(), v.keyContext()));
+    c.updateAAD(ReferenceEncoder.pairs(v.aad()));
+    byte[] body = c.doFinal(v.plaintext());
     byte[] out = Arrays.copyOf(h, h.length + body.length);
     System.arraycopy(body, 0, out, h.length, body.length);
     return out;

@@ -46,7 +46,8 @@ public final class ReferenceEncoder {
     o.write((int) v);
   }
 
-  public static byte[] encode(
+  /** A message's inputs: the bytes of a message are a function of these alone. */
+  public record Message(
       byte[] dataKey,
       byte[] messageId,
       int frameSize,
@@ -55,11 +56,13 @@ public final class ReferenceEncoder {
       String keyArn,
       byte[] edk,
       Map<String, String> aad,
-      byte[] plaintext)
-      throws Exception {
+      byte[] plaintext) {}
+
+  /** The message's bytes, as docs/FORMAT.md defines them. */
+  public static byte[] encode(Message m) throws Exception {
     MessageDigest sha = MessageDigest.getInstance("SHA-512");
     sha.update(new byte[] {0, 0, 0, 1});
-    sha.update(dataKey);
+    sha.update(m.dataKey());
     sha.update("panops-crypto/v1 key commitment".getBytes(StandardCharsets.US_ASCII));
     sha.update((byte) 1);
     byte[] commitment = Arrays.copyOf(sha.digest(), 32);
@@ -67,46 +70,49 @@ public final class ReferenceEncoder {
     ByteArrayOutputStream bound = new ByteArrayOutputStream();
     bound.write(1);
     bound.write(1);
-    u32(bound, frameSize);
-    bound.writeBytes(messageId);
+    u32(bound, m.frameSize());
+    bound.writeBytes(m.messageId());
     bound.writeBytes(commitment);
-    byte[] kc = pairs(keyContext);
+    byte[] kc = pairs(m.keyContext());
     u16(bound, kc.length);
     bound.writeBytes(kc);
-    byte[] t = tenant.getBytes(StandardCharsets.UTF_8);
+    byte[] t = m.tenant().getBytes(StandardCharsets.UTF_8);
     u16(bound, t.length);
     bound.writeBytes(t);
     byte[] boundBytes = bound.toByteArray();
 
     ByteArrayOutputStream msg = new ByteArrayOutputStream();
     msg.writeBytes(boundBytes);
-    byte[] arn = keyArn.getBytes(StandardCharsets.UTF_8);
+    byte[] arn = m.keyArn().getBytes(StandardCharsets.UTF_8);
     u16(msg, arn.length);
     msg.writeBytes(arn);
-    u16(msg, edk.length);
-    msg.writeBytes(edk);
+    u16(msg, m.edk().length);
+    msg.writeBytes(m.edk());
 
-    byte[] aadBytes = pairs(aad);
-    int frames = plaintext.length == 0 ? 1 : (plaintext.length + frameSize - 1) / frameSize;
+    byte[] aadBytes = pairs(m.aad());
+    int frames =
+        m.plaintext().length == 0 ? 1 : (m.plaintext().length + m.frameSize() - 1) / m.frameSize();
     for (int i = 0; i < frames; i++) {
-      int start = i * frameSize;
-      int end = Math.min(plaintext.length, start + frameSize);
+      int start = i * m.frameSize();
+      int end = Math.min(m.plaintext().length, start + m.frameSize());
       boolean fin = i == frames - 1;
-      byte[] nonce = messageId.clone();
+      byte[] nonce = m.messageId().clone();
       nonce[8] ^= (byte) (i >>> 24);
       nonce[9] ^= (byte) (i >>> 16);
       nonce[10] ^= (byte) (i >>> 8);
       nonce[11] ^= (byte) i;
       Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
       c.init(
-          Cipher.ENCRYPT_MODE, new SecretKeySpec(dataKey, "AES"), new GCMParameterSpec(128, nonce));
+          Cipher.ENCRYPT_MODE,
+          new SecretKeySpec(m.dataKey(), "AES"),
+          new GCMParameterSpec(128, nonce));
       ByteArrayOutputStream frameAad = new ByteArrayOutputStream();
       frameAad.writeBytes(boundBytes);
       frameAad.writeBytes(aadBytes);
       u32(frameAad, i);
       frameAad.write(fin ? 1 : 0);
       c.updateAAD(frameAad.toByteArray());
-      msg.writeBytes(c.doFinal(Arrays.copyOfRange(plaintext, start, end)));
+      msg.writeBytes(c.doFinal(Arrays.copyOfRange(m.plaintext(), start, end)));
     }
     return msg.toByteArray();
   }

@@ -78,20 +78,51 @@ class AuditPerAttemptIT {
     return kms.trail().stream().filter(t -> LocalKms.VENDOR_ROLE_ARN.equals(t.roleArn())).toList();
   }
 
+  String arn;
+  KmsGateway g;
+  KmsGateway.DataKey dk;
+
+  /**
+   * Through {@code localKms}, with the SDK's retries and {@code attemptTimeout}: a new CMK, a
+   * gateway, and a data key generated under the CMK (the Decrypt of its blob is the call tested).
+   */
+  void start(LocalKms localKms, Duration attemptTimeout) {
+    kms = localKms;
+    client = retryingClient(attemptTimeout);
+    arn = kms.createKey("acme");
+    g = gateway();
+    dk = g.generateDataKey("acme", arn, CTX, "data-key");
+  }
+
+  /** The Decrypt of the data key's blob. */
+  byte[] decryptTheDataKey() {
+    return g.decrypt("acme", arn, dk.encrypted(), CTX, 32, "data-key", null);
+  }
+
+  /** The audit events of Decrypt attempts. */
+  List<AuditEvent> decryptEvents() {
+    return audit.stream().filter(a -> a.operation().equals("Decrypt")).toList();
+  }
+
+  /** The vendor's Decrypt records in the customer's trail. */
+  List<TrailEvent> trailDecrypts() {
+    return vendorTrail().stream().filter(t -> t.eventName().equals("Decrypt")).toList();
+  }
+
+  /** Every audit event matches a trail record of the vendor, one to one. */
+  void assertTheAuditMatchesTheTrail() {
+    assertEquals(List.of(), TrailMatch.problems(audit, kms.trail(), LocalKms.VENDOR_ROLE_ARN));
+  }
+
   @Test
   void lostResponses_areAttemptsWithoutAResponse_andMatchTheirTrailSuccessesByCallId() {
-    kms = LocalKms.start();
-    client = retryingClient(Duration.ofSeconds(2));
-    String arn = kms.createKey("acme");
-    KmsGateway g = gateway();
-    KmsGateway.DataKey dk = g.generateDataKey("acme", arn, CTX, "data-key");
+    start(LocalKms.start(), Duration.ofSeconds(2));
     kms.faults().loseResponses("Decrypt", arn, 2);
 
-    byte[] pt = g.decrypt("acme", arn, dk.encrypted(), CTX, 32, "data-key", null);
+    byte[] pt = decryptTheDataKey();
 
     assertTrue(KmsGateway.equal(dk.plaintext(), pt));
-    List<AuditEvent> decrypts =
-        audit.stream().filter(a -> a.operation().equals("Decrypt")).toList();
+    List<AuditEvent> decrypts = decryptEvents();
     assertEquals(3, decrypts.size(), "one event per attempt: " + decrypts);
     for (int i = 0; i < 2; i++) {
       AuditEvent a = decrypts.get(i);
@@ -108,15 +139,14 @@ class AuditPerAttemptIT {
     assertEquals(1, decrypts.stream().map(AuditEvent::callId).distinct().count());
     assertNotNull(last.callId());
     // the customer's trail: three successful Decrypts, two of which the library never saw answered
-    List<TrailEvent> trailDecrypts =
-        vendorTrail().stream().filter(t -> t.eventName().equals("Decrypt")).toList();
+    List<TrailEvent> trailDecrypts = trailDecrypts();
     assertEquals(3, trailDecrypts.size());
     assertTrue(trailDecrypts.stream().noneMatch(TrailEvent::failed));
     assertTrue(
         trailDecrypts.stream()
             .allMatch(t -> t.userAgent().contains("panops-call/" + last.callId())),
         "the call id travels in every attempt's user agent: " + trailDecrypts);
-    assertEquals(List.of(), TrailMatch.problems(audit, kms.trail(), LocalKms.VENDOR_ROLE_ARN));
+    assertTheAuditMatchesTheTrail();
 
     // the match can fail: drop the first lost attempt's event and a trail success is unexplained
     List<AuditEvent> missing = new ArrayList<>(audit);
@@ -129,24 +159,17 @@ class AuditPerAttemptIT {
   @Test
   void throttledAttempts_eachHaveTheirRequestIdAndErrorCode_andTheCallLatchesThrottled() {
     // a frozen clock: the bucket never refills, so every retry is throttled, deterministically
-    kms =
+    LocalKms frozen =
         LocalKms.builder()
             .clock(Clock.fixed(Instant.parse("2030-01-01T00:00:00Z"), ZoneOffset.UTC))
             .requestRate(1, 1)
             .start();
-    client = retryingClient(Duration.ofSeconds(2));
-    String arn = kms.createKey("acme");
-    KmsGateway g = gateway();
-    KmsGateway.DataKey dk = g.generateDataKey("acme", arn, CTX, "data-key"); // takes the token
+    start(frozen, Duration.ofSeconds(2)); // its GenerateDataKey takes the token
 
-    KmsCallException e =
-        assertThrows(
-            KmsCallException.class,
-            () -> g.decrypt("acme", arn, dk.encrypted(), CTX, 32, "data-key", null));
+    KmsCallException e = assertThrows(KmsCallException.class, this::decryptTheDataKey);
 
     assertEquals(RevocationReason.THROTTLED, e.reason());
-    List<AuditEvent> decrypts =
-        audit.stream().filter(a -> a.operation().equals("Decrypt")).toList();
+    List<AuditEvent> decrypts = decryptEvents();
     assertEquals(3, decrypts.size(), "the SDK's three attempts: " + decrypts);
     for (AuditEvent a : decrypts) {
       assertEquals("ThrottlingException", a.errorCode());
@@ -156,54 +179,38 @@ class AuditPerAttemptIT {
     }
     assertEquals(
         3, vendorTrail().stream().filter(t -> "ThrottlingException".equals(t.errorCode())).count());
-    assertEquals(List.of(), TrailMatch.problems(audit, kms.trail(), LocalKms.VENDOR_ROLE_ARN));
+    assertTheAuditMatchesTheTrail();
   }
 
   @Test
   void timeoutsAfterKmsDidTheWork_areAttemptsWithoutAResponse_eachWithItsTrailSuccess() {
-    kms = LocalKms.start();
-    client = retryingClient(Duration.ofMillis(300));
-    String arn = kms.createKey("acme");
-    KmsGateway g = gateway();
-    KmsGateway.DataKey dk = g.generateDataKey("acme", arn, CTX, "data-key");
+    start(LocalKms.start(), Duration.ofMillis(300));
     kms.faults().latencyAfterCommit("Decrypt", arn, Duration.ofSeconds(1));
 
-    KmsCallException e =
-        assertThrows(
-            KmsCallException.class,
-            () -> g.decrypt("acme", arn, dk.encrypted(), CTX, 32, "data-key", null));
+    KmsCallException e = assertThrows(KmsCallException.class, this::decryptTheDataKey);
 
     assertEquals(RevocationReason.UNAVAILABLE, e.reason());
-    List<AuditEvent> decrypts =
-        audit.stream().filter(a -> a.operation().equals("Decrypt")).toList();
+    List<AuditEvent> decrypts = decryptEvents();
     assertEquals(3, decrypts.size(), decrypts.toString());
     assertTrue(decrypts.stream().noneMatch(AuditEvent::responseReceived));
     assertTrue(decrypts.stream().noneMatch(AuditEvent::success));
-    List<TrailEvent> trailDecrypts =
-        vendorTrail().stream().filter(t -> t.eventName().equals("Decrypt")).toList();
+    List<TrailEvent> trailDecrypts = trailDecrypts();
     assertEquals(3, trailDecrypts.size());
     assertTrue(trailDecrypts.stream().noneMatch(TrailEvent::failed), "KMS did each one");
-    assertEquals(List.of(), TrailMatch.problems(audit, kms.trail(), LocalKms.VENDOR_ROLE_ARN));
+    assertTheAuditMatchesTheTrail();
   }
 
   @Test
   void aConnectionDroppedBeforeKms_isAnAttemptWithoutAResponse_andWithoutATrailRecord() {
-    kms = LocalKms.start();
-    client = retryingClient(Duration.ofSeconds(2));
-    String arn = kms.createKey("acme");
-    KmsGateway g = gateway();
-    KmsGateway.DataKey dk = g.generateDataKey("acme", arn, CTX, "data-key");
+    start(LocalKms.start(), Duration.ofSeconds(2));
     kms.faults().dropConnection("Decrypt", arn);
 
-    assertThrows(
-        KmsCallException.class,
-        () -> g.decrypt("acme", arn, dk.encrypted(), CTX, 32, "data-key", null));
+    assertThrows(KmsCallException.class, this::decryptTheDataKey);
 
-    List<AuditEvent> decrypts =
-        audit.stream().filter(a -> a.operation().equals("Decrypt")).toList();
+    List<AuditEvent> decrypts = decryptEvents();
     assertEquals(3, decrypts.size());
     assertTrue(decrypts.stream().noneMatch(AuditEvent::responseReceived));
-    assertEquals(0, vendorTrail().stream().filter(t -> t.eventName().equals("Decrypt")).count());
-    assertEquals(List.of(), TrailMatch.problems(audit, kms.trail(), LocalKms.VENDOR_ROLE_ARN));
+    assertEquals(0, trailDecrypts().size());
+    assertTheAuditMatchesTheTrail();
   }
 }

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.panops.crypto.RevocationReason;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
 import software.amazon.awssdk.services.kms.model.KmsInvalidStateException;
 
@@ -21,21 +23,24 @@ class ClassifyTest {
             .build();
   }
 
-  @Test
-  void eachKeyStateReadsAsItsOwnReason_andAnUnknownOneAsInvalidState() {
+  /** KMS's message names the key and its state: "ARN is STATE". */
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "pending deletion.                         | PENDING_DELETION",
+        "pending import.                           | PENDING_IMPORT",
+        "unavailable.                              | KEY_STORE_UNAVAILABLE",
+        "not yet available (it is being created).  | INVALID_STATE"
+      })
+  void eachKeyStateReadsAsItsOwnReason_andAnUnknownOneAsInvalidState(
+      String state, RevocationReason reason) {
     String arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    assertEquals(
-        RevocationReason.PENDING_DELETION,
-        KmsFailures.classify(invalidState(arn + " is pending deletion.")));
-    assertEquals(
-        RevocationReason.PENDING_IMPORT,
-        KmsFailures.classify(invalidState(arn + " is pending import.")));
-    assertEquals(
-        RevocationReason.KEY_STORE_UNAVAILABLE,
-        KmsFailures.classify(invalidState(arn + " is unavailable.")));
-    assertEquals(
-        RevocationReason.INVALID_STATE,
-        KmsFailures.classify(invalidState(arn + " is not yet available (it is being created).")));
+    assertEquals(reason, KmsFailures.classify(invalidState(arn + " is " + state)));
+  }
+
+  @Test
+  void anInvalidStateWithoutAMessage_readsAsInvalidState() {
     assertEquals(RevocationReason.INVALID_STATE, KmsFailures.classify(invalidState(null)));
   }
 

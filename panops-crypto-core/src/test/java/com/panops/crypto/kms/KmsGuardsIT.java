@@ -2,7 +2,6 @@ package com.panops.crypto.kms;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.panops.crypto.AuditSink;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.LocalKmsSupport;
 import com.panops.crypto.MessageAad;
@@ -10,6 +9,7 @@ import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.testkit.LocalKms;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -77,13 +77,7 @@ class KmsGuardsIT {
   @Test
   void theLibrary_sendsOnlyPermittedOperations() throws Exception {
     try (KmsClient client = LocalKmsSupport.client(kms, kms.vendor());
-        PanopsCrypto crypto =
-            PanopsCrypto.builder()
-                .kmsClient(client)
-                .allowInsecureLocalKmsEndpoint()
-                .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
-                .auditSink(AuditSink.none())
-                .build()) {
+        PanopsCrypto crypto = TestCrypto.builder(client, "t", arn).build()) {
       kms.clearTrail();
       byte[] ct = crypto.tenant("t").encrypt(new byte[10], KeyContext.empty(), MessageAad.empty());
       crypto.tenant("t").decrypt(ct, KeyContext.empty(), MessageAad.empty());
@@ -137,13 +131,7 @@ class KmsGuardsIT {
   @Test
   void fiftyMebibytes_roundTripThroughStreams_withLocalKms() throws Exception {
     try (KmsClient client = LocalKmsSupport.client(kms, kms.vendor());
-        PanopsCrypto crypto =
-            PanopsCrypto.builder()
-                .kmsClient(client)
-                .allowInsecureLocalKmsEndpoint()
-                .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
-                .auditSink(AuditSink.none())
-                .build()) {
+        PanopsCrypto crypto = TestCrypto.builder(client, "t", arn).build()) {
       var t = crypto.tenant("t");
       KeyContext kc = KeyContext.of("class", "attachment");
       MessageAad aad = MessageAad.of("object", "big.bin");

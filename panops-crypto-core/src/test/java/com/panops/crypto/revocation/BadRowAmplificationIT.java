@@ -2,7 +2,6 @@ package com.panops.crypto.revocation;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.panops.crypto.AuditSink;
 import com.panops.crypto.IntegrityException;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.KeyRevokedException;
@@ -14,6 +13,7 @@ import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.metrics.CryptoMetrics;
 import com.panops.crypto.testkit.LocalKms;
@@ -68,10 +68,8 @@ class BadRowAmplificationIT {
     client = LocalKmsSupport.client(kms, kms.vendor());
     arn = kms.createKey("shared by acme and globex");
     crypto =
-        PanopsCrypto.builder()
-            .kmsClient(client)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(
+        TestCrypto.builder(
+                client,
                 TenantDirectory.of(
                     Map.of("acme", TenantKeys.of(arn), "globex", TenantKeys.of(arn))))
             .probeSettings(
@@ -86,7 +84,6 @@ class BadRowAmplificationIT {
                   }
                 })
             .addRevocationListener(events::add)
-            .auditSink(AuditSink.none())
             .build();
   }
 

@@ -2,7 +2,6 @@ package com.panops.crypto.revocation;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.panops.crypto.AuditSink;
 import com.panops.crypto.IntegrityException;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.KmsUnavailableException;
@@ -14,6 +13,7 @@ import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.adapter.AdapterAccess;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.LocalKms;
@@ -89,13 +89,9 @@ class ForeignKeyRefusalIT {
 
   PanopsCrypto build(Map<String, TenantKeys> dir, KmsClient c) {
     PanopsCrypto p =
-        PanopsCrypto.builder()
-            .kmsClient(c)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(dir))
+        TestCrypto.builder(c, TenantDirectory.of(dir))
             .probeSettings(ProbeSettings.every(Duration.ofMinutes(5)))
             .addRevocationListener(events::add)
-            .auditSink(AuditSink.none())
             .build();
     built.add(p);
     return p;
@@ -132,6 +128,27 @@ class ForeignKeyRefusalIT {
   }
 
   /** A key that KMS has deleted for real (scheduled, then its deletion date passed). */
+  /** acme's message under its old key, and an instance after acme's key rotation. */
+  record Rotated(String oldKey, String newKey, byte[] ct, PanopsCrypto crypto) {}
+
+  /**
+   * acme encrypts a message under its key; then acme moves to a new key (the old one decrypt-only),
+   * which globex shares, in a new instance.
+   */
+  Rotated rotatedAfterAMessage() {
+    String oldKey = kms.createKey("acme old");
+    String newKey = kms.createKey("acme new, shared with globex");
+    byte[] ct;
+    try (PanopsCrypto before = TestCrypto.builder(client, "acme", oldKey).build()) {
+      ct = before.tenant("acme").encrypt("mail".getBytes(), KC, AAD);
+    }
+    PanopsCrypto rotated =
+        build(
+            Map.of(
+                "acme", TenantKeys.of(newKey, List.of(oldKey)), "globex", TenantKeys.of(newKey)));
+    return new Rotated(oldKey, newKey, ct, rotated);
+  }
+
   String deletedKey() {
     String gone = kms.createKey("deleted long ago");
     kms.scheduleKeyDeletion(gone, 7);
@@ -169,24 +186,12 @@ class ForeignKeyRefusalIT {
   void rewrap_ofAnEdkNamingADeletedKey_latchesNeitherKey() {
     kms = LocalKms.builder().clock(kmsClock).start();
     client = LocalKmsSupport.client(kms, kms.vendor());
-    String oldKey = kms.createKey("acme old");
-    String newKey = kms.createKey("acme new, shared with globex");
     String gone = deletedKey();
-    byte[] ct;
-    try (PanopsCrypto before =
-        PanopsCrypto.builder()
-            .kmsClient(client)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(oldKey))))
-            .auditSink(AuditSink.none())
-            .build()) {
-      ct = before.tenant("acme").encrypt("mail".getBytes(), KC, AAD);
-    }
-    PanopsCrypto rotated =
-        build(
-            Map.of(
-                "acme", TenantKeys.of(newKey, List.of(oldKey)), "globex", TenantKeys.of(newKey)));
-    byte[] bad = edkNaming(ct, gone);
+    Rotated r = rotatedAfterAMessage();
+    String oldKey = r.oldKey();
+    String newKey = r.newKey();
+    PanopsCrypto rotated = r.crypto();
+    byte[] bad = edkNaming(r.ct(), gone);
     MessageHeader h = MessageHeader.parse(bad, 0, bad.length);
     RuntimeException e =
         assertThrows(
@@ -214,22 +219,9 @@ class ForeignKeyRefusalIT {
   void rewrapLoop_onOneBadRow_costsBoundedKmsCalls_andLatchesNothing() throws Exception {
     kms = LocalKms.builder().requestRate(100, 100).start();
     client = LocalKmsSupport.client(kms, kms.vendor());
-    String oldKey = kms.createKey("acme old");
-    String newKey = kms.createKey("acme new, shared with globex");
-    byte[] ct;
-    try (PanopsCrypto before =
-        PanopsCrypto.builder()
-            .kmsClient(client)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(oldKey))))
-            .auditSink(AuditSink.none())
-            .build()) {
-      ct = before.tenant("acme").encrypt("mail".getBytes(), KC, AAD);
-    }
-    PanopsCrypto rotated =
-        build(
-            Map.of(
-                "acme", TenantKeys.of(newKey, List.of(oldKey)), "globex", TenantKeys.of(newKey)));
+    Rotated r = rotatedAfterAMessage();
+    PanopsCrypto rotated = r.crypto();
+    byte[] ct = r.ct();
     TenantCrypto globex = rotated.tenant("globex");
     byte[] gct = globex.encrypt("g".getBytes(), KC, AAD);
     globex.decrypt(gct, KC, AAD); // warm

@@ -2,7 +2,6 @@ package com.panops.crypto.revocation;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.panops.crypto.AuditSink;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.KeyRevokedException;
 import com.panops.crypto.KmsUnavailableException;
@@ -12,11 +11,9 @@ import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.RevocationReason;
 import com.panops.crypto.TenantCrypto;
-import com.panops.crypto.TenantDirectory;
-import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.testkit.LocalKms;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -64,12 +61,8 @@ class InterruptedAnswerIT {
         };
     client = LocalKmsSupport.client(kms, kms.vendor(), interruptAsTheAnswerArrives);
     crypto =
-        PanopsCrypto.builder()
-            .kmsClient(client)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(arn))))
+        TestCrypto.builder(client, "acme", arn)
             .probeSettings(ProbeSettings.every(Duration.ofMinutes(5)))
-            .auditSink(AuditSink.none())
             .build();
     tenant = crypto.tenant("acme");
   }
@@ -87,12 +80,8 @@ class InterruptedAnswerIT {
     byte[] ct = tenant.encrypt("mail".getBytes(), KC, AAD);
     crypto.close(); // a cold cache: the next decrypt asks KMS
     crypto =
-        PanopsCrypto.builder()
-            .kmsClient(client)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(arn))))
+        TestCrypto.builder(client, "acme", arn)
             .probeSettings(ProbeSettings.every(Duration.ofMinutes(5)))
-            .auditSink(AuditSink.none())
             .build();
     tenant = crypto.tenant("acme");
     kms.disableKey(arn);

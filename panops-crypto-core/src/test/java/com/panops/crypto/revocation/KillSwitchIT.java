@@ -16,6 +16,7 @@ import com.panops.crypto.RevocationReason;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.LocalKms;
 import com.panops.crypto.testkit.TrailEvent;
@@ -82,10 +83,7 @@ class KillSwitchIT {
   }
 
   PanopsCrypto build(ProbeSettings probe, Map<String, TenantKeys> tenants) {
-    return PanopsCrypto.builder()
-        .kmsClient(client)
-        .allowInsecureLocalKmsEndpoint()
-        .tenantDirectory(TenantDirectory.of(tenants))
+    return TestCrypto.builder(client, TenantDirectory.of(tenants))
         .probeSettings(probe)
         .addRevocationListener(e -> events.add(new Seen(e, System.nanoTime())))
         .auditSink(audit::add)

@@ -13,6 +13,7 @@ import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.testkit.LocalKms;
 import com.panops.crypto.testkit.TrailEvent;
 import java.time.Duration;
@@ -70,10 +71,7 @@ class KillSwitchPropagationIT {
       List<AuditEvent> audit = new CopyOnWriteArrayList<>();
       Queue<Call> calls = new ConcurrentLinkedQueue<>();
       try (PanopsCrypto crypto =
-          PanopsCrypto.builder()
-              .kmsClient(client)
-              .allowInsecureLocalKmsEndpoint()
-              .tenantDirectory(TenantDirectory.of(dir))
+          TestCrypto.builder(client, TenantDirectory.of(dir))
               .probeSettings(
                   ProbeSettings.every(Duration.ofMillis(100))
                       .withSettle(3, SETTLE)

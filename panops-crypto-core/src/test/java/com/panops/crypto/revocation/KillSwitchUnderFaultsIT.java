@@ -19,6 +19,7 @@ import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.RevocationReason;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.TrailMatch;
 import com.panops.crypto.testkit.LocalKms;
 import com.panops.crypto.testkit.TrailEvent;
@@ -61,12 +62,8 @@ class KillSwitchUnderFaultsIT {
       // is the writer's, audited by its own sink, not the reader's under test.
       Set<String> writerCalls = ConcurrentHashMap.newKeySet();
       try (PanopsCrypto writer =
-          PanopsCrypto.builder()
+          TestCrypto.unprobed(client, dir)
               .auditSink(e -> writerCalls.add(e.callId()))
-              .kmsClient(client)
-              .allowInsecureLocalKmsEndpoint()
-              .tenantDirectory(TenantDirectory.of(dir))
-              .probeSettings(ProbeSettings.off())
               .cacheSettings(CacheSettings.builder().encryptMaxMessages(1).build())
               .build()) {
         for (int i = 0; i < 30; i++) {
@@ -78,10 +75,7 @@ class KillSwitchUnderFaultsIT {
       List<AuditEvent> audit = new CopyOnWriteArrayList<>();
       BlockingQueue<RevocationEvent> events = new LinkedBlockingQueue<>();
       try (PanopsCrypto crypto =
-          PanopsCrypto.builder()
-              .kmsClient(client)
-              .allowInsecureLocalKmsEndpoint()
-              .tenantDirectory(TenantDirectory.of(dir))
+          TestCrypto.builder(client, TenantDirectory.of(dir))
               .probeSettings(
                   ProbeSettings.every(INTERVAL)
                       .withSettle(3, SETTLE)

@@ -4,24 +4,14 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.panops.crypto.AuditEvent;
 import com.panops.crypto.FakeTicker;
-import com.panops.crypto.KeyContext;
-import com.panops.crypto.MessageAad;
-import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.ProbeSettings;
-import com.panops.crypto.TenantDirectory;
-import com.panops.crypto.TenantKeys;
 import com.panops.crypto.metrics.CryptoMetrics;
-import com.panops.crypto.testkit.FakeKmsClient;
-import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -105,15 +95,6 @@ class ProbeBudgetTest {
 
   // ---- the engine ----
 
-  PanopsCrypto crypto;
-
-  @AfterEach
-  void tearDown() {
-    if (crypto != null) {
-      crypto.close();
-    }
-  }
-
   /**
    * 20 keys at a 1 s interval need 20 probes per second; a budget of 5 requests/s covers a quarter:
    * over 10 s of scheduling the probes' KMS calls stay within 5/s (plus the bucket), every key
@@ -124,98 +105,64 @@ class ProbeBudgetTest {
   @Test
   void theSchedulerKeepsProbesWithinTheBudget_fairly_andRequestsStillProbeOnTheirThread()
       throws Exception {
-    FakeKmsClient kms = new FakeKmsClient();
-    FakeTicker ticker = new FakeTicker();
-    List<AuditEvent> audit = new CopyOnWriteArrayList<>();
     AtomicLong deferredMetric = new AtomicLong();
-    Map<String, TenantKeys> tenants = new HashMap<>();
-    List<String> arns = new ArrayList<>();
-    for (int i = 0; i < 20; i++) {
-      String arn = kms.createKey("k" + i);
-      arns.add(arn);
-      tenants.put("t" + i, TenantKeys.of(arn));
-    }
-    crypto =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(tenants))
-            .probeSettings(ProbeSettings.every(Duration.ofSeconds(1)).withBudget(5))
-            .auditSink(audit::add)
-            .metrics(
-                new CryptoMetrics() {
-                  @Override
-                  public void probeDeferred() {
-                    deferredMetric.incrementAndGet();
-                  }
-                })
-            .ticker(ticker)
-            .build();
-    Field f = PanopsCrypto.class.getDeclaredField("revocations");
-    f.setAccessible(true);
-    Revocations revocations = (Revocations) f.get(crypto);
-    revocations.stopSchedulerForTests();
-    KeyContext kc = KeyContext.of("class", "mail");
-    MessageAad aad = MessageAad.of("row", "1");
-    byte[] ct0 = null;
-    for (int i = 0; i < 20; i++) {
-      byte[] ct = crypto.tenant("t" + i).encrypt("x".getBytes(), kc, aad);
-      crypto.tenant("t" + i).decrypt(ct, kc, aad);
-      if (i == 0) {
-        ct0 = ct;
-      }
-    }
-    long start = ticker.read();
-    for (int step = 0; step < 500; step++) { // 10 s in scan periods of 20 ms
-      ticker.advance(Duration.ofMillis(20));
-      revocations.scan();
-      awaitIdle(revocations, arns);
-      // Keep every key in use (a use touches the key; it is served while its proof is fresh).
-      if (step % 25 == 0) {
-        for (String arn : arns) {
-          revocations.existingState(arn).touch(ticker.read(), 0);
+    try (ScheduledEngine engine =
+        new ScheduledEngine(
+            20,
+            ProbeSettings.every(Duration.ofSeconds(1)).withBudget(5),
+            new CryptoMetrics() {
+              @Override
+              public void probeDeferred() {
+                deferredMetric.incrementAndGet();
+              }
+            })) {
+      FakeTicker ticker = engine.ticker;
+      Revocations revocations = engine.revocations;
+      long start = ticker.read();
+      for (int step = 0; step < 500; step++) { // 10 s in scan periods of 20 ms
+        ticker.advance(Duration.ofMillis(20));
+        revocations.scan();
+        engine.awaitIdle();
+        // Keep every key in use (a use touches the key; it is served while its proof is fresh).
+        if (step % 25 == 0) {
+          for (String arn : engine.arns) {
+            revocations.existingState(arn).touch(ticker.read(), 0);
+          }
         }
       }
-    }
-    Map<String, Integer> perKey = new HashMap<>();
-    long calls = 0;
-    for (AuditEvent e : audit) {
-      if ("liveness-probe".equals(e.encryptionContext().get("panops:purpose"))) {
-        calls++;
-        if (e.operation().equals("Decrypt")) {
-          perKey.merge(e.keyArn(), 1, Integer::sum);
+      Map<String, Integer> perKey = new HashMap<>();
+      long calls = 0;
+      for (AuditEvent e : engine.audit) {
+        if (ScheduledEngine.isProbe(e)) {
+          calls++;
+          if (e.operation().equals("Decrypt")) {
+            perKey.merge(e.keyArn(), 1, Integer::sum);
+          }
         }
       }
-    }
-    double seconds = (ticker.read() - start) / 1e9;
-    assertTrue(calls <= 5 * seconds + 2, "probe KMS calls " + calls + " in " + seconds + " s");
-    assertTrue(calls >= 5 * seconds - 5, "the budget is used: " + calls);
-    assertEquals(20, perKey.size(), "every key probed: " + perKey);
-    for (int n : perKey.values()) {
-      assertTrue(n >= 1, "no key starves: " + perKey);
-    }
-    assertTrue(revocations.probesDeferred() > 0);
-    assertEquals(revocations.probesDeferred(), deferredMetric.get(), "each wait is a metric");
+      double seconds = (ticker.read() - start) / 1e9;
+      assertTrue(calls <= 5 * seconds + 2, "probe KMS calls " + calls + " in " + seconds + " s");
+      assertTrue(calls >= 5 * seconds - 5, "the budget is used: " + calls);
+      assertEquals(20, perKey.size(), "every key probed: " + perKey);
+      for (int n : perKey.values()) {
+        assertTrue(n >= 1, "no key starves: " + perKey);
+      }
+      assertTrue(revocations.probesDeferred() > 0);
+      assertEquals(revocations.probesDeferred(), deferredMetric.get(), "each wait is a metric");
 
-    // The budget is spent; key 0's proof is older than two intervals for some keys: a request
-    // probes on its own thread at once (counted against the budget, never delayed by it).
-    KeyState s0 = revocations.existingState(arns.get(0));
-    ticker.advance(Duration.ofSeconds(2));
-    s0.lastAliveNanos = ticker.read() - 2 * S - 1;
-    long before = kms.decryptCalls.get();
-    assertArrayEquals("x".getBytes(), crypto.tenant("t0").decrypt(ct0, kc, aad));
-    assertEquals(before + 1, kms.decryptCalls.get(), "a probe on the request thread");
-  }
-
-  /** Waits (real time, bounded) until every probe started so far has finished. */
-  static void awaitIdle(Revocations r, List<String> arns) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!r.probePoolIdleForTests()) {
-      assertTrue(System.nanoTime() < deadline, "a probe did not finish");
-      Thread.sleep(1);
-    }
-    for (String arn : arns) {
-      assertNull(r.existingState(arn).probeInFlight.get());
+      // The budget is spent; key 0's proof is older than two intervals for some keys: a request
+      // probes on its own thread at once (counted against the budget, never delayed by it).
+      KeyState s0 = revocations.existingState(engine.arns.get(0));
+      ticker.advance(Duration.ofSeconds(2));
+      s0.lastAliveNanos = ticker.read() - 2 * S - 1;
+      long before = engine.kms.decryptCalls.get();
+      assertArrayEquals(
+          "x".getBytes(),
+          engine
+              .crypto
+              .tenant("t0")
+              .decrypt(engine.cts[0], ScheduledEngine.KC, ScheduledEngine.AAD));
+      assertEquals(before + 1, engine.kms.decryptCalls.get(), "a probe on the request thread");
     }
   }
 }

@@ -2,7 +2,6 @@ package com.panops.crypto.revocation;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.panops.crypto.AuditSink;
 import com.panops.crypto.FakeTicker;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.KeyRevokedException;
@@ -13,13 +12,11 @@ import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.RevocationEvent;
 import com.panops.crypto.RevocationReason;
 import com.panops.crypto.TenantCrypto;
-import com.panops.crypto.TenantDirectory;
-import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.testkit.FakeKmsClient;
 import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -164,15 +161,11 @@ class ProbeCoordinatorRulesTest {
     coordinator = new FakeCoordinator();
     gate = new Gate(kms);
     crypto =
-        PanopsCrypto.builder()
-            .kmsClient(gate)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
+        TestCrypto.builder(gate, "t", arn)
             .probeSettings(
                 ProbeSettings.every(I)
                     .withSettle(1, Duration.ZERO)
                     .withTimeout(Duration.ofSeconds(5)))
-            .auditSink(AuditSink.none())
             .ticker(ticker)
             .addRevocationListener(events::add)
             .probeCoordinator(coordinator)
@@ -296,14 +289,7 @@ class ProbeCoordinatorRulesTest {
   @Test
   void aDataDecryptFailure_isPublished_andStaysLocalThroughALaterFleetLatch() {
     byte[] foreign;
-    try (PanopsCrypto other =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(Map.of("t", TenantKeys.of(arn))))
-            .probeSettings(ProbeSettings.off())
-            .auditSink(AuditSink.none())
-            .build()) {
+    try (PanopsCrypto other = TestCrypto.unprobed(kms, "t", arn).build()) {
       foreign = other.tenant("t").encrypt("y".getBytes(), KC, AAD);
     }
     kms.disable(arn);

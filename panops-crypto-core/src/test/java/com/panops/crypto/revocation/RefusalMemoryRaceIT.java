@@ -2,7 +2,6 @@ package com.panops.crypto.revocation;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.panops.crypto.AuditSink;
 import com.panops.crypto.IntegrityException;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.KeyRevokedException;
@@ -12,8 +11,7 @@ import com.panops.crypto.MessageAad;
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.TenantCrypto;
-import com.panops.crypto.TenantDirectory;
-import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.LocalKms;
 import java.time.Duration;
@@ -58,15 +56,11 @@ class RefusalMemoryRaceIT {
       KmsClient client = LocalKmsSupport.client(kms, kms.vendor());
       String arn = kms.createKey("k");
       PanopsCrypto crypto =
-          PanopsCrypto.builder()
-              .kmsClient(client)
-              .allowInsecureLocalKmsEndpoint()
-              .tenantDirectory(TenantDirectory.of(Map.of("acme", TenantKeys.of(arn))))
+          TestCrypto.builder(client, "acme", arn)
               .probeSettings(
                   ProbeSettings.every(Duration.ofMillis(500))
                       .withSettle(2, Duration.ofMillis(600))
                       .withTimeout(Duration.ofSeconds(2)))
-              .auditSink(AuditSink.none())
               .build();
       TenantCrypto acme = crypto.tenant("acme");
       List<byte[]> good = new ArrayList<>();

@@ -2,7 +2,6 @@ package com.panops.crypto.revocation;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.panops.crypto.AuditSink;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.KeyRevokedException;
 import com.panops.crypto.LocalKmsSupport;
@@ -14,6 +13,7 @@ import com.panops.crypto.RevocationReason;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
+import com.panops.crypto.TestCrypto;
 import com.panops.crypto.adapter.AdapterAccess;
 import com.panops.crypto.format.MessageHeader;
 import com.panops.crypto.testkit.LocalKms;
@@ -57,13 +57,9 @@ class RewrapRefusalIT {
   }
 
   PanopsCrypto build(TenantKeys keys) {
-    return PanopsCrypto.builder()
-        .kmsClient(client)
-        .allowInsecureLocalKmsEndpoint()
-        .tenantDirectory(TenantDirectory.of(Map.of("acme", keys)))
+    return TestCrypto.builder(client, TenantDirectory.of(Map.of("acme", keys)))
         .probeSettings(ProbeSettings.every(Duration.ofMinutes(5)))
         .addRevocationListener(events::add)
-        .auditSink(AuditSink.none())
         .build();
   }
 

@@ -10,17 +10,9 @@ import com.panops.crypto.MessageAad;
 import com.panops.crypto.PanopsCrypto;
 import com.panops.crypto.ProbeSettings;
 import com.panops.crypto.RevocationReason;
-import com.panops.crypto.TenantDirectory;
-import com.panops.crypto.TenantKeys;
-import com.panops.crypto.testkit.FakeKmsClient;
-import java.lang.reflect.Field;
+import com.panops.crypto.metrics.CryptoMetrics;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -87,15 +79,6 @@ class ScheduledProbesKeepHalfTheBudgetTest {
   static final double BUDGET = 20; // requests/s: scheduled demand is 100/s, request-thread 50/s
   static final Duration STEP = Duration.ofMillis(10); // the scan period of a 200 ms interval
 
-  PanopsCrypto crypto;
-
-  @AfterEach
-  void tearDown() {
-    if (crypto != null) {
-      crypto.close();
-    }
-  }
-
   /**
    * 20 keys in use every 50 ms, a 200 ms interval and a budget of 20 requests/s: every key goes
    * stale and is probed on request threads (about 50/s, far over the budget). Key 0 is then latched
@@ -116,93 +99,75 @@ class ScheduledProbesKeepHalfTheBudgetTest {
   @Test
   void aLatchedKey_isLiftedWithinTheFairShareBound_whileRequestsProbeEveryOtherKeyOnTheirThreads()
       throws Exception {
-    FakeKmsClient kms = new FakeKmsClient();
-    FakeTicker ticker = new FakeTicker();
-    List<AuditEvent> audit = new CopyOnWriteArrayList<>();
-    Map<String, TenantKeys> tenants = new HashMap<>();
-    List<String> arns = new ArrayList<>();
-    for (int i = 0; i < KEYS; i++) {
-      String arn = kms.createKey("k" + i);
-      arns.add(arn);
-      tenants.put("t" + i, TenantKeys.of(arn));
-    }
-    crypto =
-        PanopsCrypto.builder()
-            .kmsClient(kms)
-            .allowInsecureLocalKmsEndpoint()
-            .tenantDirectory(TenantDirectory.of(tenants))
-            .probeSettings(ProbeSettings.every(INTERVAL).withBudget(BUDGET))
-            .auditSink(audit::add)
-            .ticker(ticker)
-            .build();
-    Field f = PanopsCrypto.class.getDeclaredField("revocations");
-    f.setAccessible(true);
-    Revocations revocations = (Revocations) f.get(crypto);
-    revocations.stopSchedulerForTests();
-    KeyContext kc = KeyContext.of("class", "mail");
-    MessageAad aad = MessageAad.of("row", "1");
-    byte[][] cts = new byte[KEYS][];
-    for (int i = 0; i < KEYS; i++) {
-      cts[i] = crypto.tenant("t" + i).encrypt("x".getBytes(), kc, aad);
-      crypto.tenant("t" + i).decrypt(cts[i], kc, aad);
-    }
-    ProbeBudget b = new ProbeBudget(BUDGET, 0);
-    double intervalS = INTERVAL.toNanos() / 1e9;
-    double boundS =
-        intervalS
-            + STEP.toNanos() / 1e9
-            + (2.0 * KEYS + 2 * b.maxDebt() + 2 * b.capacity())
-                / (BUDGET * ProbeBudget.CHARGED_SHARE);
-    long stale = 2 * INTERVAL.toNanos();
-    KeyState s0 = revocations.existingState(arns.get(0));
-    int latchAt = 300; // 3 s (15 intervals) of traffic first: the bucket is deep in debt
-    int steps = latchAt + 1500; // then up to 15 s
-    long latchedAt = 0;
-    long liftedAt = -1;
-    for (int step = 0; step < steps && liftedAt < 0; step++) {
-      ticker.advance(STEP);
-      if (step == latchAt) {
-        audit.clear();
-        revocations.latch(s0, RevocationReason.THROTTLED, new RuntimeException("throttled"), "T");
-        latchedAt = ticker.read();
-      }
-      revocations.scan();
-      ProbeBudgetTest.awaitIdle(revocations, arns);
-      if (step % 5 == 0) { // every 50 ms a request on each key
-        for (int i = 0; i < KEYS; i++) {
-          try {
-            byte[] pt = crypto.tenant("t" + i).decrypt(cts[i], kc, aad);
-            assertArrayEquals("x".getBytes(), pt);
-            KeyState s = revocations.existingState(arns.get(i));
-            assertTrue(
-                ticker.read() - s.lastAliveNanos <= stale,
-                "key " + i + " served without proof of life within two intervals");
-          } catch (KeyRevokedException e) {
-            assertEquals(0, i, "only key 0 is latched");
-            assertTrue(step >= latchAt);
+    try (ScheduledEngine engine =
+        new ScheduledEngine(
+            KEYS, ProbeSettings.every(INTERVAL).withBudget(BUDGET), CryptoMetrics.none())) {
+      FakeTicker ticker = engine.ticker;
+      Revocations revocations = engine.revocations;
+      List<AuditEvent> audit = engine.audit;
+      List<String> arns = engine.arns;
+      PanopsCrypto crypto = engine.crypto;
+      byte[][] cts = engine.cts;
+      KeyContext kc = ScheduledEngine.KC;
+      MessageAad aad = ScheduledEngine.AAD;
+      ProbeBudget b = new ProbeBudget(BUDGET, 0);
+      double intervalS = INTERVAL.toNanos() / 1e9;
+      double boundS =
+          intervalS
+              + STEP.toNanos() / 1e9
+              + (2.0 * KEYS + 2 * b.maxDebt() + 2 * b.capacity())
+                  / (BUDGET * ProbeBudget.CHARGED_SHARE);
+      long stale = 2 * INTERVAL.toNanos();
+      KeyState s0 = revocations.existingState(arns.get(0));
+      int latchAt = 300; // 3 s (15 intervals) of traffic first: the bucket is deep in debt
+      int steps = latchAt + 1500; // then up to 15 s
+      long latchedAt = 0;
+      long liftedAt = -1;
+      for (int step = 0; step < steps && liftedAt < 0; step++) {
+        ticker.advance(STEP);
+        if (step == latchAt) {
+          audit.clear();
+          revocations.latch(s0, RevocationReason.THROTTLED, new RuntimeException("throttled"), "T");
+          latchedAt = ticker.read();
+        }
+        revocations.scan();
+        engine.awaitIdle();
+        if (step % 5 == 0) { // every 50 ms a request on each key
+          for (int i = 0; i < KEYS; i++) {
+            try {
+              byte[] pt = crypto.tenant("t" + i).decrypt(cts[i], kc, aad);
+              assertArrayEquals("x".getBytes(), pt);
+              KeyState s = revocations.existingState(arns.get(i));
+              assertTrue(
+                  ticker.read() - s.lastAliveNanos <= stale,
+                  "key " + i + " served without proof of life within two intervals");
+            } catch (KeyRevokedException e) {
+              assertEquals(0, i, "only key 0 is latched");
+              assertTrue(step >= latchAt);
+            }
           }
         }
+        if (step > latchAt && !s0.isRevoked()) {
+          liftedAt = ticker.read();
+        }
       }
-      if (step > latchAt && !s0.isRevoked()) {
-        liftedAt = ticker.read();
-      }
+      long keyZeroProbes =
+          audit.stream()
+              .filter(ScheduledEngine::isProbe)
+              .filter(e -> e.operation().equals("Decrypt") && e.keyArn().equals(arns.get(0)))
+              .count();
+      assertTrue(
+          liftedAt > 0,
+          "key 0 (latched by THROTTLED, KMS healthy again) not lifted in 15 s; probes of key 0: "
+              + keyZeroProbes
+              + ", deferrals: "
+              + revocations.probesDeferred());
+      double tookS = (liftedAt - latchedAt) / 1e9;
+      assertTrue(tookS <= boundS, "lifted after " + tookS + " s, bound " + boundS + " s");
+      assertTrue(keyZeroProbes >= 1, "a latch is lifted only by a probe");
+      System.out.printf(
+          "latched key lifted after %.2f s (bound %.2f s); deferrals %d%n",
+          tookS, boundS, revocations.probesDeferred());
     }
-    long keyZeroProbes =
-        audit.stream()
-            .filter(e -> "liveness-probe".equals(e.encryptionContext().get("panops:purpose")))
-            .filter(e -> e.operation().equals("Decrypt") && e.keyArn().equals(arns.get(0)))
-            .count();
-    assertTrue(
-        liftedAt > 0,
-        "key 0 (latched by THROTTLED, KMS healthy again) not lifted in 15 s; probes of key 0: "
-            + keyZeroProbes
-            + ", deferrals: "
-            + revocations.probesDeferred());
-    double tookS = (liftedAt - latchedAt) / 1e9;
-    assertTrue(tookS <= boundS, "lifted after " + tookS + " s, bound " + boundS + " s");
-    assertTrue(keyZeroProbes >= 1, "a latch is lifted only by a probe");
-    System.out.printf(
-        "latched key lifted after %.2f s (bound %.2f s); deferrals %d%n",
-        tookS, boundS, revocations.probesDeferred());
   }
 }
