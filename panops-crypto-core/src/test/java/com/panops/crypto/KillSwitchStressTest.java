@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * retire and get evicted under the workers' feet. KMS answers arrive late (decided first, delivered
  * up to 2 ms later) so that answers decided before a disable arrive after the latch.
  *
- * <p>Interleavings this guards against, each of which the previous design allowed:
+ * <p>Interleavings this guards against:
  *
  * <ul>
  *   <li>a purge wiping a data key between the lease-free check and its use, so a frame is sealed

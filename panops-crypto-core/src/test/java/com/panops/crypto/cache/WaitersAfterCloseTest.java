@@ -15,10 +15,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * Interleaving guarded (found by an attacker harness reviewing 7576ca7): eight threads wait for a
- * load in flight; {@link DataKeyCache#close()} runs; the load answers and is refused (closed). Each
- * waiter used to loop in {@code load} and run its own loader, one KMS call per waiter, serially, on
- * a closed cache. Now each stops at the closed check.
+ * Interleaving guarded: eight threads wait for a load in flight; {@link DataKeyCache#close()} runs;
+ * the load answers and is refused (closed). No waiter may then run a loader of its own (one KMS
+ * call per waiter, serially, on a closed cache): each stops at the closed check.
  */
 class WaitersAfterCloseTest {
   @Test

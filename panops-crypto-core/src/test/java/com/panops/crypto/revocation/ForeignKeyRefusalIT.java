@@ -43,12 +43,11 @@ import software.amazon.awssdk.services.kms.model.KmsException;
 
 /**
  * Refusals that KMS makes about another key than the one asked for, and the re-wrap's refusals of
- * one ciphertext, found by attacking the refusal memory (issue 22): an encrypted data key altered
- * to name a deleted CMK gets that key's NotFoundException, which must be judged by a probe of the
- * key asked for, not latch it (for Decrypt and for ReEncrypt, where it latched both CMKs);
- * re-running a re-wrap over a bad row costs no KMS call once refused; an interrupted reader never
- * owns the shared per-ciphertext probe (its probe would be aborted unasked, and its "false"
- * shared).
+ * one ciphertext: an encrypted data key altered to name a deleted CMK gets that key's
+ * NotFoundException, which must be judged by a probe of the key asked for, not latch it (for
+ * Decrypt and for ReEncrypt, where it latched both CMKs); re-running a re-wrap over a bad row costs
+ * no KMS call once refused; an interrupted reader never owns the shared per-ciphertext probe (its
+ * probe would be aborted unasked, and its "false" shared).
  *
  * <p>Interleavings raced in the re-wrap loop: several threads re-wrap the same bad row while its
  * first refusal's probe runs (they take its outcome) and after it was judged (answered from
