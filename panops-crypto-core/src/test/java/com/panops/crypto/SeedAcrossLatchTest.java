@@ -13,16 +13,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
- * Interleaving guarded (found by an attacker harness reviewing 7576ca7; the hole predates it): an
- * encrypt-side load (compact) has its data key from KMS and passed {@code checkLoaded}; a latch of
- * the CMK (another request's GenerateDataKey meets a disabled key) sets a new epoch and purges both
- * sides; only then does the load seed the decrypt side ({@code seedDecrypt}, after {@code
- * registerCompact}'s registry insert). The encrypt-side entry is retired by its caller's epoch
- * check (as the Javadoc of {@code load} says), but the seeded decrypt-side entry carries the old
- * epoch, its edk was never written into any ciphertext, so nobody would ever touch it: it kept live
- * key bytes until decryptMaxAge (5 min by default) or size eviction. TenantCrypto now checks the
- * epoch again after seeding. The registry insert is only a convenient place to hold the load; for
- * version 1 keys the same window is {@code encodeTemplate} (microseconds).
+ * Interleaving guarded: an encrypt-side load (compact) has its data key from KMS and passed {@code
+ * checkLoaded}; a latch of the CMK (another request's GenerateDataKey meets a disabled key) sets a
+ * new epoch and purges both sides; only then does the load seed the decrypt side ({@code
+ * seedDecrypt}, after {@code registerCompact}'s registry insert). The encrypt-side entry is retired
+ * by its caller's epoch check (as the Javadoc of {@code load} says), but the seeded decrypt-side
+ * entry carries the old epoch, its edk was never written into any ciphertext, so nobody would ever
+ * touch it: it kept live key bytes until decryptMaxAge (5 min by default) or size eviction.
+ * TenantCrypto now checks the epoch again after seeding. The registry insert is only a convenient
+ * place to hold the load; for version 1 keys the same window is {@code encodeTemplate}
+ * (microseconds).
  */
 class SeedAcrossLatchTest {
   static final KeyContext KC = KeyContext.of("class", "mail");

@@ -21,12 +21,11 @@ import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 /**
- * Found no defect when written by an attacker reviewing 7576ca7; kept as a specification: {@link
- * DataKeyCache#encryptKey}'s lock-free single flight raced against latches (epoch + purge), size
- * eviction, refresh ahead and hand-over, loader failures (RuntimeException, Error, null) and
- * finally {@link DataKeyCache#close()}. Callers act as TenantCrypto does: the loader reads the
- * epoch before "KMS" and discards its key if it moved; the caller serves an entry only if its epoch
- * is current, else retires it.
+ * A specification: {@link DataKeyCache#encryptKey}'s lock-free single flight raced against latches
+ * (epoch + purge), size eviction, refresh ahead and hand-over, loader failures (RuntimeException,
+ * Error, null) and finally {@link DataKeyCache#close()}. Callers act as TenantCrypto does: the
+ * loader reads the epoch before "KMS" and discards its key if it moved; the caller serves an entry
+ * only if its epoch is current, else retires it.
  *
  * <p>Asserted: (1) never two loads of one slot at once (single flight, whatever fails); (2) no
  * entry is served whose epoch is older than a latch that had completed (purge returned) before the
