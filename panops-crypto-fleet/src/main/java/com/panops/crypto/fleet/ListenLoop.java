@@ -23,7 +23,8 @@ final class ListenLoop implements Runnable {
     this.timing = timing;
     this.sleeper = sleeper;
     this.reader = new EventReader(member);
-    this.listen = new OwnConnection(dataSource, member, timing, ListenLoop::listen);
+    this.listen =
+        new OwnConnection(member, () -> listening(FleetConnections.open(dataSource, timing)));
   }
 
   @Override
@@ -50,9 +51,14 @@ final class ListenLoop implements Runnable {
     listen.close();
   }
 
-  private static void listen(Connection c) throws SQLException {
+  /** {@code c}, listening for the fleet's notifications (closed if that fails). */
+  private static Connection listening(Connection c) throws SQLException {
     try (Statement s = c.createStatement()) {
       s.execute(FleetSql.LISTEN);
+      return c;
+    } catch (SQLException e) {
+      FleetConnections.closeQuietly(c);
+      throw e;
     }
   }
 }

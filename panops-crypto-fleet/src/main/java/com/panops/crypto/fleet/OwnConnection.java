@@ -2,48 +2,36 @@ package com.panops.crypto.fleet;
 
 import java.sql.Connection;
 import java.sql.SQLException;
-import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One of the coordinator's dedicated connections (the writer's or the listener's), used by one
- * thread: opened on first use and set up, dropped on a failure (closed and forgotten, with a
- * warning unless the member is closing), and opened anew on the next use.
+ * thread: opened on first use, dropped on a failure (closed and forgotten, with a warning unless
+ * the member is closing), and opened anew on the next use.
  */
 final class OwnConnection {
   private static final Logger LOG = LoggerFactory.getLogger(PostgresProbeCoordinator.class);
 
-  /** What a new connection needs before its first use. */
+  /** Opens a new connection, ready for use (or closes it again and throws). */
   @FunctionalInterface
-  interface Setup {
-    void prepare(Connection c) throws SQLException;
+  interface Opener {
+    Connection open() throws SQLException;
   }
 
-  private final DataSource dataSource;
   private final FleetMember member;
-  private final FleetTiming timing;
-  private final Setup setup;
+  private final Opener opener;
   private Connection connection;
 
-  OwnConnection(DataSource dataSource, FleetMember member, FleetTiming timing, Setup setup) {
-    this.dataSource = dataSource;
+  OwnConnection(FleetMember member, Opener opener) {
     this.member = member;
-    this.timing = timing;
-    this.setup = setup;
+    this.opener = opener;
   }
 
-  /** The open connection, or a new one (set up; closed again if that fails). */
+  /** The open connection, or a new one. */
   Connection get() throws SQLException {
     if (connection == null) {
-      Connection c = FleetConnections.open(dataSource, timing);
-      try {
-        setup.prepare(c);
-      } catch (SQLException e) {
-        FleetConnections.closeQuietly(c);
-        throw e;
-      }
-      connection = c;
+      connection = opener.open();
     }
     return connection;
   }

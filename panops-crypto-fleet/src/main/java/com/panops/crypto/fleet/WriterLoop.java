@@ -29,8 +29,7 @@ final class WriterLoop {
     this.timing = timing;
     this.publisher = new EventPublisher(member);
     this.poll = new MemberPoll(member, timing);
-    // the first heartbeat on each new connection writes the interest too
-    this.writer = new OwnConnection(dataSource, member, timing, c -> member.own.interestChanged());
+    this.writer = new OwnConnection(member, () -> open(dataSource, member, timing));
   }
 
   void tick() {
@@ -83,6 +82,14 @@ final class WriterLoop {
     } finally {
       writer.close();
     }
+  }
+
+  /** A new writer connection; the first heartbeat on it writes the interest too. */
+  private static Connection open(DataSource dataSource, FleetMember member, FleetTiming timing)
+      throws SQLException {
+    Connection c = FleetConnections.open(dataSource, timing);
+    member.own.interestChanged();
+    return c;
   }
 
   /** Upserts this member's row; the interest is written only when it changed. */
