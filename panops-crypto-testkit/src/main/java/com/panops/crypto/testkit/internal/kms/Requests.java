@@ -245,26 +245,23 @@ final class Requests {
     }
     int i = v.intValue();
     if (i < min) {
-      throw LocalKmsException.of(
-          "ValidationException",
-          "1 validation error detected: Value '"
-              + i
-              + "' at '"
-              + lowerFirst(name)
-              + "' failed to satisfy constraint: Member must have value greater than or equal to "
-              + min);
+      throw valueConstraint(name, i, "greater than or equal to " + min);
     }
     if (i > max) {
-      throw LocalKmsException.of(
-          "ValidationException",
-          "1 validation error detected: Value '"
-              + i
-              + "' at '"
-              + lowerFirst(name)
-              + "' failed to satisfy constraint: Member must have value less than or equal to "
-              + max);
+      throw valueConstraint(name, i, "less than or equal to " + max);
     }
     return i;
+  }
+
+  private static LocalKmsException valueConstraint(String name, int value, String constraint) {
+    return LocalKmsException.of(
+        "ValidationException",
+        "1 validation error detected: Value '"
+            + value
+            + "' at '"
+            + lowerFirst(name)
+            + "' failed to satisfy constraint: Member must have value "
+            + constraint);
   }
 
   boolean bool(String name) {
