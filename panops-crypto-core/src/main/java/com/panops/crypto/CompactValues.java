@@ -13,18 +13,7 @@ import java.util.Arrays;
  * holds may be older than the registry's (re-wrapped by a migration, or repaired), so a refusal a
  * newer row may cure reads the row once more.
  */
-final class CompactValues {
-  private final PanopsCrypto root;
-  private final String tenantId;
-  private final TenantKeys tenantKeys;
-  private final DataKeys keys;
-
-  CompactValues(PanopsCrypto root, String tenantId, TenantKeys tenantKeys, DataKeys keys) {
-    this.root = root;
-    this.tenantId = tenantId;
-    this.tenantKeys = tenantKeys;
-    this.keys = keys;
-  }
+record CompactValues(PanopsCrypto root, String tenantId, TenantKeys tenantKeys, DataKeys keys) {
 
   /** A compact value of {@code plaintext}; see {@link TenantCrypto#encryptCompact}. */
   byte[] encrypt(byte[] plaintext, KeyContext keyContext, MessageAad aad) {

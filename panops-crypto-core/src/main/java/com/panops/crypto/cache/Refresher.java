@@ -23,17 +23,11 @@ final class Refresher {
   /**
    * A background refresh. Exactly one of {@link #run} and {@link #reject} ends it: a task never run
    * (refused by the executor, or dropped from its queue by {@link #close()}) is rejected, which
-   * fails its pending load, so that no request waits for it and {@link #awaitIdle} drains.
+   * fails its pending load, so that no request waits for it and {@link #awaitIdle} drains. Either
+   * way it counts itself out of {@code inFlight}.
    */
-  private final class Task implements Runnable {
-    private final Runnable task;
-    private final Runnable onRejected;
-
-    Task(Runnable task, Runnable onRejected) {
-      this.task = task;
-      this.onRejected = onRejected;
-    }
-
+  private record Task(Runnable task, Runnable onRejected, AtomicInteger inFlight)
+      implements Runnable {
     @Override
     public void run() {
       try {
@@ -58,7 +52,7 @@ final class Refresher {
   void submit(Runnable task, Runnable onRejected) {
     inFlight.incrementAndGet();
     started.incrementAndGet();
-    Task t = new Task(task, onRejected);
+    Task t = new Task(task, onRejected, inFlight);
     try {
       pool.execute(t);
     } catch (RejectedExecutionException e) {

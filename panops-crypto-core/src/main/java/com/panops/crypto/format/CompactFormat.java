@@ -147,17 +147,9 @@ public final class CompactFormat {
     out[0] = (byte) VERSION;
     out[1] = (byte) SUITE;
     putKeyId(out, OFF_KEY_ID, keyId);
-    Cipher c = FrameCipher.cipher();
     try {
-      c.init(
-          Cipher.ENCRYPT_MODE,
-          key,
-          new GCMParameterSpec(
-              MessageFormat.TAG_LENGTH * 8, out, OFF_NONCE, MessageFormat.NONCE_LENGTH));
-      c.updateAAD(out, 0, HEADER_LENGTH);
-      c.updateAAD(context);
-      c.updateAAD(messageAad);
-      c.doFinal(pt, off, len, out, HEADER_LENGTH);
+      cipher(Cipher.ENCRYPT_MODE, key, out, context, messageAad)
+          .doFinal(pt, off, len, out, HEADER_LENGTH);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("AES-GCM encryption failed", e);
     }
@@ -171,17 +163,9 @@ public final class CompactFormat {
    */
   public static byte[] open(FrameKey key, byte[] value, byte[] context, byte[] messageAad) {
     byte[] out = new byte[value.length - OVERHEAD];
-    Cipher c = FrameCipher.cipher();
     try {
-      c.init(
-          Cipher.DECRYPT_MODE,
-          key,
-          new GCMParameterSpec(
-              MessageFormat.TAG_LENGTH * 8, value, OFF_NONCE, MessageFormat.NONCE_LENGTH));
-      c.updateAAD(value, 0, HEADER_LENGTH);
-      c.updateAAD(context);
-      c.updateAAD(messageAad);
-      c.doFinal(value, HEADER_LENGTH, value.length - HEADER_LENGTH, out, 0);
+      cipher(Cipher.DECRYPT_MODE, key, value, context, messageAad)
+          .doFinal(value, HEADER_LENGTH, value.length - HEADER_LENGTH, out, 0);
       return out;
     } catch (AEADBadTagException e) {
       Arrays.fill(out, (byte) 0);
@@ -190,5 +174,24 @@ public final class CompactFormat {
       Arrays.fill(out, (byte) 0);
       throw new IntegrityException(e);
     }
+  }
+
+  /**
+   * The AES-GCM cipher of one compact value, set up in {@code mode}: the nonce from {@code value}'s
+   * header, then as AAD that header, {@code context} and {@code messageAad}.
+   */
+  private static Cipher cipher(
+      int mode, FrameKey key, byte[] value, byte[] context, byte[] messageAad)
+      throws GeneralSecurityException {
+    Cipher c = FrameCipher.cipher();
+    c.init(
+        mode,
+        key,
+        new GCMParameterSpec(
+            MessageFormat.TAG_LENGTH * 8, value, OFF_NONCE, MessageFormat.NONCE_LENGTH));
+    c.updateAAD(value, 0, HEADER_LENGTH);
+    c.updateAAD(context);
+    c.updateAAD(messageAad);
+    return c;
   }
 }

@@ -10,7 +10,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Function;
+import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.awscore.AwsResponse;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.SdkBytes;
@@ -81,23 +83,21 @@ public final class KmsGateway {
   /** {@code GenerateDataKey} (AES_256) under {@code keyArn}. */
   public DataKey generateDataKey(
       String tenant, String keyArn, Map<String, String> context, String purpose) {
-    TransportCheck check = new TransportCheck(allowLocalHttp, clock);
-    GenerateDataKeyRequest req =
-        GenerateDataKeyRequest.builder()
-            .keyId(keyArn)
-            .keySpec(DataKeySpec.AES_256)
-            .encryptionContext(context)
-            .overrideConfiguration(o -> check.apply(o, null))
-            .build();
     return call(
         "GenerateDataKey",
         purpose,
         tenant,
         keyArn,
         context,
-        req,
-        check,
-        r -> clients.clientFor(keyArn).generateDataKey((GenerateDataKeyRequest) r),
+        null,
+        transport ->
+            GenerateDataKeyRequest.builder()
+                .keyId(keyArn)
+                .keySpec(DataKeySpec.AES_256)
+                .encryptionContext(context)
+                .overrideConfiguration(transport)
+                .build(),
+        r -> clients.clientFor(keyArn).generateDataKey(r),
         (GenerateDataKeyResponse resp) -> {
           byte[] pt = bytes(resp.plaintext());
           if (!keyArn.equals(resp.keyId()) || pt == null || pt.length != 32) {
@@ -130,23 +130,21 @@ public final class KmsGateway {
       int expectedLength,
       String purpose,
       Duration timeout) {
-    TransportCheck check = new TransportCheck(allowLocalHttp, clock);
-    DecryptRequest req =
-        DecryptRequest.builder()
-            .keyId(keyArn)
-            .ciphertextBlob(SdkBytes.fromByteArray(ciphertext))
-            .encryptionContext(context)
-            .overrideConfiguration(o -> check.apply(o, timeout))
-            .build();
     return call(
         "Decrypt",
         purpose,
         tenant,
         keyArn,
         context,
-        req,
-        check,
-        r -> clients.clientFor(keyArn).decrypt((DecryptRequest) r),
+        timeout,
+        transport ->
+            DecryptRequest.builder()
+                .keyId(keyArn)
+                .ciphertextBlob(SdkBytes.fromByteArray(ciphertext))
+                .encryptionContext(context)
+                .overrideConfiguration(transport)
+                .build(),
+        r -> clients.clientFor(keyArn).decrypt(r),
         (DecryptResponse resp) -> {
           byte[] pt = bytes(resp.plaintext());
           if (!keyArn.equals(resp.keyId()) || pt == null) {
@@ -174,23 +172,21 @@ public final class KmsGateway {
       Map<String, String> context,
       String purpose,
       Duration timeout) {
-    TransportCheck check = new TransportCheck(allowLocalHttp, clock);
-    EncryptRequest req =
-        EncryptRequest.builder()
-            .keyId(keyArn)
-            .plaintext(SdkBytes.fromByteArray(plaintext))
-            .encryptionContext(context)
-            .overrideConfiguration(o -> check.apply(o, timeout))
-            .build();
     return call(
         "Encrypt",
         purpose,
         tenant,
         keyArn,
         context,
-        req,
-        check,
-        r -> clients.clientFor(keyArn).encrypt((EncryptRequest) r),
+        timeout,
+        transport ->
+            EncryptRequest.builder()
+                .keyId(keyArn)
+                .plaintext(SdkBytes.fromByteArray(plaintext))
+                .encryptionContext(context)
+                .overrideConfiguration(transport)
+                .build(),
+        r -> clients.clientFor(keyArn).encrypt(r),
         (EncryptResponse resp) -> {
           byte[] ct = bytes(resp.ciphertextBlob());
           return keyArn.equals(resp.keyId()) && ct != null && ct.length > 0 ? ct : null;
@@ -209,25 +205,23 @@ public final class KmsGateway {
       byte[] ciphertext,
       Map<String, String> context,
       String purpose) {
-    TransportCheck check = new TransportCheck(allowLocalHttp, clock);
-    ReEncryptRequest req =
-        ReEncryptRequest.builder()
-            .sourceKeyId(sourceArn)
-            .destinationKeyId(destinationArn)
-            .ciphertextBlob(SdkBytes.fromByteArray(ciphertext))
-            .sourceEncryptionContext(context)
-            .destinationEncryptionContext(context)
-            .overrideConfiguration(o -> check.apply(o, null))
-            .build();
     return call(
         "ReEncrypt",
         purpose,
         tenant,
         destinationArn,
         context,
-        req,
-        check,
-        r -> clients.clientFor(destinationArn).reEncrypt((ReEncryptRequest) r),
+        null,
+        transport ->
+            ReEncryptRequest.builder()
+                .sourceKeyId(sourceArn)
+                .destinationKeyId(destinationArn)
+                .ciphertextBlob(SdkBytes.fromByteArray(ciphertext))
+                .sourceEncryptionContext(context)
+                .destinationEncryptionContext(context)
+                .overrideConfiguration(transport)
+                .build(),
+        r -> clients.clientFor(destinationArn).reEncrypt(r),
         (ReEncryptResponse resp) -> {
           byte[] ct = bytes(resp.ciphertextBlob());
           return destinationArn.equals(resp.keyId())
@@ -253,24 +247,32 @@ public final class KmsGateway {
     }
   }
 
-  private <R extends AwsResponse, T> T call(
+  /**
+   * One KMS call: the request that {@code request} builds with the given transport configuration
+   * (this call's {@link TransportCheck}, and {@code timeout} if not null), checked against the
+   * allow list, sent, its answer verified ({@code verify} returns null for an answer that does not
+   * check out), audited and counted.
+   */
+  private <Q extends KmsRequest, R extends AwsResponse, T> T call(
       String operation,
       String purpose,
       String tenant,
       String keyArn,
       Map<String, String> context,
-      KmsRequest request,
-      TransportCheck check,
-      Function<KmsRequest, R> send,
+      Duration timeout,
+      Function<Consumer<AwsRequestOverrideConfiguration.Builder>, Q> request,
+      Function<Q, R> send,
       Function<R, T> verify,
-      java.util.function.Consumer<T> discard) {
-    KmsAllowList.check(request);
+      Consumer<T> discard) {
+    TransportCheck check = new TransportCheck(allowLocalHttp, clock);
+    Q req = request.apply(o -> check.apply(o, timeout));
+    KmsAllowList.check(req);
     Outcome o =
         new Outcome(
             audit, metrics, operation, purpose, tenant, keyArn, context, check, clock.instant());
     R resp;
     try {
-      resp = send.apply(request);
+      resp = send.apply(req);
     } catch (RuntimeException e) {
       if (check.refused != null) {
         o.end(false, "InsecureTransport", null, false);
@@ -312,11 +314,7 @@ public final class KmsGateway {
    * transport check, unless a local test double is allowed.
    */
   private <T> T accepted(
-      Outcome o,
-      TransportCheck check,
-      String requestId,
-      T result,
-      java.util.function.Consumer<T> discard) {
+      Outcome o, TransportCheck check, String requestId, T result, Consumer<T> discard) {
     if (!check.transmitted && !allowLocalHttp) {
       // The client answered without sending the request through the SDK's HTTP pipeline with our
       // check (a wrapper or an in-process fake): its transport cannot be verified. Fail closed.

@@ -22,33 +22,20 @@ import java.util.Map;
  * set ({@link KeyState#liftByFleet}). The request thread's two-interval check is unchanged, so
  * nothing is served without a proof of life at most two intervals old. Whatever the coordinator
  * throws is counted and ignored: it can only spare work or add strictness.
+ *
+ * @param coordinator the fleet's coordinator, or null for none
+ * @param states the key states, by CMK ARN
  */
-final class FleetBridge {
+record FleetBridge(
+    ProbeCoordinator coordinator,
+    Map<String, KeyState> states,
+    Ticker ticker,
+    Clock clock,
+    ProbeTiming timing,
+    EventDispatch events) {
   /** Latches a key on the fleet's word. */
   interface FleetLatch {
     void latch(KeyState s, RevocationReason reason, Throwable cause, String code);
-  }
-
-  private final ProbeCoordinator coordinator;
-  private final Map<String, KeyState> states;
-  private final Ticker ticker;
-  private final Clock clock;
-  private final ProbeTiming timing;
-  private final EventDispatch events;
-
-  FleetBridge(
-      ProbeCoordinator coordinator,
-      Map<String, KeyState> states,
-      Ticker ticker,
-      Clock clock,
-      ProbeTiming timing,
-      EventDispatch events) {
-    this.coordinator = coordinator;
-    this.states = states;
-    this.ticker = ticker;
-    this.clock = clock;
-    this.timing = timing;
-    this.events = events;
   }
 
   /** Starts the coordinator, if any, with this worker's side of it. */

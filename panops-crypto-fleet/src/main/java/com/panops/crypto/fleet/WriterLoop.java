@@ -17,20 +17,19 @@ import org.slf4j.LoggerFactory;
 final class WriterLoop {
   private static final Logger LOG = LoggerFactory.getLogger(PostgresProbeCoordinator.class);
 
-  private final DataSource dataSource;
   private final FleetMember member;
   private final FleetTiming timing;
   private final EventPublisher publisher;
   private final MemberPoll poll;
-  private Connection writer;
+  private final OwnConnection writer;
   private long heartbeatSeq;
 
   WriterLoop(DataSource dataSource, FleetMember member, FleetTiming timing) {
-    this.dataSource = dataSource;
     this.member = member;
     this.timing = timing;
     this.publisher = new EventPublisher(member);
     this.poll = new MemberPoll(member, timing);
+    this.writer = new OwnConnection(member, () -> open(dataSource, member, timing));
   }
 
   void tick() {
@@ -38,7 +37,7 @@ final class WriterLoop {
       return;
     }
     try {
-      Connection c = writer();
+      Connection c = writer.get();
       member.own.expire(member.ticker.read(), timing.intervalMs());
       heartbeat(c);
       member.heartbeatWorked();
@@ -46,7 +45,7 @@ final class WriterLoop {
       poll.poll(c);
       member.pollWorked();
     } catch (Exception e) {
-      dropWriter(e);
+      writer.drop(e, "database unavailable");
     }
   }
 
@@ -58,11 +57,11 @@ final class WriterLoop {
     Event e;
     while ((e = member.outbox.peek()) != null) {
       try {
-        publisher.publish(writer(), e);
+        publisher.publish(writer.get(), e);
         member.outbox.poll();
         member.published.incrementAndGet();
       } catch (Exception ex) {
-        dropWriter(ex);
+        writer.drop(ex, "database unavailable");
         return;
       }
     }
@@ -71,8 +70,9 @@ final class WriterLoop {
   /** Deletes this member's row (best effort) and disconnects. */
   void leave() {
     try {
-      if (writer != null) {
-        try (PreparedStatement ps = writer.prepareStatement(FleetSql.DELETE_MEMBER)) {
+      Connection c = writer.current();
+      if (c != null) {
+        try (PreparedStatement ps = c.prepareStatement(FleetSql.DELETE_MEMBER)) {
           ps.setString(1, member.id);
           ps.executeUpdate();
         }
@@ -80,28 +80,16 @@ final class WriterLoop {
     } catch (SQLException e) {
       LOG.debug("leaving the fleet failed: {}", e.getSQLState());
     } finally {
-      FleetConnections.closeQuietly(writer);
-      writer = null;
+      writer.close();
     }
   }
 
-  private Connection writer() throws SQLException {
-    if (writer == null) {
-      writer = FleetConnections.open(dataSource, timing);
-      member.own.interestChanged();
-    }
-    return writer;
-  }
-
-  private void dropWriter(Exception e) {
-    if (!member.closed) {
-      LOG.warn(
-          "fleet coordinator {}: database unavailable ({}); probing locally",
-          member.id,
-          FleetConnections.describe(e));
-    }
-    FleetConnections.closeQuietly(writer);
-    writer = null;
+  /** A new writer connection; the first heartbeat on it writes the interest too. */
+  private static Connection open(DataSource dataSource, FleetMember member, FleetTiming timing)
+      throws SQLException {
+    Connection c = FleetConnections.open(dataSource, timing);
+    member.own.interestChanged();
+    return c;
   }
 
   /** Upserts this member's row; the interest is written only when it changed. */

@@ -224,15 +224,7 @@ public final class BlindIndex {
     }
   }
 
-  private static final class Named implements Normalizer {
-    private final String name;
-    private final Normalizer f;
-
-    Named(String name, Normalizer f) {
-      this.name = name;
-      this.f = f;
-    }
-
+  private record Named(String name, Normalizer f) implements Normalizer {
     @Override
     public String normalize(String value) {
       return f.normalize(value);

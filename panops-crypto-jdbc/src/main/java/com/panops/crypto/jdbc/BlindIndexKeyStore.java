@@ -129,9 +129,9 @@ public final class BlindIndexKeyStore {
     if (stored != null && !stored.isEmpty() && !stored.equals(indexParams)) {
       throw new SQLException(
           "blind index "
-              + slot.table
+              + slot.table()
               + "."
-              + slot.column
+              + slot.column()
               + " was created with "
               + stored
               + ", not "
@@ -194,7 +194,8 @@ public final class BlindIndexKeyStore {
   }
 
   private static byte[] unwrap(TenantCrypto tenant, Slot slot, byte[] w) {
-    return tenant.decrypt(w, keyContextOf(slot.tenant), aad(slot.tenant, slot.table, slot.column));
+    return tenant.decrypt(
+        w, keyContextOf(slot.tenant()), aad(slot.tenant(), slot.table(), slot.column()));
   }
 
   private byte[] reread(Slot slot, Connection caller) throws SQLException {
@@ -234,9 +235,11 @@ public final class BlindIndexKeyStore {
     RANDOM.nextBytes(key);
     byte[] w;
     try {
-      w = tenant.encrypt(key, keyContextOf(slot.tenant), aad(slot.tenant, slot.table, slot.column));
+      w =
+          tenant.encrypt(
+              key, keyContextOf(slot.tenant()), aad(slot.tenant(), slot.table(), slot.column()));
     } catch (PanopsCryptoException e) {
-      throw SqlErrors.of(e, "blind index " + slot.table + "." + slot.column);
+      throw SqlErrors.of(e, "blind index " + slot.table() + "." + slot.column());
     } finally {
       Arrays.fill(key, (byte) 0);
     }
@@ -246,9 +249,9 @@ public final class BlindIndexKeyStore {
                 + TABLE
                 + " (tenant_id, table_name, column_name, wrapped_key, index_params)"
                 + " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
-      ps.setString(1, slot.tenant);
-      ps.setString(2, slot.table);
-      ps.setString(3, slot.column);
+      ps.setString(1, slot.tenant());
+      ps.setString(2, slot.table());
+      ps.setString(3, slot.column());
       ps.setBytes(4, w);
       ps.setString(5, indexParams);
       ps.executeUpdate();
@@ -266,9 +269,9 @@ public final class BlindIndexKeyStore {
             "SELECT wrapped_key, index_params FROM "
                 + TABLE
                 + " WHERE tenant_id = ? AND table_name = ? AND column_name = ?")) {
-      ps.setString(1, slot.tenant);
-      ps.setString(2, slot.table);
-      ps.setString(3, slot.column);
+      ps.setString(1, slot.tenant());
+      ps.setString(2, slot.table());
+      ps.setString(3, slot.column());
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
           return null;
@@ -337,7 +340,7 @@ public final class BlindIndexKeyStore {
         throw e;
       }
     }
-    wrapped.keySet().removeIf(s -> s.tenant.equals(tenant.tenantId()));
+    wrapped.keySet().removeIf(s -> s.tenant().equals(tenant.tenantId()));
     return n;
   }
 
@@ -346,29 +349,5 @@ public final class BlindIndexKeyStore {
     return "BlindIndexKeyStore[" + TABLE + "]";
   }
 
-  private static final class Slot {
-    final String tenant;
-    final String table;
-    final String column;
-
-    Slot(String tenant, String table, String column) {
-      this.tenant = tenant;
-      this.table = table;
-      this.column = column;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      if (!(o instanceof Slot)) {
-        return false;
-      }
-      Slot s = (Slot) o;
-      return tenant.equals(s.tenant) && table.equals(s.table) && column.equals(s.column);
-    }
-
-    @Override
-    public int hashCode() {
-      return Objects.hash(tenant, table, column);
-    }
-  }
+  private record Slot(String tenant, String table, String column) {}
 }

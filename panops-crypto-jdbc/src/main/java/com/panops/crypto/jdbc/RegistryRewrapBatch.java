@@ -196,11 +196,7 @@ final class RegistryRewrapBatch {
         totals.rewrapped += counted[0];
         totals.changed += counted[1];
       } catch (SQLException | RuntimeException e) {
-        try {
-          c.rollback();
-        } catch (SQLException r) {
-          e.addSuppressed(r);
-        }
+        SqlErrors.rollBack(c, e);
         throw e;
       }
     }

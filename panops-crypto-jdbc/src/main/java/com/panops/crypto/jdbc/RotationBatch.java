@@ -126,11 +126,7 @@ final class RotationBatch {
         }
         c.commit();
       } catch (SQLException | RuntimeException e) {
-        try {
-          c.rollback();
-        } catch (SQLException r) {
-          e.addSuppressed(r);
-        }
+        SqlErrors.rollBack(c, e);
         throw e;
       }
     }

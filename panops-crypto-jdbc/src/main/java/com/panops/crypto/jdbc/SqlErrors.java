@@ -5,6 +5,7 @@ import com.panops.crypto.KeyRevokedException;
 import com.panops.crypto.KmsUnavailableException;
 import com.panops.crypto.PanopsCryptoException;
 import java.io.IOException;
+import java.sql.Connection;
 import java.sql.SQLDataException;
 import java.sql.SQLException;
 import java.sql.SQLNonTransientException;
@@ -45,5 +46,17 @@ final class SqlErrors {
   static IOException io(PanopsCryptoException e, String where) {
     SQLException s = of(e, where);
     return new IOException(s.getMessage(), s);
+  }
+
+  /**
+   * Rolls {@code c} back after {@code failure}, which the caller then throws; a failure of the
+   * rollback is added to it as suppressed.
+   */
+  static void rollBack(Connection c, Exception failure) {
+    try {
+      c.rollback();
+    } catch (SQLException r) {
+      failure.addSuppressed(r);
+    }
   }
 }

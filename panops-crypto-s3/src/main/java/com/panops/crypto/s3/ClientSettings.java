@@ -81,8 +81,7 @@ record ClientSettings(
 
   /** The write path over {@code s3} with these settings; the other paths share its settings. */
   PutPath putPath(S3Client s3) {
-    return new PutPath(
-        s3, tenants, keyContext, sseKms, legacyPlaintextReads, multipartThreshold, partSize);
+    return new PutPath(s3, this);
   }
 
   @Override

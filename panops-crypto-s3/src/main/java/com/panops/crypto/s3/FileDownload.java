@@ -19,20 +19,15 @@ import software.amazon.awssdk.services.s3.model.GetObjectResponse;
  * file that another process creates there meanwhile fails that process's create, not this download.
  * The body is written to a temporary file beside it, which is moved over the claimed, still empty
  * file only once the whole body has been received; otherwise the temporary file is deleted and the
- * claim released. A claimed file that was replaced or written to meanwhile is left as it is.
+ * claim released. A claimed file that was replaced or written to meanwhile is left as it is. Made
+ * by {@link #claim(Path)}.
+ *
+ * @param destination the file as the caller named it
+ * @param target {@code destination} as an absolute path
+ * @param claimKey the identity of the empty file claimed at {@code target}
+ * @param tmp the temporary file beside it
  */
-final class FileDownload {
-  private final Path destination;
-  private final Path target;
-  private final Object claim;
-  private final Path tmp;
-
-  private FileDownload(Path destination, Path target, Object claim, Path tmp) {
-    this.destination = destination;
-    this.target = target;
-    this.claim = claim;
-    this.tmp = tmp;
-  }
+record FileDownload(Path destination, Path target, Object claimKey, Path tmp) {
 
   /**
    * Claims {@code destination} and creates the temporary file beside it.
@@ -79,7 +74,7 @@ final class FileDownload {
     // Replace only our own empty claim. Between this check and the rename only a process that
     // deletes or renames our file and puts another in its place within microseconds could lose
     // its file; every create, and every write into the claimed file, is detected.
-    if (!stillOurClaim(target, claim)) {
+    if (!stillOurClaim(target, claimKey)) {
       throw SdkClientException.create(
           "file already exists: "
               + destination
@@ -105,7 +100,7 @@ final class FileDownload {
     } catch (IOException ignored) {
       // best effort; the name says what it is
     }
-    releaseClaim(target, claim);
+    releaseClaim(target, claimKey);
   }
 
   /** The file's identity (inode) where the file system has one, else its creation time. */

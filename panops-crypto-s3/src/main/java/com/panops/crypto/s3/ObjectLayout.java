@@ -23,23 +23,16 @@ import java.util.TreeMap;
  * ciphertext length S3 reports, and any mismatch is an {@link S3IntegrityException} raised before a
  * byte is decrypted. They exist so that {@code headObject} can report the plaintext length without
  * reading the object, and so that tools can tell an encrypted object by its metadata.
+ *
+ * @param geometry the header length and frame size recorded
+ * @param recordedPlaintextLength the plaintext length recorded, or -1 when not recorded
  */
-final class ObjectLayout {
+record ObjectLayout(FrameGeometry geometry, long recordedPlaintextLength) {
   static final String FORMAT = "panops-format";
   static final String HEADER_LENGTH = "panops-header-length";
   static final String FRAME_SIZE = "panops-frame-size";
   static final String PLAINTEXT_LENGTH = "panops-plaintext-length";
   static final String FORMAT_V1 = "1";
-
-  final FrameGeometry geometry;
-
-  /** -1 when not recorded. */
-  final long plaintextLength;
-
-  private ObjectLayout(FrameGeometry geometry, long plaintextLength) {
-    this.geometry = geometry;
-    this.plaintextLength = plaintextLength;
-  }
 
   /** Whether {@code key} is one of the adapter's metadata keys (case-insensitive). */
   static boolean isReserved(String key) {
@@ -122,7 +115,7 @@ final class ObjectLayout {
    */
   long plaintextLength(long ciphertextLength) {
     long p = geometry.plaintextLengthOfMessage(ciphertextLength);
-    if (p < 0 || (plaintextLength >= 0 && plaintextLength != p)) {
+    if (p < 0 || (recordedPlaintextLength >= 0 && recordedPlaintextLength != p)) {
       throw Errors.integrity();
     }
     return p;

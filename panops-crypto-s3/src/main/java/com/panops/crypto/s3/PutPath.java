@@ -5,7 +5,6 @@ import static com.panops.crypto.s3.MultipartRequests.toCreate;
 import static com.panops.crypto.s3.MultipartRequests.toPutResponse;
 import static com.panops.crypto.s3.MultipartRequests.toUploadPart;
 
-import com.panops.crypto.KeyContext;
 import com.panops.crypto.TenantCrypto;
 import com.panops.crypto.format.EncryptingInputStream;
 import com.panops.crypto.format.MessageHeader;
@@ -40,16 +39,15 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * EncryptingS3Client}.
  */
 final class PutPath extends S3Path {
-  PutPath(
-      S3Client s3,
-      Supplier<TenantCrypto> tenant,
-      KeyContext defaultKeyContext,
-      boolean sseKms,
-      boolean legacyPlaintextReads,
-      long multipartThreshold,
-      long partSize) {
+  PutPath(S3Client s3, ClientSettings settings) {
     super(
-        s3, tenant, defaultKeyContext, sseKms, legacyPlaintextReads, multipartThreshold, partSize);
+        s3,
+        settings.tenants(),
+        settings.keyContext(),
+        settings.sseKms(),
+        settings.legacyPlaintextReads(),
+        settings.multipartThreshold(),
+        settings.partSize());
   }
 
   // =================================================================== writes

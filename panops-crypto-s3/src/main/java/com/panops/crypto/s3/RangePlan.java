@@ -72,18 +72,13 @@ final class RangePlan {
 
   /**
    * A {@code Range} header value, {@code bytes=a-b}, {@code bytes=a-} or {@code bytes=-n}. Multiple
-   * ranges are not supported.
+   * ranges are not supported. Made by {@link #parse}.
+   *
+   * @param first the first byte of {@code bytes=a-} or {@code bytes=a-b}, else -1
+   * @param last the last byte of {@code bytes=a-b}, else -1
+   * @param suffix the length of {@code bytes=-n}, else -1
    */
-  static final class Request {
-    private final long first;
-    private final long last;
-    private final long suffix;
-
-    private Request(long first, long last, long suffix) {
-      this.first = first;
-      this.last = last;
-      this.suffix = suffix;
-    }
+  record Request(long first, long last, long suffix) {
 
     /**
      * Parses a {@code Range} header value.

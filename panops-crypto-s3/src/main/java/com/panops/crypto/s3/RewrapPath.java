@@ -104,14 +104,7 @@ final class RewrapPath extends S3Path {
     List<String> failed = new ArrayList<>();
     Map<String, String> written = new HashMap<>();
     String lastKey = null;
-    for (S3Object o :
-        s3.listObjectsV2Paginator(
-                ListObjectsV2Request.builder()
-                    .bucket(bucket)
-                    .prefix(prefix)
-                    .startAfter(startAfter)
-                    .build())
-            .contents()) {
+    for (S3Object o : list(bucket, prefix, startAfter)) {
       examined++;
       lastKey = o.key();
       RewrapOutcome outcome;
@@ -149,6 +142,17 @@ final class RewrapPath extends S3Path {
     return new RewrapResult(examined, rewrapped, current, plain, failed, lastKey, still);
   }
 
+  /** The current objects under {@code prefix} after {@code startAfter} (all if null), in order. */
+  private Iterable<S3Object> list(String bucket, String prefix, String startAfter) {
+    return s3.listObjectsV2Paginator(
+            ListObjectsV2Request.builder()
+                .bucket(bucket)
+                .prefix(prefix)
+                .startAfter(startAfter)
+                .build())
+        .contents();
+  }
+
   /** How far before a run's start the end-of-run check looks, for clock skew with S3. */
   static final Duration RECHECK_MARGIN = Duration.ofMinutes(15);
 
@@ -167,14 +171,7 @@ final class RewrapPath extends S3Path {
     String cmk = tenant.get().keys().currentKeyArn();
     Set<String> failedSet = new HashSet<>(failed);
     List<String> still = new ArrayList<>();
-    for (S3Object o :
-        s3.listObjectsV2Paginator(
-                ListObjectsV2Request.builder()
-                    .bucket(bucket)
-                    .prefix(prefix)
-                    .startAfter(startAfter)
-                    .build())
-            .contents()) {
+    for (S3Object o : list(bucket, prefix, startAfter)) {
       if (failedSet.contains(o.key())
           || o.lastModified() == null
           || o.lastModified().isBefore(began)

@@ -68,15 +68,7 @@ public final class TestCertificateAuthority {
     try {
       KeyPair kp = rsa();
       X500Name subject = new X500Name("CN=" + commonName + ",O=panops-crypto test");
-      Instant now = Instant.now();
-      X509v3CertificateBuilder b =
-          new JcaX509v3CertificateBuilder(
-              subject,
-              serial(),
-              Date.from(now.minus(Duration.ofHours(1))),
-              Date.from(now.plus(VALIDITY)),
-              subject,
-              kp.getPublic());
+      X509v3CertificateBuilder b = builder(subject, subject, kp);
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
       b.addExtension(
@@ -111,15 +103,8 @@ public final class TestCertificateAuthority {
     }
     try {
       KeyPair kp = rsa();
-      Instant now = Instant.now();
       X509v3CertificateBuilder b =
-          new JcaX509v3CertificateBuilder(
-              name,
-              serial(),
-              Date.from(now.minus(Duration.ofHours(1))),
-              Date.from(now.plus(VALIDITY)),
-              new X500Name("CN=" + names[0] + ",O=panops-crypto test"),
-              kp.getPublic());
+          builder(name, new X500Name("CN=" + names[0] + ",O=panops-crypto test"), kp);
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
       List<GeneralName> sans = new ArrayList<>();
       for (String n : names) {
@@ -190,6 +175,22 @@ public final class TestCertificateAuthority {
     KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
     g.initialize(2048, RANDOM);
     return g.generateKeyPair();
+  }
+
+  /**
+   * A certificate of {@code subject} for {@code subjectKeys}' public key, issued by {@code issuer},
+   * with a random serial, valid from one hour ago for {@link #VALIDITY}.
+   */
+  private static X509v3CertificateBuilder builder(
+      X500Name issuer, X500Name subject, KeyPair subjectKeys) {
+    Instant now = Instant.now();
+    return new JcaX509v3CertificateBuilder(
+        issuer,
+        serial(),
+        Date.from(now.minus(Duration.ofHours(1))),
+        Date.from(now.plus(VALIDITY)),
+        subject,
+        subjectKeys.getPublic());
   }
 
   private static BigInteger serial() {

@@ -19,18 +19,10 @@ import java.util.UUID;
  * for its encryption context and the key to be usable, then seals or opens a {@link
  * CiphertextBlob}. Plaintext copies are wiped once sealed; a response keeps its own array.
  */
-final class CryptoOperations {
+record CryptoOperations(KeyStore keys, SecureRandom random) {
 
   private static final int MAX_PLAINTEXT = 4096;
   private static final int MAX_CIPHERTEXT = 6144;
-
-  private final KeyStore keys;
-  private final SecureRandom random;
-
-  CryptoOperations(KeyStore keys, SecureRandom random) {
-    this.keys = keys;
-    this.random = random;
-  }
 
   ObjectNode generateDataKey(Principal caller, Requests r, CallRecord rec, boolean withPlaintext) {
     String action = withPlaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext";

@@ -16,7 +16,7 @@ import java.util.Set;
  * (grants do not propagate); grant constraints are refused rather than ignored, since ignoring one
  * would grant too much.
  */
-final class GrantOperations {
+record GrantOperations(KeyStore keys, SecureRandom random) {
 
   private static final Set<String> GRANT_OPERATIONS =
       Set.of(
@@ -37,14 +37,6 @@ final class GrantOperations {
           "GenerateMac",
           "VerifyMac",
           "DeriveSharedSecret");
-
-  private final KeyStore keys;
-  private final SecureRandom random;
-
-  GrantOperations(KeyStore keys, SecureRandom random) {
-    this.keys = keys;
-    this.random = random;
-  }
 
   ObjectNode createGrant(Principal caller, Requests r, CallRecord rec) {
     KeyRecord k = keys.named(r, "KeyId", rec);

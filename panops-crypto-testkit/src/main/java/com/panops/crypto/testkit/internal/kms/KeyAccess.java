@@ -40,16 +40,7 @@ final class KeyAccess {
         d == KeyPolicy.Decision.EXPLICIT_DENY
             ? "with an explicit deny in a resource-based policy"
             : "because no resource-based policy allows the " + action + " action";
-    throw LocalKmsException.of(
-        "AccessDeniedException",
-        "User: "
-            + caller.arn()
-            + " is not authorized to perform: "
-            + action
-            + " on resource: "
-            + key.arn
-            + " "
-            + why);
+    throw accessDenied(caller, action, key.arn + " " + why);
   }
 
   /**
@@ -58,16 +49,21 @@ final class KeyAccess {
    */
   static void requireAccountPrincipal(Principal caller, String accountId, String action) {
     if (!accountId.equals(KeyPolicy.accountOf(caller.arn()))) {
-      throw LocalKmsException.of(
-          "AccessDeniedException",
-          "User: "
-              + caller.arn()
-              + " is not authorized to perform: "
-              + action
-              + " on resource: * because no identity-based policy allows the "
-              + action
-              + " action");
+      throw accessDenied(
+          caller, action, "* because no identity-based policy allows the " + action + " action");
     }
+  }
+
+  /** KMS's refusal of {@code action} to {@code caller}; {@code resource} says on what and why. */
+  private static LocalKmsException accessDenied(Principal caller, String action, String resource) {
+    return LocalKmsException.of(
+        "AccessDeniedException",
+        "User: "
+            + caller.arn()
+            + " is not authorized to perform: "
+            + action
+            + " on resource: "
+            + resource);
   }
 
   /** Cryptographic operations need a key the request sees as Enabled. */

@@ -24,17 +24,9 @@ import java.util.UUID;
  * DescribeKey sees the key through propagation. CancelKeyDeletion leaves the key Disabled, as KMS
  * does; PutKeyPolicy and CreateKey apply KMS's lockout safety check.
  */
-final class KeyManagement {
+record KeyManagement(KeyStore keys, SecureRandom random) {
 
   private static final int MAX_POLICY = 131072;
-
-  private final KeyStore keys;
-  private final SecureRandom random;
-
-  KeyManagement(KeyStore keys, SecureRandom random) {
-    this.keys = keys;
-    this.random = random;
-  }
 
   ObjectNode createKey(Principal caller, Requests r, CallRecord rec) {
     requireAccountPrincipal(caller, keys.accountId(), "kms:CreateKey");

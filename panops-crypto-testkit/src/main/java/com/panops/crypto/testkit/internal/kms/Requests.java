@@ -185,27 +185,33 @@ final class Requests {
   }
 
   String string(String name, boolean required, int maxLength) {
-    JsonNode v = present(name);
-    if (v == null) {
-      if (required) {
-        throw missing(name);
-      }
-      return null;
-    }
-    if (!v.isTextual()) {
-      throw wrongType(name, "a string");
-    }
-    String s = v.asText();
-    if (s.isEmpty()) {
-      throw lengthConstraint(name, "length greater than or equal to 1");
-    }
-    if (s.length() > maxLength) {
-      throw lengthConstraint(name, "length less than or equal to " + maxLength);
+    String s = text(name, required, "a string");
+    if (s != null) {
+      checkLength(name, s.length(), maxLength);
     }
     return s;
   }
 
   byte[] blob(String name, boolean required, int maxBytes) {
+    String text = text(name, required, "a base64-encoded string");
+    if (text == null) {
+      return null;
+    }
+    byte[] b;
+    try {
+      b = Base64.getDecoder().decode(text.getBytes(StandardCharsets.US_ASCII));
+    } catch (IllegalArgumentException e) {
+      throw wrongType(name, "a base64-encoded string");
+    }
+    checkLength(name, b.length, maxBytes);
+    return b;
+  }
+
+  /**
+   * The text of member {@code name}, or null if it is absent and not {@code required}; {@code type}
+   * names the expected form when it is not text.
+   */
+  private String text(String name, boolean required, String type) {
     JsonNode v = present(name);
     if (v == null) {
       if (required) {
@@ -214,21 +220,19 @@ final class Requests {
       return null;
     }
     if (!v.isTextual()) {
-      throw wrongType(name, "a base64-encoded string");
+      throw wrongType(name, type);
     }
-    byte[] b;
-    try {
-      b = Base64.getDecoder().decode(v.asText().getBytes(StandardCharsets.US_ASCII));
-    } catch (IllegalArgumentException e) {
-      throw wrongType(name, "a base64-encoded string");
-    }
-    if (b.length == 0) {
+    return v.asText();
+  }
+
+  /** Refuses a member of {@code length} outside {@code [1, max]}. */
+  private static void checkLength(String name, int length, int max) {
+    if (length == 0) {
       throw lengthConstraint(name, "length greater than or equal to 1");
     }
-    if (b.length > maxBytes) {
-      throw lengthConstraint(name, "length less than or equal to " + maxBytes);
+    if (length > max) {
+      throw lengthConstraint(name, "length less than or equal to " + max);
     }
-    return b;
   }
 
   Integer integer(String name, int min, int max) {
@@ -241,26 +245,23 @@ final class Requests {
     }
     int i = v.intValue();
     if (i < min) {
-      throw LocalKmsException.of(
-          "ValidationException",
-          "1 validation error detected: Value '"
-              + i
-              + "' at '"
-              + lowerFirst(name)
-              + "' failed to satisfy constraint: Member must have value greater than or equal to "
-              + min);
+      throw valueConstraint(name, i, "greater than or equal to " + min);
     }
     if (i > max) {
-      throw LocalKmsException.of(
-          "ValidationException",
-          "1 validation error detected: Value '"
-              + i
-              + "' at '"
-              + lowerFirst(name)
-              + "' failed to satisfy constraint: Member must have value less than or equal to "
-              + max);
+      throw valueConstraint(name, i, "less than or equal to " + max);
     }
     return i;
+  }
+
+  private static LocalKmsException valueConstraint(String name, int value, String constraint) {
+    return LocalKmsException.of(
+        "ValidationException",
+        "1 validation error detected: Value '"
+            + value
+            + "' at '"
+            + lowerFirst(name)
+            + "' failed to satisfy constraint: Member must have value "
+            + constraint);
   }
 
   boolean bool(String name) {
