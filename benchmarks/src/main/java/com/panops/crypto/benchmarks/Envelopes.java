@@ -313,15 +313,7 @@ public final class Envelopes {
    * does it (which is written for SDK v1): {@code Encrypt}/{@code Decrypt} under one key, the
    * associated data (if any) as the hex value of encryption context key {@code associatedData}.
    */
-  static final class KmsAead implements Aead {
-    private final KmsClient kms;
-    private final String keyArn;
-
-    KmsAead(KmsClient kms, String keyArn) {
-      this.kms = kms;
-      this.keyArn = keyArn;
-    }
-
+  record KmsAead(KmsClient kms, String keyArn) implements Aead {
     private static Map<String, String> context(byte[] ad) {
       return ad == null || ad.length == 0
           ? Map.of()
