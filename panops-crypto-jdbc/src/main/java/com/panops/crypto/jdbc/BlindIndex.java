@@ -224,7 +224,16 @@ public final class BlindIndex {
     }
   }
 
-  private record Named(String name, Normalizer f) implements Normalizer {
+  /** A built-in normaliser, named by its {@code toString}; equal only to itself. */
+  private static final class Named implements Normalizer {
+    private final String name;
+    private final Normalizer f;
+
+    Named(String name, Normalizer f) {
+      this.name = name;
+      this.f = f;
+    }
+
     @Override
     public String normalize(String value) {
       return f.normalize(value);
