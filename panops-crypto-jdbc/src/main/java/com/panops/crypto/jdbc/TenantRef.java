@@ -15,6 +15,12 @@ import java.util.Objects;
  * @param pinned the snapshot this always gives, or null when live
  */
 record TenantRef(String id, PanopsCrypto crypto, TenantCrypto pinned) {
+  TenantRef {
+    Objects.requireNonNull(id, "id");
+    if ((crypto == null) == (pinned == null)) {
+      throw new IllegalArgumentException("a tenant reference is either live or pinned");
+    }
+  }
 
   /** Resolved per call: {@code crypto.tenant(tenantId)}. */
   static TenantRef live(PanopsCrypto crypto, String tenantId) {
