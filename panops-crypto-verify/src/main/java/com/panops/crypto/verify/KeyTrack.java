@@ -1,0 +1,151 @@
+package com.panops.crypto.verify;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One KMS key as the trail shows it: its state (enabled, disabled, pending deletion, deleted), its
+ * policy and grants as far as the trail says, the customer's changes, and a {@link PrincipalTrack}
+ * per vendor principal. A principal has access while the key is usable and the policy (assumed to
+ * allow it until the trail shows a policy) or one of its grants lets it decrypt; a change that
+ * takes access away is a cut for that principal, one that gives it back a restore.
+ */
+final class KeyTrack {
+
+  /** One of the customer's changes to the key, and what it did to the vendor's access. */
+  record Change(Instant at, String eventName, String by, String errorCode, String effect) {}
+
+  private record Grant(String grantee, boolean decrypt) {}
+
+  final String keyArn;
+  final List<Change> changes = new ArrayList<>();
+  final Map<String, PrincipalTrack> principals = new LinkedHashMap<>();
+  private final Map<String, String> accounts = new HashMap<>();
+  private final Map<String, Grant> grants = new HashMap<>();
+  private boolean disabled;
+  private boolean pendingDeletion;
+  private boolean deleted;
+  private Instant unusableSince;
+  private String unusableBy;
+  private KeyPolicyView policy;
+  private Instant policySince;
+  private String policyBy;
+
+  KeyTrack(String keyArn) {
+    this.keyArn = keyArn;
+  }
+
+  /** The account that owns the key (from its ARN), or null. */
+  String account() {
+    String[] parts = keyArn.split(":", 6);
+    return parts.length == 6 ? parts[4] : null;
+  }
+
+  void call(KmsRecord r, String principal, String account, boolean probe, Duration window) {
+    track(principal, account).call(r, probe, window);
+  }
+
+  /** The principal's track; a principal first seen while cut off starts with that cut open. */
+  PrincipalTrack track(String principal, String account) {
+    PrincipalTrack t = principals.get(principal);
+    if (t == null) {
+      t = new PrincipalTrack(principal);
+      principals.put(principal, t);
+      accounts.put(principal, account);
+      if (!usable()) {
+        t.cut(unusableSince, unusableBy);
+      } else if (!access(principal, account)) {
+        t.cut(policySince, policyBy);
+      }
+    }
+    return t;
+  }
+
+  void change(KmsRecord r) {
+    if (r.failed()) {
+      changes.add(new Change(r.eventTime(), r.eventName(), r.principal(), r.errorCode(), "none"));
+      return;
+    }
+    Map<String, Boolean> before = new HashMap<>();
+    principals.keySet().forEach(p -> before.put(p, access(p, accounts.get(p))));
+    boolean wasUsable = usable();
+    apply(r);
+    if (wasUsable && !usable()) {
+      unusableSince = r.eventTime();
+      unusableBy = r.eventName();
+    }
+    String effect = "none";
+    for (PrincipalTrack t : principals.values()) {
+      boolean now = access(t.principal, accounts.get(t.principal));
+      boolean then = before.get(t.principal);
+      if (then && !now) {
+        t.cut(r.eventTime(), r.eventName());
+        effect = "cut";
+      } else if (!then && now) {
+        t.restore(r.eventTime(), r.eventName());
+        effect = effect.equals("cut") ? "cut" : "restore";
+      }
+    }
+    changes.add(new Change(r.eventTime(), r.eventName(), r.principal(), null, effect));
+  }
+
+  private void apply(KmsRecord r) {
+    switch (r.eventName()) {
+      case "DisableKey" -> disabled = true;
+      case "EnableKey" -> disabled = false;
+      case "ScheduleKeyDeletion" -> pendingDeletion = true;
+      case "CancelKeyDeletion" -> {
+        pendingDeletion = false;
+        disabled = true; // as in KMS: a key whose deletion is cancelled is Disabled
+      }
+      case "DeleteKey" -> deleted = true;
+      case "PutKeyPolicy", "CreateKey" -> {
+        KeyPolicyView p = KeyPolicyView.parse(r.policy());
+        if (p != null) {
+          policy = p;
+          policySince = r.eventTime();
+          policyBy = r.eventName();
+        }
+      }
+      case "CreateGrant" -> {
+        if (r.grantId() != null && r.granteePrincipal() != null) {
+          grants.put(r.grantId(), new Grant(r.granteePrincipal(), grantsDecrypt(r)));
+        }
+      }
+      case "RevokeGrant", "RetireGrant" -> {
+        if (r.grantId() != null) {
+          grants.remove(r.grantId());
+        }
+      }
+      default -> {}
+    }
+  }
+
+  private static boolean grantsDecrypt(KmsRecord r) {
+    return r.grantOperations().contains("Decrypt");
+  }
+
+  boolean usable() {
+    return !disabled && !pendingDeletion && !deleted;
+  }
+
+  boolean access(String principal, String account) {
+    if (!usable()) {
+      return false;
+    }
+    if (policy == null || policy.allowsDecrypt(principal, account)) {
+      return true;
+    }
+    for (Grant g : grants.values()) {
+      if (g.decrypt() && g.grantee().equals(principal)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,106 @@
+package com.panops.crypto.verify;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One vendor principal's calls on one key: its counts, its cuts and what happened after each, its
+ * violations (a success more than the propagation window after a cut that was still in force), its
+ * probe intervals and its activity per time bucket.
+ */
+final class PrincipalTrack {
+  static final int MAX_VIOLATIONS_LISTED = 1_000;
+
+  /** A successful call made while the principal was cut off, past the propagation window. */
+  record Violation(
+      Instant at,
+      String eventName,
+      String requestId,
+      String eventId,
+      Instant cutAt,
+      Duration afterCut) {}
+
+  final String principal;
+  final List<Cut> cuts = new ArrayList<>();
+  final List<Violation> violations = new ArrayList<>();
+  final LogHistogram probeIntervals = new LogHistogram();
+  final Activity activity = new Activity();
+  long violationCount;
+  long successes;
+  long refusals;
+  long probes;
+  private Instant lastProbe;
+  private Cut awaitingSuccess;
+
+  PrincipalTrack(String principal) {
+    this.principal = principal;
+  }
+
+  Cut openCut() {
+    if (cuts.isEmpty()) {
+      return null;
+    }
+    Cut last = cuts.get(cuts.size() - 1);
+    return last.open() ? last : null;
+  }
+
+  void cut(Instant at, String by) {
+    if (openCut() == null) {
+      cuts.add(new Cut(at, by));
+      awaitingSuccess = null;
+    }
+  }
+
+  void restore(Instant at, String by) {
+    Cut c = openCut();
+    if (c != null) {
+      c.restoredAt = at;
+      c.restoredBy = by;
+      awaitingSuccess = c;
+    }
+  }
+
+  /** A data call (Decrypt, Encrypt, GenerateDataKey*, ReEncrypt*) by this principal. */
+  void call(KmsRecord r, boolean probe, Duration propagationWindow) {
+    activity.add(r.eventTime(), !r.failed());
+    if (probe) {
+      probes++;
+      if (lastProbe != null) {
+        probeIntervals.add(Duration.between(lastProbe, r.eventTime()).toNanos() / 1e9);
+      }
+      lastProbe = r.eventTime();
+    }
+    Cut c = openCut();
+    if (r.failed()) {
+      refusals++;
+      if (c != null && c.firstRefused == null) {
+        c.firstRefused = r.eventTime();
+        c.firstRefusedErrorCode = r.errorCode();
+      }
+      return;
+    }
+    successes++;
+    if (c == null) {
+      if (awaitingSuccess != null) {
+        awaitingSuccess.firstSuccessAfterRestore = r.eventTime();
+        awaitingSuccess = null;
+      }
+      return;
+    }
+    c.lastSuccessAfter = r.eventTime();
+    Duration after = Duration.between(c.at, r.eventTime());
+    if (after.compareTo(propagationWindow) > 0) {
+      violationCount++;
+      if (violations.size() < MAX_VIOLATIONS_LISTED) {
+        violations.add(
+            new Violation(r.eventTime(), r.eventName(), r.requestId(), r.eventId(), c.at, after));
+      }
+    }
+  }
+
+  boolean active() {
+    return successes + refusals > 0;
+  }
+}

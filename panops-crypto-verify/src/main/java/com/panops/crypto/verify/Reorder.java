@@ -1,0 +1,92 @@
+package com.panops.crypto.verify;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Puts records in event-time order and drops duplicates, in bounded memory. CloudTrail delivers at
+ * least once and not in order: a file holds the events of a few minutes, a late event lands in a
+ * later file. Records wait here until the newest event seen is more than the reorder window past
+ * them, then go downstream oldest first (equal times in arrival order). A record older than what
+ * already went downstream cannot be placed and is counted as late (the report then says its input
+ * was incomplete); a record whose {@code eventID} was seen in the last two windows is a duplicate
+ * and is dropped. Memory: the records of one window, and the event ids of two.
+ */
+final class Reorder {
+
+  private record Entry(KmsRecord record, long seq) {}
+
+  private record Seen(Instant time, String eventId) {}
+
+  private final Duration window;
+  private final Consumer<KmsRecord> downstream;
+  private final InputStats stats;
+  private final PriorityQueue<Entry> waiting =
+      new PriorityQueue<>(
+          Comparator.comparing((Entry e) -> e.record().eventTime()).thenComparingLong(Entry::seq));
+  private final Set<String> seenIds = new HashSet<>();
+  private final ArrayDeque<Seen> seenOrder = new ArrayDeque<>();
+  private long seq;
+  private Instant newest;
+  private Instant released;
+
+  Reorder(Duration window, Consumer<KmsRecord> downstream, InputStats stats) {
+    this.window = window;
+    this.downstream = downstream;
+    this.stats = stats;
+  }
+
+  void offer(KmsRecord r) {
+    if (seenIds.contains(r.eventId())) {
+      stats.duplicates++;
+      return;
+    }
+    if (released != null && r.eventTime().isBefore(released)) {
+      stats.late(
+          r,
+          "arrived after events more than the reorder window ("
+              + window
+              + ") later had been analysed");
+      return;
+    }
+    seenIds.add(r.eventId());
+    waiting.add(new Entry(r, seq++));
+    if (newest == null || r.eventTime().isAfter(newest)) {
+      newest = r.eventTime();
+    }
+  }
+
+  /** After each file: releases what is more than the window older than the newest event. */
+  void endOfFile() {
+    if (newest != null) {
+      release(newest.minus(window));
+    }
+  }
+
+  /** At the end of the input: releases everything. */
+  void finish() {
+    release(null);
+  }
+
+  private void release(Instant before) {
+    while (!waiting.isEmpty()
+        && (before == null || waiting.peek().record().eventTime().isBefore(before))) {
+      KmsRecord r = waiting.poll().record();
+      released = r.eventTime();
+      seenOrder.add(new Seen(r.eventTime(), r.eventId()));
+      downstream.accept(r);
+    }
+    if (released != null) {
+      Instant forget = released.minus(window);
+      while (!seenOrder.isEmpty() && seenOrder.peek().time().isBefore(forget)) {
+        seenIds.remove(seenOrder.poll().eventId());
+      }
+    }
+  }
+}

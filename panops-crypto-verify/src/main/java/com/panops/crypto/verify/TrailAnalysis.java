@@ -1,0 +1,83 @@
+package com.panops.crypto.verify;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * The analysis the records flow into, in event-time order: the customer's key changes and the
+ * vendor's data calls, per key; and, when an audit log was given, the reconciliation.
+ */
+final class TrailAnalysis implements Consumer<KmsRecord> {
+
+  /** The customer's changes that can cut the vendor off or let it back. */
+  static final Set<String> CHANGES =
+      Set.of(
+          "DisableKey",
+          "EnableKey",
+          "ScheduleKeyDeletion",
+          "CancelKeyDeletion",
+          "DeleteKey",
+          "PutKeyPolicy",
+          "CreateKey",
+          "CreateGrant",
+          "RevokeGrant",
+          "RetireGrant");
+
+  final Map<String, KeyTrack> keys = new TreeMap<>();
+  final InputStats stats;
+  final Settings settings;
+  final Reconciler reconciler;
+
+  /** What the analysis was told. */
+  record Settings(
+      Vendors vendors, Duration propagationWindow, Duration reorderWindow, String probeUserAgent) {}
+
+  TrailAnalysis(Settings settings, InputStats stats, Reconciler reconciler) {
+    this.settings = settings;
+    this.stats = stats;
+    this.reconciler = reconciler;
+  }
+
+  static boolean dataCall(String eventName) {
+    return eventName.equals("Decrypt")
+        || eventName.equals("Encrypt")
+        || eventName.startsWith("GenerateDataKey")
+        || eventName.startsWith("ReEncrypt");
+  }
+
+  @Override
+  public void accept(KmsRecord r) {
+    stats.analysed(r);
+    String name = r.eventName();
+    boolean change = CHANGES.contains(name);
+    String account = Vendors.account(r);
+    for (String keyArn : r.keyArns()) {
+      KeyTrack key = keys.computeIfAbsent(keyArn, KeyTrack::new);
+      boolean vendor = settings.vendors().isVendor(r.principal(), account, key.account());
+      if (change) {
+        key.change(r);
+      } else if (vendor && dataCall(name)) {
+        boolean probe =
+            name.equals("Decrypt")
+                && r.userAgent() != null
+                && r.userAgent().contains(settings.probeUserAgent());
+        key.call(r, r.principal(), account, probe, settings.propagationWindow());
+      }
+    }
+    if (reconciler != null && isVendorRecord(r, account)) {
+      reconciler.trail(r);
+    }
+  }
+
+  private boolean isVendorRecord(KmsRecord r, String account) {
+    for (String keyArn : r.keyArns()) {
+      if (settings.vendors().isVendor(r.principal(), account, keys.get(keyArn).account())) {
+        return true;
+      }
+    }
+    return r.keyArns().isEmpty() && settings.vendors().isVendor(r.principal(), account, null);
+  }
+}
