@@ -70,7 +70,10 @@ class HostileTrailTest {
   @Test
   void anEventLaterThanTheReorderWindowIsReportedAndTheVerdictIsIncomplete() {
     Trails.Writer w = new Trails.Writer(dir);
-    w.file(at(5060), List.of(vendorCall("Decrypt", KEY, at(100), null), vendorCall("Decrypt", KEY, at(5000), null)));
+    w.file(
+        at(5060),
+        List.of(
+            vendorCall("Decrypt", KEY, at(100), null), vendorCall("Decrypt", KEY, at(5000), null)));
     w.file(at(6000), List.of(adminChange("DisableKey", KEY, at(1))));
 
     VerificationReport r = verify(dir, vendor().reorderWindow(Duration.ofMinutes(10)));
