@@ -13,7 +13,8 @@ import java.util.Map;
  * <p><b>One event per attempt.</b> With the SDK's retries one library call can be several KMS
  * requests, and so several CloudTrail records; each attempt the SDK sends yields one event, in
  * order, all with the same {@link #callId()} (which is also sent in every attempt's {@code
- * User-Agent} as {@code panops-call/<callId>}, and CloudTrail records the user agent). Only the
+ * User-Agent} as {@code panops-call/<callId>}, next to {@code panops-purpose/<purpose>}, and
+ * CloudTrail records the user agent: a customer's trail tells probes from data-key calls). Only the
  * last attempt ({@link #lastAttempt()}) carries the call's outcome; earlier attempts failed (the
  * SDK retried them). An attempt whose response never arrived ({@link #responseReceived()} false: a
  * reset connection, a timeout) has no request id, and KMS may have done it: its CloudTrail record,

@@ -265,7 +265,7 @@ public final class KmsGateway {
       Function<R, T> verify,
       Consumer<T> discard) {
     TransportCheck check = new TransportCheck(allowLocalHttp, clock);
-    Q req = request.apply(o -> check.apply(o, timeout));
+    Q req = request.apply(o -> check.apply(o, timeout, purpose));
     KmsAllowList.check(req);
     Outcome o =
         new Outcome(

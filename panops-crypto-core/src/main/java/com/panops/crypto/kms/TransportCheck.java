@@ -30,13 +30,25 @@ final class TransportCheck implements SdkPlugin, ExecutionInterceptor {
     this.attempts = new CallAttempts(clock);
   }
 
-  void apply(AwsRequestOverrideConfiguration.Builder o, Duration timeout) {
+  /**
+   * Adds this check to the request, and to its user agent (which CloudTrail records) {@code
+   * panops-call/<callId>} and {@code panops-purpose/<purpose>} (data-key, probe, canary, re-wrap,
+   * describe), so that a customer's trail tells probes from data-key calls.
+   */
+  void apply(AwsRequestOverrideConfiguration.Builder o, Duration timeout, String purpose) {
     o.addPlugin(this);
     o.addApiName(
         software.amazon.awssdk.core.ApiName.builder()
             .name("panops-call")
             .version(attempts.callId)
             .build());
+    if (purpose != null) {
+      o.addApiName(
+          software.amazon.awssdk.core.ApiName.builder()
+              .name("panops-purpose")
+              .version(purpose)
+              .build());
+    }
     if (timeout != null) {
       o.apiCallTimeout(timeout);
     }

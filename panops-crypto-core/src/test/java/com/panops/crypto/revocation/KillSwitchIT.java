@@ -184,6 +184,43 @@ class KillSwitchIT {
   }
 
   @Test
+  void eachKmsRequest_carriesItsPurposeInTheUserAgent_soTheCustomersTrailTellsProbesFromDataKeys()
+      throws Exception {
+    assertNotNull(tenant.encrypt("purpose".getBytes(), KC, AAD));
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (audit.stream()
+            .noneMatch(a -> a.operation().equals("Decrypt") && a.purpose().equals("probe"))
+        && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    List<TrailEvent> vendor =
+        kms.trail().stream().filter(t -> LocalKms.VENDOR_ROLE_ARN.equals(t.roleArn())).toList();
+    assertTrue(
+        vendor.stream()
+            .anyMatch(
+                t ->
+                    t.eventName().equals("GenerateDataKey")
+                        && t.userAgent().contains("panops-purpose/data-key")),
+        "a GenerateDataKey for a data key says so: " + vendor);
+    assertTrue(
+        vendor.stream()
+            .anyMatch(
+                t ->
+                    t.eventName().equals("Decrypt")
+                        && t.userAgent().contains("panops-purpose/probe")),
+        "a probe's Decrypt says so: " + vendor);
+    // every record names the purpose of the audited call it belongs to, and no other
+    for (AuditEvent a : audit) {
+      for (TrailEvent t : vendor) {
+        if (t.userAgent().contains("panops-call/" + a.callId())) {
+          assertTrue(t.userAgent().contains("panops-purpose/" + a.purpose()), t.userAgent());
+          assertEquals(1, t.userAgent().split("panops-purpose/", -1).length - 1, t.userAgent());
+        }
+      }
+    }
+  }
+
+  @Test
   void disableKey_latchesWithinOneInterval_andEnableKeyLiftsItAfterTheKeySettled()
       throws Exception {
     byte[] ct = assertLatches(() -> kms.disableKey(arn), RevocationReason.DISABLED);

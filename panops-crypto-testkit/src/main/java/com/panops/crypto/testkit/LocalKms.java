@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.panops.crypto.testkit.internal.kms.CloudTrailDelivery;
 import com.panops.crypto.testkit.internal.kms.KmsEngine;
 import com.panops.crypto.testkit.internal.kms.KmsHttpServer;
 import com.panops.crypto.testkit.internal.kms.Trail;
@@ -91,7 +92,11 @@ public final class LocalKms implements AutoCloseable {
     this.accountId = b.accountId;
     this.admin = addPrincipal("arn:aws:sts::" + accountId + ":assumed-role/KeyAdmin/key-admin");
     this.vendor = addPrincipal(VENDOR_SESSION_ARN);
-    this.trail = new Trail(b.trailFile);
+    this.trail =
+        new Trail(
+            b.trailFile,
+            CloudTrailDelivery.to(
+                b.cloudTrailDir, accountId, region, b.clock, b.deliveryInterval, b.recordsPerFile));
     this.engine = new KmsEngine(b.clock, region, accountId, trail);
     this.propagationSeed = b.propagationSeed != null ? b.propagationSeed : RANDOM.nextLong();
     engine.propagation(b.propagationWindow, new Random(propagationSeed));
@@ -124,6 +129,9 @@ public final class LocalKms implements AutoCloseable {
     private int port;
     private Clock clock = Clock.systemUTC();
     private Path trailFile;
+    private Path cloudTrailDir;
+    private Duration deliveryInterval = Duration.ofSeconds(1);
+    private int recordsPerFile = 100;
     private String region = "us-east-1";
     private String accountId = "111122223333";
     private int maxBodyBytes = 64 * 1024;
@@ -215,6 +223,26 @@ public final class LocalKms implements AutoCloseable {
     /** Also append every trail event as one JSON line to this file. */
     public Builder trailFile(Path trailFile) {
       this.trailFile = trailFile;
+      return this;
+    }
+
+    /**
+     * Also deliver the trail as CloudTrail log files in {@code dir} (testkit README, CloudTrail).
+     */
+    public Builder cloudTrailDirectory(Path dir) {
+      this.cloudTrailDir = Objects.requireNonNull(dir, "dir");
+      return this;
+    }
+
+    /** How often buffered CloudTrail records are delivered (default 1 s; CloudTrail's ~5 min). */
+    public Builder cloudTrailDeliveryInterval(Duration interval) {
+      this.deliveryInterval = CloudTrailDelivery.checkInterval(interval);
+      return this;
+    }
+
+    /** The most records in one CloudTrail log file, delivered once buffered (default 100). */
+    public Builder cloudTrailRecordsPerFile(int records) {
+      this.recordsPerFile = CloudTrailDelivery.checkRecordsPerFile(records);
       return this;
     }
 
@@ -425,12 +453,26 @@ public final class LocalKms implements AutoCloseable {
     trail.clear();
   }
 
+  /**
+   * Deletes the keys whose deletion date has come (their DeleteKey records go too), delivers the
+   * buffered CloudTrail records now and returns the last file written (empty if none was).
+   */
+  public Optional<Path> deliverCloudTrail() {
+    engine.purgeExpired();
+    return trail.deliverCloudTrail();
+  }
+
+  /** CloudTrail deliveries that failed (files not written); requests never fail for them. */
+  public int cloudTrailDeliveryFailures() {
+    return trail.cloudTrailFailures();
+  }
+
   /** Fault injection for wire requests. */
   public Faults faults() {
     return faults;
   }
 
-  /** Stops the server and closes the trail file. */
+  /** Stops the server, delivers the CloudTrail records still buffered, closes the trail file. */
   @Override
   public void close() {
     try {

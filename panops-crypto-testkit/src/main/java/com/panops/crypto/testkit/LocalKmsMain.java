@@ -6,8 +6,8 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * Runs LocalKms from the command line until killed: {@code LocalKmsMain [--port N] [--trail-file
- * PATH]}. Prints the endpoint, region, the test credentials of the admin and vendor principals, and
- * the ARN of one demo key (created with the seed's key policy).
+ * PATH] [--cloudtrail-dir DIR]}. Prints the endpoint, region, the test credentials of the admin and
+ * vendor principals, and the ARN of one demo key (created with the seed's key policy).
  */
 public final class LocalKmsMain {
 
@@ -16,6 +16,7 @@ public final class LocalKmsMain {
   public static void main(String[] args) throws InterruptedException {
     LocalKms.Builder builder = LocalKms.builder();
     Path trailFile = null;
+    Path cloudTrailDir = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--port":
@@ -24,6 +25,10 @@ public final class LocalKmsMain {
         case "--trail-file":
           trailFile = Path.of(value(args, ++i, "--trail-file")).toAbsolutePath();
           builder.trailFile(trailFile);
+          break;
+        case "--cloudtrail-dir":
+          cloudTrailDir = Path.of(value(args, ++i, "--cloudtrail-dir")).toAbsolutePath();
+          builder.cloudTrailDirectory(cloudTrailDir);
           break;
         case "--help":
         case "-h":
@@ -58,6 +63,7 @@ public final class LocalKmsMain {
     out.println("vendor secret key: " + kms.vendor().secretAccessKey());
     out.println("demo key:          " + keyArn);
     out.println("trail file:        " + (trailFile == null ? "(in memory only)" : trailFile));
+    out.println("cloudtrail dir:    " + (cloudTrailDir == null ? "(none)" : cloudTrailDir));
     out.println("Stop with Ctrl-C.");
     out.flush();
     stopped.await();
@@ -73,8 +79,9 @@ public final class LocalKmsMain {
   }
 
   private static void usage(PrintStream out) {
-    out.println("usage: LocalKmsMain [--port N] [--trail-file PATH]");
+    out.println("usage: LocalKmsMain [--port N] [--trail-file PATH] [--cloudtrail-dir DIR]");
     out.println("  --port N           listen on 127.0.0.1:N (default: a free port)");
     out.println("  --trail-file PATH  append every request as one JSON line to PATH");
+    out.println("  --cloudtrail-dir DIR  deliver CloudTrail log files under DIR/AWSLogs/...");
   }
 }

@@ -25,6 +25,15 @@ final class CallRecord {
   String destinationKeyArn;
   Map<String, String> destinationContext = Map.of();
 
+  /** CloudTrail's {@code requestParameters} of the request (see {@link CloudTrailRecord}). */
+  com.fasterxml.jackson.databind.node.ObjectNode requestParameters;
+
+  /** CloudTrail's {@code responseElements}, set once the call succeeded. */
+  com.fasterxml.jackson.databind.node.ObjectNode responseElements;
+
+  /** KMS's error message of a refusal (never holds secrets). */
+  String errorMessage;
+
   /** An empty record: the request named nothing the trail can use. */
   CallRecord() {}
 
@@ -61,6 +70,7 @@ final class CallRecord {
       String alg = text(request, reEncrypt ? "SourceEncryptionAlgorithm" : "EncryptionAlgorithm");
       rec.algorithm = alg == null ? Requests.SYMMETRIC_DEFAULT : alg;
     }
+    rec.requestParameters = CloudTrailRecord.requestParameters(operation, request, rec);
     return rec;
   }
 

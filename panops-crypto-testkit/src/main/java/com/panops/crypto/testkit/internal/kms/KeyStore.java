@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -36,6 +37,7 @@ final class KeyStore {
   private final Map<UUID, KeyRecord> keys = new LinkedHashMap<>();
   private final Set<UUID> deleted = new HashSet<>();
   private final Propagation propagation = new Propagation();
+  private Consumer<KeyRecord> onDeleted = k -> {};
 
   KeyStore(Clock clock, String region, String accountId) {
     this.clock = clock;
@@ -60,6 +62,11 @@ final class KeyStore {
     return "arn:aws:kms:" + region + ":" + accountId + ":key/" + uuid;
   }
 
+  /** Called with each key as it is deleted for real (its deletion date set, its material wiped). */
+  void onDeleted(Consumer<KeyRecord> listener) {
+    this.onDeleted = listener;
+  }
+
   /** Deletes for real every key whose deletion date has come. */
   void purgeExpired() {
     Instant now = clock.instant();
@@ -69,6 +76,7 @@ final class KeyStore {
         Arrays.fill(k.material, (byte) 0);
         deleted.add(k.id);
         it.remove();
+        onDeleted.accept(k);
       }
     }
   }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.panops.crypto.testkit.LocalKmsException;
 import com.panops.crypto.testkit.Principal;
+import com.panops.crypto.testkit.TrailEvent;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -45,6 +46,8 @@ public final class KmsEngine {
           "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext");
 
   private final Clock clock;
+  private final String region;
+  private final String accountId;
   private final Trail trail;
   private final Object lock = new Object();
   private final KeyStore keys; // guarded by lock
@@ -55,8 +58,17 @@ public final class KmsEngine {
 
   public KmsEngine(Clock clock, String region, String accountId, Trail trail) {
     this.clock = clock;
+    this.region = region;
+    this.accountId = accountId;
     this.trail = trail;
     this.keys = new KeyStore(clock, region, accountId);
+    if (trail.deliversCloudTrail()) {
+      trail.beforeCloudTrailDelivery(this::purgeExpired);
+      keys.onDeleted(
+          k ->
+              trail.serviceEvent(
+                  CloudTrailRecord.deleteKey(k.arn, k.deletionDate, region, accountId)));
+    }
     SecureRandom random = new SecureRandom();
     this.management = new KeyManagement(keys, random);
     this.crypto = new CryptoOperations(keys, random);
@@ -194,6 +206,7 @@ public final class KmsEngine {
       result = perform(caller, operation, request, rec, faults != null, decision);
     } catch (LocalKmsException e) {
       errorCode = e.errorCode();
+      rec.errorMessage = e.getMessage();
       failure = e;
     } catch (DropConnectionSignal e) {
       recorded = false; // dropped before KMS handled it: CloudTrail has no record either
@@ -203,9 +216,12 @@ public final class KmsEngine {
       failure =
           new LocalKmsException(
               "KMSInternalException", 500, "LocalKms failed internally: " + e.getClass().getName());
+      rec.errorMessage = failure.getMessage();
     } finally {
       if (recorded) {
-        trail.append(rec.event(eventTime, operation, caller, errorCode, requestId, userAgent));
+        TrailEvent event = rec.event(eventTime, operation, caller, errorCode, requestId, userAgent);
+        rec.responseElements = CloudTrailRecord.responseElements(operation, result);
+        trail.append(event, cloudTrailRecord(event, rec, caller.arn(), caller.accessKeyId()));
       }
     }
     if (decision != null && decision.afterCommit()) {
@@ -257,7 +273,28 @@ public final class KmsEngine {
         request != null && operation != null && isOperation(operation)
             ? CallRecord.prefilled(operation, request, keys)
             : new CallRecord();
-    trail.append(rec.rejected(clock.instant(), operation, callerArn, errorCode, requestId));
+    TrailEvent event = rec.rejected(clock.instant(), operation, callerArn, errorCode, requestId);
+    trail.append(event, cloudTrailRecord(event, rec, callerArn, null));
+  }
+
+  /** The event's CloudTrail record, if the trail delivers CloudTrail log files; else null. */
+  private ObjectNode cloudTrailRecord(
+      TrailEvent event, CallRecord rec, String callerArn, String accessKeyId) {
+    if (!trail.deliversCloudTrail()) {
+      return null;
+    }
+    return CloudTrailRecord.apiCall(
+        event, rec, new CloudTrailRecord.Caller(callerArn, accessKeyId), region, accountId);
+  }
+
+  /**
+   * Deletes for real every key whose deletion date has come (as every call does first), so that its
+   * {@code DeleteKey} record is delivered without waiting for a request.
+   */
+  public void purgeExpired() {
+    synchronized (lock) {
+      keys.purgeExpired();
+    }
   }
 
   private ObjectNode dispatch(Principal caller, String operation, Requests r, CallRecord rec) {
