@@ -50,6 +50,15 @@ public final class Main {
     System.exit(run(args, System.out, System.err, System.console() != null));
   }
 
+  /**
+   * Runs the command as {@code java -jar} would, writing to {@code out} and {@code err} (no
+   * progress bar) and returning the exit code instead of exiting: for embedding the verifier in
+   * another program (the demo does).
+   */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return run(args, out, err, false);
+  }
+
   /** Runs the command; returns its exit code. */
   static int run(String[] args, PrintStream out, PrintStream err, boolean terminal) {
     Options o;

@@ -65,20 +65,29 @@ class DayOfLogsBoundedMemoryIT {
     assertEquals((long) FILES * PER_FILE + 2, r.path("input").path("kmsRecords").asLong());
     assertEquals("PASS", r.path("verdict").asText());
     assertEquals(1, r.path("summary").path("cuts").asInt());
-    assertTrue(r.path("keys").get(0).path("principals").get(0).path("activity").size() <= Activity.MAX_BUCKETS);
+    assertTrue(
+        r.path("keys").get(0).path("principals").get(0).path("activity").size()
+            <= Activity.MAX_BUCKETS);
   }
 
   /** Writes the day's files (records streamed into gzip); returns the uncompressed size. */
   private static long writeDay(Path root) throws IOException {
     DateTimeFormatter day = DateTimeFormatter.ofPattern("yyyy/MM/dd").withZone(ZoneOffset.UTC);
-    DateTimeFormatter stamp = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmm'Z'").withZone(ZoneOffset.UTC);
+    DateTimeFormatter stamp =
+        DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmm'Z'").withZone(ZoneOffset.UTC);
     long bytes = 0;
     Instant cut = DAY.plusSeconds(12 * 3600);
     for (int f = 0; f < FILES; f++) {
       Instant start = DAY.plusSeconds(300L * f);
       Path d = root.resolve("AWSLogs/111122223333/CloudTrail/us-east-1/" + day.format(start));
       Files.createDirectories(d);
-      Path file = d.resolve("111122223333_CloudTrail_us-east-1_" + stamp.format(start.plusSeconds(300)) + "_" + f + ".json.gz");
+      Path file =
+          d.resolve(
+              "111122223333_CloudTrail_us-east-1_"
+                  + stamp.format(start.plusSeconds(300))
+                  + "_"
+                  + f
+                  + ".json.gz");
       try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file), 1 << 16);
           JsonGenerator g = Trails.JSON.getFactory().createGenerator(out)) {
         g.writeStartObject();

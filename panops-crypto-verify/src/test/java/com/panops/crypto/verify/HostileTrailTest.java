@@ -68,6 +68,30 @@ class HostileTrailTest {
   }
 
   @Test
+  void withinOneSecondTheVendorGetsTheBenefitOfTheDoubt() {
+    // CloudTrail's times are whole seconds and same-minute files have no order: here each second's
+    // records arrive in the least favourable order
+    new Trails.Writer(dir)
+        .file(
+            at(60),
+            List.of(
+                vendorCall("Decrypt", KEY, at(0), null),
+                vendorCall("Decrypt", KEY, at(5), "DisabledException"),
+                vendorCall("Decrypt", KEY, at(5), null),
+                adminChange("DisableKey", KEY, at(5)),
+                vendorCall("Decrypt", KEY, at(9), null),
+                adminChange("EnableKey", KEY, at(9))));
+
+    VerificationReport r = verify(dir, vendor().propagationWindow(Duration.ZERO));
+
+    JsonNode cut = principal(r, KEY).path("cuts").get(0);
+    assertTrue(cut.path("lastSuccessAfter").isNull(), cut::toString);
+    assertEquals(0.0, cut.path("timeToFirstRefusalSeconds").asDouble(), "the refusal, after it");
+    assertEquals(at(9).toString(), cut.path("firstSuccessAfterRestore").asText());
+    assertEquals(0, r.violations());
+  }
+
+  @Test
   void anEventLaterThanTheReorderWindowIsReportedAndTheVerdictIsIncomplete() {
     Trails.Writer w = new Trails.Writer(dir);
     w.file(
