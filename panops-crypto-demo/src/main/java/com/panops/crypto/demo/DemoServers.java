@@ -3,6 +3,9 @@ package com.panops.crypto.demo;
 import com.panops.crypto.testkit.LocalKms;
 import com.panops.crypto.testkit.postgres.TlsPostgres;
 import com.panops.crypto.testkit.s3.S3MockServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -18,21 +21,40 @@ import java.util.concurrent.Executors;
  */
 final class DemoServers implements AutoCloseable {
   final LocalKms kms;
+
+  /** Where LocalKms delivers its trail as CloudTrail log files. */
+  final Path cloudTrail;
+
   final S3MockServer s3;
   final TlsPostgres postgres;
   private final Console con;
 
-  private DemoServers(Console con, LocalKms kms, S3MockServer s3, TlsPostgres postgres) {
+  private DemoServers(
+      Console con, LocalKms kms, Path cloudTrail, S3MockServer s3, TlsPostgres postgres) {
     this.con = con;
     this.kms = kms;
+    this.cloudTrail = cloudTrail;
     this.s3 = s3;
     this.postgres = postgres;
+  }
+
+  /**
+   * Where LocalKms delivers its trail as CloudTrail log files (a new temporary folder per run; the
+   * verifier's HTML report is written beside it).
+   */
+  private static Path newCloudTrailDirectory() {
+    try {
+      return Files.createTempDirectory("panops-demo-").resolve("cloudtrail");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the folder of the demo's CloudTrail", e);
+    }
   }
 
   static DemoServers start(Console con) {
     long t0 = System.nanoTime();
     Path s3mockJar = S3MockServer.locateJar(); // fails at once if the build did not copy it
-    LocalKms kms = LocalKms.start();
+    Path cloudTrail = newCloudTrailDirectory();
+    LocalKms kms = LocalKms.builder().cloudTrailDirectory(cloudTrail).start();
     con.kv("the customer's KMS (LocalKms, in process)", kms.endpoint() + "  " + Console.since(t0));
     ExecutorService bg =
         Executors.newSingleThreadExecutor(
@@ -67,7 +89,7 @@ final class DemoServers implements AutoCloseable {
           s3.endpoint() + "  " + Console.since(s3Start));
       con.kv("all servers up", Console.since(t0));
       ok = true;
-      return new DemoServers(con, kms, s3, pg);
+      return new DemoServers(con, kms, cloudTrail, s3, pg);
     } finally {
       bg.shutdown();
       if (!ok) {
