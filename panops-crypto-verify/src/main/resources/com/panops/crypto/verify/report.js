@@ -39,10 +39,10 @@
 
   function table(cls, columns, rows) {
     const shown = rows.slice(0, MAX_ROWS);
-    const head = h('tr', {}, columns.map(([label, , numeric]) =>
-      h('th', { class: numeric ? 'num' : null }, label)));
-    const body = shown.map((row) => h('tr', {}, columns.map(([, cell, numeric]) =>
-      h('td', { class: numeric ? 'num' : null }, cell(row)))));
+    // a column is [label, cell of a row, kind]: kind 'num' (right-aligned) or 'id' (may break anywhere)
+    const head = h('tr', {}, columns.map(([label, , kind]) => h('th', { class: kind }, label)));
+    const body = shown.map((row) => h('tr', {}, columns.map(([, cell, kind]) =>
+      h('td', { class: kind }, cell(row)))));
     const more = rows.length > shown.length
       ? h('p', { class: 'note' }, `\u2026 and ${num(rows.length - shown.length)} more rows: see the JSON report.`)
       : null;
@@ -91,7 +91,7 @@
         ['unreadable', num(unreadable.length), unreadable.length > 0],
         ['first event', time(i.firstEvent)], ['last event', time(i.lastEvent)]]),
       unreadable.length === 0 ? null : table('unreadable',
-        [['unreadable source', (u) => text(u.source)], ['problem', (u) => text(u.problem)]], unreadable));
+        [['unreadable source', (u) => text(u.source), 'id'], ['problem', (u) => text(u.problem)]], unreadable));
   }
 
   function violations(p) {
@@ -120,10 +120,10 @@
         : table('cuts', [
           ['cut at', (c) => time(c.at)], ['by', (c) => text(c.by)],
           ['last success after', (c) => time(c.lastSuccessAfter)],
-          ['time to dark', (c) => secs(c.timeToDarkSeconds), true],
+          ['time to dark', (c) => secs(c.timeToDarkSeconds), 'num'],
           ['first refused', (c) => time(c.firstRefused)],
           ['code', (c) => text(c.firstRefusedErrorCode)],
-          ['time to first refusal', (c) => secs(c.timeToFirstRefusalSeconds), true],
+          ['time to first refusal', (c) => secs(c.timeToFirstRefusalSeconds), 'num'],
           ['restored at', (c) => (c.restoredAt == null ? DASH : `${time(c.restoredAt)} (${text(c.restoredBy)})`)],
           ['first success after restore', (c) => time(c.firstSuccessAfterRestore)]], list(p.cuts)));
   }
@@ -132,7 +132,7 @@
     const cs = list(key.changes);
     if (cs.length === 0) return h('p', { class: 'note' }, 'No change to this key in the trail.');
     return [h('h3', {}, 'Changes to the key'), table('changes', [
-      ['at', (c) => time(c.at)], ['event', (c) => text(c.eventName)], ['by', (c) => text(c.by)],
+      ['at', (c) => time(c.at)], ['event', (c) => text(c.eventName)], ['by', (c) => text(c.by), 'id'],
       ['error code', (c) => text(c.errorCode)], ['effect', (c) => text(c.effect)]], cs)];
   }
 
@@ -157,12 +157,12 @@
         ['only in the audit', num(auditOnly.length)], ['only in the trail', num(trailOnly.length)],
         ['reconciled', r.reconciled ? 'yes' : 'no', !r.reconciled]]),
       auditOnly.length === 0 ? null : [h('h3', {}, 'Only in the audit'), table('audit-only', [
-        ['request id', (a) => text(a.requestId)], ['call id', (a) => text(a.callId)],
-        ['operation', (a) => text(a.operation)], ['key', (a) => text(a.keyArn)],
+        ['request id', (a) => text(a.requestId), 'id'], ['call id', (a) => text(a.callId), 'id'],
+        ['operation', (a) => text(a.operation)], ['key', (a) => text(a.keyArn), 'id'],
         ['reason', (a) => text(a.reason)]], auditOnly)],
       trailOnly.length === 0 ? null : [h('h3', {}, 'Only in the trail'), table('trail-only', [
-        ['request id', (t) => text(t.requestId)], ['event', (t) => text(t.eventName)],
-        ['key', (t) => text(t.keyArn)], ['at', (t) => time(t.at)],
+        ['request id', (t) => text(t.requestId), 'id'], ['event', (t) => text(t.eventName)],
+        ['key', (t) => text(t.keyArn), 'id'], ['at', (t) => time(t.at)],
         ['reason', (t) => text(t.reason)]], trailOnly)]);
   }
 
@@ -244,7 +244,7 @@
       legend: { top: 0 },
       tooltip: { trigger: 'item', renderMode: 'richText', formatter: tooltip },
       grid: { left: 64, right: 40, top: 56, bottom: 70 },
-      xAxis: { type: 'time', min: lo, max: hi },
+      xAxis: { type: 'time', min: lo, max: hi, name: 'UTC', nameGap: 8 },
       yAxis: [{ type: 'value', name: 'vendor calls per bucket', minInterval: 1 },
         { type: 'value', min: 0, max: 1, show: false }],
       dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],

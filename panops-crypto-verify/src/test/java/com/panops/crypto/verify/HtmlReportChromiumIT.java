@@ -29,6 +29,7 @@ class HtmlReportChromiumIT {
   @TempDir static Path dir;
   private static Path page;
   private static Document dom;
+  private static Document quiet;
 
   @BeforeAll
   static void render() throws Exception {
@@ -37,6 +38,29 @@ class HtmlReportChromiumIT {
       HtmlReport.write(SampleReport.report(), out);
     }
     dom = Jsoup.parse(chromiumDom(page), page.toUri().toString());
+    Path quietPage = dir.resolve("quiet.html");
+    try (Writer out = Files.newBufferedWriter(quietPage, UTF_8)) {
+      HtmlReport.write(SampleReport.quiet(), out);
+    }
+    quiet = Jsoup.parse(chromiumDom(quietPage), quietPage.toUri().toString());
+  }
+
+  @Test
+  void aReportWithoutCutsOrReconciliationIsDrawnWithItsGaps() {
+    assertEquals("", quiet.body().attr("data-render-error"), "the page's script failed");
+    assertEquals("true", quiet.body().attr("data-rendered"));
+    assertEquals("NO_CUTS", quiet.getElementById("verdict").text());
+    Elements keys = quiet.select("section.key");
+    assertEquals(1, keys.size());
+    Element timeline = keys.first().selectFirst("div.timeline");
+    assertEquals("0", timeline.attr("data-cuts"));
+    assertTrue(timeline.select("svg path").size() > 40, "no bars were drawn");
+    assertEquals(0, texts(timeline, "dark"));
+    assertTrue(quiet.select("table.cuts, .violations, .unreadable").isEmpty());
+    assertTrue(quiet.getElementById("reconciliation") == null, "a reconciliation out of null");
+    String summary = quiet.getElementById("summary").text();
+    assertTrue(summary.contains("time to dark \u2014 \u2014 \u2014"), summary);
+    assertTrue(keys.first().text().contains("no probe seen"), keys.first().text());
   }
 
   @Test

@@ -41,6 +41,23 @@ final class SampleReport {
   }
 
   /**
+   * A report with nothing to show but calls: one key never cut, a principal seen without probes, no
+   * percentiles, no reconciliation.
+   */
+  static JsonNode quiet() {
+    ObjectNode report = (ObjectNode) parse(QUIET);
+    ObjectNode key = report.putArray("keys").addObject().put("keyArn", PLAIN_ARN);
+    key.putArray("changes");
+    ObjectNode vendor = principal(VENDOR, 120, 0);
+    vendor.putNull("probes");
+    vendor.putArray("cuts");
+    vendor.putArray("violations");
+    vendor.set("activity", activity(new long[0][], -1));
+    key.putArray("principals").add(vendor);
+    return report;
+  }
+
+  /**
    * Cut at +60 s, restored at +180 s, cut again at +300 s and never restored; a Decrypt at +375 s.
    */
   private static JsonNode hostileKey() {
@@ -143,6 +160,29 @@ final class SampleReport {
       throw new UncheckedIOException(e);
     }
   }
+
+  private static final String QUIET =
+      """
+      {
+        "schema": "panops-crypto-verify/1",
+        "generatedAt": "2026-12-08T02:00:00Z",
+        "verdict": "NO_CUTS",
+        "settings": {
+          "vendorPrincipals": ["arn:aws:iam::999988887777:role/PanOpsServiceRole"],
+          "propagationWindowSeconds": 60,
+          "probeUserAgent": "panops-purpose/probe"
+        },
+        "input": {
+          "files": 1, "records": 120, "kmsRecords": 120, "duplicates": 0, "otherServices": 0,
+          "unreadable": [], "firstEvent": "2026-12-08T01:00:00Z", "lastEvent": "2026-12-08T01:06:40Z"
+        },
+        "summary": {
+          "keys": 1, "cuts": 0, "violations": 0,
+          "timeToDarkSeconds": null, "timeToFirstRefusalSeconds": null
+        },
+        "reconciliation": null
+      }
+      """;
 
   private static final String SKELETON =
       """
