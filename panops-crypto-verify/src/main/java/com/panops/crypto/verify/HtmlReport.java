@@ -76,9 +76,9 @@ final class HtmlReport {
 
   /**
    * The report as JSON that is safe as the content of a {@code <script>} element: {@code <}, {@code
-   * >} and {@code &} as {@code \}{@code u003c}, {@code \}{@code u003e} and {@code \}{@code u0026},
-   * and U+2028, U+2029 as their escapes. Those characters occur in JSON only inside strings, where
-   * the escapes mean the same characters, so the document parses to the same value.
+   * >}, {@code &}, U+2028 and U+2029 are written as JSON's six-character escapes (backslash, {@code
+   * u}, four hex digits). Those characters occur in JSON only inside strings, where the escapes
+   * mean the same characters, so the document parses to the same value.
    */
   static String embeddedJson(JsonNode report) throws JsonProcessingException {
     String json = JSON.writeValueAsString(report);
