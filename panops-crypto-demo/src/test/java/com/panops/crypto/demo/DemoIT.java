@@ -21,7 +21,7 @@ class DemoIT {
    * How many expectations the demo checks, counted by hand from Walkthrough and
    * DefaultIntervalScenes: a change must say so.
    */
-  static final int EXPECTATIONS = 38;
+  static final int EXPECTATIONS = 39;
 
   @Test
   void theKillSwitchWalkthroughHoldsEveryExpectation() {
@@ -76,6 +76,10 @@ class DemoIT {
     assertEquals(EXPECTATIONS, r.expectationsHeld(), "the number of checks the demo makes");
     assertTrue(output.contains("RESULT: all " + EXPECTATIONS + " expectations held"));
     assertTrue(output.contains("PC001"), output);
+    // step 7: the customer's verifier on LocalKms's CloudTrail log files, one cut per latched
+    // window
+    assertTrue(output.contains("panops-crypto-verify: PASS"), output);
+    assertTrue(output.contains(r.latchedWindows() + " cuts, 0 violations"), output);
     assertTrue(output.contains("S3KeyRevokedException"), output);
     assertTrue(output.contains("PENDING_DELETION"), output);
     assertTrue(output.contains("ACCESS_DENIED"), output);

@@ -47,17 +47,17 @@ final class Reorder {
   /**
    * The order of records with the same event time. CloudTrail's times have one-second resolution,
    * and files delivered in the same minute have no order among them, so records of one second are
-   * not in the order they happened. The verifier gives the vendor the benefit of the doubt: a
-   * change that can give access back comes first, then the vendor's successes, then changes that
-   * can take access away, then refusals. So a success in the second of a cut counts as before it,
-   * one in the second of a restore as after it, and a refusal in the second of a cut as its first.
+   * not in the order they happened. The customer's changes of one second keep their arrival order
+   * among themselves (a CancelKeyDeletion then an EnableKey must stay in that order); the vendor's
+   * calls of that second come after them, successes before refusals. So a success in the second of
+   * a cut counts 0 s after it (never a violation), one in the second of a restore counts as after
+   * the restore, and a refusal in the second of a cut is its first refusal.
    */
   static int withinTheSecond(KmsRecord r) {
-    String n = r.eventName();
-    if (TrailAnalysis.CHANGES.contains(n)) {
-      return n.equals("EnableKey") || n.equals("CreateGrant") ? 0 : 2;
+    if (TrailAnalysis.CHANGES.contains(r.eventName())) {
+      return 0;
     }
-    return r.failed() ? 3 : 1;
+    return r.failed() ? 2 : 1;
   }
 
   void offer(KmsRecord r) {

@@ -60,7 +60,7 @@ class MainTest {
     JsonNode doc = Trails.JSON.readTree(json.toFile());
     assertEquals("panops-crypto-verify/1", doc.path("schema").asText());
     assertEquals(1, doc.path("summary").path("cuts").asInt());
-    assertTrue(Files.readString(html).startsWith("<!doctype html>"));
+    assertTrue(Files.readString(html).startsWith("<!DOCTYPE html>"));
   }
 
   @Test
