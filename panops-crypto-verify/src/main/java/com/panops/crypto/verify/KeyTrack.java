@@ -32,6 +32,8 @@ final class KeyTrack {
   private boolean deleted;
   private Instant unusableSince;
   private String unusableBy;
+  private int unusableChange = -1;
+  private int policyChange = -1;
   private KeyPolicyView policy;
   private Instant policySince;
   private String policyBy;
@@ -59,11 +61,21 @@ final class KeyTrack {
       accounts.put(principal, account);
       if (!usable()) {
         t.cut(unusableSince, unusableBy);
+        markCut(unusableChange);
       } else if (!access(principal, account)) {
         t.cut(policySince, policyBy);
+        markCut(policyChange);
       }
     }
     return t;
+  }
+
+  /** The change that cut a principal first seen after it is a cut (it was recorded before). */
+  private void markCut(int index) {
+    if (index >= 0 && changes.get(index).effect().equals("none")) {
+      Change c = changes.get(index);
+      changes.set(index, new Change(c.at(), c.eventName(), c.by(), c.errorCode(), "cut"));
+    }
   }
 
   void change(KmsRecord r) {
@@ -78,7 +90,9 @@ final class KeyTrack {
     if (wasUsable && !usable()) {
       unusableSince = r.eventTime();
       unusableBy = r.eventName();
+      unusableChange = changes.size();
     }
+
     String effect = "none";
     for (PrincipalTrack t : principals.values()) {
       boolean now = access(t.principal, accounts.get(t.principal));
@@ -110,6 +124,7 @@ final class KeyTrack {
           policy = p;
           policySince = r.eventTime();
           policyBy = r.eventName();
+          policyChange = changes.size(); // the index this change gets once applied
         }
       }
       case "CreateGrant" -> {

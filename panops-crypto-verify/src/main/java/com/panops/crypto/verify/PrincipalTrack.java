@@ -75,9 +75,11 @@ final class PrincipalTrack {
     Cut c = openCut();
     if (r.failed()) {
       refusals++;
-      if (c != null && c.firstRefused == null) {
-        c.firstRefused = r.eventTime();
-        c.firstRefusedErrorCode = r.errorCode();
+      // a refusal in the second of the restore (placed after it) may have come before it
+      Cut refusedBy = c != null ? c : restoredThisSecond(r.eventTime());
+      if (refusedBy != null && refusedBy.firstRefused == null) {
+        refusedBy.firstRefused = r.eventTime();
+        refusedBy.firstRefusedErrorCode = r.errorCode();
       }
       return;
     }
@@ -98,6 +100,14 @@ final class PrincipalTrack {
             new Violation(r.eventTime(), r.eventName(), r.requestId(), r.eventId(), c.at, after));
       }
     }
+  }
+
+  private Cut restoredThisSecond(Instant t) {
+    if (cuts.isEmpty()) {
+      return null;
+    }
+    Cut last = cuts.get(cuts.size() - 1);
+    return t.equals(last.restoredAt) ? last : null;
   }
 
   boolean active() {

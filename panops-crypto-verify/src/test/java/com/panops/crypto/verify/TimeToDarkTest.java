@@ -160,6 +160,29 @@ class TimeToDarkTest {
     JsonNode cut = principal(r, KEY).path("cuts").get(0);
     assertEquals(at(0).toString(), cut.path("at").asText());
     assertEquals(4.0, cut.path("timeToFirstRefusalSeconds").asDouble());
+    assertEquals(
+        "cut",
+        r.json().path("keys").get(0).path("changes").get(0).path("effect").asText(),
+        "the change is marked a cut once a principal it cut is seen");
+  }
+
+  @Test
+  void aRefusalInTheSecondOfTheRestoreIsTheCutsFirstRefusal() {
+    new Trails.Writer(dir)
+        .file(
+            at(60),
+            List.of(
+                vendorCall("Decrypt", KEY, at(0), null),
+                adminChange("DisableKey", KEY, at(1)),
+                vendorCall("Decrypt", KEY, at(4), "DisabledException"),
+                adminChange("EnableKey", KEY, at(4)),
+                vendorCall("Decrypt", KEY, at(5), "DisabledException")));
+
+    VerificationReport r = verify(dir, vendor());
+
+    JsonNode cut = principal(r, KEY).path("cuts").get(0);
+    assertEquals(at(4).toString(), cut.path("firstRefused").asText(), cut::toString);
+    assertEquals(at(4).toString(), cut.path("restoredAt").asText());
   }
 
   @Test
