@@ -66,6 +66,42 @@ class LocalKmsCliIT {
   }
 
   @Test
+  void withACloudTrailDirTheCliDeliversLogFilesAndTheRestWhenItStops(@TempDir Path dir)
+      throws Exception {
+    Path ct = dir.resolve("ct");
+    Process p = java("--port", "0", "--cloudtrail-dir", ct.toString()).start();
+    try {
+      Map<String, String> printed =
+          MainInItsOwnJvm.printedBeforeStopWith(p, Duration.ofSeconds(60));
+      try (KmsClient vendor =
+          KmsClient.builder()
+              .endpointOverride(URI.create(printed.get("endpoint")))
+              .region(Region.of(printed.get("region")))
+              .credentialsProvider(
+                  StaticCredentialsProvider.create(
+                      AwsBasicCredentials.create(
+                          printed.get("vendor access key"), printed.get("vendor secret key"))))
+              .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
+              .build()) {
+        vendor.generateDataKey(r -> r.keyId(printed.get("demo key")).numberOfBytes(32));
+      }
+    } finally {
+      p.destroy(); // SIGTERM: the shutdown hook closes LocalKms, which delivers what is left
+      assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+    }
+    Path days = ct.resolve("AWSLogs/111122223333/CloudTrail/us-east-1");
+    StringBuilder records = new StringBuilder();
+    try (var files = Files.walk(days)) {
+      for (Path f : files.filter(x -> x.toString().endsWith(".json.gz")).toList()) {
+        try (var in = new java.util.zip.GZIPInputStream(Files.newInputStream(f))) {
+          records.append(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+      }
+    }
+    assertTrue(records.toString().contains("\"eventName\":\"GenerateDataKey\""), records::toString);
+  }
+
+  @Test
   void anUnknownArgumentPrintsUsageAndExitsWithStatus2() throws Exception {
     Process p = java("--bogus").start();
     String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

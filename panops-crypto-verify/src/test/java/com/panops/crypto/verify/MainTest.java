@@ -91,6 +91,26 @@ class MainTest {
   }
 
   @Test
+  void onATerminalAProgressBarCountsTheFilesOnStandardError() {
+    Trails.Writer w = new Trails.Writer(dir);
+    w.file(at(60), List.of(vendorCall("Decrypt", KEY, at(0), null)));
+    w.file(at(120), List.of(vendorCall("Decrypt", KEY, at(70), null)));
+
+    int code =
+        Main.run(
+            new String[] {"--quiet", dir.toString()},
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            true);
+
+    assertEquals(0, code);
+    String bar = err.toString(StandardCharsets.UTF_8);
+    assertTrue(bar.contains("\r[###############               ] 1/2 files"), bar);
+    assertTrue(bar.contains("] 2/2 files"), bar);
+    assertEquals("", out.toString(StandardCharsets.UTF_8), "--quiet");
+  }
+
+  @Test
   void helpPrintsTheUsage() {
     assertEquals(0, run("--help"));
     assertTrue(
