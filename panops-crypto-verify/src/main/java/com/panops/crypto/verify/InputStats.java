@@ -18,6 +18,8 @@ final class InputStats {
   long duplicates;
   long malformed;
   long late;
+  long conflicts;
+  long undetermined;
   long unreadableFiles;
   long bytes;
   Instant firstEvent;
@@ -39,6 +41,34 @@ final class InputStats {
     list(r.source(), "record " + r.eventId() + " (" + r.eventTime() + "): " + problem);
   }
 
+  /** A record with the eventID of another but different content: one of them is not genuine. */
+  void conflict(KmsRecord r) {
+    conflicts++;
+    list(
+        r.source(),
+        "record "
+            + r.eventId()
+            + ": the same eventID as an earlier record, with different content");
+  }
+
+  /** A change whose effect on the vendor's access the trail does not tell. */
+  void undetermined(KmsRecord r, String why) {
+    undetermined++;
+    list(r.source(), r.eventName() + " at " + r.eventTime() + ": " + why);
+  }
+
+  /** The trail holds no data call by a vendor principal: nothing was verified. */
+  void nothingOfTheVendor(int files) {
+    noVendorCalls = true;
+    list(
+        "",
+        files == 0
+            ? "no log file was found under the source"
+            : "no call by a vendor principal is in the trail: check --vendor and the source");
+  }
+
+  boolean noVendorCalls;
+
   void analysed(KmsRecord r) {
     if (firstEvent == null || r.eventTime().isBefore(firstEvent)) {
       firstEvent = r.eventTime();
@@ -48,9 +78,17 @@ final class InputStats {
     }
   }
 
-  /** Whether every record of every file was read and placed in order. */
+  /**
+   * Whether every record of every file was read and placed in order, no two copies of a record
+   * disagreed, and every change's effect on the vendor was determined.
+   */
   boolean complete() {
-    return unreadableFiles == 0 && malformed == 0 && late == 0;
+    return unreadableFiles == 0
+        && malformed == 0
+        && late == 0
+        && conflicts == 0
+        && undetermined == 0
+        && !noVendorCalls;
   }
 
   private void list(String source, String problem) {

@@ -36,6 +36,7 @@ final class JsonReport {
       }
       ObjectNode key = keys.addObject();
       key.put("keyArn", k.keyArn);
+      key.put("changeCount", k.changeCount);
       changes(key.putArray("changes"), k);
       ArrayNode principals = key.putArray("principals");
       for (PrincipalTrack p : active) {
@@ -73,6 +74,8 @@ final class JsonReport {
     in.put("otherServices", st.otherServices);
     in.put("malformed", st.malformed);
     in.put("late", st.late);
+    in.put("conflicts", st.conflicts);
+    in.put("undetermined", st.undetermined);
     in.put("unreadableFiles", st.unreadableFiles);
     in.put("complete", st.complete());
     ArrayNode u = in.putArray("unreadable");
@@ -119,6 +122,7 @@ final class JsonReport {
       o.put("eventName", v.eventName()).put("requestId", v.requestId()).put("eventId", v.eventId());
       time(o, "cutAt", v.cutAt());
       o.put("secondsAfterCut", seconds(v.afterCut()));
+      o.put("late", v.late());
     }
     ArrayNode act = n.putArray("activity");
     Activity a = p.activity;
@@ -208,8 +212,9 @@ final class JsonReport {
     }
   }
 
+  /** Seconds, to the millisecond (without Duration.toNanos, which overflows past 292 years). */
   static double seconds(Duration d) {
-    return round(d.toNanos() / 1e9);
+    return round(d.getSeconds() + d.getNano() / 1e9);
   }
 
   private static double round(double s) {

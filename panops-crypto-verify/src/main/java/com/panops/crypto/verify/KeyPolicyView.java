@@ -9,19 +9,50 @@ import java.util.Locale;
 
 /**
  * What a key policy says about one principal's {@code kms:Decrypt}, read from the policy document a
- * PutKeyPolicy (or CreateKey) record carries. It answers "does some Allow statement name this
- * principal (its role ARN, its account's root, its account id, or {@code *}) for an action that
- * covers {@code kms:Decrypt}, with no unconditional Deny that names it?". Conditions on an Allow
- * are not evaluated: such a statement counts as allowing, so the verifier never reports the vendor
- * cut off, or a violation, on the strength of a condition it cannot evaluate. IAM policies in the
- * vendor's own account are not in the customer's trail and are not considered.
+ * PutKeyPolicy (or CreateKey) record carries. A statement applies to the principal when its {@code
+ * Principal} names it (its role ARN, its account's root, its account id, or {@code *}) or its
+ * {@code NotPrincipal} does not, and to Decrypt when its {@code Action} covers {@code kms:Decrypt}
+ * (wildcards included) or its {@code NotAction} does not. An unconditional Deny that applies wins;
+ * else an Allow that applies allows (an Allow's Condition is not evaluated: it counts as allowing,
+ * so a condition can never make the verifier report a cut that did not happen). A Deny with a
+ * Condition that applies makes the answer {@link Access#CONDITIONAL}: the report then says the
+ * vendor's access after that change is undetermined. IAM policies in the vendor's own account are
+ * not in the customer's trail and are not considered.
  */
 final class KeyPolicyView {
+
+  /** The policy's answer for one principal. */
+  enum Access {
+    ALLOWED,
+    NOT_ALLOWED,
+    /** Allowed, unless a Deny's condition (not evaluated) matches. */
+    CONDITIONAL
+  }
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
   private record Statement(
-      boolean allow, List<String> principals, List<String> actions, boolean conditional) {}
+      boolean allow,
+      List<String> principals,
+      List<String> notPrincipals,
+      List<String> actions,
+      List<String> notActions,
+      boolean conditional) {
+
+    boolean appliesTo(String principal, String account) {
+      if (!notPrincipals.isEmpty()) {
+        return !names(notPrincipals, principal, account);
+      }
+      return names(principals, principal, account);
+    }
+
+    boolean coversDecrypt() {
+      if (!notActions.isEmpty()) {
+        return !KeyPolicyView.coversDecrypt(notActions);
+      }
+      return KeyPolicyView.coversDecrypt(actions);
+    }
+  }
 
   private final List<Statement> statements;
 
@@ -29,7 +60,7 @@ final class KeyPolicyView {
     this.statements = statements;
   }
 
-  /** The policy, or null if the document cannot be read (then the verifier keeps what it knew). */
+  /** The policy, or null if the document cannot be read. */
   static KeyPolicyView parse(String document) {
     if (document == null) {
       return null;
@@ -37,7 +68,7 @@ final class KeyPolicyView {
     try {
       JsonNode root = MAPPER.readTree(document);
       JsonNode st = root == null ? null : root.get("Statement");
-      if (st == null) {
+      if (st == null || !(st.isArray() || st.isObject())) {
         return null;
       }
       List<Statement> out = new ArrayList<>();
@@ -46,7 +77,9 @@ final class KeyPolicyView {
             new Statement(
                 "Allow".equals(s.path("Effect").asText()),
                 principals(s.get("Principal")),
+                principals(s.get("NotPrincipal")),
                 strings(s.get("Action")),
+                strings(s.get("NotAction")),
                 s.hasNonNull("Condition")));
       }
       return new KeyPolicyView(out);
@@ -55,24 +88,29 @@ final class KeyPolicyView {
     }
   }
 
-  /** Whether this policy lets {@code principal} (of {@code account}) call kms:Decrypt. */
-  boolean allowsDecrypt(String principal, String account) {
+  /** What this policy says of {@code principal}'s (of {@code account}) kms:Decrypt. */
+  Access access(String principal, String account) {
     boolean allowed = false;
+    boolean conditionalDeny = false;
     for (Statement s : statements) {
-      if (!names(s.principals(), principal, account) || !coversDecrypt(s.actions())) {
+      if (!s.appliesTo(principal, account) || !s.coversDecrypt()) {
         continue;
       }
       if (!s.allow() && !s.conditional()) {
-        return false;
+        return Access.NOT_ALLOWED;
       }
+      conditionalDeny |= !s.allow();
       allowed |= s.allow();
     }
-    return allowed;
+    if (!allowed) {
+      return Access.NOT_ALLOWED;
+    }
+    return conditionalDeny ? Access.CONDITIONAL : Access.ALLOWED;
   }
 
   private static boolean names(List<String> principals, String principal, String account) {
     for (String p : principals) {
-      if (p.equals("*") || p.equals(principal)) {
+      if (p.equals("*") || RecordFields.folded(p).equals(principal)) {
         return true;
       }
       if (account != null

@@ -1,5 +1,6 @@
 package com.panops.crypto.verify;
 
+import com.panops.crypto.verify.KeyPolicyView.Access;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -13,9 +14,13 @@ import java.util.Map;
  * policy and grants as far as the trail says, the customer's changes, and a {@link PrincipalTrack}
  * per vendor principal. A principal has access while the key is usable and the policy (assumed to
  * allow it until the trail shows a policy) or one of its grants lets it decrypt; a change that
- * takes access away is a cut for that principal, one that gives it back a restore.
+ * takes access away is a cut for that principal, one that gives it back a restore. A change whose
+ * effect on a vendor the trail cannot tell (a conditional Deny, an unreadable policy, a revoked
+ * grant the trail never showed created) is reported as undetermined, which makes the input
+ * incomplete rather than the answer wrong.
  */
 final class KeyTrack {
+  static final int MAX_CHANGES_LISTED = 10_000;
 
   /** One of the customer's changes to the key, and what it did to the vendor's access. */
   record Change(Instant at, String eventName, String by, String errorCode, String effect) {}
@@ -24,7 +29,9 @@ final class KeyTrack {
 
   final String keyArn;
   final List<Change> changes = new ArrayList<>();
+  long changeCount;
   final Map<String, PrincipalTrack> principals = new LinkedHashMap<>();
+  private final InputStats stats;
   private final Map<String, String> accounts = new HashMap<>();
   private final Map<String, Grant> grants = new HashMap<>();
   private boolean disabled;
@@ -33,13 +40,14 @@ final class KeyTrack {
   private Instant unusableSince;
   private String unusableBy;
   private int unusableChange = -1;
-  private int policyChange = -1;
   private KeyPolicyView policy;
   private Instant policySince;
   private String policyBy;
+  private int policyChange = -1;
 
-  KeyTrack(String keyArn) {
+  KeyTrack(String keyArn, InputStats stats) {
     this.keyArn = keyArn;
+    this.stats = stats;
   }
 
   /** The account that owns the key (from its ARN), or null. */
@@ -72,7 +80,7 @@ final class KeyTrack {
 
   /** The change that cut a principal first seen after it is a cut (it was recorded before). */
   private void markCut(int index) {
-    if (index >= 0 && changes.get(index).effect().equals("none")) {
+    if (index >= 0 && index < changes.size() && changes.get(index).effect().equals("none")) {
       Change c = changes.get(index);
       changes.set(index, new Change(c.at(), c.eventName(), c.by(), c.errorCode(), "cut"));
     }
@@ -80,19 +88,19 @@ final class KeyTrack {
 
   void change(KmsRecord r) {
     if (r.failed()) {
-      changes.add(new Change(r.eventTime(), r.eventName(), r.principal(), r.errorCode(), "none"));
+      record(new Change(r.eventTime(), r.eventName(), r.principal(), r.errorCode(), "none"));
       return;
     }
     Map<String, Boolean> before = new HashMap<>();
     principals.keySet().forEach(p -> before.put(p, access(p, accounts.get(p))));
     boolean wasUsable = usable();
-    apply(r);
+    int index = changes.size();
+    apply(r, index);
     if (wasUsable && !usable()) {
       unusableSince = r.eventTime();
       unusableBy = r.eventName();
-      unusableChange = changes.size();
+      unusableChange = index;
     }
-
     String effect = "none";
     for (PrincipalTrack t : principals.values()) {
       boolean now = access(t.principal, accounts.get(t.principal));
@@ -105,10 +113,17 @@ final class KeyTrack {
         effect = effect.equals("cut") ? "cut" : "restore";
       }
     }
-    changes.add(new Change(r.eventTime(), r.eventName(), r.principal(), null, effect));
+    record(new Change(r.eventTime(), r.eventName(), r.principal(), null, effect));
   }
 
-  private void apply(KmsRecord r) {
+  private void record(Change c) {
+    changeCount++;
+    if (changes.size() < MAX_CHANGES_LISTED) {
+      changes.add(c);
+    }
+  }
+
+  private void apply(KmsRecord r, int index) {
     switch (r.eventName()) {
       case "DisableKey" -> disabled = true;
       case "EnableKey" -> disabled = false;
@@ -118,31 +133,60 @@ final class KeyTrack {
         disabled = true; // as in KMS: a key whose deletion is cancelled is Disabled
       }
       case "DeleteKey" -> deleted = true;
-      case "PutKeyPolicy", "CreateKey" -> {
-        KeyPolicyView p = KeyPolicyView.parse(r.policy());
-        if (p != null) {
-          policy = p;
-          policySince = r.eventTime();
-          policyBy = r.eventName();
-          policyChange = changes.size(); // the index this change gets once applied
-        }
-      }
+      case "PutKeyPolicy", "CreateKey" -> policy(r, index);
       case "CreateGrant" -> {
         if (r.grantId() != null && r.granteePrincipal() != null) {
-          grants.put(r.grantId(), new Grant(r.granteePrincipal(), grantsDecrypt(r)));
+          grants.put(
+              r.grantId(),
+              new Grant(r.granteePrincipal(), r.grantOperations().contains("Decrypt")));
         }
       }
-      case "RevokeGrant", "RetireGrant" -> {
-        if (r.grantId() != null) {
-          grants.remove(r.grantId());
-        }
-      }
+      case "RevokeGrant", "RetireGrant" -> grantEnd(r);
       default -> {}
     }
   }
 
-  private static boolean grantsDecrypt(KmsRecord r) {
-    return r.grantOperations().contains("Decrypt");
+  private void policy(KmsRecord r, int index) {
+    String document = r.policy();
+    if (document == null && r.eventName().equals("CreateKey")) {
+      // KMS's default key policy: the key's own account only
+      document =
+          "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
+              + account()
+              + "\"},\"Action\":\"kms:*\"}]}";
+    }
+    KeyPolicyView p = KeyPolicyView.parse(document);
+    if (p == null) {
+      undeterminedIfUsed(
+          r, "the policy document cannot be read; the vendor's access after it is unknown");
+      return;
+    }
+    policy = p;
+    policySince = r.eventTime();
+    policyBy = r.eventName();
+    policyChange = index;
+    for (Map.Entry<String, String> e : accounts.entrySet()) {
+      if (p.access(e.getKey(), e.getValue()) == Access.CONDITIONAL) {
+        stats.undetermined(r, "a Deny with a Condition (not evaluated) may cut " + e.getKey());
+      }
+    }
+  }
+
+  private void grantEnd(KmsRecord r) {
+    Grant g = r.grantId() == null ? null : grants.remove(r.grantId());
+    if (g == null) {
+      undeterminedIfUsed(
+          r,
+          "a grant the trail does not show created ended: if it was the vendor's, that may be a cut");
+    } else if (policy == null && g.decrypt() && principals.containsKey(g.grantee())) {
+      stats.undetermined(r, "the vendor's grant ended and the key policy is not in the trail");
+    }
+  }
+
+  private void undeterminedIfUsed(KmsRecord r, String why) {
+    if (!principals.isEmpty()) {
+      stats.undetermined(r, why);
+    }
   }
 
   boolean usable() {
@@ -153,7 +197,7 @@ final class KeyTrack {
     if (!usable()) {
       return false;
     }
-    if (policy == null || policy.allowsDecrypt(principal, account)) {
+    if (policy == null || policy.access(principal, account) != Access.NOT_ALLOWED) {
       return true;
     }
     for (Grant g : grants.values()) {

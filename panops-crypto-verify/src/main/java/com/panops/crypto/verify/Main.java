@@ -88,7 +88,11 @@ public final class Main {
       write(o, r, out);
       return r.verdict().exitCode();
     } catch (IllegalArgumentException | UncheckedIOException e) {
-      err.println("panops-crypto-verify: " + e.getMessage());
+      err.println("panops-crypto-verify: " + TextReport.safe(e.getMessage()));
+      return 2;
+    } catch (RuntimeException e) {
+      // never exit 1 (the code of a violation) for a failure of the verifier itself
+      err.println("panops-crypto-verify: failed: " + e.getClass().getName());
       return 2;
     } catch (IOException e) {
       err.println("panops-crypto-verify: cannot write a report: " + e.getMessage());

@@ -20,7 +20,8 @@ final class PrincipalTrack {
       String requestId,
       String eventId,
       Instant cutAt,
-      Duration afterCut) {}
+      Duration afterCut,
+      boolean late) {}
 
   final String principal;
   final List<Cut> cuts = new ArrayList<>();
@@ -68,7 +69,7 @@ final class PrincipalTrack {
     if (probe) {
       probes++;
       if (lastProbe != null) {
-        probeIntervals.add(Duration.between(lastProbe, r.eventTime()).toNanos() / 1e9);
+        probeIntervals.add(JsonReport.seconds(Duration.between(lastProbe, r.eventTime())));
       }
       lastProbe = r.eventTime();
     }
@@ -92,12 +93,33 @@ final class PrincipalTrack {
       return;
     }
     c.lastSuccessAfter = r.eventTime();
+    violation(r, c, propagationWindow, false);
+  }
+
+  private void violation(KmsRecord r, Cut c, Duration propagationWindow, boolean late) {
     Duration after = Duration.between(c.at, r.eventTime());
     if (after.compareTo(propagationWindow) > 0) {
       violationCount++;
       if (violations.size() < MAX_VIOLATIONS_LISTED) {
         violations.add(
-            new Violation(r.eventTime(), r.eventName(), r.requestId(), r.eventId(), c.at, after));
+            new Violation(
+                r.eventTime(), r.eventName(), r.requestId(), r.eventId(), c.at, after, late));
+      }
+    }
+  }
+
+  /**
+   * A successful call that arrived too late to be placed in order (or a differing copy of a
+   * record): checked against the cuts known, so that a late record can still show a violation.
+   */
+  void lateSuccess(KmsRecord r, Duration propagationWindow) {
+    for (Cut c : cuts) {
+      boolean during =
+          !r.eventTime().isBefore(c.at)
+              && (c.restoredAt == null || r.eventTime().isBefore(c.restoredAt));
+      if (during) {
+        violation(r, c, propagationWindow, true);
+        return;
       }
     }
   }

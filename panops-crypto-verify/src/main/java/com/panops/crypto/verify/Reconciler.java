@@ -80,19 +80,19 @@ final class Reconciler {
   private static AuditLine parse(String line, Path f, int n, long seq) {
     try {
       JsonNode j = MAPPER.readTree(line);
-      String op = RecordFields.text(j, "operation");
+      String op = RecordFields.lenientText(j, "operation");
       if (op == null || !j.path("success").isBoolean()) {
         throw new IllegalArgumentException("not an audit event");
       }
       return new AuditLine(
           op,
-          RecordFields.text(j, "keyArn"),
+          RecordFields.lenientText(j, "keyArn"),
           j.get("success").asBoolean(),
-          RecordFields.text(j, "errorCode"),
-          RecordFields.text(j, "requestId"),
+          RecordFields.lenientText(j, "errorCode"),
+          RecordFields.lenientText(j, "requestId"),
           j.path("responseReceived").asBoolean(true),
-          RecordFields.text(j, "callId"),
-          RecordFields.text(j, "time"),
+          RecordFields.lenientText(j, "callId"),
+          RecordFields.lenientText(j, "time"),
           seq);
     } catch (IOException | IllegalArgumentException e) {
       throw new IllegalArgumentException(

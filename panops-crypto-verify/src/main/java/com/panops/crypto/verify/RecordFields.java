@@ -2,6 +2,7 @@ package com.panops.crypto.verify;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.panops.crypto.verify.RecordReader.MalformedRecord;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -11,43 +12,48 @@ import java.util.regex.Pattern;
 
 /**
  * Turns a KMS record's JSON into a {@link KmsRecord}: the caller folded to its role, the keys it
- * concerns, and the few request and response members the analysis reads. Repeated strings are
- * shared (one instance per distinct value), which keeps a reorder buffer of many records small.
+ * concerns, and the few request and response members the analysis reads. A member the analysis
+ * reads that is present with the wrong JSON type makes the record malformed (never silently
+ * harmless). Repeated strings are shared (one instance per distinct value), which keeps a reorder
+ * buffer of many records small.
  */
 final class RecordFields {
 
   private static final Pattern ASSUMED_ROLE =
       Pattern.compile("arn:(aws[a-z-]*):sts::(\\d{12}):assumed-role/([^/]+)/.*");
+  private static final Pattern ROLE = Pattern.compile("arn:(aws[a-z-]*):iam::(\\d{12}):role/(.+)");
   private static final Pattern KEY_ID =
       Pattern.compile(
           "(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})");
   private static final int MAX_SHARED = 100_000;
 
   private final Map<String, String> shared = new HashMap<>();
+  private final Instant latest;
+
+  /**
+   * @param latest the latest event time accepted (later is malformed: a clock far off)
+   */
+  RecordFields(Instant latest) {
+    this.latest = latest;
+  }
 
   KmsRecord of(JsonNode r, String source) throws MalformedRecord {
-    String eventId = text(r, "eventID");
-    if (eventId == null) {
-      throw new MalformedRecord("no eventID");
+    String eventId = required(r, "eventID");
+    String eventName = required(r, "eventName");
+    JsonNode who = r.get("userIdentity");
+    if (who == null || !who.isObject()) {
+      throw new MalformedRecord("no userIdentity object");
     }
-    String eventName = text(r, "eventName");
-    if (eventName == null) {
-      throw new MalformedRecord("no eventName");
-    }
-    JsonNode who = r.path("userIdentity");
-    JsonNode params = r.path("requestParameters");
-    JsonNode response = r.path("responseElements");
+    JsonNode params = object(r, "requestParameters");
+    JsonNode response = object(r, "responseElements");
     boolean createGrant = eventName.equals("CreateGrant");
     boolean grantEnd = eventName.equals("RevokeGrant") || eventName.equals("RetireGrant");
-    String policy =
-        eventName.equals("PutKeyPolicy") || eventName.equals("CreateKey")
-            ? text(params, "policy")
-            : null;
+    boolean policyChange = eventName.equals("PutKeyPolicy") || eventName.equals("CreateKey");
     String grantId =
         createGrant ? text(response, "grantId") : grantEnd ? text(params, "grantId") : null;
     return new KmsRecord(
         eventId,
-        RecordReader.time(r),
+        RecordReader.time(r, latest),
         share(eventName),
         share(principal(who)),
         share(text(who, "accountId")),
@@ -55,21 +61,25 @@ final class RecordFields {
         keys(r, params, response),
         share(text(r, "errorCode")),
         text(r, "requestID"),
-        policy,
+        policyChange ? text(params, "policy") : null,
         grantId,
         createGrant ? share(folded(text(params, "granteePrincipal"))) : null,
-        createGrant ? texts(params.path("operations")) : List.of(),
+        createGrant ? texts(params == null ? null : params.get("operations")) : List.of(),
         source);
   }
 
   /**
    * The caller as a role: the session issuer of an assumed-role session, the role in an {@code
-   * assumed-role} ARN, else the ARN; an account or an AWS service when the record names no ARN.
+   * assumed-role} ARN, else the ARN (a role's path dropped, so each role has one name); {@code
+   * service:<name>} for an AWS service acting in its own name; {@code account:<id>} when the record
+   * names only the caller's account (as for a call from another account, or KMS's own events).
    */
-  static String principal(JsonNode who) {
-    String issuer = text(who.path("sessionContext").path("sessionIssuer"), "arn");
-    if ("AssumedRole".equals(text(who, "type")) && issuer != null) {
-      return issuer;
+  static String principal(JsonNode who) throws MalformedRecord {
+    String type = text(who, "type");
+    JsonNode context = object(who, "sessionContext");
+    String issuer = text(context == null ? null : object(context, "sessionIssuer"), "arn");
+    if ("AssumedRole".equals(type) && issuer != null) {
+      return folded(issuer);
     }
     String arn = text(who, "arn");
     if (arn != null) {
@@ -77,25 +87,42 @@ final class RecordFields {
     }
     String account = text(who, "accountId");
     String invokedBy = text(who, "invokedBy");
-    if (invokedBy != null) {
-      return "service:" + invokedBy;
+    if ("AWSService".equals(type) || (account == null && invokedBy != null)) {
+      return "service:" + (invokedBy != null ? invokedBy : "unknown");
     }
     return account != null ? "account:" + account : "unknown";
   }
 
-  /** An assumed-role session ARN as its role's ARN; any other value unchanged. */
+  /** A session ARN as its role's ARN, a role ARN without its path; any other value unchanged. */
   static String folded(String arn) {
     if (arn == null) {
       return null;
     }
     Matcher m = ASSUMED_ROLE.matcher(arn);
-    return m.matches() ? "arn:" + m.group(1) + ":iam::" + m.group(2) + ":role/" + m.group(3) : arn;
+    if (m.matches()) {
+      return "arn:" + m.group(1) + ":iam::" + m.group(2) + ":role/" + m.group(3);
+    }
+    Matcher r = ROLE.matcher(arn);
+    if (r.matches()) {
+      String name = r.group(3);
+      return "arn:"
+          + r.group(1)
+          + ":iam::"
+          + r.group(2)
+          + ":role/"
+          + name.substring(name.lastIndexOf('/') + 1);
+    }
+    return arn;
   }
 
-  private List<String> keys(JsonNode r, JsonNode params, JsonNode response) {
+  private List<String> keys(JsonNode r, JsonNode params, JsonNode response) throws MalformedRecord {
     List<String> keys = new ArrayList<>(2);
-    for (JsonNode res : r.path("resources")) {
-      String arn = text(res, "ARN");
+    JsonNode resources = r.get("resources");
+    if (resources != null && !resources.isNull() && !resources.isArray()) {
+      throw new MalformedRecord("resources is not an array");
+    }
+    for (JsonNode res : resources == null ? List.<JsonNode>of() : resources) {
+      String arn = res.isObject() ? text(res, "ARN") : null;
       if (arn != null && arn.contains(":kms:") && arn.contains(":key/")) {
         add(keys, arn);
       }
@@ -111,10 +138,11 @@ final class RecordFields {
             && KEY_ID.matcher(id).matches()
             && region != null
             && account != null) {
-          add(keys, "arn:aws:kms:" + region + ":" + account + ":key/" + id);
+          add(keys, "arn:" + partition(region) + ":kms:" + region + ":" + account + ":key/" + id);
         }
       }
-      String created = text(response.path("keyMetadata"), "arn");
+      JsonNode metadata = object(response, "keyMetadata");
+      String created = text(metadata, "arn");
       if (created != null && created.contains(":key/")) {
         add(keys, created);
       }
@@ -126,6 +154,13 @@ final class RecordFields {
     return List.copyOf(keys);
   }
 
+  private static String partition(String region) {
+    if (region.startsWith("cn-")) {
+      return "aws-cn";
+    }
+    return region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+  }
+
   private void add(List<String> keys, String arn) {
     String s = share(arn);
     if (!keys.contains(s)) {
@@ -133,7 +168,13 @@ final class RecordFields {
     }
   }
 
-  private List<String> texts(JsonNode array) {
+  private List<String> texts(JsonNode array) throws MalformedRecord {
+    if (array == null || array.isNull()) {
+      return List.of();
+    }
+    if (!array.isArray()) {
+      throw new MalformedRecord("operations is not an array");
+    }
     List<String> out = new ArrayList<>();
     for (JsonNode n : array) {
       if (n.isTextual()) {
@@ -158,7 +199,40 @@ final class RecordFields {
     return s;
   }
 
-  static String text(JsonNode node, String name) {
+  private static String required(JsonNode node, String name) throws MalformedRecord {
+    String v = text(node, name);
+    if (v == null) {
+      throw new MalformedRecord("no " + name);
+    }
+    return v;
+  }
+
+  /** The member as an object; null if absent or JSON null; malformed if anything else. */
+  static JsonNode object(JsonNode node, String name) throws MalformedRecord {
+    JsonNode v = node == null ? null : node.get(name);
+    if (v == null || v.isNull()) {
+      return null;
+    }
+    if (!v.isObject()) {
+      throw new MalformedRecord(name + " is not an object");
+    }
+    return v;
+  }
+
+  /** The member as a string; null if absent or JSON null; malformed if anything else. */
+  static String text(JsonNode node, String name) throws MalformedRecord {
+    JsonNode v = node == null ? null : node.get(name);
+    if (v == null || v.isNull()) {
+      return null;
+    }
+    if (!v.isTextual()) {
+      throw new MalformedRecord(name + " is not a string");
+    }
+    return v.asText();
+  }
+
+  /** As {@link #text}, for callers outside record parsing: a wrong type reads as absent. */
+  static String lenientText(JsonNode node, String name) {
     JsonNode v = node == null ? null : node.get(name);
     return v != null && v.isTextual() ? v.asText() : null;
   }

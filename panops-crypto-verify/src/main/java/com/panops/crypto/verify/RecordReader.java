@@ -1,7 +1,10 @@
 package com.panops.crypto.verify;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.util.JsonParserDelegate;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedInputStream;
@@ -16,14 +19,28 @@ import java.util.zip.ZipException;
 
 /**
  * Reads one CloudTrail log file as CloudTrail delivers it (gzipped or plain JSON, one object with a
- * {@code Records} array), streaming: one record is in memory at a time. Records of other services
- * are counted and dropped; a malformed record is counted and named in the stats; a file that breaks
- * off (truncated gzip, JSON cut short) keeps the records read before the break and is named as
- * unreadable from there.
+ * {@code Records} array; several such documents, or several gzip members, are all read), streaming:
+ * one record is in memory at a time, and a record may hold at most {@link #MAX_TOKENS_PER_RECORD}
+ * JSON tokens and strings of at most {@link #MAX_STRING} characters (a KMS record has about a
+ * hundred tokens; a key policy is at most 32 KB), so a hostile file (a gzip bomb of one huge
+ * record) cannot exhaust memory. Records of other services are counted and dropped; a malformed
+ * record is counted and named; a file that breaks off, holds a record past those limits, or has
+ * anything but log documents keeps the records read before and is named as unreadable from there.
  */
 final class RecordReader {
+  static final int MAX_TOKENS_PER_RECORD = 100_000;
+  static final int MAX_STRING = 1 << 20;
 
-  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final JsonFactory FACTORY =
+      JsonFactory.builder()
+          .streamReadConstraints(
+              StreamReadConstraints.builder()
+                  .maxStringLength(MAX_STRING)
+                  .maxNestingDepth(64)
+                  .maxNumberLength(100)
+                  .build())
+          .build();
+  private static final ObjectMapper MAPPER = new ObjectMapper(FACTORY);
 
   private final RecordFields fields;
   private final InputStats stats;
@@ -36,26 +53,65 @@ final class RecordReader {
   /** Reads {@code in} (closed here), handing each KMS record to {@code sink} in file order. */
   void read(String source, InputStream in, Consumer<KmsRecord> sink) {
     stats.files++;
-    int index = 0;
-    try (InputStream body = decompressed(in)) {
-      JsonParser p = MAPPER.getFactory().createParser(body);
-      if (!toRecordsArray(p)) {
-        stats.unreadable(source, "not a CloudTrail log file (no top-level Records array)");
-        return;
-      }
+    int[] index = {0};
+    try (InputStream body = decompressed(in);
+        Budgeted p = new Budgeted(FACTORY.createParser(body))) {
+      int documents = 0;
       JsonToken t;
-      while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-        if (t == null) {
-          throw new EOFException("end of input inside the Records array");
+      while ((t = p.nextToken()) != null) {
+        if (t != JsonToken.START_OBJECT || !document(p, source, index, sink)) {
+          stats.unreadable(
+              source,
+              documents == 0 && index[0] == 0
+                  ? "not a CloudTrail log file (no top-level Records array)"
+                  : "unreadable after record " + index[0] + " (content other than log documents)");
+          return;
         }
-        JsonNode node = MAPPER.readTree(p);
-        index++;
-        accept(source, index, node, sink);
+        documents++;
+      }
+      if (documents == 0) {
+        stats.unreadable(source, "not a CloudTrail log file (empty)");
       }
     } catch (EOFException | ZipException e) {
-      stats.unreadable(source, "cut short after record " + index + " (" + problem(e) + ")");
+      stats.unreadable(source, "cut short after record " + index[0] + " (" + problem(e) + ")");
     } catch (IOException e) {
-      stats.unreadable(source, "unreadable after record " + index + " (" + problem(e) + ")");
+      stats.unreadable(source, "unreadable after record " + index[0] + " (" + problem(e) + ")");
+    }
+  }
+
+  /** One log document, from its START_OBJECT: every {@code Records} array in it is read. */
+  private boolean document(Budgeted p, String source, int[] index, Consumer<KmsRecord> sink)
+      throws IOException {
+    boolean records = false;
+    JsonToken t;
+    while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken v = p.nextToken();
+      if ("Records".equals(name) && v == JsonToken.START_ARRAY) {
+        records = true;
+        readRecords(p, source, index, sink);
+      } else {
+        p.skipChildren();
+      }
+    }
+    if (t == null) {
+      throw new EOFException("end of input inside a log document");
+    }
+    return records;
+  }
+
+  private void readRecords(Budgeted p, String source, int[] index, Consumer<KmsRecord> sink)
+      throws IOException {
+    JsonToken t;
+    while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+      if (t == null) {
+        throw new EOFException("end of input inside the Records array");
+      }
+      p.budget = MAX_TOKENS_PER_RECORD;
+      JsonNode node = MAPPER.readTree(p);
+      p.budget = Integer.MAX_VALUE;
+      index[0]++;
+      accept(source, index[0], node, sink);
     }
   }
 
@@ -65,7 +121,12 @@ final class RecordReader {
       stats.malformed(source, index, "not a JSON object");
       return;
     }
-    if (!"kms.amazonaws.com".equals(node.path("eventSource").asText(null))) {
+    JsonNode es = node.get("eventSource");
+    if (es == null || !es.isTextual()) {
+      stats.malformed(source, index, "no eventSource");
+      return;
+    }
+    if (!"kms.amazonaws.com".equals(es.asText())) {
       stats.otherServices++;
       return;
     }
@@ -76,26 +137,6 @@ final class RecordReader {
     } catch (MalformedRecord e) {
       stats.malformed(source, index, e.getMessage());
     }
-  }
-
-  /** Moves the parser onto the START_ARRAY of the top-level {@code Records} member. */
-  private static boolean toRecordsArray(JsonParser p) throws IOException {
-    if (p.nextToken() != JsonToken.START_OBJECT) {
-      return false;
-    }
-    JsonToken t;
-    while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      JsonToken v = p.nextToken();
-      if ("Records".equals(name) && v == JsonToken.START_ARRAY) {
-        return true;
-      }
-      p.skipChildren();
-    }
-    if (t == null) {
-      throw new EOFException("end of input before a Records array");
-    }
-    return false;
   }
 
   /** Gunzips when the stream starts with gzip's magic bytes, whatever the file is called. */
@@ -117,6 +158,24 @@ final class RecordReader {
     return first.length() > 200 ? first.substring(0, 200) + "..." : first;
   }
 
+  /** The parser, failing a record that holds more tokens than its budget. */
+  private static final class Budgeted extends JsonParserDelegate {
+    int budget = Integer.MAX_VALUE;
+
+    Budgeted(JsonParser p) {
+      super(p);
+    }
+
+    @Override
+    public JsonToken nextToken() throws IOException {
+      if (--budget < 0) {
+        throw new IOException(
+            "a record of more than " + MAX_TOKENS_PER_RECORD + " JSON tokens (not CloudTrail's)");
+      }
+      return super.nextToken();
+    }
+  }
+
   /** A record this reader cannot use; its message names what is missing or wrong. */
   static final class MalformedRecord extends Exception {
     private static final long serialVersionUID = 1L;
@@ -126,16 +185,24 @@ final class RecordReader {
     }
   }
 
-  /** {@code eventTime} as an instant, or a MalformedRecord. */
-  static Instant time(JsonNode node) throws MalformedRecord {
-    String s = node.path("eventTime").asText(null);
-    if (s == null) {
+  /** The earliest event time accepted (KMS and CloudTrail are younger). */
+  static final Instant EARLIEST = Instant.parse("2010-01-01T00:00:00Z");
+
+  /** {@code eventTime} as an instant between 2010 and {@code latest}, or a MalformedRecord. */
+  static Instant time(JsonNode node, Instant latest) throws MalformedRecord {
+    JsonNode v = node.get("eventTime");
+    if (v == null || !v.isTextual()) {
       throw new MalformedRecord("no eventTime");
     }
+    Instant t;
     try {
-      return Instant.parse(s);
+      t = Instant.parse(v.asText());
     } catch (DateTimeParseException e) {
       throw new MalformedRecord("eventTime is not an ISO-8601 instant");
     }
+    if (t.isBefore(EARLIEST) || t.isAfter(latest)) {
+      throw new MalformedRecord("eventTime " + t + " is outside 2010 to a day from now");
+    }
+    return t;
   }
 }

@@ -4,9 +4,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Comparator;
-import java.util.HashSet;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.PriorityQueue;
-import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -20,9 +20,24 @@ import java.util.function.Consumer;
  */
 final class Reorder {
 
-  private record Entry(KmsRecord record, long seq) {}
+  /** A record waiting; a {@code conflict} is a differing copy, released to the late handler. */
+  private record Entry(KmsRecord record, long seq, boolean conflict) {}
 
   private record Seen(Instant time, String eventId) {}
+
+  /** What a duplicate must repeat: a copy that differs in any of these is a conflict. */
+  private static int fingerprint(KmsRecord r) {
+    return java.util.Objects.hash(
+        r.eventTime(),
+        r.eventName(),
+        r.principal(),
+        r.keyArns(),
+        r.errorCode(),
+        r.requestId(),
+        r.policy(),
+        r.grantId(),
+        r.granteePrincipal());
+  }
 
   private final Duration window;
   private final Consumer<KmsRecord> downstream;
@@ -32,15 +47,22 @@ final class Reorder {
           Comparator.comparing((Entry e) -> e.record().eventTime())
               .thenComparingInt(e -> withinTheSecond(e.record()))
               .thenComparingLong(Entry::seq));
-  private final Set<String> seenIds = new HashSet<>();
+  private final Map<String, Integer> seenIds = new HashMap<>();
+  private final Consumer<KmsRecord> late;
   private final ArrayDeque<Seen> seenOrder = new ArrayDeque<>();
   private long seq;
   private Instant newest;
   private Instant released;
 
-  Reorder(Duration window, Consumer<KmsRecord> downstream, InputStats stats) {
+  /**
+   * @param late where a record too late to place in order goes (it is still checked for a violation
+   *     against the cuts already known)
+   */
+  Reorder(
+      Duration window, Consumer<KmsRecord> downstream, Consumer<KmsRecord> late, InputStats stats) {
     this.window = window;
     this.downstream = downstream;
+    this.late = late;
     this.stats = stats;
   }
 
@@ -61,8 +83,20 @@ final class Reorder {
   }
 
   void offer(KmsRecord r) {
-    if (seenIds.contains(r.eventId())) {
-      stats.duplicates++;
+    Integer seen = seenIds.get(r.eventId());
+    if (seen != null) {
+      if (seen == fingerprint(r)) {
+        stats.duplicates++;
+      } else {
+        stats.conflict(r);
+        // the copy that differs is still checked for a violation, once the records before it
+        // (the cut it may fall in) have been analysed
+        if (released != null && r.eventTime().isBefore(released)) {
+          late.accept(r);
+        } else {
+          waiting.add(new Entry(r, seq++, true));
+        }
+      }
       return;
     }
     if (released != null && r.eventTime().isBefore(released)) {
@@ -71,10 +105,11 @@ final class Reorder {
           "arrived after events more than the reorder window ("
               + window
               + ") later had been analysed");
+      late.accept(r);
       return;
     }
-    seenIds.add(r.eventId());
-    waiting.add(new Entry(r, seq++));
+    seenIds.put(r.eventId(), fingerprint(r));
+    waiting.add(new Entry(r, seq++, false));
     if (newest == null || r.eventTime().isAfter(newest)) {
       newest = r.eventTime();
     }
@@ -95,8 +130,13 @@ final class Reorder {
   private void release(Instant before) {
     while (!waiting.isEmpty()
         && (before == null || waiting.peek().record().eventTime().isBefore(before))) {
-      KmsRecord r = waiting.poll().record();
+      Entry e = waiting.poll();
+      KmsRecord r = e.record();
       released = r.eventTime();
+      if (e.conflict()) {
+        late.accept(r);
+        continue;
+      }
       seenOrder.add(new Seen(r.eventTime(), r.eventId()));
       downstream.accept(r);
     }

@@ -9,11 +9,50 @@ import java.util.Locale;
 final class TextReport {
   private TextReport() {}
 
+  /**
+   * A string from the trail as terminal-safe text: C0 and C1 controls, the line and paragraph
+   * separators and the bidirectional controls written as {@code \\uXXXX}, so that no record can
+   * move the cursor, clear the screen or reorder what a reader sees.
+   */
+  static String safe(String s) {
+    if (s == null) {
+      return null;
+    }
+    StringBuilder b = null;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      boolean bad =
+          c < 0x20
+              || (c >= 0x7f && c <= 0x9f)
+              || c == '\u2028'
+              || c == '\u2029'
+              || (c >= '\u202a' && c <= '\u202e')
+              || (c >= '\u2066' && c <= '\u2069');
+      if (bad && b == null) {
+        b = new StringBuilder(s.length() + 16).append(s, 0, i);
+      }
+      if (bad) {
+        b.append(String.format("\\u%04x", (int) c));
+      } else if (b != null) {
+        b.append(c);
+      }
+    }
+    return b == null ? s : b.toString();
+  }
+
+  private static String text(JsonNode n) {
+    return safe(n.asText());
+  }
+
+  private static String text(JsonNode n, String orElse) {
+    return n.isMissingNode() || n.isNull() ? orElse : safe(n.asText());
+  }
+
   static void write(JsonNode r, Writer w) {
     PrintWriter out = new PrintWriter(w);
     JsonNode in = r.path("input");
     JsonNode s = r.path("summary");
-    out.printf(Locale.ROOT, "panops-crypto-verify: %s%n", r.path("verdict").asText());
+    out.printf(Locale.ROOT, "panops-crypto-verify: %s%n", text(r.path("verdict")));
     out.printf(
         Locale.ROOT,
         "read %d files, %d records (%d KMS, %d other services, %d duplicates dropped), %s to %s%n",
@@ -22,8 +61,8 @@ final class TextReport {
         in.path("kmsRecords").asLong(),
         in.path("otherServices").asLong(),
         in.path("duplicates").asLong(),
-        in.path("firstEvent").asText("-"),
-        in.path("lastEvent").asText("-"));
+        text(in.path("firstEvent"), "-"),
+        text(in.path("lastEvent"), "-"));
     if (!in.path("complete").asBoolean()) {
       out.printf(
           Locale.ROOT,
@@ -32,7 +71,7 @@ final class TextReport {
           in.path("malformed").asLong(),
           in.path("late").asLong());
       for (JsonNode p : in.path("unreadable")) {
-        out.printf("  %s: %s%n", p.path("source").asText(), p.path("problem").asText());
+        out.printf("  %s: %s%n", text(p.path("source")), text(p.path("problem")));
       }
     }
     out.printf(
@@ -51,13 +90,13 @@ final class TextReport {
   }
 
   private static void key(PrintWriter out, JsonNode k) {
-    out.printf("%nkey %s%n", k.path("keyArn").asText());
+    out.printf("%nkey %s%n", text(k.path("keyArn")));
     for (JsonNode p : k.path("principals")) {
       JsonNode probes = p.path("probes");
       out.printf(
           Locale.ROOT,
           "  %s: %d successful and %d refused calls%s%n",
-          p.path("principal").asText(),
+          text(p.path("principal")),
           p.path("calls").path("success").asLong(),
           p.path("calls").path("refused").asLong(),
           probes.isObject()
@@ -65,39 +104,36 @@ final class TextReport {
                   Locale.ROOT,
                   ", %d probes (median interval %ss, max %ss)",
                   probes.path("decrypts").asLong(),
-                  probes.path("medianIntervalSeconds").asText("-"),
-                  probes.path("maxIntervalSeconds").asText("-"))
+                  text(probes.path("medianIntervalSeconds"), "-"),
+                  text(probes.path("maxIntervalSeconds"), "-"))
               : "");
       for (JsonNode c : p.path("cuts")) {
         out.printf(
             Locale.ROOT,
             "    cut %s by %s: dark after %ss, first refusal %s%s%n",
-            c.path("at").asText(),
-            c.path("by").asText(),
-            c.path("timeToDarkSeconds").asText(),
+            text(c.path("at")),
+            text(c.path("by")),
+            text(c.path("timeToDarkSeconds")),
             c.path("firstRefused").isNull()
                 ? "none"
                 : "after "
-                    + c.path("timeToFirstRefusalSeconds").asText()
+                    + text(c.path("timeToFirstRefusalSeconds"))
                     + "s ("
-                    + c.path("firstRefusedErrorCode").asText()
+                    + text(c.path("firstRefusedErrorCode"))
                     + ")",
             c.path("restoredAt").isNull()
                 ? ""
-                : "; restored "
-                    + c.path("restoredAt").asText()
-                    + " by "
-                    + c.path("restoredBy").asText());
+                : "; restored " + text(c.path("restoredAt")) + " by " + text(c.path("restoredBy")));
       }
       for (JsonNode v : p.path("violations")) {
         out.printf(
             Locale.ROOT,
             "    VIOLATION: %s succeeded at %s, %ss after the cut of %s (request %s)%n",
-            v.path("eventName").asText(),
-            v.path("at").asText(),
-            v.path("secondsAfterCut").asText(),
-            v.path("cutAt").asText(),
-            v.path("requestId").asText("-"));
+            text(v.path("eventName")),
+            text(v.path("at")),
+            text(v.path("secondsAfterCut")),
+            text(v.path("cutAt")),
+            text(v.path("requestId"), "-"));
       }
     }
   }
@@ -118,12 +154,12 @@ final class TextReport {
     for (JsonNode u : rec.path("auditOnly")) {
       out.printf(
           "  audit only: %s %s: %s%n",
-          u.path("operation").asText(), u.path("requestId").asText("-"), u.path("reason").asText());
+          text(u.path("operation")), text(u.path("requestId"), "-"), text(u.path("reason")));
     }
     for (JsonNode u : rec.path("trailOnly")) {
       out.printf(
           "  trail only: %s %s at %s%n",
-          u.path("operation").asText(), u.path("requestId").asText("-"), u.path("at").asText());
+          text(u.path("operation")), text(u.path("requestId"), "-"), text(u.path("at")));
     }
   }
 
@@ -136,6 +172,6 @@ final class TextReport {
         "p50 %ss, p99 %ss, max %ss",
         q.path("p50").asText(),
         q.path("p99").asText(),
-        q.path("max").asText());
+        text(q.path("max")));
   }
 }

@@ -41,21 +41,69 @@ final class TrailAnalysis implements Consumer<KmsRecord> {
     this.reconciler = reconciler;
   }
 
+  /** Cryptographic uses of a key (a success of any of them while cut off is a violation). */
+  private static final Set<String> USES =
+      Set.of(
+          "Decrypt",
+          "Encrypt",
+          "GenerateMac",
+          "VerifyMac",
+          "Sign",
+          "Verify",
+          "DeriveSharedSecret",
+          "Decapsulate");
+
   static boolean dataCall(String eventName) {
-    return eventName.equals("Decrypt")
-        || eventName.equals("Encrypt")
+    return USES.contains(eventName)
         || eventName.startsWith("GenerateDataKey")
         || eventName.startsWith("ReEncrypt");
   }
 
+  /** Data calls by a vendor principal, over the whole trail. */
+  long vendorCalls;
+
   @Override
   public void accept(KmsRecord r) {
+    try {
+      analyse(r);
+    } catch (RuntimeException e) {
+      // a record that breaks the analysis is not skipped silently: the input is then incomplete
+      stats.malformed(
+          r.source(),
+          0,
+          "record "
+              + r.eventId()
+              + " could not be analysed ("
+              + e.getClass().getSimpleName()
+              + ")");
+    }
+  }
+
+  /**
+   * A record too late to place in order, or a copy of a record with different content: a vendor
+   * success in it is still checked against the cuts already known.
+   */
+  void late(KmsRecord r) {
+    if (r.failed() || !dataCall(r.eventName())) {
+      return;
+    }
+    String account = Vendors.account(r);
+    for (String keyArn : r.keyArns()) {
+      KeyTrack key = keys.get(keyArn);
+      PrincipalTrack t = key == null ? null : key.principals.get(r.principal());
+      if (t != null && settings.vendors().isVendor(r.principal(), account, key.account())) {
+        t.lateSuccess(r, settings.propagationWindow());
+      }
+    }
+  }
+
+  private void analyse(KmsRecord r) {
     stats.analysed(r);
     String name = r.eventName();
     boolean change = CHANGES.contains(name);
     String account = Vendors.account(r);
     for (String keyArn : r.keyArns()) {
-      KeyTrack key = keys.computeIfAbsent(keyArn, KeyTrack::new);
+      KeyTrack key = keys.computeIfAbsent(keyArn, k -> new KeyTrack(k, stats));
       boolean vendor = settings.vendors().isVendor(r.principal(), account, key.account());
       if (change) {
         key.change(r);
@@ -64,6 +112,7 @@ final class TrailAnalysis implements Consumer<KmsRecord> {
             name.equals("Decrypt")
                 && r.userAgent() != null
                 && r.userAgent().contains(settings.probeUserAgent());
+        vendorCalls++;
         key.call(r, r.principal(), account, probe, settings.propagationWindow());
       }
     }

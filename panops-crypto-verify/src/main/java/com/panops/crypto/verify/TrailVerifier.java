@@ -67,8 +67,9 @@ public final class TrailVerifier {
         new TrailAnalysis.Settings(
             new Vendors(vendors), propagationWindow, reorderWindow, probeUserAgent);
     TrailAnalysis analysis = new TrailAnalysis(settings, stats, reconciler);
-    Reorder reorder = new Reorder(reorderWindow, analysis, stats);
-    RecordReader reader = new RecordReader(new RecordFields(), stats);
+    Reorder reorder = new Reorder(reorderWindow, analysis, analysis::late, stats);
+    RecordReader reader =
+        new RecordReader(new RecordFields(clock.instant().plus(Duration.ofDays(1))), stats);
     List<LogFile> files = source.files();
     long total = files.stream().mapToLong(LogFile::size).sum();
     int done = 0;
@@ -76,12 +77,15 @@ public final class TrailVerifier {
       try (InputStream in = f.open()) {
         reader.read(f.name(), new Counting(in, stats), reorder::offer);
       } catch (IOException | RuntimeException e) {
-        stats.unreadable(f.name(), "cannot be opened (" + e.getClass().getSimpleName() + ")");
+        stats.unreadable(f.name(), "cannot be read (" + e.getClass().getSimpleName() + ")");
       }
       reorder.endOfFile();
       progress.update(++done, files.size(), stats.bytes, total);
     }
     reorder.finish();
+    if (analysis.vendorCalls == 0) {
+      stats.nothingOfTheVendor(files.size());
+    }
     return new VerificationReport(analysis, clock.instant());
   }
 

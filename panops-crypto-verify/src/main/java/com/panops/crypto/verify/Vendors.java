@@ -1,18 +1,34 @@
 package com.panops.crypto.verify;
 
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * Which callers are the vendor. Named: a role ARN (its assumed-role sessions fold to it), any IAM
- * ARN, or a 12-digit account id (every principal of that account). Not named: every caller from an
- * account other than the key's own (the customer's principals and AWS services are not the vendor).
+ * Which callers are the vendor. Named: a role ARN (its assumed-role sessions fold to it, its path
+ * is dropped), a session ARN (folded to its role), any IAM ARN, or a 12-digit account id (every
+ * principal of that account). A record that names only the caller's account (no ARN) is the
+ * vendor's when that account is named or is the account of a named ARN: attributed by account,
+ * never dropped. Not named: every caller from an account other than the key's own (the customer's
+ * principals and AWS services in their own name are not the vendor).
  */
 final class Vendors {
-  private final Set<String> named;
+  private final Set<String> named = new HashSet<>();
+  private final Set<String> accounts = new HashSet<>();
 
   Vendors(List<String> named) {
-    this.named = Set.copyOf(named);
+    for (String n : named) {
+      String p = RecordFields.folded(n);
+      this.named.add(p);
+      if (p.matches("\\d{12}")) {
+        accounts.add(p);
+      } else {
+        String[] parts = p.split(":", 6);
+        if (parts.length == 6 && parts[4].matches("\\d{12}")) {
+          accounts.add(parts[4]);
+        }
+      }
+    }
   }
 
   boolean named() {
@@ -28,7 +44,9 @@ final class Vendors {
       return false;
     }
     if (!named.isEmpty()) {
-      return named.contains(principal) || (account != null && named.contains(account));
+      return named.contains(principal)
+          || (account != null && named.contains(account))
+          || (principal.startsWith("account:") && accounts.contains(account));
     }
     return account != null && keyAccount != null && !account.equals(keyAccount);
   }

@@ -192,8 +192,13 @@
       ts.push(...[ms(i.firstEvent), ms(i.lastEvent)].filter((t) => !Number.isNaN(t)));
     }
     if (ts.length === 0) ts.push(Date.now());
-    const lo = Math.min(...ts);
-    const hi = Math.max(...ts);
+    // a loop, not Math.min(...ts): a spread of many values overflows the call stack
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const t of ts) {
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+    }
     const pad = Math.max((hi - lo) * 0.03, 1000);
     return [lo - pad, hi + pad];
   }

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -80,27 +81,106 @@ class PolicyAndGrantCutsTest {
     assertEquals(VerificationReport.Verdict.NO_CUTS, r.verdict());
   }
 
+  private static KeyPolicyView.Access access(String statements) {
+    return KeyPolicyView.parse("{\"Statement\":" + statements + "}")
+        .access(VENDOR_ROLE, "999988887777");
+  }
+
+  private static final String ALLOW_VENDOR =
+      "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\""
+          + VENDOR_ROLE
+          + "\"]},\"Action\":\"kms:De*\"}";
+
   @Test
-  void policyReadingFollowsAllowDenyAndWildcards() {
-    String account = "999988887777";
-    KeyPolicyView allowAll =
-        KeyPolicyView.parse(
-            "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"kms:*\"}}");
-    assertTrue(allowAll.allowsDecrypt(VENDOR_ROLE, account));
-    KeyPolicyView denied =
-        KeyPolicyView.parse(
-            "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\""
+  void policyReadingFollowsAllowDenyWildcardsAndTheirNegations() {
+    assertEquals(
+        KeyPolicyView.Access.ALLOWED,
+        access("{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"kms:*\"}"));
+    assertEquals(KeyPolicyView.Access.ALLOWED, access("[" + ALLOW_VENDOR + "]"));
+    assertEquals(
+        KeyPolicyView.Access.NOT_ALLOWED,
+        access(
+            "["
+                + ALLOW_VENDOR
+                + ",{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"999988887777\"},\"Action\":\"kms:Decrypt\"}]"),
+        "an unconditional Deny of the vendor's account wins");
+    assertEquals(
+        KeyPolicyView.Access.NOT_ALLOWED,
+        access(
+            "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
                 + VENDOR_ROLE
-                + "\"]},\"Action\":\"kms:De*\"},{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\""
-                + account
-                + "\"},\"Action\":\"kms:Decrypt\"}]}");
-    assertEquals(false, denied.allowsDecrypt(VENDOR_ROLE, account));
-    KeyPolicyView encryptOnly =
-        KeyPolicyView.parse(
-            "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\""
-                + VENDOR_ROLE
-                + "\"},\"Action\":[\"kms:Encrypt\",\"kms:GenerateDataKey\"]}]}");
-    assertEquals(false, encryptOnly.allowsDecrypt(VENDOR_ROLE, account));
-    assertEquals(null, KeyPolicyView.parse("not json"), "an unreadable policy changes nothing");
+                + "\"},\"Action\":[\"kms:Encrypt\",\"kms:GenerateDataKey\"]}"),
+        "no Decrypt");
+    assertEquals(
+        KeyPolicyView.Access.NOT_ALLOWED,
+        access(
+            "["
+                + ALLOW_VENDOR
+                + ",{\"Effect\":\"Deny\",\"NotPrincipal\":{\"AWS\":\"arn:aws:iam::111122223333:root\"},\"Action\":\"kms:*\"}]"),
+        "a Deny of everyone but the customer");
+    assertEquals(
+        KeyPolicyView.Access.NOT_ALLOWED,
+        access(
+            "["
+                + ALLOW_VENDOR
+                + ",{\"Effect\":\"Deny\",\"Principal\":\"*\",\"NotAction\":\"kms:DescribeKey\"}]"),
+        "a Deny of everything but DescribeKey");
+    assertEquals(
+        KeyPolicyView.Access.CONDITIONAL,
+        access(
+            "["
+                + ALLOW_VENDOR
+                + ",{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"kms:*\",\"Condition\":{\"StringNotEquals\":{\"aws:PrincipalAccount\":\"111122223333\"}}}]"),
+        "a conditional Deny is not evaluated, and says so");
+    assertEquals(
+        KeyPolicyView.Access.ALLOWED,
+        access(
+            "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::999988887777:role/svc/PanOpsServiceRole\"},\"Action\":\"kms:Decrypt\"}"),
+        "a role named with its path is the same role");
+    assertEquals(null, KeyPolicyView.parse("not json"), "an unreadable policy");
+  }
+
+  @Test
+  void aConditionalDenyOrAnUnreadablePolicyMakesTheInputIncomplete() {
+    ObjectNode conditional = Trails.putKeyPolicy(KEY, at(5), VENDOR_ROLE);
+    ObjectNode params = (ObjectNode) conditional.get("requestParameters");
+    params.put(
+        "policy",
+        params
+            .get("policy")
+            .asText()
+            .replace(
+                "]}",
+                ",{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"kms:*\",\"Condition\":{\"Bool\":{\"aws:SecureTransport\":\"false\"}}}]}"));
+    ObjectNode unreadable = Trails.putKeyPolicy(KEY, at(7), VENDOR_ROLE);
+    ((ObjectNode) unreadable.get("requestParameters")).put("policy", "{not a policy");
+    new Trails.Writer(dir)
+        .file(
+            at(60),
+            List.of(
+                vendorCall("Decrypt", KEY, at(0), null),
+                conditional,
+                unreadable,
+                vendorCall("Decrypt", KEY, at(9), null)));
+
+    VerificationReport r = verify(dir, vendor());
+
+    assertEquals(2, r.json().path("input").path("undetermined").asLong(), r::toText);
+    assertEquals(VerificationReport.Verdict.INCOMPLETE, r.verdict());
+  }
+
+  @Test
+  void aRevokedGrantTheTrailNeverShowedCreatedIsUndetermined() {
+    new Trails.Writer(dir)
+        .file(
+            at(60),
+            List.of(
+                vendorCall("Decrypt", KEY, at(0), null),
+                Trails.revokeGrant(KEY, at(3), "grant-from-last-year")));
+
+    VerificationReport r = verify(dir, vendor());
+
+    assertEquals(1, r.json().path("input").path("undetermined").asLong(), r::toText);
+    assertEquals(VerificationReport.Verdict.INCOMPLETE, r.verdict());
   }
 }

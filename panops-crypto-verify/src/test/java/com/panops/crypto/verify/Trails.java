@@ -35,7 +35,7 @@ final class Trails {
   static final String PROBE_UA = "aws-sdk-java/2.57.8 ua/2.1 panops-call/abc panops-purpose/probe";
   static final String DATA_UA =
       "aws-sdk-java/2.57.8 ua/2.1 panops-call/def panops-purpose/data-key";
-  static final Instant T0 = Instant.parse("2026-12-08T10:00:00Z");
+  static final Instant T0 = Instant.parse("2026-11-01T10:00:00Z");
 
   private Trails() {}
 
