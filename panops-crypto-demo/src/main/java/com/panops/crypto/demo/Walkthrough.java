@@ -7,7 +7,6 @@ import com.panops.crypto.jdbc.TlsEnforcingDataSource;
 import com.panops.crypto.s3.EncryptingS3Client;
 import com.panops.crypto.s3.ServerSideLayer;
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -150,13 +149,9 @@ public final class Walkthrough {
     con.line("the data is synthetic.");
     con.step(0, "Start the customer's KMS, S3 and PostgreSQL (embedded, nothing to install)");
     Result result;
-    Path cloudTrail;
     try (DemoServers servers = DemoServers.start(con)) {
-      cloudTrail = servers.cloudTrail;
       result = new Walkthrough(con, checks, servers).walk();
     }
-    // LocalKms has stopped and delivered the rest of its trail
-    CustomerVerifier.run(con, checks, cloudTrail);
     con.blank();
     List<String> failed = checks.failed();
     if (!failed.isEmpty()) {
@@ -270,6 +265,8 @@ public final class Walkthrough {
     defaultIntervalScenes(scenes);
     quiesceAndClose(crypto);
     TrailReport.Result trail = TrailReport.run(run);
+    run.servers.kms.deliverCloudTrail(); // every record so far, as log files
+    CustomerVerifier.run(run.con, run.checks, run.servers.cloudTrail);
     Duration total = Duration.ofNanos(System.nanoTime() - t0);
     printSummary(total, kill.limits());
     Reconciliation.Summary rec = trail.reconciliation();
