@@ -53,8 +53,12 @@ final class InputStats {
 
   /** A change whose effect on the vendor's access the trail does not tell. */
   void undetermined(KmsRecord r, String why) {
+    undetermined(r.source(), r.eventName() + " at " + r.eventTime() + ": " + why);
+  }
+
+  void undetermined(String source, String what) {
     undetermined++;
-    list(r.source(), r.eventName() + " at " + r.eventTime() + ": " + why);
+    list(source, what);
   }
 
   /** The trail holds no data call by a vendor principal: nothing was verified. */

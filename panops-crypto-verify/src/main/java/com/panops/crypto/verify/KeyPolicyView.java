@@ -24,8 +24,11 @@ final class KeyPolicyView {
   /** The policy's answer for one principal. */
   enum Access {
     ALLOWED,
+    /** No statement allows it (a grant still may). */
     NOT_ALLOWED,
-    /** Allowed, unless a Deny's condition (not evaluated) matches. */
+    /** An unconditional Deny applies: no grant can allow it. */
+    DENIED,
+    /** Allowed only under a condition, or unless a Deny's condition matches (not evaluated). */
     CONDITIONAL
   }
 
@@ -46,11 +49,11 @@ final class KeyPolicyView {
       return names(principals, principal, account);
     }
 
-    boolean coversDecrypt() {
+    boolean covers(String action) {
       if (!notActions.isEmpty()) {
-        return !KeyPolicyView.coversDecrypt(notActions);
+        return !KeyPolicyView.covers(notActions, action);
       }
-      return KeyPolicyView.coversDecrypt(actions);
+      return KeyPolicyView.covers(actions, action);
     }
   }
 
@@ -90,25 +93,34 @@ final class KeyPolicyView {
 
   /** What this policy says of {@code principal}'s (of {@code account}) kms:Decrypt. */
   Access access(String principal, String account) {
+    return access(principal, account, "Decrypt");
+  }
+
+  /** What this policy says of {@code principal}'s (of {@code account}) {@code kms:<operation>}. */
+  Access access(String principal, String account, String operation) {
+    String action = "kms:" + operation;
     boolean allowed = false;
+    boolean unconditional = false;
     boolean conditionalDeny = false;
     for (Statement s : statements) {
-      if (!s.appliesTo(principal, account) || !s.coversDecrypt()) {
+      if (!s.appliesTo(principal, account) || !s.covers(action)) {
         continue;
       }
       if (!s.allow() && !s.conditional()) {
-        return Access.NOT_ALLOWED;
+        return Access.DENIED;
       }
       conditionalDeny |= !s.allow();
       allowed |= s.allow();
+      unconditional |= s.allow() && !s.conditional();
     }
     if (!allowed) {
       return Access.NOT_ALLOWED;
     }
-    return conditionalDeny ? Access.CONDITIONAL : Access.ALLOWED;
+    return conditionalDeny || !unconditional ? Access.CONDITIONAL : Access.ALLOWED;
   }
 
-  private static boolean names(List<String> principals, String principal, String account) {
+  /** Whether the list names the principal: its ARN, its account (root ARN or id), or {@code *}. */
+  static boolean names(List<String> principals, String principal, String account) {
     for (String p : principals) {
       if (p.equals("*") || RecordFields.folded(p).equals(principal)) {
         return true;
@@ -122,17 +134,42 @@ final class KeyPolicyView {
     return false;
   }
 
-  private static boolean coversDecrypt(List<String> actions) {
-    for (String a : actions) {
-      String x = a.toLowerCase(Locale.ROOT);
-      if (x.equals("*") || x.equals("kms:*") || x.equals("kms:decrypt")) {
-        return true;
-      }
-      if (x.endsWith("*") && "kms:decrypt".startsWith(x.substring(0, x.length() - 1))) {
+  /**
+   * Whether one of the IAM action patterns ({@code *} and {@code ?} anywhere) matches {@code
+   * action}.
+   */
+  static boolean covers(List<String> patterns, String action) {
+    String a = action.toLowerCase(Locale.ROOT);
+    for (String p : patterns) {
+      if (glob(p.toLowerCase(Locale.ROOT), 0, a, 0)) {
         return true;
       }
     }
     return false;
+  }
+
+  /** IAM's wildcard match, iterative (no regular expression built from the trail). */
+  private static boolean glob(String p, int pi, String s, int si) {
+    int star = -1;
+    int mark = 0;
+    while (si < s.length()) {
+      if (pi < p.length() && (p.charAt(pi) == '?' || p.charAt(pi) == s.charAt(si))) {
+        pi++;
+        si++;
+      } else if (pi < p.length() && p.charAt(pi) == '*') {
+        star = pi++;
+        mark = si;
+      } else if (star >= 0) {
+        pi = star + 1;
+        si = ++mark;
+      } else {
+        return false;
+      }
+    }
+    while (pi < p.length() && p.charAt(pi) == '*') {
+      pi++;
+    }
+    return pi == p.length();
   }
 
   private static List<String> principals(JsonNode p) {

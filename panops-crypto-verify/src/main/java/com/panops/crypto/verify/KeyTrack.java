@@ -25,7 +25,10 @@ final class KeyTrack {
   /** One of the customer's changes to the key, and what it did to the vendor's access. */
   record Change(Instant at, String eventName, String by, String errorCode, String effect) {}
 
-  private record Grant(String grantee, boolean decrypt) {}
+  private record Grant(String grantee, List<String> operations) {}
+
+  /** A change whose effect could not be told, kept until a vendor principal uses the key. */
+  private record Pending(KmsRecord record, String why) {}
 
   final String keyArn;
   final List<Change> changes = new ArrayList<>();
@@ -37,6 +40,8 @@ final class KeyTrack {
   private boolean disabled;
   private boolean pendingDeletion;
   private boolean deleted;
+  private boolean pendingImport;
+  private final List<Pending> pending = new ArrayList<>();
   private Instant unusableSince;
   private String unusableBy;
   private int unusableChange = -1;
@@ -57,7 +62,8 @@ final class KeyTrack {
   }
 
   void call(KmsRecord r, String principal, String account, boolean probe, Duration window) {
-    track(principal, account).call(r, probe, window);
+    PrincipalTrack t = track(principal, account);
+    t.call(r, probe, window, allows(principal, account, r.eventName()));
   }
 
   /** The principal's track; a principal first seen while cut off starts with that cut open. */
@@ -74,6 +80,18 @@ final class KeyTrack {
         t.cut(policySince, policyBy);
         markCut(policyChange);
       }
+      if (policy != null && policy.access(principal, account) == Access.CONDITIONAL) {
+        stats.undetermined(
+            keyArn,
+            policyBy
+                + " at "
+                + policySince
+                + ": a Condition (not evaluated) decides whether "
+                + principal
+                + " may decrypt");
+      }
+      pending.forEach(p -> stats.undetermined(p.record(), p.why()));
+      pending.clear();
     }
     return t;
   }
@@ -133,12 +151,12 @@ final class KeyTrack {
         disabled = true; // as in KMS: a key whose deletion is cancelled is Disabled
       }
       case "DeleteKey" -> deleted = true;
+      case "DeleteImportedKeyMaterial", "DeleteExpiredKeyMaterial" -> pendingImport = true;
+      case "ImportKeyMaterial" -> pendingImport = false;
       case "PutKeyPolicy", "CreateKey" -> policy(r, index);
       case "CreateGrant" -> {
         if (r.grantId() != null && r.granteePrincipal() != null) {
-          grants.put(
-              r.grantId(),
-              new Grant(r.granteePrincipal(), r.grantOperations().contains("Decrypt")));
+          grants.put(r.grantId(), new Grant(r.granteePrincipal(), r.grantOperations()));
         }
       }
       case "RevokeGrant", "RetireGrant" -> grantEnd(r);
@@ -167,7 +185,8 @@ final class KeyTrack {
     policyChange = index;
     for (Map.Entry<String, String> e : accounts.entrySet()) {
       if (p.access(e.getKey(), e.getValue()) == Access.CONDITIONAL) {
-        stats.undetermined(r, "a Deny with a Condition (not evaluated) may cut " + e.getKey());
+        stats.undetermined(
+            r, "a Condition (not evaluated) decides whether " + e.getKey() + " may decrypt");
       }
     }
   }
@@ -178,33 +197,59 @@ final class KeyTrack {
       undeterminedIfUsed(
           r,
           "a grant the trail does not show created ended: if it was the vendor's, that may be a cut");
-    } else if (policy == null && g.decrypt() && principals.containsKey(g.grantee())) {
+    } else if (policy == null
+        && g.operations().contains("Decrypt")
+        && principals.containsKey(g.grantee())) {
       stats.undetermined(r, "the vendor's grant ended and the key policy is not in the trail");
     }
   }
 
+  /** Reported now if a vendor uses the key, else once one does (never if none ever does). */
   private void undeterminedIfUsed(KmsRecord r, String why) {
     if (!principals.isEmpty()) {
       stats.undetermined(r, why);
+    } else if (pending.size() < 100) {
+      pending.add(new Pending(r, why));
     }
   }
 
   boolean usable() {
-    return !disabled && !pendingDeletion && !deleted;
+    return !disabled && !pendingDeletion && !deleted && !pendingImport;
   }
 
+  /** Whether the principal may decrypt with the key: what a cut takes away. */
   boolean access(String principal, String account) {
+    return allows(principal, account, "Decrypt");
+  }
+
+  /**
+   * Whether the principal may call {@code operation} with the key: the key is usable, no
+   * unconditional Deny applies, and the policy (assumed allowing until the trail shows one) or a
+   * grant to the principal or its account allows it.
+   */
+  boolean allows(String principal, String account, String operation) {
     if (!usable()) {
       return false;
     }
-    if (policy == null || policy.access(principal, account) != Access.NOT_ALLOWED) {
+    Access a = policy == null ? Access.ALLOWED : policy.access(principal, account, operation);
+    if (a == Access.DENIED) {
+      return false; // an explicit Deny overrides every grant
+    }
+    if (a != Access.NOT_ALLOWED) {
       return true;
     }
     for (Grant g : grants.values()) {
-      if (g.decrypt() && g.grantee().equals(principal)) {
+      if (KeyPolicyView.names(List.of(g.grantee()), principal, account)
+          && (g.operations().contains(operation) || grantsAsAnOperation(g, operation))) {
         return true;
       }
     }
     return false;
+  }
+
+  /** GenerateDataKeyWithoutPlaintext and the pair operations are granted by name in KMS. */
+  private static boolean grantsAsAnOperation(Grant g, String operation) {
+    return operation.startsWith("ReEncrypt")
+        && (g.operations().contains("ReEncryptFrom") || g.operations().contains("ReEncryptTo"));
   }
 }

@@ -90,7 +90,7 @@ public final class Main {
     } catch (IllegalArgumentException | UncheckedIOException e) {
       err.println("panops-crypto-verify: " + TextReport.safe(e.getMessage()));
       return 2;
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
       // never exit 1 (the code of a violation) for a failure of the verifier itself
       err.println("panops-crypto-verify: failed: " + e.getClass().getName());
       return 2;

@@ -64,7 +64,7 @@ final class PrincipalTrack {
   }
 
   /** A data call (Decrypt, Encrypt, GenerateDataKey*, ReEncrypt*) by this principal. */
-  void call(KmsRecord r, boolean probe, Duration propagationWindow) {
+  void call(KmsRecord r, boolean probe, Duration propagationWindow, boolean allowedNow) {
     activity.add(r.eventTime(), !r.failed());
     if (probe) {
       probes++;
@@ -85,7 +85,8 @@ final class PrincipalTrack {
       return;
     }
     successes++;
-    if (c == null) {
+    if (c == null || allowedNow) {
+      // no cut, or one that left this operation allowed (the policy or a grant still allows it)
       if (awaitingSuccess != null) {
         awaitingSuccess.firstSuccessAfterRestore = r.eventTime();
         awaitingSuccess = null;

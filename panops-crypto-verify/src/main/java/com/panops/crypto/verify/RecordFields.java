@@ -27,6 +27,9 @@ final class RecordFields {
           "(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})");
   private static final int MAX_SHARED = 100_000;
 
+  /** Only short strings are shared: a long one is rarely repeated and would stay for the run. */
+  private static final int MAX_SHARED_LENGTH = 256;
+
   private final Map<String, String> shared = new HashMap<>();
   private final Instant latest;
 
@@ -49,6 +52,10 @@ final class RecordFields {
     boolean createGrant = eventName.equals("CreateGrant");
     boolean grantEnd = eventName.equals("RevokeGrant") || eventName.equals("RetireGrant");
     boolean policyChange = eventName.equals("PutKeyPolicy") || eventName.equals("CreateKey");
+    String errorCode = text(r, "errorCode");
+    if (errorCode != null && errorCode.isBlank()) {
+      throw new MalformedRecord("errorCode is empty");
+    }
     String grantId =
         createGrant ? text(response, "grantId") : grantEnd ? text(params, "grantId") : null;
     return new KmsRecord(
@@ -59,7 +66,7 @@ final class RecordFields {
         share(text(who, "accountId")),
         share(text(r, "userAgent")),
         keys(r, params, response),
-        share(text(r, "errorCode")),
+        share(errorCode),
         text(r, "requestID"),
         policyChange ? text(params, "policy") : null,
         grantId,
@@ -193,7 +200,7 @@ final class RecordFields {
     if (seen != null) {
       return seen;
     }
-    if (shared.size() < MAX_SHARED) {
+    if (shared.size() < MAX_SHARED && s.length() <= MAX_SHARED_LENGTH) {
       shared.put(s, s);
     }
     return s;

@@ -31,6 +31,9 @@ final class RecordReader {
   static final int MAX_TOKENS_PER_RECORD = 100_000;
   static final int MAX_STRING = 1 << 20;
 
+  /** Characters of strings and member names a record may hold (a key policy is at most 32 KB). */
+  static final int MAX_CHARS_PER_RECORD = 256 * 1024;
+
   private static final JsonFactory FACTORY =
       JsonFactory.builder()
           .streamReadConstraints(
@@ -108,8 +111,10 @@ final class RecordReader {
         throw new EOFException("end of input inside the Records array");
       }
       p.budget = MAX_TOKENS_PER_RECORD;
+      p.chars = MAX_CHARS_PER_RECORD;
       JsonNode node = MAPPER.readTree(p);
       p.budget = Integer.MAX_VALUE;
+      p.chars = Long.MAX_VALUE;
       index[0]++;
       accept(source, index[0], node, sink);
     }
@@ -158,9 +163,10 @@ final class RecordReader {
     return first.length() > 200 ? first.substring(0, 200) + "..." : first;
   }
 
-  /** The parser, failing a record that holds more tokens than its budget. */
+  /** The parser, failing a record that holds more tokens or characters than its budget. */
   private static final class Budgeted extends JsonParserDelegate {
     int budget = Integer.MAX_VALUE;
+    long chars = Long.MAX_VALUE;
 
     Budgeted(JsonParser p) {
       super(p);
@@ -172,7 +178,15 @@ final class RecordReader {
         throw new IOException(
             "a record of more than " + MAX_TOKENS_PER_RECORD + " JSON tokens (not CloudTrail's)");
       }
-      return super.nextToken();
+      JsonToken t = super.nextToken();
+      if (t == JsonToken.VALUE_STRING || t == JsonToken.FIELD_NAME) {
+        chars -= getTextLength();
+        if (chars < 0) {
+          throw new IOException(
+              "a record of more than " + MAX_CHARS_PER_RECORD + " characters (not CloudTrail's)");
+        }
+      }
+      return t;
     }
   }
 

@@ -26,17 +26,35 @@ final class Reorder {
   private record Seen(Instant time, String eventId) {}
 
   /** What a duplicate must repeat: a copy that differs in any of these is a conflict. */
-  private static int fingerprint(KmsRecord r) {
-    return java.util.Objects.hash(
-        r.eventTime(),
-        r.eventName(),
-        r.principal(),
-        r.keyArns(),
-        r.errorCode(),
-        r.requestId(),
-        r.policy(),
-        r.grantId(),
-        r.granteePrincipal());
+  private record Fingerprint(
+      Instant eventTime,
+      String eventName,
+      String principal,
+      String accountId,
+      String userAgent,
+      java.util.List<String> keyArns,
+      String errorCode,
+      String requestId,
+      String policy,
+      String grantId,
+      String granteePrincipal,
+      java.util.List<String> grantOperations) {
+
+    static Fingerprint of(KmsRecord r) {
+      return new Fingerprint(
+          r.eventTime(),
+          r.eventName(),
+          r.principal(),
+          r.accountId(),
+          r.userAgent(),
+          r.keyArns(),
+          r.errorCode(),
+          r.requestId(),
+          r.policy(),
+          r.grantId(),
+          r.granteePrincipal(),
+          r.grantOperations());
+    }
   }
 
   private final Duration window;
@@ -47,9 +65,14 @@ final class Reorder {
           Comparator.comparing((Entry e) -> e.record().eventTime())
               .thenComparingInt(e -> withinTheSecond(e.record()))
               .thenComparingLong(Entry::seq));
-  private final Map<String, Integer> seenIds = new HashMap<>();
+  private final Map<String, Fingerprint> seenIds = new HashMap<>();
   private final Consumer<KmsRecord> late;
   private final ArrayDeque<Seen> seenOrder = new ArrayDeque<>();
+
+  /** Characters the waiting records may hold before the oldest are released early. */
+  static final long MAX_WAITING_CHARS = 16L << 20;
+
+  private long waitingChars;
   private long seq;
   private Instant newest;
   private Instant released;
@@ -83,9 +106,9 @@ final class Reorder {
   }
 
   void offer(KmsRecord r) {
-    Integer seen = seenIds.get(r.eventId());
+    Fingerprint seen = seenIds.get(r.eventId());
     if (seen != null) {
-      if (seen == fingerprint(r)) {
+      if (seen.equals(Fingerprint.of(r))) {
         stats.duplicates++;
       } else {
         stats.conflict(r);
@@ -94,7 +117,7 @@ final class Reorder {
         if (released != null && r.eventTime().isBefore(released)) {
           late.accept(r);
         } else {
-          waiting.add(new Entry(r, seq++, true));
+          add(new Entry(r, seq++, true));
         }
       }
       return;
@@ -108,11 +131,32 @@ final class Reorder {
       late.accept(r);
       return;
     }
-    seenIds.put(r.eventId(), fingerprint(r));
-    waiting.add(new Entry(r, seq++, false));
+    seenIds.put(r.eventId(), Fingerprint.of(r));
+    add(new Entry(r, seq++, false));
     if (newest == null || r.eventTime().isAfter(newest)) {
       newest = r.eventTime();
     }
+  }
+
+  private void add(Entry e) {
+    waiting.add(e);
+    waitingChars += size(e.record());
+    while (waitingChars > MAX_WAITING_CHARS && !waiting.isEmpty()) {
+      releaseOne(); // bounded memory first: a record older than this one is then late
+    }
+  }
+
+  private static long size(KmsRecord r) {
+    return 64L
+        + r.eventId().length()
+        + length(r.requestId())
+        + length(r.userAgent())
+        + length(r.policy())
+        + length(r.errorCode());
+  }
+
+  private static int length(String s) {
+    return s == null ? 0 : s.length();
   }
 
   /** After each file: releases what is more than the window older than the newest event. */
@@ -127,18 +171,23 @@ final class Reorder {
     release(null);
   }
 
+  private void releaseOne() {
+    Entry e = waiting.poll();
+    KmsRecord r = e.record();
+    waitingChars -= size(r);
+    released = r.eventTime();
+    if (e.conflict()) {
+      late.accept(r);
+      return;
+    }
+    seenOrder.add(new Seen(r.eventTime(), r.eventId()));
+    downstream.accept(r);
+  }
+
   private void release(Instant before) {
     while (!waiting.isEmpty()
         && (before == null || waiting.peek().record().eventTime().isBefore(before))) {
-      Entry e = waiting.poll();
-      KmsRecord r = e.record();
-      released = r.eventTime();
-      if (e.conflict()) {
-        late.accept(r);
-        continue;
-      }
-      seenOrder.add(new Seen(r.eventTime(), r.eventId()));
-      downstream.accept(r);
+      releaseOne();
     }
     if (released != null) {
       Instant forget = released.minus(window);

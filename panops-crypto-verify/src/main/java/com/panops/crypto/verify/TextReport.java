@@ -27,7 +27,11 @@ final class TextReport {
               || c == '\u2028'
               || c == '\u2029'
               || (c >= '\u202a' && c <= '\u202e')
-              || (c >= '\u2066' && c <= '\u2069');
+              || (c >= '\u2066' && c <= '\u2069')
+              || (c >= '\u200b' && c <= '\u200f')
+              || c == '\u061c'
+              || c == '\u2060'
+              || c == '\ufeff';
       if (bad && b == null) {
         b = new StringBuilder(s.length() + 16).append(s, 0, i);
       }

@@ -24,7 +24,10 @@ final class TrailAnalysis implements Consumer<KmsRecord> {
           "CreateKey",
           "CreateGrant",
           "RevokeGrant",
-          "RetireGrant");
+          "RetireGrant",
+          "DeleteImportedKeyMaterial",
+          "DeleteExpiredKeyMaterial",
+          "ImportKeyMaterial");
 
   final Map<String, KeyTrack> keys = new TreeMap<>();
   final InputStats stats;
@@ -90,9 +93,9 @@ final class TrailAnalysis implements Consumer<KmsRecord> {
     String account = Vendors.account(r);
     for (String keyArn : r.keyArns()) {
       KeyTrack key = keys.get(keyArn);
-      PrincipalTrack t = key == null ? null : key.principals.get(r.principal());
-      if (t != null && settings.vendors().isVendor(r.principal(), account, key.account())) {
-        t.lateSuccess(r, settings.propagationWindow());
+      // checked against the cuts of its time (not against grants or policies of that time)
+      if (key != null && settings.vendors().isVendor(r.principal(), account, key.account())) {
+        key.track(r.principal(), account).lateSuccess(r, settings.propagationWindow());
       }
     }
   }
@@ -102,6 +105,10 @@ final class TrailAnalysis implements Consumer<KmsRecord> {
     String name = r.eventName();
     boolean change = CHANGES.contains(name);
     String account = Vendors.account(r);
+    if (change && !r.failed() && r.keyArns().isEmpty()) {
+      stats.undetermined(
+          r, "a change that names no key (an alias, a grant token): its key is unknown");
+    }
     for (String keyArn : r.keyArns()) {
       KeyTrack key = keys.computeIfAbsent(keyArn, k -> new KeyTrack(k, stats));
       boolean vendor = settings.vendors().isVendor(r.principal(), account, key.account());

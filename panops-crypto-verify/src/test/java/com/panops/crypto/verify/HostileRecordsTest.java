@@ -270,4 +270,57 @@ class HostileRecordsTest {
     assertEquals(KeyTrack.MAX_CHANGES_LISTED, key.path("changes").size());
     assertEquals(KeyTrack.MAX_CHANGES_LISTED + 5, key.path("changeCount").asLong());
   }
+
+  @Test
+  void aCopyDifferingInAnyMemberIsAConflictAndAnEmptyErrorCodeIsMalformed() {
+    List<ObjectNode> b = baseline();
+    ObjectNode otherAccount = b.get(2).deepCopy();
+    ((ObjectNode) otherAccount.get("userIdentity")).put("accountId", "123456789012");
+    ObjectNode emptyError = b.get(2).deepCopy().put("errorCode", "");
+    emptyError.put("eventID", "another-id");
+    Trails.Writer w = new Trails.Writer(dir);
+    w.file(at(3), List.of(otherAccount, emptyError));
+    w.file(at(60), b);
+
+    VerificationReport r = strict();
+
+    assertEquals(1, r.json().path("input").path("conflicts").asLong(), r::toText);
+    assertEquals(1, r.json().path("input").path("malformed").asLong(), r::toText);
+    assertEquals(Verdict.VIOLATION, r.verdict());
+  }
+
+  @Test
+  void aRecordOfManyLongStringsEndsItsFileNotTheRun() {
+    ObjectNode big = Trails.otherService(at(3));
+    ArrayNode pad = big.putArray("pad");
+    for (int i = 0; i < 40; i++) {
+      pad.add("x".repeat(10_000));
+    }
+    new Trails.Writer(dir).file(at(60), List.of(baseline().get(0), big));
+
+    String problem =
+        strict().json().path("input").path("unreadable").get(0).path("problem").asText();
+
+    assertTrue(problem.contains("more than 262144 characters"), problem);
+  }
+
+  @Test
+  void aFileOfManyLargeRecordsIsReleasedEarlyInsteadOfHeldWhole() {
+    // 90 records of 200,000-character request ids: more than Reorder holds (16 Mi characters),
+    // so the oldest go to the analysis before the file ends
+    List<ObjectNode> recs = new java.util.ArrayList<>(baseline().subList(0, 2));
+    for (int i = 0; i < 90; i++) {
+      recs.add(
+          vendorCall("Decrypt", KEY, at(10 + i), "DisabledException")
+              .put("requestID", i + "x".repeat(200_000)));
+    }
+    recs.add(vendorCall("Decrypt", KEY, at(200), null));
+    new Trails.Writer(dir).file(at(600), recs);
+
+    VerificationReport r = strict();
+
+    assertEquals(93, r.json().path("input").path("kmsRecords").asLong(), r::toText);
+    assertEquals(Verdict.VIOLATION, r.verdict(), "in order still: the success after the cut");
+    assertEquals(0, r.json().path("input").path("late").asLong());
+  }
 }

@@ -5,6 +5,7 @@ import static com.panops.crypto.verify.TimeToDarkTest.vendor;
 import static com.panops.crypto.verify.TimeToDarkTest.verify;
 import static com.panops.crypto.verify.Trails.KEY;
 import static com.panops.crypto.verify.Trails.VENDOR_ROLE;
+import static com.panops.crypto.verify.Trails.adminChange;
 import static com.panops.crypto.verify.Trails.at;
 import static com.panops.crypto.verify.Trails.vendorCall;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -98,7 +99,7 @@ class PolicyAndGrantCutsTest {
         access("{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"kms:*\"}"));
     assertEquals(KeyPolicyView.Access.ALLOWED, access("[" + ALLOW_VENDOR + "]"));
     assertEquals(
-        KeyPolicyView.Access.NOT_ALLOWED,
+        KeyPolicyView.Access.DENIED,
         access(
             "["
                 + ALLOW_VENDOR
@@ -112,14 +113,14 @@ class PolicyAndGrantCutsTest {
                 + "\"},\"Action\":[\"kms:Encrypt\",\"kms:GenerateDataKey\"]}"),
         "no Decrypt");
     assertEquals(
-        KeyPolicyView.Access.NOT_ALLOWED,
+        KeyPolicyView.Access.DENIED,
         access(
             "["
                 + ALLOW_VENDOR
                 + ",{\"Effect\":\"Deny\",\"NotPrincipal\":{\"AWS\":\"arn:aws:iam::111122223333:root\"},\"Action\":\"kms:*\"}]"),
         "a Deny of everyone but the customer");
     assertEquals(
-        KeyPolicyView.Access.NOT_ALLOWED,
+        KeyPolicyView.Access.DENIED,
         access(
             "["
                 + ALLOW_VENDOR
@@ -137,6 +138,22 @@ class PolicyAndGrantCutsTest {
         access(
             "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::999988887777:role/svc/PanOpsServiceRole\"},\"Action\":\"kms:Decrypt\"}"),
         "a role named with its path is the same role");
+    for (String pattern : new String[] {"kms:*crypt", "kms:?ecrypt", "KMS:DECRYPT", "*"}) {
+      assertEquals(
+          KeyPolicyView.Access.DENIED,
+          access(
+              "["
+                  + ALLOW_VENDOR
+                  + ",{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\""
+                  + pattern
+                  + "\"}]"),
+          "IAM wildcards anywhere: " + pattern);
+    }
+    assertEquals(
+        KeyPolicyView.Access.CONDITIONAL,
+        access(
+            "{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"kms:Decrypt\",\"Condition\":{\"Bool\":{\"x\":\"y\"}}}"),
+        "allowed only under a condition");
     assertEquals(null, KeyPolicyView.parse("not json"), "an unreadable policy");
   }
 
@@ -182,5 +199,98 @@ class PolicyAndGrantCutsTest {
 
     assertEquals(1, r.json().path("input").path("undetermined").asLong(), r::toText);
     assertEquals(VerificationReport.Verdict.INCOMPLETE, r.verdict());
+  }
+
+  @Test
+  void anExplicitDenyInThePolicyBeatsTheVendorsGrant() {
+    ObjectNode deny = Trails.putKeyPolicy(KEY, at(5));
+    ObjectNode params = (ObjectNode) deny.get("requestParameters");
+    params.put(
+        "policy",
+        params
+            .get("policy")
+            .asText()
+            .replace(
+                "]}",
+                ",{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\""
+                    + VENDOR_ROLE
+                    + "\"},\"Action\":\"kms:*\"}]}"));
+    new Trails.Writer(dir)
+        .file(
+            at(600),
+            List.of(
+                Trails.putKeyPolicy(KEY, at(0)),
+                Trails.createGrant(KEY, at(1), VENDOR_ROLE, "g"),
+                vendorCall("Decrypt", KEY, at(2), null),
+                deny,
+                vendorCall("Decrypt", KEY, at(300), null)));
+
+    VerificationReport r = verify(dir, vendor());
+
+    assertEquals(VerificationReport.Verdict.VIOLATION, r.verdict(), r::toText);
+  }
+
+  @Test
+  void aGrantToTheVendorsAccountOrForItsOtherOperationsIsNoFalseViolation() {
+    ObjectNode toAccount = Trails.createGrant(KEY, at(1), "arn:aws:iam::999988887777:root", "g1");
+    ObjectNode encryptOnly = Trails.createGrant(KEY, at(1), VENDOR_ROLE, "g2");
+    ((ObjectNode) encryptOnly.get("requestParameters"))
+        .putArray("operations")
+        .add("GenerateDataKey")
+        .add("Encrypt");
+    new Trails.Writer(dir)
+        .file(
+            at(600),
+            List.of(
+                Trails.putKeyPolicy(KEY, at(0)),
+                encryptOnly,
+                vendorCall("GenerateDataKey", KEY, at(100), null),
+                vendorCall("Encrypt", KEY, at(101), null),
+                toAccount,
+                vendorCall("Decrypt", KEY, at(200), null)));
+
+    VerificationReport r = verify(dir, vendor());
+
+    assertEquals(0, r.violations(), r::toText);
+  }
+
+  @Test
+  void whatCannotBeToldBeforeTheVendorsFirstCallIsStillReported() {
+    ObjectNode unreadable = Trails.putKeyPolicy(KEY, at(0));
+    ((ObjectNode) unreadable.get("requestParameters")).put("policy", "{not json");
+    ObjectNode byAlias = adminChange("DisableKey", KEY, at(2));
+    byAlias.remove("resources");
+    ((ObjectNode) byAlias.get("requestParameters")).put("keyId", "alias/prod");
+    new Trails.Writer(dir)
+        .file(
+            at(600),
+            List.of(
+                unreadable,
+                Trails.revokeGrant(KEY, at(1), "old"),
+                byAlias,
+                vendorCall("Decrypt", KEY, at(300), null)));
+
+    VerificationReport r = verify(dir, vendor());
+
+    assertEquals(3, r.json().path("input").path("undetermined").asLong(), r::toText);
+    assertEquals(VerificationReport.Verdict.INCOMPLETE, r.verdict());
+  }
+
+  @Test
+  void deletingImportedKeyMaterialIsACutAndImportingItARestore() {
+    new Trails.Writer(dir)
+        .file(
+            at(600),
+            List.of(
+                vendorCall("Decrypt", KEY, at(0), null),
+                adminChange("DeleteImportedKeyMaterial", KEY, at(1)),
+                vendorCall("Decrypt", KEY, at(2), "KMSInvalidStateException"),
+                adminChange("ImportKeyMaterial", KEY, at(10)),
+                vendorCall("Decrypt", KEY, at(11), null)));
+
+    JsonNode cut = principal(verify(dir, vendor()), KEY).path("cuts").get(0);
+
+    assertEquals("DeleteImportedKeyMaterial", cut.path("by").asText());
+    assertEquals("ImportKeyMaterial", cut.path("restoredBy").asText());
   }
 }
