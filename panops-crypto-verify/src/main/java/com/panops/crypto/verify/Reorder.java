@@ -92,17 +92,21 @@ final class Reorder {
   /**
    * The order of records with the same event time. CloudTrail's times have one-second resolution,
    * and files delivered in the same minute have no order among them, so records of one second are
-   * not in the order they happened. The customer's changes of one second keep their arrival order
-   * among themselves (a CancelKeyDeletion then an EnableKey must stay in that order); the vendor's
-   * calls of that second come after them, successes before refusals. So a success in the second of
-   * a cut counts 0 s after it (never a violation), one in the second of a restore counts as after
-   * the restore, and a refusal in the second of a cut is its first refusal.
+   * not in the order they happened. A CreateKey comes first; the customer's other changes of one
+   * second keep their arrival order among themselves (a CancelKeyDeletion then an EnableKey must
+   * stay in that order); the vendor's calls of that second come after them, successes before
+   * refusals. So a success in the second of a cut counts 0 s after it (never a violation), one in
+   * the second of a restore counts as after the restore, and a refusal in the second of a cut is
+   * its first refusal.
    */
   static int withinTheSecond(KmsRecord r) {
-    if (TrailAnalysis.CHANGES.contains(r.eventName())) {
-      return 0;
+    if (r.eventName().equals("CreateKey")) {
+      return 0; // a key is created before anything else can happen to it
     }
-    return r.failed() ? 2 : 1;
+    if (TrailAnalysis.CHANGES.contains(r.eventName())) {
+      return 1;
+    }
+    return r.failed() ? 3 : 2;
   }
 
   void offer(KmsRecord r) {

@@ -94,6 +94,29 @@ class HostileTrailTest {
   }
 
   @Test
+  void aKeyIsCreatedBeforeAnythingElseInItsSecond() {
+    Trails.Writer w = new Trails.Writer(dir);
+    // the same second, in two files of the same minute: the policy change arrives first
+    w.file(
+        at(50), List.of(Trails.putKeyPolicy(KEY, at(5)), vendorCall("Decrypt", KEY, at(9), null)));
+    ObjectNode create = adminChange("CreateKey", KEY, at(5));
+    ((ObjectNode) create.get("requestParameters"))
+        .put(
+            "policy",
+            Trails.putKeyPolicy(KEY, at(5), Trails.VENDOR_ROLE)
+                .get("requestParameters")
+                .get("policy")
+                .asText());
+    w.file(at(55), List.of(create));
+
+    VerificationReport r = verify(dir, vendor().propagationWindow(Duration.ZERO));
+
+    assertEquals(1, principal(r, KEY).path("cuts").size(), r::toText);
+    assertEquals(
+        Verdict.VIOLATION, r.verdict(), "the success 4 s after the vendor left the policy");
+  }
+
+  @Test
   void anEventLaterThanTheReorderWindowIsReportedAndTheVerdictIsIncomplete() {
     Trails.Writer w = new Trails.Writer(dir);
     w.file(
