@@ -54,7 +54,13 @@ final class DemoServers implements AutoCloseable {
     long t0 = System.nanoTime();
     Path s3mockJar = S3MockServer.locateJar(); // fails at once if the build did not copy it
     Path cloudTrail = newCloudTrailDirectory();
-    LocalKms kms = LocalKms.builder().cloudTrailDirectory(cloudTrail).start();
+    // delivered as CloudTrail does, in files of five minutes (the run's trail in one or two files)
+    LocalKms kms =
+        LocalKms.builder()
+            .cloudTrailDirectory(cloudTrail)
+            .cloudTrailDeliveryInterval(java.time.Duration.ofMinutes(5))
+            .cloudTrailRecordsPerFile(100_000)
+            .start();
     con.kv("the customer's KMS (LocalKms, in process)", kms.endpoint() + "  " + Console.since(t0));
     ExecutorService bg =
         Executors.newSingleThreadExecutor(
