@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.security.Provider;
 import java.util.Arrays;
 import javax.crypto.SecretKey;
 
@@ -55,6 +56,9 @@ public final class FrameKey implements SecretKey {
   private final byte[] key;
   private final byte[] commitment;
 
+  /** The JCE provider of this key's AES-GCM, or {@code null} for the JCA's choice. */
+  private final transient Provider provider;
+
   /** The owner's reference plus one per lease; 0 once the bytes are zeroed (terminal). */
   @SuppressWarnings("unused") // accessed through REFS
   private volatile int refs = 1;
@@ -63,9 +67,10 @@ public final class FrameKey implements SecretKey {
   @SuppressWarnings("unused") // accessed through RETIRED
   private volatile boolean retired;
 
-  private FrameKey(byte[] key, byte[] commitment) {
+  private FrameKey(byte[] key, byte[] commitment, Provider provider) {
     this.key = key;
     this.commitment = commitment;
+    this.provider = provider;
   }
 
   /**
@@ -73,11 +78,20 @@ public final class FrameKey implements SecretKey {
    * should wipe) its own array, and owns the new key's one reference.
    */
   public static FrameKey of(byte[] dataKey, int suite) {
+    return of(dataKey, suite, null);
+  }
+
+  /**
+   * The same, sealed and opened by {@code provider}'s {@code AES/GCM/NoPadding} ({@code null}: the
+   * JCA's choice, the highest-priority provider that offers it). The caller has checked that the
+   * provider offers it ({@link FrameCipher#checkProvider}).
+   */
+  public static FrameKey of(byte[] dataKey, int suite, Provider provider) {
     if (dataKey == null || dataKey.length != MessageFormat.DATA_KEY_LENGTH) {
       throw new IllegalArgumentException("data key must be 32 bytes");
     }
     byte[] copy = dataKey.clone();
-    return new FrameKey(copy, commit(copy, suite));
+    return new FrameKey(copy, commit(copy, suite), provider);
   }
 
   /**
@@ -85,7 +99,7 @@ public final class FrameKey implements SecretKey {
    * that two cache entries never share one lifetime). The caller must hold a lease on this key.
    */
   public FrameKey copy() {
-    return new FrameKey(key.clone(), commitment);
+    return new FrameKey(key.clone(), commitment, provider);
   }
 
   /**
@@ -166,6 +180,11 @@ public final class FrameKey implements SecretKey {
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("SHA-512 unavailable", e);
     }
+  }
+
+  /** The provider of this key's AES-GCM, or {@code null} for the JCA's choice. */
+  Provider provider() {
+    return provider;
   }
 
   /** The 32-byte key commitment (a copy). */
