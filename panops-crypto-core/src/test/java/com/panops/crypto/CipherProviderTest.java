@@ -15,13 +15,19 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.security.AlgorithmParameters;
+import java.security.InvalidKeyException;
+import java.security.Key;
 import java.security.Provider;
+import java.security.SecureRandom;
 import java.security.Security;
+import java.security.spec.AlgorithmParameterSpec;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import javax.crypto.CipherSpi;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -195,6 +201,95 @@ class CipherProviderTest {
             () -> TestCrypto.unprobed(client, "acme", arn).cipherProvider(none));
     assertTrue(e.getMessage().contains("NoGcmHere"), e::getMessage);
     assertTrue(e.getMessage().contains("AES/GCM/NoPadding"), e::getMessage);
+  }
+
+  /** Offers {@code AES/GCM/NoPadding} but refuses every key. */
+  static final class RefusesKeys extends Provider {
+    RefusesKeys() {
+      super("RefusesKeys", "1.0", "an AES-GCM that refuses every key");
+      putService(
+          new Service(this, "Cipher", "AES/GCM/NoPadding", "none", null, null) {
+            @Override
+            public Object newInstance(Object param) {
+              return new CipherSpi() {
+                @Override
+                protected void engineSetMode(String mode) {}
+
+                @Override
+                protected void engineSetPadding(String padding) {}
+
+                @Override
+                protected int engineGetBlockSize() {
+                  return 16;
+                }
+
+                @Override
+                protected int engineGetOutputSize(int len) {
+                  return len + 16;
+                }
+
+                @Override
+                protected byte[] engineGetIV() {
+                  return null;
+                }
+
+                @Override
+                protected AlgorithmParameters engineGetParameters() {
+                  return null;
+                }
+
+                @Override
+                protected void engineInit(int mode, Key key, SecureRandom r)
+                    throws InvalidKeyException {
+                  throw new InvalidKeyException("no key suits");
+                }
+
+                @Override
+                protected void engineInit(
+                    int mode, Key key, AlgorithmParameterSpec p, SecureRandom r)
+                    throws InvalidKeyException {
+                  throw new InvalidKeyException("no key suits");
+                }
+
+                @Override
+                protected void engineInit(int mode, Key key, AlgorithmParameters p, SecureRandom r)
+                    throws InvalidKeyException {
+                  throw new InvalidKeyException("no key suits");
+                }
+
+                @Override
+                protected byte[] engineUpdate(byte[] in, int off, int len) {
+                  throw new IllegalStateException();
+                }
+
+                @Override
+                protected int engineUpdate(byte[] in, int off, int len, byte[] out, int o) {
+                  throw new IllegalStateException();
+                }
+
+                @Override
+                protected byte[] engineDoFinal(byte[] in, int off, int len) {
+                  throw new IllegalStateException();
+                }
+
+                @Override
+                protected int engineDoFinal(byte[] in, int off, int len, byte[] out, int o) {
+                  throw new IllegalStateException();
+                }
+              };
+            }
+          });
+    }
+  }
+
+  @Test
+  void aProviderWhoseAesGcmCannotSealWithA256BitKey_isRefusedByTheBuilderNamingIt() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> TestCrypto.unprobed(client, "acme", arn).cipherProvider(new RefusesKeys()));
+    assertTrue(e.getMessage().contains("RefusesKeys"), e::getMessage);
+    assertTrue(e.getMessage().contains("cannot seal and open"), e::getMessage);
   }
 
   @Test

@@ -28,9 +28,9 @@ import javax.crypto.SecretKey;
  *
  * <p>The JDK's AES implementation keeps its own expanded copy of a key (and a copy of its bytes)
  * inside each {@code Cipher} object that was initialised with it; this library keeps one {@code
- * Cipher} per thread, which holds the last data key that thread used until the thread uses another
- * key or ends. That copy cannot be wiped from here; SECURITY.md says so. {@link #toString()} never
- * shows key bytes.
+ * Cipher} per thread (and per provider a key names), which holds the last data key that thread used
+ * until the thread uses another key or ends. That copy cannot be wiped from here; SECURITY.md says
+ * so. {@link #toString()} never shows key bytes.
  *
  * <p>Commitment (docs/FORMAT.md, "Key commitment"): the first 32 bytes of {@code SHA-512(0x00000001
  * || dataKey || "panops-crypto/v1 key commitment" || suite)}, the one-step key derivation of NIST
