@@ -207,7 +207,7 @@ final class DataKeys {
     }
     try {
       checkLoaded(s, epoch);
-      FrameKey fk = FrameKey.of(dk.plaintext(), SUITE_AES256_GCM_COMMIT);
+      FrameKey fk = FrameKey.of(dk.plaintext(), SUITE_AES256_GCM_COMMIT, root.cipherProvider);
       if (use == KeyUse.COMPACT) {
         return registerCompact(s, kc, fk, dk.encrypted(), epoch);
       }
@@ -430,7 +430,8 @@ final class DataKeys {
     }
     try {
       checkLoaded(s, epoch);
-      return new DataKeyCache.DecryptEntry(FrameKey.of(pt, SUITE_AES256_GCM_COMMIT), epoch);
+      return new DataKeyCache.DecryptEntry(
+          FrameKey.of(pt, SUITE_AES256_GCM_COMMIT, root.cipherProvider), epoch);
     } finally {
       KmsGateway.wipe(pt);
     }

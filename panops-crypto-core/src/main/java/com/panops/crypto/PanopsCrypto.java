@@ -3,6 +3,7 @@ package com.panops.crypto;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.panops.crypto.cache.DataKeyCache;
 import com.panops.crypto.cache.RefusedCiphertexts;
+import com.panops.crypto.format.FrameCipher;
 import com.panops.crypto.format.MessageFormat;
 import com.panops.crypto.kms.Endpoints;
 import com.panops.crypto.kms.KmsGateway;
@@ -10,6 +11,7 @@ import com.panops.crypto.metrics.CryptoMetrics;
 import com.panops.crypto.observe.GuardedMetrics;
 import com.panops.crypto.revocation.KeyState;
 import com.panops.crypto.revocation.Revocations;
+import java.security.Provider;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,6 +56,9 @@ public final class PanopsCrypto implements AutoCloseable {
   final CryptoMetrics metrics;
   final int frameSize;
   final Clock clock;
+
+  /** The JCE provider of AES-GCM, or {@code null} for the JCA's choice. */
+  final Provider cipherProvider;
 
   /** The compact values' registry rows, or {@code null} when no registry is configured. */
   final RegistryRows rows;
@@ -102,6 +107,7 @@ public final class PanopsCrypto implements AutoCloseable {
     this.directory = b.directory;
     this.frameSize = b.frameSize;
     this.clock = b.clock;
+    this.cipherProvider = b.cipherProvider;
     this.rows = b.registry == null ? null : new RegistryRows(b.registry, b.ticker);
   }
 
@@ -203,6 +209,7 @@ public final class PanopsCrypto implements AutoCloseable {
         + probeSettings
         + ", frameSize="
         + frameSize
+        + (cipherProvider == null ? "" : ", cipherProvider=" + cipherProvider.getName())
         + "]";
   }
 
@@ -225,8 +232,38 @@ public final class PanopsCrypto implements AutoCloseable {
     private boolean allowInsecureLocalEndpoint;
     private ProbeCoordinator coordinator;
     private DataKeyRegistry registry;
+    private Provider cipherProvider;
 
     private Builder() {}
+
+    /**
+     * The JCE provider of the AES-GCM that seals and opens every message; default {@code null}: the
+     * JCA's choice, the highest-priority provider offering {@code AES/GCM/NoPadding} when a thread
+     * first encrypts or decrypts (so a provider the application installs first, such as {@code
+     * AmazonCorrettoCryptoProvider.install()} before the first operation, is used without this
+     * setting). The library ships no provider and depends on none. Setting one, for example the
+     * Amazon Corretto Crypto Provider ({@code AmazonCorrettoCryptoProvider.INSTANCE}), is faster on
+     * large messages; the message format is the same whatever the provider, so ciphertexts written
+     * with one provider decrypt with any other.
+     *
+     * <p>FIPS: the library does not make a deployment FIPS-validated. An application that needs a
+     * validated module installs one itself (ACCP-FIPS, or BouncyCastle FIPS) and passes it here or
+     * installs it at the highest priority; KMS itself is validated on the AWS side.
+     *
+     * <p>The provider is checked here: it must offer {@code Cipher.AES/GCM/NoPadding} and seal and
+     * open one message with a 256-bit key.
+     *
+     * @param provider the provider, or {@code null} for the JCA's choice
+     * @throws IllegalArgumentException naming the provider if it does not offer AES-GCM or fails
+     *     the check
+     */
+    public Builder cipherProvider(Provider provider) {
+      if (provider != null) {
+        FrameCipher.checkProvider(provider);
+      }
+      this.cipherProvider = provider;
+      return this;
+    }
 
     /**
      * Where the data keys of compact values are registered (docs/FORMAT.md, "Compact values");

@@ -2,7 +2,8 @@ package com.panops.crypto.benchmarks;
 
 /**
  * One implementation under test, reduced to what the benchmarks compare: a whole message in, a
- * whole message out. Instances of {@link Impl#RAW_GCM} are per thread; all others are shared.
+ * whole message out. Instances of {@link Impl#RAW_GCM} and {@link Impl#RAW_GCM_ACCP} are per
+ * thread; all others are shared.
  */
 public interface Envelope extends AutoCloseable {
   byte[] encrypt(byte[] plaintext) throws Exception;
@@ -31,6 +32,10 @@ public interface Envelope extends AutoCloseable {
     OURS_STREAM("oursStream"),
     /** {@code AES/GCM/NoPadding} with a fixed key, random 96-bit IV: the ceiling. */
     RAW_GCM("rawGcm"),
+    /** The same on the Amazon Corretto Crypto Provider (ACCP): the ceiling on that provider. */
+    RAW_GCM_ACCP("rawGcmAccp"),
+    /** panops-crypto, {@code byte[]} API, with {@code cipherProvider(ACCP)}. */
+    OURS_ACCP("oursAccp"),
     /** AWS Encryption SDK 3.x, legacy caching CMM over the SDK-v2 KMS master key provider. */
     ESDK_CACHING("esdkCaching"),
     /** The same caching CMM, the SDK configured with 64 KiB frames (ours). */
@@ -46,6 +51,16 @@ public interface Envelope extends AutoCloseable {
 
     Impl(String prefix) {
       this.prefix = prefix;
+    }
+
+    /** Whether this implementation is raw AES-GCM (one instance per thread). */
+    public boolean isRawGcm() {
+      return this == RAW_GCM || this == RAW_GCM_ACCP;
+    }
+
+    /** Whether this implementation is panops-crypto built by the benchmark itself. */
+    public boolean isOurs() {
+      return this == OURS || this == OURS_STREAM || this == OURS_ACCP;
     }
 
     /** The implementation a benchmark method (simple or fully qualified name) measures. */

@@ -24,12 +24,14 @@ import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
  * Warm-path throughput of whole-message encryption and decryption: panops-crypto ({@code byte[]}
- * and streaming) beside raw JDK AES-GCM (the ceiling), the AWS Encryption SDK 3.x (caching CMM, and
- * KMS keyring without cache) and Tink's {@code KmsEnvelopeAead}. Every implementation has its own
- * in-process fake KMS with {@code kmsLatencyMs} of latency per call; the KMS calls made during the
- * iterations are written to the aux log ({@link AuxLog}). Each fork runs one method, so only that
- * implementation is built. Per-thread state: plaintext, ciphertext and stream buffers are prepared
- * in set-up; raw GCM has a {@code Cipher} and a DRBG per thread.
+ * and streaming) beside raw JDK AES-GCM (the ceiling), both also on the Amazon Corretto Crypto
+ * Provider ({@code oursAccp}, {@code rawGcmAccp}: ACCP passed explicitly, never installed), the AWS
+ * Encryption SDK 3.x (caching CMM, and KMS keyring without cache) and Tink's {@code
+ * KmsEnvelopeAead}. Every implementation has its own in-process fake KMS with {@code kmsLatencyMs}
+ * of latency per call; the KMS calls made during the iterations are written to the aux log ({@link
+ * AuxLog}). Each fork runs one method, so only that implementation is built. Per-thread state:
+ * plaintext, ciphertext and stream buffers are prepared in set-up; raw GCM has a {@code Cipher} and
+ * a DRBG per thread.
  *
  * <pre>{@code
  * ./mvnw -B -q -pl benchmarks -am package -DskipTests
@@ -67,11 +69,12 @@ public class EnvelopeBenchmark {
     public void setUp(BenchmarkParams params) throws Exception {
       impl = Envelope.Impl.ofMethod(params.getBenchmark());
       kms = Fixtures.kms(kmsLatencyMs);
-      if (impl == Envelope.Impl.OURS || impl == Envelope.Impl.OURS_STREAM) {
-        panops = Fixtures.panops(kms, null);
+      if (impl.isOurs()) {
+        panops =
+            Fixtures.panops(kms, null, impl == Envelope.Impl.OURS_ACCP ? Fixtures.accp() : null);
         tenant = panops.tenant(Fixtures.TENANT);
       }
-      shared = impl == Envelope.Impl.RAW_GCM ? null : Envelopes.create(impl, kms, panops);
+      shared = impl.isRawGcm() ? null : Envelopes.create(impl, kms, panops);
       calls = new AuxLog.KmsCalls(kms.client());
     }
 
@@ -111,10 +114,7 @@ public class EnvelopeBenchmark {
 
     @Setup(Level.Trial)
     public void setUp(Shared s) throws Exception {
-      envelope =
-          s.impl == Envelope.Impl.RAW_GCM
-              ? Envelopes.create(Envelope.Impl.RAW_GCM, null, null)
-              : s.shared;
+      envelope = s.impl.isRawGcm() ? Envelopes.create(s.impl, null, null) : s.shared;
       plaintext = Fixtures.plaintext(s.payloadSize, 17 + s.threads.size());
       ciphertext = envelope.encrypt(plaintext);
       if (!Arrays.equals(plaintext, envelope.decrypt(ciphertext))) {
@@ -176,6 +176,32 @@ public class EnvelopeBenchmark {
 
   @Benchmark
   public byte[] rawGcmDecrypt(PerThread t) throws Exception {
+    t.ops++;
+    return t.envelope.decrypt(t.ciphertext);
+  }
+
+  // ---------------------------------------------------------------- on ACCP (not installed)
+
+  @Benchmark
+  public byte[] oursAccpEncrypt(Shared s, PerThread t) throws Exception {
+    t.ops++;
+    return s.shared.encrypt(t.plaintext);
+  }
+
+  @Benchmark
+  public byte[] oursAccpDecrypt(Shared s, PerThread t) throws Exception {
+    t.ops++;
+    return s.shared.decrypt(t.ciphertext);
+  }
+
+  @Benchmark
+  public byte[] rawGcmAccpEncrypt(PerThread t) throws Exception {
+    t.ops++;
+    return t.envelope.encrypt(t.plaintext);
+  }
+
+  @Benchmark
+  public byte[] rawGcmAccpDecrypt(PerThread t) throws Exception {
     t.ops++;
     return t.envelope.decrypt(t.ciphertext);
   }

@@ -37,9 +37,11 @@ public final class Envelopes {
   private Envelopes() {}
 
   /**
-   * A new instance of {@code impl} (for {@link Envelope.Impl#RAW_GCM}, with a fixed key and no
-   * KMS). {@code panops} is used for {@link Envelope.Impl#OURS} and {@link
-   * Envelope.Impl#OURS_STREAM} when not null; otherwise a new one is built over {@code kms}.
+   * A new instance of {@code impl} (for {@link Envelope.Impl#RAW_GCM} and {@link
+   * Envelope.Impl#RAW_GCM_ACCP}, with a fixed key and no KMS). {@code panops} is used for {@link
+   * Envelope.Impl#OURS}, {@link Envelope.Impl#OURS_STREAM} and {@link Envelope.Impl#OURS_ACCP} when
+   * not null (it must then have been built for the implementation); otherwise a new one is built
+   * over {@code kms}.
    */
   public static Envelope create(Envelope.Impl impl, Fixtures.Kms kms, PanopsCrypto panops)
       throws GeneralSecurityException {
@@ -51,8 +53,16 @@ public final class Envelopes {
         }
         PanopsCrypto own = Fixtures.panops(kms, null);
         return ours(own.tenant(Fixtures.TENANT), own);
+      case OURS_ACCP:
+        if (panops != null) {
+          return ours(panops.tenant(Fixtures.TENANT), null);
+        }
+        PanopsCrypto onAccp = Fixtures.panops(kms, null, Fixtures.accp());
+        return ours(onAccp.tenant(Fixtures.TENANT), onAccp);
       case RAW_GCM:
-        return new RawGcm(FIXED_KEY);
+        return new RawGcm(FIXED_KEY, null);
+      case RAW_GCM_ACCP:
+        return new RawGcm(FIXED_KEY, Fixtures.accp());
       case ESDK_CACHING:
         return esdkCaching(kms, 0);
       case ESDK_CACHING_64K:
@@ -100,7 +110,8 @@ public final class Envelopes {
    * drawn 64 IVs at a time (the default {@code SecureRandom} has a global lock, and one DRBG call
    * per IV costs about as much as a 1 KiB encryption) and a per-instance {@code Cipher}: what an
    * application encrypting with one fixed key would do at best — the ceiling. Not thread-safe: one
-   * per thread.
+   * per thread. {@code provider} {@code null}: the JCA's choice (SunJCE unless the application
+   * installed another).
    */
   static final class RawGcm implements Envelope {
     private final SecretKey key;
@@ -110,9 +121,12 @@ public final class Envelopes {
     private final byte[] pool = new byte[768];
     private int poolPos = pool.length;
 
-    RawGcm(SecretKey key) throws GeneralSecurityException {
+    RawGcm(SecretKey key, java.security.Provider provider) throws GeneralSecurityException {
       this.key = key;
-      this.cipher = Cipher.getInstance("AES/GCM/NoPadding");
+      this.cipher =
+          provider == null
+              ? Cipher.getInstance("AES/GCM/NoPadding")
+              : Cipher.getInstance("AES/GCM/NoPadding", provider);
       this.random = SecureRandom.getInstance("DRBG");
     }
 

@@ -1,5 +1,6 @@
 package com.panops.crypto.benchmarks;
 
+import com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider;
 import com.panops.crypto.AuditSink;
 import com.panops.crypto.KeyContext;
 import com.panops.crypto.MessageAad;
@@ -9,6 +10,7 @@ import com.panops.crypto.TenantDirectory;
 import com.panops.crypto.TenantKeys;
 import com.panops.crypto.testkit.FakeKmsClient;
 import java.nio.charset.StandardCharsets;
+import java.security.Provider;
 import java.time.Duration;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -56,13 +58,32 @@ public final class Fixtures {
    * as given (off or every {@code probe}).
    */
   public static PanopsCrypto panops(Kms kms, Duration probe) {
+    return panops(kms, probe, null);
+  }
+
+  /** The same with AES-GCM from {@code cipherProvider} ({@code null}: the JCA's choice). */
+  public static PanopsCrypto panops(Kms kms, Duration probe, Provider cipherProvider) {
     return PanopsCrypto.builder()
         .kmsClient(kms.client())
         .allowInsecureLocalKmsEndpoint() // an in-process fake: no HTTP to check
         .tenantDirectory(TenantDirectory.of(Map.of(TENANT, TenantKeys.of(kms.arn()))))
         .probeSettings(probe == null ? ProbeSettings.off() : ProbeSettings.every(probe))
         .auditSink(AuditSink.none())
+        .cipherProvider(cipherProvider)
         .build();
+  }
+
+  /**
+   * The Amazon Corretto Crypto Provider, not installed (passed explicitly where used).
+   *
+   * @throws IllegalStateException with ACCP's loading error if its native library did not load
+   */
+  public static Provider accp() {
+    Throwable error = AmazonCorrettoCryptoProvider.INSTANCE.getLoadingError();
+    if (error != null) {
+      throw new IllegalStateException("ACCP did not load: " + error, error);
+    }
+    return AmazonCorrettoCryptoProvider.INSTANCE;
   }
 
   /** {@code size} pseudo-random bytes (deterministic per seed). */

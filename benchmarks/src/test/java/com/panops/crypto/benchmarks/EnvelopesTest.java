@@ -52,5 +52,8 @@ class EnvelopesTest {
     assertEquals(Envelope.Impl.OURS_STREAM, Envelope.Impl.ofMethod("oursStreamDecrypt"));
     assertEquals(Envelope.Impl.ESDK_CACHING, Envelope.Impl.ofMethod("esdkCachingDecrypt"));
     assertEquals(Envelope.Impl.TINK, Envelope.Impl.ofMethod("tinkEncrypt"));
+    assertEquals(Envelope.Impl.RAW_GCM, Envelope.Impl.ofMethod("rawGcmDecrypt"));
+    assertEquals(Envelope.Impl.RAW_GCM_ACCP, Envelope.Impl.ofMethod("rawGcmAccpEncrypt"));
+    assertEquals(Envelope.Impl.OURS_ACCP, Envelope.Impl.ofMethod("oursAccpDecrypt"));
   }
 }

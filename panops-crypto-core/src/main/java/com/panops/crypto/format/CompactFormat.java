@@ -183,7 +183,7 @@ public final class CompactFormat {
   private static Cipher cipher(
       int mode, FrameKey key, byte[] value, byte[] context, byte[] messageAad)
       throws GeneralSecurityException {
-    Cipher c = FrameCipher.cipher();
+    Cipher c = FrameCipher.cipher(key);
     c.init(
         mode,
         key,

@@ -4,8 +4,10 @@ import static com.panops.crypto.format.MessageFormat.*;
 
 import com.panops.crypto.IntegrityException;
 import java.security.GeneralSecurityException;
+import java.security.Provider;
 import java.security.SecureRandom;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
@@ -18,7 +20,9 @@ import javax.crypto.spec.GCMParameterSpec;
  * and, since the data key repeats, the JDK skips the AES key expansion). The header is copied from
  * a template and the message id comes from a per-thread DRBG: the default {@code SecureRandom} has
  * a global lock that stops encryption from scaling past one core (measured, see docs/FORMAT.md).
- * The only allocations per frame are the output array and the JCE's own parameter objects.
+ * The only allocations per frame are the output array and the JCE's own parameter objects. A key
+ * made for a chosen provider ({@link FrameKey#of(byte[], int, Provider)}) is sealed and opened by
+ * that provider's per-thread cipher; every other key by the JCA's choice.
  *
  * <p>Nothing here releases plaintext before its tag verifies: {@link #open} decrypts into a buffer
  * the caller owns and zeroes it if verification fails.
@@ -26,18 +30,97 @@ import javax.crypto.spec.GCMParameterSpec;
 public final class FrameCipher {
   private FrameCipher() {}
 
-  private static final ThreadLocal<Cipher> CIPHER =
-      ThreadLocal.withInitial(
-          () -> {
-            try {
-              return Cipher.getInstance("AES/GCM/NoPadding");
-            } catch (GeneralSecurityException e) {
-              throw new IllegalStateException("AES/GCM/NoPadding unavailable", e);
-            }
-          });
+  private static final String TRANSFORMATION = "AES/GCM/NoPadding";
 
-  private static final ThreadLocal<byte[]> SCRATCH =
-      ThreadLocal.withInitial(() -> new byte[NONCE_LENGTH + 5]);
+  /**
+   * This thread's AES-GCM ciphers and nonce scratch, in one thread-local (one look-up per frame).
+   * The JCA's choice ({@code Cipher.getInstance} without a provider: the highest-priority provider
+   * installed when this thread first seals or opens a frame) serves keys without a provider; a key
+   * made for a provider ({@code PanopsCrypto.Builder.cipherProvider}) gets that provider's cipher,
+   * from a map made only when one is set, with the last one used kept at hand so that the warm path
+   * is a reference compare.
+   */
+  private static final class Ciphers {
+    final byte[] scratch = new byte[NONCE_LENGTH + 5];
+    private Cipher jca;
+    private Provider lastProvider;
+    private Cipher last;
+    private IdentityHashMap<Provider, Cipher> byProvider;
+
+    Cipher of(Provider p) {
+      if (p == null) {
+        Cipher c = jca;
+        if (c == null) {
+          jca = c = newCipher(null);
+        }
+        return c;
+      }
+      if (p == lastProvider) {
+        return last;
+      }
+      if (byProvider == null) {
+        byProvider = new IdentityHashMap<>(4);
+      }
+      Cipher c = byProvider.computeIfAbsent(p, FrameCipher::newCipher);
+      lastProvider = p;
+      last = c;
+      return c;
+    }
+  }
+
+  private static final ThreadLocal<Ciphers> CIPHERS = ThreadLocal.withInitial(Ciphers::new);
+
+  private static Cipher newCipher(Provider p) {
+    try {
+      return p == null ? Cipher.getInstance(TRANSFORMATION) : Cipher.getInstance(TRANSFORMATION, p);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(TRANSFORMATION + " unavailable", e);
+    }
+  }
+
+  /**
+   * Checks that {@code provider} offers {@code AES/GCM/NoPadding} and that it seals and opens with
+   * a {@link FrameKey} (a 256-bit key that is not a {@code SecretKeySpec}): one empty message under
+   * an all-zero key.
+   *
+   * @throws IllegalArgumentException naming the provider if it does not
+   */
+  public static void checkProvider(Provider provider) {
+    Cipher c;
+    try {
+      c = Cipher.getInstance(TRANSFORMATION, provider);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalArgumentException(
+          "provider " + provider.getName() + " does not offer Cipher " + TRANSFORMATION, e);
+    }
+    FrameKey k = FrameKey.of(new byte[DATA_KEY_LENGTH], SUITE_AES256_GCM_COMMIT, provider);
+    try {
+      GCMParameterSpec iv = new GCMParameterSpec(TAG_LENGTH * 8, new byte[NONCE_LENGTH]);
+      c.init(Cipher.ENCRYPT_MODE, k, iv);
+      byte[] sealed = c.doFinal();
+      c.init(Cipher.DECRYPT_MODE, k, iv);
+      if (sealed.length != TAG_LENGTH || c.doFinal(sealed).length != 0) {
+        throw new GeneralSecurityException("unexpected AES-GCM output length");
+      }
+    } catch (GeneralSecurityException | RuntimeException e) {
+      throw new IllegalArgumentException(
+          "provider " + provider.getName() + " cannot seal and open with " + TRANSFORMATION, e);
+    } finally {
+      k.retire();
+    }
+  }
+
+  /**
+   * For tests: the provider of the cipher this thread has used for keys made for {@code provider}
+   * ({@code null}: the JCA's choice), or {@code null} if this thread has sealed or opened no frame
+   * with such a key.
+   */
+  static Provider providerUsed(Provider provider) {
+    Ciphers cs = CIPHERS.get();
+    Cipher c =
+        provider == null ? cs.jca : cs.byProvider == null ? null : cs.byProvider.get(provider);
+    return c == null ? null : c.getProvider();
+  }
 
   /**
    * Per-thread randomness for message ids, drawn from a per-thread DRBG 768 bytes (64 ids) at a
@@ -81,9 +164,9 @@ public final class FrameCipher {
 
   private static final ThreadLocal<Randomness> RANDOM = ThreadLocal.withInitial(Randomness::new);
 
-  /** This thread's AES-GCM cipher (for {@link CompactFormat}). */
-  static Cipher cipher() {
-    return CIPHER.get();
+  /** This thread's AES-GCM cipher for {@code key} (for {@link CompactFormat}). */
+  static Cipher cipher(FrameKey key) {
+    return CIPHERS.get().of(key.provider());
   }
 
   /** Fills {@code len} bytes of {@code dst} at {@code off} from this thread's DRBG. */
@@ -191,8 +274,9 @@ public final class FrameCipher {
       int len,
       byte[] out,
       int outOff) {
-    Cipher c = CIPHER.get();
-    byte[] s = SCRATCH.get();
+    Ciphers cs = CIPHERS.get();
+    Cipher c = cs.of(key.provider());
+    byte[] s = cs.scratch;
     try {
       prepare(c, Cipher.ENCRYPT_MODE, key, bound, boundOff, boundLen, messageAad, index, fin, s);
       return c.doFinal(in, inOff, len, out, outOff);
@@ -224,8 +308,9 @@ public final class FrameCipher {
     if (ctLen < TAG_LENGTH) {
       throw new IntegrityException();
     }
-    Cipher c = CIPHER.get();
-    byte[] s = SCRATCH.get();
+    Ciphers cs = CIPHERS.get();
+    Cipher c = cs.of(key.provider());
+    byte[] s = cs.scratch;
     try {
       prepare(c, Cipher.DECRYPT_MODE, key, bound, boundOff, boundLen, messageAad, index, fin, s);
       return c.doFinal(in, inOff, ctLen, out, outOff);

@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.security.Provider;
 import java.util.Arrays;
 import javax.crypto.SecretKey;
 
@@ -27,9 +28,9 @@ import javax.crypto.SecretKey;
  *
  * <p>The JDK's AES implementation keeps its own expanded copy of a key (and a copy of its bytes)
  * inside each {@code Cipher} object that was initialised with it; this library keeps one {@code
- * Cipher} per thread, which holds the last data key that thread used until the thread uses another
- * key or ends. That copy cannot be wiped from here; SECURITY.md says so. {@link #toString()} never
- * shows key bytes.
+ * Cipher} per thread (and per provider a key names), which holds the last data key that thread used
+ * until the thread uses another key or ends. That copy cannot be wiped from here; SECURITY.md says
+ * so. {@link #toString()} never shows key bytes.
  *
  * <p>Commitment (docs/FORMAT.md, "Key commitment"): the first 32 bytes of {@code SHA-512(0x00000001
  * || dataKey || "panops-crypto/v1 key commitment" || suite)}, the one-step key derivation of NIST
@@ -55,6 +56,9 @@ public final class FrameKey implements SecretKey {
   private final byte[] key;
   private final byte[] commitment;
 
+  /** The JCE provider of this key's AES-GCM, or {@code null} for the JCA's choice. */
+  private final transient Provider provider;
+
   /** The owner's reference plus one per lease; 0 once the bytes are zeroed (terminal). */
   @SuppressWarnings("unused") // accessed through REFS
   private volatile int refs = 1;
@@ -63,9 +67,10 @@ public final class FrameKey implements SecretKey {
   @SuppressWarnings("unused") // accessed through RETIRED
   private volatile boolean retired;
 
-  private FrameKey(byte[] key, byte[] commitment) {
+  private FrameKey(byte[] key, byte[] commitment, Provider provider) {
     this.key = key;
     this.commitment = commitment;
+    this.provider = provider;
   }
 
   /**
@@ -73,11 +78,20 @@ public final class FrameKey implements SecretKey {
    * should wipe) its own array, and owns the new key's one reference.
    */
   public static FrameKey of(byte[] dataKey, int suite) {
+    return of(dataKey, suite, null);
+  }
+
+  /**
+   * The same, sealed and opened by {@code provider}'s {@code AES/GCM/NoPadding} ({@code null}: the
+   * JCA's choice, the highest-priority provider that offers it). The caller has checked that the
+   * provider offers it ({@link FrameCipher#checkProvider}).
+   */
+  public static FrameKey of(byte[] dataKey, int suite, Provider provider) {
     if (dataKey == null || dataKey.length != MessageFormat.DATA_KEY_LENGTH) {
       throw new IllegalArgumentException("data key must be 32 bytes");
     }
     byte[] copy = dataKey.clone();
-    return new FrameKey(copy, commit(copy, suite));
+    return new FrameKey(copy, commit(copy, suite), provider);
   }
 
   /**
@@ -85,7 +99,7 @@ public final class FrameKey implements SecretKey {
    * that two cache entries never share one lifetime). The caller must hold a lease on this key.
    */
   public FrameKey copy() {
-    return new FrameKey(key.clone(), commitment);
+    return new FrameKey(key.clone(), commitment, provider);
   }
 
   /**
@@ -166,6 +180,11 @@ public final class FrameKey implements SecretKey {
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("SHA-512 unavailable", e);
     }
+  }
+
+  /** The provider of this key's AES-GCM, or {@code null} for the JCA's choice. */
+  Provider provider() {
+    return provider;
   }
 
   /** The 32-byte key commitment (a copy). */

@@ -16,6 +16,11 @@ public final class FormatTestAccess {
         key, template, boundLength, frameSize, messageAad, plaintext, messageId);
   }
 
+  /** See {@link FrameCipher#providerUsed}: on the calling thread. */
+  public static java.security.Provider providerUsed(java.security.Provider requested) {
+    return FrameCipher.providerUsed(requested);
+  }
+
   public static byte[] compactWithNonce(
       FrameKey key, long keyId, byte[] context, byte[] messageAad, byte[] plaintext, byte[] nonce) {
     return CompactFormat.sealWithNonce(key, keyId, context, messageAad, plaintext, nonce);

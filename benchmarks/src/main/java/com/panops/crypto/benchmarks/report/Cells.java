@@ -21,6 +21,8 @@ final class Cells {
     "ours",
     "oursStream",
     "rawGcm",
+    "oursAccp",
+    "rawGcmAccp",
     "esdkCaching",
     "esdkCaching64k",
     "esdkStream",
@@ -34,6 +36,8 @@ final class Cells {
     IMPL_NAMES.put("ours", "panops-crypto `byte[]`");
     IMPL_NAMES.put("oursStream", "panops-crypto streams");
     IMPL_NAMES.put("rawGcm", "raw JDK AES-GCM (ceiling)");
+    IMPL_NAMES.put("oursAccp", "panops-crypto `byte[]` on ACCP");
+    IMPL_NAMES.put("rawGcmAccp", "raw ACCP AES-GCM (ceiling on ACCP)");
     IMPL_NAMES.put("esdkCaching", "AWS ESDK 3.x caching CMM (4 KiB frames, its default)");
     IMPL_NAMES.put("esdkCaching64k", "AWS ESDK 3.x caching CMM, 64 KiB frames");
     IMPL_NAMES.put("esdkStream", "AWS ESDK 3.x streaming API, caching CMM, 64 KiB frames");
